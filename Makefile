@@ -1,0 +1,65 @@
+# Two commands matter on a fresh machine (Python 3.11+ and make): `make run`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: install run test check lint format typecheck imports openapi openapi-check migrations-check migration bench reliability clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run the product: API on 127.0.0.1:8000 + worker, embedded PostgreSQL/Redis, demo data.
+run: install
+	$(BIN)/marketplace serve --host 127.0.0.1 --port 8000 --with-worker --seed-demo
+
+## Run the whole test suite (real PostgreSQL and Redis; embedded unless *_URL are set).
+test: install
+	$(BIN)/pytest
+
+## Lint, format, types, import rules, OpenAPI drift, migration drift.
+check: lint typecheck imports openapi-check migrations-check
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+openapi: install
+	$(BIN)/marketplace openapi --output openapi/openapi.json
+
+openapi-check: install
+	@$(BIN)/marketplace openapi | diff -u openapi/openapi.json - \
+		|| (echo "openapi/openapi.json is stale: run 'make openapi' and commit it" && exit 1)
+
+migrations-check: install
+	$(BIN)/marketplace check-migrations
+
+## Autogenerate a migration from model changes: make migration m="add listings"
+migration: install
+	$(BIN)/marketplace make-migration "$(m)"
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache

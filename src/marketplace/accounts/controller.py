@@ -1,0 +1,217 @@
+"""HTTP endpoints of the accounts context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+
+from marketplace.accounts.domain import OrganizationKind
+from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    ApiKeyPage,
+    MeOut,
+    OrganizationCreate,
+    OrganizationOut,
+    OrganizationPage,
+    OrganizationUpdate,
+)
+from marketplace.accounts.service import AccountsService
+from marketplace.dependencies import Caller, UoW
+from marketplace.http import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    decode_id_cursor,
+    encode_cursor,
+    problem_responses,
+)
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+
+
+def organization_out(o: Organization) -> OrganizationOut:
+    return OrganizationOut(
+        id=o.id,
+        kind=OrganizationKind(o.kind),
+        name=o.name,
+        slug=o.slug,
+        region_code=o.region_code,
+        city=o.city,
+        time_zone=o.time_zone,
+        npwp=o.npwp,
+        nik=o.nik,
+        nib=o.nib,
+        vat_registered=o.vat_registered,
+        created_at=o.created_at,
+    )
+
+
+def api_key_out(k: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=k.id,
+        organization_id=k.organization_id,
+        role=k.role,  # type: ignore[arg-type]
+        name=k.name,
+        prefix=k.prefix,
+        created_at=k.created_at,
+        last_used_at=k.last_used_at,
+        revoked_at=k.revoked_at,
+    )
+
+
+class OrganizationController(Controller):
+    path = "/v1"
+    tags = ["accounts"]
+
+    @get("/me", operation_id="getMe", summary="Who am I", responses=problem_responses(401))
+    async def me(self, uow: UoW, principal: Caller) -> MeOut:
+        organization = await AccountsService(uow).get_organization(
+            principal, principal.organization_id
+        )
+        return MeOut(
+            organization=organization_out(organization),
+            role=principal.role,
+            api_key_id=principal.api_key_id,
+        )
+
+    @post(
+        "/organizations",
+        operation_id="createOrganization",
+        summary="Onboard an organization (platform admin)",
+        responses=problem_responses(400, 401, 403, 409, 422),
+    )
+    async def create_organization(
+        self, data: JSONBody[OrganizationCreate], uow: UoW, principal: Caller
+    ) -> OrganizationOut:
+        organization = await AccountsService(uow).create_organization(principal, data)
+        await uow.commit()
+        return organization_out(organization)
+
+    @get(
+        "/organizations",
+        operation_id="listOrganizations",
+        summary="Organizations you can see (the platform sees all)",
+        responses=problem_responses(400, 401),
+    )
+    async def list_organizations(
+        self,
+        uow: UoW,
+        principal: Caller,
+        kind: FromQuery[OrganizationKind | None] = None,
+        region: Annotated[
+            str | None, Parameter(description="Kemendagri region code prefix", max_length=13)
+        ] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> OrganizationPage:
+        rows = await AccountsService(uow).list_organizations(
+            principal,
+            kind=kind,
+            region_prefix=region,
+            after=decode_id_cursor(cursor),
+            limit=limit + 1,
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return OrganizationPage(
+            items=[organization_out(o) for o in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/organizations/{organization_id:uuid}",
+        operation_id="getOrganization",
+        summary="One organization",
+        responses=problem_responses(401, 404),
+    )
+    async def get_organization(
+        self, organization_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> OrganizationOut:
+        return organization_out(
+            await AccountsService(uow).get_organization(principal, organization_id)
+        )
+
+    @patch(
+        "/organizations/{organization_id:uuid}",
+        operation_id="updateOrganization",
+        summary="Change an organization's details (its admin or the platform)",
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def update_organization(
+        self,
+        organization_id: FromPath[uuid.UUID],
+        data: JSONBody[OrganizationUpdate],
+        uow: UoW,
+        principal: Caller,
+    ) -> OrganizationOut:
+        organization = await AccountsService(uow).update_organization(
+            principal, organization_id, data
+        )
+        await uow.commit()
+        return organization_out(organization)
+
+    @post(
+        "/organizations/{organization_id:uuid}/api-keys",
+        operation_id="createApiKey",
+        summary="Create an API key; the key is shown only in this response",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def create_api_key(
+        self,
+        organization_id: FromPath[uuid.UUID],
+        data: JSONBody[ApiKeyCreate],
+        uow: UoW,
+        principal: Caller,
+    ) -> ApiKeyCreated:
+        key, secret = await AccountsService(uow).create_api_key(principal, organization_id, data)
+        await uow.commit()
+        return ApiKeyCreated(
+            id=key.id,
+            organization_id=key.organization_id,
+            key=secret,
+            prefix=key.prefix,
+            role=data.role,
+            name=key.name,
+        )
+
+    @get(
+        "/organizations/{organization_id:uuid}/api-keys",
+        operation_id="listApiKeys",
+        summary="An organization's API keys (never the secrets)",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def list_api_keys(
+        self,
+        organization_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> ApiKeyPage:
+        rows = await AccountsService(uow).list_api_keys(
+            principal, organization_id, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return ApiKeyPage(
+            items=[api_key_out(k) for k in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @delete(
+        "/api-keys/{key_id:uuid}",
+        operation_id="revokeApiKey",
+        summary="Revoke an API key",
+        status_code=200,
+        responses=problem_responses(401, 403, 404),
+    )
+    async def revoke_api_key(
+        self, key_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> Response[ApiKeyOut]:
+        key = await AccountsService(uow).revoke_api_key(principal, key_id)
+        await uow.commit()
+        return Response(api_key_out(key), status_code=200)

@@ -1,0 +1,154 @@
+"""Pure account rules: organization kinds, roles, id shapes, the authenticated caller."""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+import zoneinfo
+
+import msgspec
+
+from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
+
+
+class OrganizationKind(enum.StrEnum):
+    COOPERATIVE = "cooperative"
+    UMKM = "umkm"
+    BULOG = "bulog"
+    BUMN = "bumn"
+    KITCHEN = "kitchen"
+    FOOD_STALL = "food_stall"
+    GOVERNMENT = "government"
+    TRADE_CENTER = "trade_center"
+    PLATFORM = "platform"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    BUYER = "buyer"
+    SELLER = "seller"
+    FINANCE = "finance"
+    PROCUREMENT = "procurement"
+    VIEWER = "viewer"
+
+
+class InvalidIdentifier(ValidationFailed):
+    code = "accounts.invalid_identifier"
+
+
+# Kemendagri region codes: province "35", city "35.76", district "35.76.02",
+# village "35.76.02.1001".
+REGION_CODE_PATTERN = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
+_REGION = re.compile(REGION_CODE_PATTERN)
+_NPWP = re.compile(r"^\d{16}$")
+_NIK = re.compile(r"^\d{16}$")
+_NIB = re.compile(r"^\d{13}$")
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+def normalize_digits(value: str) -> str:
+    """Tax ids are often written with dots and dashes (`12.345.678.9-012.000`)."""
+    return re.sub(r"[.\-\s]", "", value)
+
+
+def validate_npwp(value: str) -> str:
+    """16 digits; the legacy 15-digit NPWP becomes 16 with a leading zero (PMK 112/2022)."""
+    digits = normalize_digits(value)
+    if len(digits) == 15 and digits.isdigit():
+        digits = "0" + digits
+    if not _NPWP.match(digits):
+        raise InvalidIdentifier(
+            "NPWP must be 16 digits (or the legacy 15).", field="npwp", value=value
+        )
+    return digits
+
+
+def validate_nik(value: str) -> str:
+    digits = normalize_digits(value)
+    if not _NIK.match(digits):
+        raise InvalidIdentifier("NIK must be 16 digits.", field="nik", value=value)
+    return digits
+
+
+def validate_nib(value: str) -> str:
+    digits = normalize_digits(value)
+    if not _NIB.match(digits):
+        raise InvalidIdentifier("NIB must be 13 digits.", field="nib", value=value)
+    return digits
+
+
+def validate_region_code(value: str) -> str:
+    if not _REGION.match(value):
+        raise InvalidIdentifier(
+            "Region code must be a Kemendagri code such as 35, 35.76, 35.76.02 or 35.76.02.1001.",
+            field="region_code",
+            value=value,
+        )
+    return value
+
+
+def validate_time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidIdentifier("Unknown IANA time zone.", field="time_zone", value=value) from exc
+    return value
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """The authenticated caller: one API key of one organization with one role."""
+
+    api_key_id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_kind: OrganizationKind
+    role: Role
+
+    @property
+    def is_platform(self) -> bool:
+        return self.organization_kind is OrganizationKind.PLATFORM
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.is_platform and self.role is Role.ADMIN
+
+    def require_role(self, *roles: Role) -> None:
+        """Admins may do what any role of their organization may do."""
+        if self.role is Role.ADMIN or self.role in roles:
+            return
+        raise PermissionDenied(
+            f"This needs one of the roles {', '.join(r.value for r in roles)}.",
+            role=self.role.value,
+            required=[r.value for r in roles],
+        )
+
+    def require_kind(self, *kinds: OrganizationKind) -> None:
+        if self.organization_kind in kinds or self.is_platform:
+            return
+        raise PermissionDenied(
+            "Your organization's kind may not do this.",
+            organization_kind=self.organization_kind.value,
+            required=[k.value for k in kinds],
+        )
+
+    def require_platform_admin(self) -> None:
+        if not self.is_platform_admin:
+            raise PermissionDenied("Only a platform administrator may do this.")
+
+    def can_see_organization(self, organization_id: uuid.UUID) -> bool:
+        return self.is_platform or organization_id == self.organization_id
+
+    def ensure_visible(self, organization_id: uuid.UUID, what: str = "object") -> None:
+        """Another organization's object is reported as missing, never as forbidden."""
+        if not self.can_see_organization(organization_id):
+            raise NotFound(f"No such {what}.")
+
+    def acting_for(self, organization_id: uuid.UUID, what: str = "organization") -> None:
+        """Write access: your own organization, or any as a platform administrator."""
+        if organization_id == self.organization_id:
+            return
+        if self.is_platform:
+            if self.role is not Role.ADMIN:
+                raise PermissionDenied("Only a platform administrator may act for others.")
+            return
+        raise NotFound(f"No such {what}.")

@@ -1,0 +1,194 @@
+"""Use cases of the accounts context. Callers own the transaction (see `marketplace.db`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+from sqlalchemy.exc import IntegrityError
+
+from marketplace.accounts import domain
+from marketplace.accounts.domain import OrganizationKind, Principal, Role
+from marketplace.accounts.keys import generate_api_key, hash_api_key, looks_like_api_key
+from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.repository import ApiKeyRepository, OrganizationRepository
+from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate, OrganizationUpdate
+from marketplace.db import UnitOfWork
+from marketplace.errors import Conflict, NotAuthenticated, NotFound
+from marketplace.ids import new_id
+
+PLATFORM_SLUG = "platform"
+
+
+class SlugTaken(Conflict):
+    code = "accounts.slug_taken"
+
+
+class AccountsService:
+    def __init__(self, uow: UnitOfWork, key_namespace: str = "mk") -> None:
+        self.uow = uow
+        self.organizations = OrganizationRepository(uow.session)
+        self.keys = ApiKeyRepository(uow.session)
+        self.key_namespace = key_namespace
+
+    # --- authentication -----------------------------------------------------------
+
+    async def authenticate(self, raw_key: str) -> Principal:
+        if not looks_like_api_key(raw_key):
+            raise NotAuthenticated("The API key is malformed.")
+        found = await self.keys.find_active_by_hash(hash_api_key(raw_key))
+        if found is None:
+            raise NotAuthenticated("The API key is unknown or revoked.")
+        key, organization = found
+        await self.keys.touch_last_used(key.id)
+        return Principal(
+            api_key_id=key.id,
+            organization_id=organization.id,
+            organization_kind=OrganizationKind(organization.kind),
+            role=Role(key.role),
+        )
+
+    # --- organizations ------------------------------------------------------------
+
+    async def create_organization(
+        self, principal: Principal | None, data: OrganizationCreate
+    ) -> Organization:
+        """`principal=None` is the trusted CLI (demo seeding, bootstrap)."""
+        if principal is not None:
+            principal.require_platform_admin()
+        if await self.organizations.get_by_slug(data.slug) is not None:
+            raise SlugTaken("An organization with this slug exists.", slug=data.slug)
+        organization = Organization(
+            id=new_id(),
+            kind=data.kind.value,
+            name=data.name,
+            slug=data.slug,
+            region_code=domain.validate_region_code(data.region_code),
+            city=data.city,
+            time_zone=domain.validate_time_zone(data.time_zone),
+            npwp=domain.validate_npwp(data.npwp) if data.npwp else None,
+            nik=domain.validate_nik(data.nik) if data.nik else None,
+            nib=domain.validate_nib(data.nib) if data.nib else None,
+            vat_registered=data.vat_registered,
+        )
+        self.organizations.add(organization)
+        try:
+            await self.organizations.flush()
+        except IntegrityError as exc:  # a concurrent create with the same slug
+            raise SlugTaken("An organization with this slug exists.", slug=data.slug) from exc
+        return organization
+
+    async def get_organization(
+        self, principal: Principal, organization_id: uuid.UUID
+    ) -> Organization:
+        principal.ensure_visible(organization_id, "organization")
+        organization = await self.organizations.get(organization_id)
+        if organization is None:
+            raise NotFound("No such organization.")
+        return organization
+
+    async def list_organizations(
+        self,
+        principal: Principal,
+        *,
+        kind: OrganizationKind | None,
+        region_prefix: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Organization]:
+        return await self.organizations.list_page(
+            only_id=None if principal.is_platform else principal.organization_id,
+            kind=kind.value if kind else None,
+            region_prefix=region_prefix,
+            after=after,
+            limit=limit,
+        )
+
+    async def update_organization(
+        self, principal: Principal, organization_id: uuid.UUID, data: OrganizationUpdate
+    ) -> Organization:
+        principal.ensure_visible(organization_id, "organization")
+        principal.require_role(Role.ADMIN)
+        principal.acting_for(organization_id)
+        organization = await self.get_organization(principal, organization_id)
+        changes = {
+            f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET
+        }
+        validators = {
+            "region_code": domain.validate_region_code,
+            "time_zone": domain.validate_time_zone,
+            "npwp": domain.validate_npwp,
+            "nik": domain.validate_nik,
+            "nib": domain.validate_nib,
+        }
+        for field, value in changes.items():
+            validate = validators.get(field)
+            setattr(organization, field, validate(value) if validate and value else value)
+        await self.organizations.flush()
+        return organization
+
+    # --- API keys -------------------------------------------------------------------
+
+    async def create_api_key(
+        self, principal: Principal | None, organization_id: uuid.UUID, data: ApiKeyCreate
+    ) -> tuple[ApiKey, str]:
+        if principal is not None:
+            principal.ensure_visible(organization_id, "organization")
+            principal.require_role(Role.ADMIN)
+            principal.acting_for(organization_id)
+        organization = await self.organizations.get(organization_id)
+        if organization is None:
+            raise NotFound("No such organization.")
+        generated = generate_api_key(self.key_namespace)
+        key = ApiKey(
+            id=new_id(),
+            organization_id=organization_id,
+            role=data.role.value,
+            name=data.name,
+            prefix=generated.prefix,
+            key_hash=generated.key_hash,
+        )
+        self.keys.add(key)
+        await self.organizations.flush()
+        return key, generated.key
+
+    async def list_api_keys(
+        self,
+        principal: Principal,
+        organization_id: uuid.UUID,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[ApiKey]:
+        principal.ensure_visible(organization_id, "organization")
+        principal.require_role(Role.ADMIN)
+        if await self.organizations.get(organization_id) is None:
+            raise NotFound("No such organization.")
+        return await self.keys.list_for_organization(organization_id, after=after, limit=limit)
+
+    async def revoke_api_key(self, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+        key = await self.keys.get(key_id)
+        if key is None or not principal.can_see_organization(key.organization_id):
+            raise NotFound("No such API key.")
+        principal.require_role(Role.ADMIN)
+        principal.acting_for(key.organization_id, "API key")
+        if key.revoked_at is None:
+            key.revoked_at = dt.datetime.now(dt.UTC)
+            await self.organizations.flush()
+        return key
+
+    async def ensure_platform_organization(self) -> Organization:
+        existing = await self.organizations.get_by_slug(PLATFORM_SLUG)
+        if existing is not None:
+            return existing
+        return await self.create_organization(
+            None,
+            OrganizationCreate(
+                kind=OrganizationKind.PLATFORM,
+                name="Koperasi Marketplace Platform",
+                slug=PLATFORM_SLUG,
+                region_code="31",
+                city="Jakarta",
+            ),
+        )

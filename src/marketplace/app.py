@@ -1,0 +1,123 @@
+"""HTTP composition root. Nothing imports this module; `create_app()` builds the API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import swagger_ui_bundle
+from arq import create_pool
+from arq.connections import RedisSettings
+from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.static_files import create_static_files_router
+
+from marketplace.accounts.controller import OrganizationController
+from marketplace.db import create_engine, create_session_factory
+from marketplace.dependencies import provide_principal, provide_uow
+from marketplace.http import EXCEPTION_HANDLERS
+from marketplace.logs import configure_logging
+from marketplace.settings import Settings, load_settings
+from marketplace.system import HealthController
+
+API_VERSION = "1.0.0"
+SWAGGER_ASSETS = Path(swagger_ui_bundle.__file__).parent / "vendor" / "swagger-ui-5.31.0"
+
+DESCRIPTION = """\
+B2B supply marketplace for Indonesia's Koperasi Merah Putih cooperatives.
+
+Authenticate with `Authorization: Bearer <api key>`. Money is integer rupiah (IDR).
+Errors are RFC 9457 `application/problem+json` bodies with a stable `code`. Lists use
+keyset pagination (`limit`, `cursor` → `next_cursor`). POSTs that create orders,
+payments, settlements and awards require an `Idempotency-Key` header.
+"""
+
+
+def controllers() -> list[type]:
+    return [HealthController, OrganizationController]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Koperasi Marketplace API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        servers=[Server(url="/")],
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url="/schema/assets/swagger-ui-bundle.js",
+                css_url="/schema/assets/swagger-ui.css",
+                standalone_preset_js_url="/schema/assets/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' href='/schema/assets/favicon-32x32.png'>",
+            )
+        ],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key created for your organization",
+                )
+            }
+        ),
+        security=[{"apiKey": []}],
+        use_handler_docstrings=False,
+    )
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.database_url is None or settings.redis_url is None:
+        raise RuntimeError(
+            "DATABASE_URL and REDIS_URL must be set (`marketplace serve` starts embedded "
+            "servers and sets them when they are not)."
+        )
+    database_url, redis_url = settings.database_url, settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(
+            database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
+        redis = await create_pool(redis_settings(redis_url))
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = create_session_factory(engine)
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    assets = create_static_files_router(
+        path="/schema/assets", directories=[SWAGGER_ASSETS], include_in_schema=False
+    )
+    return Litestar(
+        route_handlers=[*controllers(), assets, Router(path="/", route_handlers=[])],
+        dependencies={
+            "uow": Provide(provide_uow),
+            "principal": Provide(provide_principal),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        debug=False,
+    )
+
+
+def build_openapi_schema(settings: Settings) -> dict[str, object]:
+    return create_app(settings).openapi_schema.to_schema()

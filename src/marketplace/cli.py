@@ -1,0 +1,212 @@
+"""`marketplace` command line: serve, worker, migrate, demo, admin-key, openapi.
+
+With no DATABASE_URL / REDIS_URL in the environment, commands start (or join) the
+embedded PostgreSQL and Redis under the data folder and export their URLs to any
+child process, so a fresh machine needs nothing but Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from marketplace.logs import configure_logging
+from marketplace.settings import Settings, load_settings
+
+
+def _services(settings: Settings) -> tuple[str, str]:
+    """PostgreSQL and Redis URLs, starting embedded servers for those not configured."""
+    from marketplace.embedded import ensure_services
+
+    database_url, redis_url = ensure_services(
+        settings.database_url, settings.redis_url, settings.data_dir
+    )
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["REDIS_URL"] = redis_url
+    return database_url, redis_url
+
+
+def _database(settings: Settings) -> str:
+    """Commands that only need the database don't start a Redis."""
+    from marketplace.embedded import start_postgres
+
+    database_url = settings.database_url or start_postgres(settings.data_dir)
+    os.environ["DATABASE_URL"] = database_url
+    return database_url
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from marketplace.migrations_runner import upgrade
+
+    database_url = _database(settings)
+    upgrade(database_url)
+    return 0
+
+
+def cmd_make_migration(settings: Settings, message: str) -> int:
+    from marketplace.migrations_runner import revision, upgrade
+
+    database_url = _database(settings)
+    upgrade(database_url)
+    revision(database_url, message)
+    return 0
+
+
+def cmd_check_migrations(settings: Settings) -> int:
+    from marketplace.migrations_runner import schema_drift, upgrade
+
+    database_url = _database(settings)
+    upgrade(database_url)
+    drift = schema_drift(database_url)
+    for item in drift:
+        print(f"drift: {item}", file=sys.stderr)
+    if drift:
+        print("Models and migrations differ: run `make migration m='...'`.", file=sys.stderr)
+        return 1
+    print("migrations match the models")
+    return 0
+
+
+def cmd_demo(settings: Settings) -> int:
+    from marketplace.demo import seed_demo
+    from marketplace.migrations_runner import upgrade
+
+    database_url = _database(settings)
+    upgrade(database_url)
+    keys = asyncio.run(seed_demo(database_url))
+    width = max(len(slug) for slug, _, _ in keys)
+    print("Demo API keys (shown once; running `marketplace demo` again issues new ones):")
+    for slug, role, key in keys:
+        print(f"  {slug:<{width}}  {role:<11}  {key}")
+    return 0
+
+
+def cmd_admin_key(settings: Settings) -> int:
+    from marketplace.demo import create_platform_admin_key
+
+    database_url = _database(settings)
+    from marketplace.migrations_runner import upgrade
+
+    upgrade(database_url)
+    print(asyncio.run(create_platform_admin_key(database_url)))
+    return 0
+
+
+def export_openapi() -> str:
+    import json
+
+    from marketplace.app import build_openapi_schema
+
+    schema = build_openapi_schema(
+        Settings(database_url="postgresql+asyncpg://unused/unused", redis_url="redis://unused")
+    )
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def cmd_openapi(output: str | None) -> int:
+    text = export_openapi()
+    if output:
+        Path(output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_worker(settings: Settings) -> int:
+    from arq import run_worker
+
+    from marketplace.worker import WorkerSettings, redis_settings
+
+    _services(settings)
+    run_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
+    return 0
+
+
+def cmd_serve(
+    settings: Settings, host: str, port: int, workers: int, with_worker: bool, seed_demo: bool
+) -> int:
+    import uvicorn
+
+    # Production runs migrations as a separate step (a Kubernetes Job); the embedded
+    # development database is migrated here so `make run` needs nothing else.
+    migrate = settings.uses_embedded_services or seed_demo
+    _services(settings)
+    settings = load_settings()
+    if migrate:
+        cmd_migrate(settings)
+    if seed_demo:
+        cmd_demo(settings)
+    worker: subprocess.Popen[bytes] | None = None
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "marketplace.cli", "worker"])
+    try:
+        uvicorn.run(
+            "marketplace.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=20)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="marketplace", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    serve.add_argument("--with-worker", action="store_true", help="also run the arq worker")
+    serve.add_argument("--seed-demo", action="store_true", help="migrate and seed demo data")
+    sub.add_parser("worker", help="run the background job worker")
+    sub.add_parser("migrate", help="apply database migrations")
+    make_migration = sub.add_parser("make-migration", help="autogenerate a migration")
+    make_migration.add_argument("message")
+    sub.add_parser("check-migrations", help="fail if models and migrations differ")
+    sub.add_parser("demo", help="seed the Mojokerto/Blitar demo data set and print API keys")
+    sub.add_parser("admin-key", help="print a new platform-admin API key")
+    openapi = sub.add_parser("openapi", help="export the OpenAPI contract")
+    openapi.add_argument("--output", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    match args.command:
+        case "serve":
+            return cmd_serve(
+                settings, args.host, args.port, args.workers, args.with_worker, args.seed_demo
+            )
+        case "worker":
+            return cmd_worker(settings)
+        case "migrate":
+            return cmd_migrate(settings)
+        case "make-migration":
+            return cmd_make_migration(settings, args.message)
+        case "check-migrations":
+            return cmd_check_migrations(settings)
+        case "demo":
+            return cmd_demo(settings)
+        case "admin-key":
+            return cmd_admin_key(settings)
+        case "openapi":
+            return cmd_openapi(args.output)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Database engine, declarative base and the unit of work.
+
+The transaction boundary is the entry point — an HTTP controller or an arq task — not
+the service: services take a `UnitOfWork`, do their reads and writes in its session and
+never commit, so one use case can call another's service and still be one transaction.
+The entry point calls `commit()` once; callbacks registered with `after_commit` run
+only after the commit succeeded (side effects such as enqueueing jobs never fire for a
+rolled-back transaction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from sqlalchemy import BigInteger, DateTime, MetaData, func
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from marketplace.ids import new_id
+from marketplace.jobs import JobQueue
+
+log = structlog.get_logger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        int: BigInteger(),
+        uuid.UUID: PG_UUID(as_uuid=True),
+        dt.datetime: DateTime(timezone=True),
+    }
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": "marketplace"}},
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+AfterCommit = Callable[[], Awaitable[Any]]
+
+
+class UnitOfWork:
+    """One transaction. Entry points commit; services only use `session`."""
+
+    def __init__(self, session: AsyncSession, jobs: JobQueue | None = None) -> None:
+        self.session = session
+        self.jobs = jobs
+        self._after_commit: list[AfterCommit] = []
+        self.committed = False
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:
+                # The transaction is durable; a failed side effect is retried by its own
+                # mechanism (the outbox sweeper), so it must not turn into an error here.
+                log.exception("after_commit_callback_failed")
+
+    async def rollback(self) -> None:
+        self._after_commit.clear()
+        await self.session.rollback()
+
+
+@asynccontextmanager
+async def unit_of_work(
+    factory: async_sessionmaker[AsyncSession], jobs: JobQueue | None = None
+) -> AsyncIterator[UnitOfWork]:
+    async with factory() as session:
+        uow = UnitOfWork(session, jobs)
+        try:
+            yield uow
+        finally:
+            if not uow.committed:
+                await uow.rollback()

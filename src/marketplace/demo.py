@@ -1,0 +1,218 @@
+"""The demo data set: Mojokerto's 18 neighbourhood cooperatives and their trading partners.
+
+Idempotent: organizations are found by slug and only created when missing. API keys are
+stored hashed and can't be shown again, so each run revokes the previous demo keys and
+issues fresh ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+
+from marketplace.accounts.domain import OrganizationKind, Role
+from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate
+from marketplace.accounts.service import AccountsService
+from marketplace.db import UnitOfWork, create_engine, create_session_factory, unit_of_work
+
+DEMO_KEY_NAME = "demo"
+
+# Kota Mojokerto (35.76): three kecamatan, eighteen kelurahan, one KKMP each.
+MOJOKERTO_KELURAHAN: dict[tuple[str, str], list[str]] = {
+    ("35.76.01", "Prajurit Kulon"): [
+        "Blooto", "Kauman", "Mentikan", "Prajurit Kulon", "Pulorejo", "Surodinawan",
+    ],
+    ("35.76.02", "Magersari"): [
+        "Balongsari", "Gedongan", "Gununggedangan", "Kedundung", "Magersari", "Wates",
+    ],
+    ("35.76.03", "Kranggan"): [
+        "Jagalan", "Kranggan", "Meri", "Miji", "Purwotengah", "Sentanan",
+    ],
+}  # fmt: skip
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+def demo_organizations() -> list[tuple[OrganizationCreate, Role]]:
+    """Each demo organization with the role of the key printed for it."""
+    orgs: list[tuple[OrganizationCreate, Role]] = []
+    for (district_code, _district), villages in MOJOKERTO_KELURAHAN.items():
+        for index, village in enumerate(villages, start=1):
+            orgs.append(
+                (
+                    OrganizationCreate(
+                        kind=OrganizationKind.COOPERATIVE,
+                        name=f"KKMP {village}",
+                        slug=f"kkmp-{_slug(village)}",
+                        region_code=f"{district_code}.{1000 + index}",
+                        city="Kota Mojokerto",
+                        npwp=f"0{district_code.replace('.', '')}{index:02d}0000001"[:16].ljust(
+                            16, "0"
+                        ),
+                        nib=f"91200{district_code.replace('.', '')}{index:02d}"[:13].ljust(13, "0"),
+                    ),
+                    Role.SELLER,
+                )
+            )
+    orgs += [
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.COOPERATIVE,
+                name="KKMP Sukorejo (Pasar Legi)",
+                slug="kkmp-sukorejo-blitar",
+                region_code="35.72.01.1004",
+                city="Kota Blitar",
+                npwp="0357201040000001",
+                nib="9120035720104",
+            ),
+            Role.SELLER,
+        ),
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.BULOG,
+                name="Perum Bulog Kantor Cabang Surabaya Selatan",
+                slug="bulog-surabaya-selatan",
+                region_code="35.78",
+                city="Kota Surabaya",
+                npwp="0010006310540000",
+                vat_registered=True,
+            ),
+            Role.SELLER,
+        ),
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.BUMN,
+                name="PT Rajawali Nusindo Cabang Mojokerto",
+                slug="rajawali-nusindo-mojokerto",
+                region_code="35.76",
+                city="Kota Mojokerto",
+                npwp="0013103760620000",
+                vat_registered=True,
+            ),
+            Role.SELLER,
+        ),
+        _umkm("Tempe Bu Sri", "umkm-tempe-bu-sri", "35.76.01.1001"),
+        _umkm("Keripik Tempe Onde", "umkm-keripik-onde", "35.76.02.1003"),
+        _umkm("Sayur Segar Pak Darto", "umkm-sayur-pak-darto", "35.76.03.1001"),
+        _umkm("Telur Ayam Kampung Blitar", "umkm-telur-blitar", "35.72.01.1004"),
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.FOOD_STALL,
+                name="Warung Nasi Bu Ning",
+                slug="warung-bu-ning",
+                region_code="35.76.02.1005",
+                city="Kota Mojokerto",
+            ),
+            Role.BUYER,
+        ),
+        _kitchen("SPPG Mojokerto Magersari 1", "sppg-magersari-1", "35.76.02.1005"),
+        _kitchen("SPPG Mojokerto Prajurit Kulon 1", "sppg-prajurit-kulon-1", "35.76.01.1004"),
+        _kitchen("SPPG Mojokerto Kranggan 1", "sppg-kranggan-1", "35.76.03.1002"),
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.GOVERNMENT,
+                name="Bagian Pengadaan Barang/Jasa Pemerintah Kota Mojokerto",
+                slug="pemkot-mojokerto-pbj",
+                region_code="35.76",
+                city="Kota Mojokerto",
+                npwp="0012345676020000",
+            ),
+            Role.PROCUREMENT,
+        ),
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.TRADE_CENTER,
+                name="Blitar Trade Center (Dinas Perdagangan Kota Blitar)",
+                slug="blitar-trade-center",
+                region_code="35.72",
+                city="Kota Blitar",
+                npwp="0012345677210000",
+            ),
+            Role.ADMIN,
+        ),
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.GOVERNMENT,
+                name="Dinas Perdagangan Kota Depok",
+                slug="disdag-depok",
+                region_code="32.76",
+                city="Kota Depok",
+            ),
+            Role.BUYER,
+        ),
+    ]
+    return orgs
+
+
+def _umkm(name: str, slug: str, region: str) -> tuple[OrganizationCreate, Role]:
+    city = "Kota Blitar" if region.startswith("35.72") else "Kota Mojokerto"
+    return (
+        OrganizationCreate(
+            kind=OrganizationKind.UMKM, name=name, slug=slug, region_code=region, city=city
+        ),
+        Role.SELLER,
+    )
+
+
+def _kitchen(name: str, slug: str, region: str) -> tuple[OrganizationCreate, Role]:
+    return (
+        OrganizationCreate(
+            kind=OrganizationKind.KITCHEN,
+            name=name,
+            slug=slug,
+            region_code=region,
+            city="Kota Mojokerto",
+        ),
+        Role.BUYER,
+    )
+
+
+async def ensure_organizations(uow: UnitOfWork) -> dict[str, tuple[Organization, Role]]:
+    service = AccountsService(uow)
+    result: dict[str, tuple[Organization, Role]] = {}
+    for data, role in demo_organizations():
+        existing = await service.organizations.get_by_slug(data.slug)
+        result[data.slug] = (existing or await service.create_organization(None, data), role)
+    return result
+
+
+async def seed_demo(database_url: str) -> list[tuple[str, str, str]]:
+    engine = create_engine(database_url, pool_size=2, max_overflow=0)
+    try:
+        async with unit_of_work(create_session_factory(engine)) as uow:
+            organizations = await ensure_organizations(uow)
+            await uow.session.execute(
+                update(ApiKey)
+                .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=dt.datetime.now(dt.UTC))
+            )
+            service = AccountsService(uow)
+            printed: list[tuple[str, str, str]] = []
+            for slug, (organization, role) in organizations.items():
+                _, key = await service.create_api_key(
+                    None, organization.id, ApiKeyCreate(role=role, name=DEMO_KEY_NAME)
+                )
+                printed.append((slug, role.value, key))
+            await uow.commit()
+        return printed
+    finally:
+        await engine.dispose()
+
+
+async def create_platform_admin_key(database_url: str) -> str:
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with unit_of_work(create_session_factory(engine)) as uow:
+            service = AccountsService(uow)
+            platform = await service.ensure_platform_organization()
+            _, key = await service.create_api_key(
+                None, platform.id, ApiKeyCreate(role=Role.ADMIN, name="admin-key")
+            )
+            await uow.commit()
+        return key
+    finally:
+        await engine.dispose()

@@ -1,0 +1,204 @@
+"""HTTP edge pieces shared by every domain: RFC 9457 problems, keyset cursors, paging.
+
+Every error leaves the API as `application/problem+json` with a stable machine `code`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.openapi.datastructures import ResponseSpec
+
+from marketplace.errors import BadRequest, DomainError
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, plus our stable `code` and the explaining figures."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] | None = None
+
+
+def _problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Problem]:
+    problem.instance = request.url.path
+    return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _type_uri(code: str) -> str:
+    return f"https://docs.koperasi.market/problems/{code}"
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    extra = {k: _jsonable(v) for k, v in exc.extra.items()}
+    return _problem_response(
+        request,
+        Problem(
+            type=_type_uri(exc.code),
+            title=exc.title,
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail,
+            extra=extra or None,
+        ),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return msgspec.to_builtins(value, str_keys=True, enc_hook=str)
+
+
+def validation_error_handler(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Problem]:
+    errors = exc.extra if isinstance(exc.extra, list) else None
+    return _problem_response(
+        request,
+        Problem(
+            type=_type_uri("validation_failed"),
+            title="The request is not valid",
+            status=400,
+            code="validation_failed",
+            detail=_validation_detail(exc, errors),
+            errors=[{k: _jsonable(v) for k, v in e.items()} for e in errors] if errors else None,
+        ),
+    )
+
+
+def _validation_detail(exc: ValidationException, errors: list[Any] | None) -> str:
+    if errors:
+        first = errors[0]
+        if isinstance(first, dict) and first.get("message"):
+            key = first.get("key")
+            return f"{first['message']}" + (f" (at {key})" if key else "")
+    return str(exc.detail)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "auth.unauthenticated",
+    403: "auth.forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "http_error")
+    detail = exc.detail
+    if isinstance(exc, NotFoundException):
+        detail = "No such resource."
+    elif isinstance(exc, MethodNotAllowedException):
+        detail = "This method is not allowed on this resource."
+    return _problem_response(
+        request,
+        Problem(type=_type_uri(code), title=detail, status=status, code=code, detail=detail),
+    )
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("unhandled_error", path=request.url.path, error=repr(exc))
+    return _problem_response(
+        request,
+        Problem(
+            type=_type_uri("internal_error"),
+            title="Internal error",
+            status=500,
+            code="internal_error",
+            detail="Something went wrong on our side; it has been logged.",
+        ),
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of the problem responses an operation can return.
+
+    400 is always listed: any parameter can fail validation, and our 400 is a problem
+    body, not the framework's default shape.
+    """
+    descriptions = {
+        400: "Malformed request or failed validation",
+        401: "Missing, malformed or revoked API key",
+        403: "The key's role may not do this",
+        404: "No such object in your organization",
+        409: "Conflicts with the current state (or the same Idempotency-Key is in flight)",
+        422: "Breaks a business rule; the problem names the figures",
+    }
+    return {
+        s: ResponseSpec(
+            data_container=Problem,
+            description=descriptions.get(s, "Problem"),
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for s in sorted({400, *statuses})
+    }
+
+
+# --- keyset pagination -------------------------------------------------------------
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    raw = msgspec.json.encode([_jsonable(k) for k in key])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = msgspec.json.decode(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, msgspec.DecodeError, ValueError) as exc:
+        raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc
+    if not isinstance(value, list):
+        raise BadRequest("The cursor is not one this API issued.", parameter="cursor")
+    return value
+
+
+def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:
+    """Cursor of lists ordered by id alone."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        return uuid.UUID(str(key[0]))
+    except (ValueError, IndexError) as exc:
+        raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc

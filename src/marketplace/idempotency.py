@@ -1,0 +1,139 @@
+"""`Idempotency-Key` for POSTs that create orders, payments, settlements and awards.
+
+Semantics (DESIGN §4): same key + same body → the first response again; same key +
+different body → 422; the first request still running → 409.
+
+The record lives in the use case's own transaction: a transaction-scoped advisory lock on
+(organization, key) serialises duplicates; the first request runs the use case and
+stores its response in the same commit as its effects. A crash therefore leaves no
+half-claimed key behind, and a retry either replays the committed response or runs
+afresh. A duplicate arriving while the first is running waits for it (bounded by
+`WAIT_FOR_FIRST`) and replays its response; past that it gets 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Response
+from sqlalchemy import LargeBinary, String, UniqueConstraint, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
+from marketplace.errors import BadRequest, Conflict, ValidationFailed
+
+T = TypeVar("T")
+
+WAIT_FOR_FIRST = "10s"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(IdMixin, TimestampMixin, Base):
+    __tablename__ = "idempotency_records"
+
+    organization_id: Mapped[uuid.UUID]
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    operation: Mapped[str] = mapped_column(String(100))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int]
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (UniqueConstraint("organization_id", "key"),)
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    code = "idempotency.key_reused"
+    title = "This Idempotency-Key was used with a different request"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency.in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class IdempotencyKeyInvalid(BadRequest):
+    code = "idempotency.key_invalid"
+
+
+def fingerprint(operation: str, request: Any) -> str:
+    """Hash of the decoded request, so formatting differences do not matter."""
+    canonical = msgspec.json.encode(msgspec.to_builtins(request, order="sorted"))
+    return hashlib.sha256(operation.encode() + b"\n" + canonical).hexdigest()
+
+
+async def run_idempotent(
+    uow: UnitOfWork,
+    *,
+    organization_id: uuid.UUID,
+    key: str | None,
+    operation: str,
+    request: Any,
+    response_type: type[T],
+    action: Callable[[], Awaitable[T]],
+    status_code: int = 201,
+    wait_for_first: str = WAIT_FOR_FIRST,
+) -> Response[T]:
+    """Run `action` at most once per (organization, key); commit; return its response."""
+    if key is None or not (0 < len(key) <= MAX_KEY_LENGTH) or not key.isprintable():
+        raise IdempotencyKeyInvalid(
+            f"An Idempotency-Key header of 1 to {MAX_KEY_LENGTH} printable characters is required.",
+            header="Idempotency-Key",
+        )
+    request_hash = fingerprint(operation, request)
+    session = uow.session
+    await session.execute(
+        text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": wait_for_first}
+    )
+    try:
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"idempotency:{organization_id}:{key}"},
+        )
+    except DBAPIError as exc:
+        if "lock timeout" in str(exc.orig).lower() or "LockNotAvailable" in type(exc.orig).__name__:
+            await uow.rollback()
+            raise IdempotencyInProgress(
+                "The first request with this Idempotency-Key is still running; retry shortly."
+            ) from exc
+        raise
+    await session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
+    existing = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.organization_id == organization_id,
+                IdempotencyRecord.key == key,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.request_fingerprint != request_hash or existing.operation != operation:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request.",
+                operation=existing.operation,
+            )
+        replay = msgspec.json.decode(existing.response_body, type=response_type)
+        replay_status = existing.response_status
+        await uow.rollback()
+        return Response(
+            replay,
+            status_code=replay_status,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    result = await action()
+    session.add(
+        IdempotencyRecord(
+            organization_id=organization_id,
+            key=key,
+            operation=operation,
+            request_fingerprint=request_hash,
+            response_status=status_code,
+            response_body=msgspec.json.encode(result),
+        )
+    )
+    await uow.commit()
+    return Response(result, status_code=status_code)

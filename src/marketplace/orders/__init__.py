@@ -1,0 +1,9 @@
+"""Orders: a buyer organization's order, its lines, and the legs it is split into.
+
+Owns the split of order lines into legs (one supplier's share of one line, of one kind:
+stock, consignment, Bulog lot or trade contract), stock reservation at placement, and the
+order and leg state machines. Invariants: every requested unit lands in exactly one leg;
+an order is cancellable only before anything has shipped; the order's status is derived
+from its legs. Talks to listings (stock), consignment (sales on delivery), procurement
+(lots and call-offs) and the ledger (money events) through their public APIs and the outbox.
+"""

@@ -1,0 +1,131 @@
+"""Transactional outbox: a state change and the event it causes commit together.
+
+`emit()` inserts an event row in the caller's transaction and, after commit, enqueues an
+arq job `outbox.handle` for it (job id = event id, so arq drops duplicates). The queue
+may lose jobs (Redis restart, worker killed), so the table is the source of truth: the
+`outbox.sweep` cron job re-enqueues events left unhandled. Handling an event marks it
+handled in the same transaction as the handlers' effects, under a row lock, so each
+event's handlers take effect exactly once however often the job runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from sqlalchemy import Index, String, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
+from marketplace.ids import new_id
+
+log = structlog.get_logger(__name__)
+
+HANDLE_JOB = "outbox.handle"
+SWEEP_JOB = "outbox.sweep"
+# An event not handled this long after creation is assumed lost from the queue.
+STALE_AFTER = dt.timedelta(seconds=30)
+
+
+class OutboxEvent(IdMixin, TimestampMixin, Base):
+    __tablename__ = "outbox_events"
+
+    topic: Mapped[str] = mapped_column(String(100))
+    organization_id: Mapped[uuid.UUID | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    handled_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_unhandled",
+            "created_at",
+            postgresql_where=text("handled_at IS NULL"),
+        ),
+    )
+
+
+EventHandler = Callable[[UnitOfWork, OutboxEvent], Awaitable[None]]
+
+
+class EventHandlers:
+    """Registry of handlers by topic, composed at worker start-up."""
+
+    def __init__(self) -> None:
+        self._by_topic: dict[str, list[EventHandler]] = {}
+
+    def register(self, topic: str, handler: EventHandler) -> None:
+        self._by_topic.setdefault(topic, []).append(handler)
+
+    def for_topic(self, topic: str) -> list[EventHandler]:
+        return [*self._by_topic.get(topic, []), *self._by_topic.get("*", [])]
+
+
+def emit(
+    uow: UnitOfWork,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    organization_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    event_id = new_id()
+    uow.session.add(
+        OutboxEvent(id=event_id, topic=topic, organization_id=organization_id, payload=payload)
+    )
+    jobs = uow.jobs
+    if jobs is not None:
+
+        async def enqueue() -> None:
+            await jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
+
+        uow.after_commit(enqueue)
+    return event_id
+
+
+def job_id_for(event_id: uuid.UUID) -> str:
+    return f"outbox:{event_id}"
+
+
+async def handle_event(uow: UnitOfWork, event_id: uuid.UUID, handlers: EventHandlers) -> bool:
+    """Run the event's handlers once. Returns False if it was already handled."""
+    event = (
+        await uow.session.execute(
+            select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if event is None or event.handled_at is not None:
+        await uow.rollback()
+        return False
+    event.attempts += 1
+    for handler in handlers.for_topic(event.topic):
+        await handler(uow, event)
+    event.handled_at = dt.datetime.now(dt.UTC)
+    await uow.commit()
+    return True
+
+
+async def stale_event_ids(
+    uow: UnitOfWork, stale_after: dt.timedelta = STALE_AFTER, limit: int = 500
+) -> list[uuid.UUID]:
+    result = await uow.session.execute(
+        select(OutboxEvent.id)
+        .where(OutboxEvent.handled_at.is_(None), OutboxEvent.created_at < func.now() - stale_after)
+        .order_by(OutboxEvent.created_at)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def sweep(uow: UnitOfWork, stale_after: dt.timedelta = STALE_AFTER) -> int:
+    """Re-enqueue events the queue may have lost. Duplicates are harmless (see module doc)."""
+    ids = await stale_event_ids(uow, stale_after)
+    await uow.rollback()
+    if uow.jobs is None:
+        return 0
+    for event_id in ids:
+        await uow.jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
+    return len(ids)

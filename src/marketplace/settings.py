@@ -1,0 +1,65 @@
+"""Configuration, read from the environment once at start-up (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    environment: str = "development"
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".data")
+    log_level: str = "INFO"
+    log_format: str = "console"
+    api_key_prefix: str = "mk"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    stripe_api_key: str = "sk_test_local"
+    stripe_webhook_secret: str = "whsec_local"
+    stripe_api_base: str | None = None
+    webhook_allow_private_targets: bool = False
+
+    @property
+    def uses_embedded_services(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value if value else None
+
+    return Settings(
+        environment=get("MARKETPLACE_ENV") or "development",
+        database_url=normalize_database_url(get("DATABASE_URL")),
+        redis_url=get("REDIS_URL"),
+        data_dir=Path(get("MARKETPLACE_DATA_DIR") or ".data"),
+        log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        log_format=get("LOG_FORMAT") or "console",
+        db_pool_size=int(get("DB_POOL_SIZE") or 10),
+        db_max_overflow=int(get("DB_MAX_OVERFLOW") or 10),
+        stripe_api_key=get("STRIPE_API_KEY") or "sk_test_local",
+        stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
+        stripe_api_base=get("STRIPE_API_BASE"),
+        webhook_allow_private_targets=(get("WEBHOOK_ALLOW_PRIVATE_TARGETS") or "").lower() in _TRUE,
+    )
+
+
+def normalize_database_url(url: str | None) -> str | None:
+    """Accept the usual `postgres://` / `postgresql://` forms and use the asyncpg driver."""
+    if url is None:
+        return None
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url

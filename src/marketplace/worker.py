@@ -1,0 +1,77 @@
+"""arq worker composition root. Nothing imports this module.
+
+Jobs are thin: they open a unit of work, call one service, commit. Job names are
+`"<domain>.<verb>"`; arguments are primitive ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import func
+
+from marketplace import outbox
+from marketplace.db import create_engine, create_session_factory, unit_of_work
+from marketplace.jobs import ArqJobQueue
+from marketplace.logs import configure_logging
+from marketplace.settings import load_settings
+
+log = structlog.get_logger(__name__)
+
+
+def event_handlers() -> outbox.EventHandlers:
+    """Every domain's outbox event handlers, registered in one place."""
+    return outbox.EventHandlers()
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = ctx.get("settings") or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=5, max_overflow=5)
+    ctx["engine"] = engine
+    ctx["session_factory"] = create_session_factory(engine)
+    ctx["jobs"] = ArqJobQueue(ctx["redis"])
+    ctx.setdefault("handlers", event_handlers())
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+
+
+async def handle_outbox_event(ctx: dict[str, Any], event_id: str) -> bool:
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        return await outbox.handle_event(uow, uuid.UUID(event_id), ctx["handlers"])
+
+
+async def sweep_outbox(ctx: dict[str, Any]) -> int:
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        return await outbox.sweep(uow)
+
+
+FUNCTIONS = [
+    func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+]
+CRON_JOBS = [
+    cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
+]
+
+
+def redis_settings() -> RedisSettings:
+    settings = load_settings()
+    assert settings.redis_url is not None, "REDIS_URL must be set for the worker"
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    keep_result = 3600
+    max_jobs = 20
+    job_timeout = 300

@@ -1,0 +1,109 @@
+"""Test services: real PostgreSQL and Redis, schema made by the migrations.
+
+With DATABASE_URL / REDIS_URL set, tests use those servers (a fresh database is created
+on the PostgreSQL server for the run, and dropped afterwards); otherwise they start the
+embedded ones under `.data/test`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from marketplace.db import create_engine, create_session_factory
+from marketplace.settings import Settings, normalize_database_url
+from tests.support import Actors, ServiceUrls
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[ServiceUrls]:
+    from marketplace.embedded import start_postgres, start_redis
+    from marketplace.migrations_runner import upgrade
+
+    data_dir = ROOT / ".data" / "test"
+    server_url = normalize_database_url(os.environ.get("DATABASE_URL")) or start_postgres(
+        data_dir, database="postgres"
+    )
+    redis_url = os.environ.get("REDIS_URL") or start_redis(data_dir)
+    database = f"marketplace_test_{uuid.uuid4().hex[:10]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    database_url = make_url(server_url).set(database=database).render_as_string(False)
+    upgrade(database_url)
+    try:
+        yield ServiceUrls(database_url=database_url, redis_url=redis_url)
+    finally:
+        asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def settings(service_urls: ServiceUrls) -> Settings:
+    return Settings(
+        database_url=service_urls.database_url,
+        redis_url=service_urls.redis_url,
+        log_level="WARNING",
+        webhook_allow_private_targets=True,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=5, max_overflow=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Litestar:
+    from marketplace.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def actors(
+    client: AsyncTestClient[Litestar], session_factory: async_sessionmaker[AsyncSession]
+) -> Actors:
+    return Actors(client, session_factory)

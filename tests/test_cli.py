@@ -1,0 +1,83 @@
+"""The product as a user starts it: a real server process, embedded databases, a real key."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve_with_embedded_services_answers_and_admin_key_works(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env["MARKETPLACE_DATA_DIR"] = str(tmp_path / "data")
+    port = free_port()
+    cli = [sys.executable, "-m", "marketplace.cli"]
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--with-worker", "--seed-demo"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        ready = None
+        while time.monotonic() < deadline:
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                break
+            time.sleep(0.5)
+        output = (
+            server.stdout.read().decode() if server.poll() is not None and server.stdout else ""
+        )
+        assert ready is not None, output
+        assert ready.status_code == 200, output
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+        key = subprocess.run(
+            [*cli, "admin-key"], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert "\n" not in key
+        assert key.startswith("mk_")
+        me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+        assert me.status_code == 200, me.text
+        assert me.json()["organization"]["kind"] == "platform"
+        orgs = httpx.get(
+            f"{base}/v1/organizations",
+            params={"kind": "cooperative", "region": "35.76", "limit": 50},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=5,
+        ).json()["items"]
+        assert len(orgs) == 18  # the demo data set's Mojokerto cooperatives
+        docs = httpx.get(f"{base}/schema/", timeout=5)
+        assert docs.status_code == 200
+        assert "/schema/assets/swagger-ui-bundle.js" in docs.text
+        assert "cdn" not in docs.text.lower()
+        assert httpx.get(f"{base}/schema/assets/swagger-ui-bundle.js", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,0 +1,737 @@
+from __future__ import annotations
+
+import random
+from collections import Counter
+from uuid import UUID
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from marketplace.listings.pricing import PriceTier, unit_price_for
+from marketplace.money import apply_basis_points
+from marketplace.orders.splitting import (
+    DEFAULT_POLICY,
+    BulogLotSource,
+    Buyer,
+    DuplicateLine,
+    InsufficientSupply,
+    InvalidQuantity,
+    LegKind,
+    ListingNotEligible,
+    ProductRule,
+    ProgrammeRestricted,
+    RequestedLine,
+    Shortfall,
+    Source,
+    SplitPlan,
+    SplitPolicy,
+    StockSource,
+    TradeContractSource,
+    split_order,
+)
+
+
+def uid(n: int) -> UUID:
+    return UUID(int=n)
+
+
+# Mojokerto (35.76) buyer; Blitar (35.72) is the same province; Depok (32.76) is not.
+VILLAGE = "35.76.02.1001"
+DISTRICT = "35.76.02.1002"
+CITY = "35.76.01.1003"
+PROVINCE = "35.72.01.1001"
+ELSEWHERE = "32.76.01.1001"
+
+RICE, OIL, SPHP_RICE, SPHP_PREMIUM = uid(1_001), uid(1_002), uid(1_003), uid(1_004)
+KITCHEN = Buyer(uid(1), "kitchen", VILLAGE)
+STALL = Buyer(uid(2), "food_stall", VILLAGE)
+COOP, COOP_B, BULOG, CONSIGNOR = uid(10), uid(11), uid(12), uid(13)
+PRODUCTS = (
+    ProductRule(RICE, bulog_supplied=True),
+    ProductRule(OIL),
+    ProductRule(SPHP_RICE, programme="sphp", unit_net_grams=5_000, bulog_supplied=True),
+    ProductRule(SPHP_PREMIUM, programme="sphp", unit_net_grams=2_500),
+)
+
+
+def stock(
+    listing: int,
+    *,
+    product: UUID = RICE,
+    region: str = VILLAGE,
+    available: int = 100,
+    moq: int = 1,
+    price: int = 10_000,
+    tiers: tuple[PriceTier, ...] | None = None,
+    seller: UUID = COOP,
+    owner: UUID | None = None,
+    owner_kind: str = "cooperative",
+) -> StockSource:
+    return StockSource(
+        listing_id=uid(listing),
+        product_id=product,
+        seller_org_id=seller,
+        owner_org_id=owner or seller,
+        owner_kind=owner_kind,
+        region_code=region,
+        available=available,
+        min_order_quantity=moq,
+        tiers=tiers or (PriceTier(1, price),),
+    )
+
+
+def lot(
+    listing: int,
+    *,
+    product: UUID = RICE,
+    region: str = VILLAGE,
+    capacity: int | None = None,
+    moq: int = 1,
+    price: int = 11_000,
+) -> BulogLotSource:
+    return BulogLotSource(
+        uid(listing), product, COOP, BULOG, region, capacity, moq, (PriceTier(1, price),)
+    )
+
+
+def contract(
+    allotment: int,
+    *,
+    product: UUID = RICE,
+    city: str = "35.76",
+    remaining: int = 1_000,
+    price: int = 12_000,
+    levy_bps: int = 250,
+    contract_no: int = 900,
+) -> TradeContractSource:
+    return TradeContractSource(
+        uid(contract_no), uid(allotment), product, COOP_B, city, remaining, price, levy_bps
+    )
+
+
+def line(
+    line_no: int, quantity: int, product: UUID = RICE, pin: int | None = None
+) -> RequestedLine:
+    return RequestedLine(line_no, product, quantity, None if pin is None else uid(pin))
+
+
+def split(
+    lines: list[RequestedLine],
+    sources: list[Source],
+    buyer: Buyer = KITCHEN,
+    policy: SplitPolicy = DEFAULT_POLICY,
+) -> SplitPlan:
+    return split_order(lines, sources, buyer, policy, products=PRODUCTS)
+
+
+def takes(plan: SplitPlan) -> list[tuple[int, LegKind, UUID | None, int]]:
+    return [
+        (leg.line_no, leg.kind, leg.listing_id or leg.allotment_id, leg.quantity)
+        for leg in plan.legs
+    ]
+
+
+# --- ranking ------------------------------------------------------------------------
+
+
+def test_the_nearest_source_fills_the_line_even_when_dearer() -> None:
+    sources: list[Source] = [
+        stock(5, region=ELSEWHERE, price=8_000),
+        stock(4, region=PROVINCE, price=8_500),
+        stock(3, region=CITY, price=9_000),
+        stock(2, region=DISTRICT, price=9_500),
+        stock(1, region=VILLAGE, price=12_000),
+    ]
+    assert takes(split([line(1, 10)], sources)) == [(1, LegKind.STOCK, uid(1), 10)]
+
+
+def test_proximity_cascades_village_district_city_province_anywhere() -> None:
+    sources: list[Source] = [
+        stock(1, region=ELSEWHERE, available=100),
+        stock(2, region=PROVINCE, available=6),
+        stock(3, region=CITY, available=5),
+        stock(4, region=DISTRICT, available=4),
+        stock(5, region=VILLAGE, available=3),
+    ]
+    plan = split([line(1, 20)], sources)
+    assert [(leg.listing_id, leg.quantity) for leg in plan.legs] == [
+        (uid(5), 3),
+        (uid(4), 4),
+        (uid(3), 5),
+        (uid(2), 6),
+        (uid(1), 2),
+    ]
+    assert plan.is_complete
+
+
+def test_consignment_and_umkm_stock_come_before_cooperative_stock_at_equal_distance() -> None:
+    sources: list[Source] = [
+        stock(1, price=9_000, available=5),
+        stock(2, price=11_000, available=5, owner=CONSIGNOR, owner_kind="umkm"),
+        stock(3, price=12_000, available=5, seller=uid(14), owner_kind="umkm"),
+    ]
+    plan = split([line(1, 12)], sources)
+    assert takes(plan) == [
+        (1, LegKind.CONSIGNMENT, uid(2), 5),
+        (1, LegKind.STOCK, uid(3), 5),
+        (1, LegKind.STOCK, uid(1), 2),
+    ]
+    consigned = plan.legs[0]
+    assert (consigned.supplier_org_id, consigned.owner_org_id) == (COOP, CONSIGNOR)
+
+
+def test_consignment_does_not_beat_proximity() -> None:
+    sources: list[Source] = [
+        stock(1, region=DISTRICT, owner=CONSIGNOR, owner_kind="umkm"),
+        stock(2, region=VILLAGE),
+    ]
+    assert takes(split([line(1, 10)], sources)) == [(1, LegKind.STOCK, uid(2), 10)]
+
+
+def test_price_then_listing_id_break_ties_at_equal_distance() -> None:
+    sources: list[Source] = [stock(3, price=9_000), stock(2, price=9_000), stock(1, price=9_500)]
+    assert takes(split([line(1, 10)], sources)) == [(1, LegKind.STOCK, uid(2), 10)]
+
+
+def test_price_is_compared_at_the_quantity_each_source_would_give() -> None:
+    bulk = (PriceTier(1, 12_000), PriceTier(50, 9_000))
+    flat = stock(1, price=10_000)
+    # 60 from the bulk listing reaches its 9,000 tier and beats the flat 10,000.
+    assert takes(split([line(1, 60)], [flat, stock(2, tiers=bulk)]))[0][2] == uid(2)
+    # 10 from it would cost 12,000 each, so the flat listing wins.
+    assert takes(split([line(1, 10)], [flat, stock(2, tiers=bulk)]))[0][2] == uid(1)
+    # With only 20 on hand it can give 20 at 12,000: the flat listing wins the 60.
+    plan = split([line(1, 60)], [flat, stock(2, tiers=bulk, available=20)])
+    assert takes(plan) == [(1, LegKind.STOCK, uid(1), 60)]
+    assert plan.legs[0].unit_price == 10_000
+
+
+# --- minimum order quantities, shared stock -----------------------------------------
+
+
+def test_a_source_is_skipped_when_the_line_is_below_its_moq() -> None:
+    sources: list[Source] = [stock(1, moq=50), stock(2, region=DISTRICT)]
+    assert takes(split([line(1, 20)], sources)) == [(1, LegKind.STOCK, uid(2), 20)]
+
+
+def test_a_source_is_skipped_when_what_is_left_is_below_its_moq() -> None:
+    sources: list[Source] = [
+        stock(1, available=15),
+        stock(2, region=DISTRICT, moq=10),
+        stock(3, region=CITY),
+    ]
+    assert takes(split([line(1, 20)], sources)) == [
+        (1, LegKind.STOCK, uid(1), 15),
+        (1, LegKind.STOCK, uid(3), 5),
+    ]
+
+
+def test_a_source_with_less_than_its_own_moq_on_hand_gives_nothing() -> None:
+    plan = split([line(1, 20)], [stock(1, available=5, moq=10)])
+    assert plan.legs == ()
+    assert plan.shortfalls == (Shortfall(1, RICE, 20, 20),)
+
+
+def test_lines_of_the_same_product_share_stock_in_line_number_order() -> None:
+    sources: list[Source] = [stock(1, available=100), stock(2, region=DISTRICT)]
+    plan = split([line(2, 60), line(1, 60)], sources)
+    assert takes(plan) == [
+        (1, LegKind.STOCK, uid(1), 60),
+        (2, LegKind.STOCK, uid(1), 40),
+        (2, LegKind.STOCK, uid(2), 20),
+    ]
+
+
+def test_negative_availability_counts_as_none() -> None:
+    plan = split([line(1, 5)], [stock(1, available=-3)])
+    assert plan.shortfalls == (Shortfall(1, RICE, 5, 5),)
+
+
+# --- pinned lines -------------------------------------------------------------------
+
+
+def test_a_pinned_line_uses_only_its_listing() -> None:
+    sources: list[Source] = [stock(1), stock(2, region=DISTRICT, available=30)]
+    plan = split([line(1, 50, pin=2)], sources)
+    assert takes(plan) == [(1, LegKind.STOCK, uid(2), 30)]
+    assert plan.shortfalls == (Shortfall(1, RICE, 50, 20),)
+
+
+def test_pinned_and_unpinned_lines_share_stock() -> None:
+    sources: list[Source] = [stock(1), stock(2, region=DISTRICT)]
+    plan = split([line(1, 80, pin=1), line(2, 50)], sources)
+    assert takes(plan) == [
+        (1, LegKind.STOCK, uid(1), 80),
+        (2, LegKind.STOCK, uid(1), 20),
+        (2, LegKind.STOCK, uid(2), 30),
+    ]
+
+
+def test_a_pinned_line_can_name_a_bulog_lot_listing() -> None:
+    plan = split([line(1, 40, pin=7)], [stock(1), lot(7, capacity=100)])
+    assert takes(plan) == [(1, LegKind.BULOG_LOT, uid(7), 40)]
+
+
+def test_a_pinned_line_below_the_moq_or_on_a_missing_listing_is_short() -> None:
+    plan = split([line(1, 5, pin=1), line(2, 7, pin=99)], [stock(1, moq=10)])
+    assert plan.legs == ()
+    assert plan.shortfalls == (Shortfall(1, RICE, 5, 5), Shortfall(2, RICE, 7, 7))
+
+
+def test_a_pinned_listing_of_another_product_is_refused() -> None:
+    with pytest.raises(ListingNotEligible) as raised:
+        split([line(1, 5, pin=1)], [stock(1, product=OIL)])
+    assert raised.value.code == "orders.listing_not_eligible"
+    assert raised.value.extra == {
+        "line_no": 1,
+        "listing_id": str(uid(1)),
+        "reason": "product_mismatch",
+    }
+
+
+# --- self-supply --------------------------------------------------------------------
+
+
+def test_nobody_buys_from_itself_or_buys_back_its_own_consigned_goods() -> None:
+    coop_buyer = Buyer(COOP, "cooperative", VILLAGE)
+    sources: list[Source] = [stock(1), stock(2, seller=COOP_B, region=CITY)]
+    assert takes(split([line(1, 5)], sources, coop_buyer))[0][2] == uid(2)
+
+    consignor = Buyer(CONSIGNOR, "umkm", VILLAGE)
+    sources = [stock(1, owner=CONSIGNOR, owner_kind="umkm"), stock(2, region=CITY)]
+    assert takes(split([line(1, 5)], sources, consignor))[0][2] == uid(2)
+
+    with pytest.raises(ListingNotEligible) as raised:
+        split([line(1, 5, pin=1)], [stock(1)], coop_buyer)
+    assert raised.value.extra["reason"] == "own_listing"
+
+
+# --- Bulog lots and trade contracts -------------------------------------------------
+
+
+def test_what_stock_cannot_fill_is_pooled_into_a_bulog_lot() -> None:
+    plan = split([line(1, 100)], [lot(7), stock(1, available=30)])
+    assert takes(plan) == [(1, LegKind.STOCK, uid(1), 30), (1, LegKind.BULOG_LOT, uid(7), 70)]
+    pooled = plan.legs[1]
+    assert (pooled.supplier_org_id, pooled.owner_org_id) == (COOP, BULOG)
+    assert (pooled.unit_price, pooled.line_total) == (11_000, 770_000)
+
+
+def test_bulog_lots_respect_capacity_moq_and_proximity() -> None:
+    sources: list[Source] = [
+        lot(7, capacity=20, region=DISTRICT),
+        lot(8, capacity=500, moq=100, region=VILLAGE),
+        lot(9, region=CITY),
+    ]
+    plan = split([line(1, 50)], sources)
+    assert takes(plan) == [(1, LegKind.BULOG_LOT, uid(7), 20), (1, LegKind.BULOG_LOT, uid(9), 30)]
+
+
+def test_products_not_supplied_by_bulog_are_never_pooled() -> None:
+    plan = split([line(1, 10, OIL)], [lot(7, product=OIL)])
+    assert plan.legs == ()
+    assert plan.shortfalls == (Shortfall(1, OIL, 10, 10),)
+
+
+def test_trade_contracts_take_the_rest_after_stock_and_lots() -> None:
+    sources: list[Source] = [
+        contract(31, price=12_500, contract_no=901),
+        contract(32, price=12_000, remaining=15),
+        lot(7, capacity=20),
+        stock(1, available=10),
+    ]
+    plan = split([line(1, 60)], sources)
+    assert takes(plan) == [
+        (1, LegKind.STOCK, uid(1), 10),
+        (1, LegKind.BULOG_LOT, uid(7), 20),
+        (1, LegKind.TRADE_CONTRACT, uid(32), 15),
+        (1, LegKind.TRADE_CONTRACT, uid(31), 15),
+    ]
+    call_off = plan.legs[2]
+    assert (call_off.contract_id, call_off.supplier_org_id, call_off.listing_id) == (
+        uid(900),
+        COOP_B,
+        None,
+    )
+    assert (call_off.line_total, call_off.levy_amount) == (180_000, 4_500)
+    assert plan.levy_total == 4_500 + apply_basis_points(15 * 12_500, 250)
+
+
+@pytest.mark.parametrize(
+    ("city", "served"),
+    [("35.76", True), ("32.76", False), ("35.72", False), ("35.7", False)],  # 35.7: not 35.76
+)
+def test_trade_contracts_serve_only_their_counterparty_city(city: str, served: bool) -> None:
+    plan = split([line(1, 10, OIL)], [contract(31, product=OIL, city=city)])
+    assert plan.is_complete is served
+
+
+# --- SPHP ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["kitchen", "cooperative", "government", "bulog"])
+def test_sphp_rice_is_never_sold_to_kitchens_or_wholesale_buyers(kind: str) -> None:
+    buyer = Buyer(uid(3), kind, VILLAGE)
+    with pytest.raises(ProgrammeRestricted) as raised:
+        split([line(1, 5), line(2, 1, SPHP_RICE)], [stock(1, product=SPHP_RICE)], buyer)
+    error = raised.value
+    assert error.code == "orders.programme_restricted"
+    assert error.status == 422
+    assert error.extra["line_no"] == 2
+    assert error.extra["reason"] == "buyer_kind_not_allowed"
+
+
+def test_sphp_rice_up_to_ten_kilograms_is_sold_retail() -> None:
+    plan = split([line(1, 2, SPHP_RICE)], [stock(1, product=SPHP_RICE)], STALL)
+    assert takes(plan) == [(1, LegKind.STOCK, uid(1), 2)]
+
+
+def test_sphp_weight_cap_sums_every_sphp_line_of_the_order() -> None:
+    lines = [line(1, 1, SPHP_RICE), line(2, 3, SPHP_PREMIUM)]  # 5 kg + 7.5 kg
+    with pytest.raises(ProgrammeRestricted) as raised:
+        split(lines, [stock(1, product=SPHP_RICE)], STALL)
+    assert raised.value.extra == {
+        "line_no": 2,
+        "programme": "sphp",
+        "reason": "over_order_weight_limit",
+        "grams": 12_500,
+        "max_grams": 10_000,
+    }
+
+
+def test_sphp_without_a_net_weight_is_refused_and_policy_is_configurable() -> None:
+    products = [ProductRule(SPHP_RICE, programme="sphp")]
+    with pytest.raises(ProgrammeRestricted, match="net weight"):
+        split_order([line(1, 1, SPHP_RICE)], [], STALL, products=products)
+    lenient = SplitPolicy(frozenset({"kitchen"}), sphp_max_grams_per_order=20_000)
+    plan = split([line(1, 4, SPHP_RICE)], [stock(1, product=SPHP_RICE)], KITCHEN, lenient)
+    assert plan.is_complete
+
+
+# --- invalid input, shortfalls, plan helpers ----------------------------------------
+
+
+@pytest.mark.parametrize("quantity", [0, -5])
+def test_non_positive_quantities_are_refused(quantity: int) -> None:
+    with pytest.raises(InvalidQuantity) as raised:
+        split([line(1, 5), line(2, quantity)], [stock(1)])
+    assert raised.value.code == "orders.invalid_quantity"
+    assert raised.value.extra == {"line_no": 2, "quantity": quantity}
+
+
+def test_duplicate_line_numbers_unknown_products_and_sources_are_refused() -> None:
+    with pytest.raises(DuplicateLine):
+        split([line(1, 5), line(1, 6)], [stock(1)])
+    with pytest.raises(ValueError, match="no product rule"):
+        split([line(1, 5, uid(4_040))], [])
+    with pytest.raises(ValueError, match="given twice"):
+        split([line(1, 5)], [stock(1), stock(1, region=CITY)])
+
+
+def test_shortfalls_name_the_line_and_what_is_missing() -> None:
+    plan = split(
+        [line(1, 50), line(2, 10, OIL), line(3, 4, OIL)],
+        [stock(1, available=30), stock(2, product=OIL, available=12)],
+    )
+    assert plan.shortfalls == (Shortfall(1, RICE, 50, 20), Shortfall(3, OIL, 4, 2))
+    assert not plan.is_complete
+    with pytest.raises(InsufficientSupply) as raised:
+        plan.require_complete()
+    assert raised.value.code == "orders.insufficient_supply"
+    assert raised.value.extra["shortfalls"] == [
+        {"line_no": 1, "product_id": str(RICE), "requested": 50, "unfilled": 20},
+        {"line_no": 3, "product_id": str(OIL), "requested": 4, "unfilled": 2},
+    ]
+
+
+def test_plan_totals_and_per_line_view() -> None:
+    plan = split([line(1, 3), line(2, 2, OIL)], [stock(1), stock(2, product=OIL, price=15_000)])
+    assert plan.require_complete() is plan
+    assert plan.subtotal == 3 * 10_000 + 2 * 15_000
+    assert plan.levy_total == 0
+    assert [leg.listing_id for leg in plan.legs_for_line(2)] == [uid(2)]
+
+
+def test_the_order_sources_are_given_in_does_not_matter() -> None:
+    sources: list[Source] = [
+        stock(n, region=region, available=7, price=9_000 + n * 10)
+        for n, region in enumerate([VILLAGE, DISTRICT, CITY, PROVINCE, ELSEWHERE] * 3, start=1)
+    ] + [lot(70, capacity=9), contract(80, remaining=5), contract(81, remaining=50)]
+    lines = [line(1, 40), line(2, 30), line(3, 25, pin=4)]
+    expected = split(lines, sources)
+    for seed in range(5):
+        shuffled = sources[:]
+        random.Random(seed).shuffle(shuffled)
+        assert split(lines[::-1], shuffled) == expected
+
+
+# --- properties ---------------------------------------------------------------------
+
+REGIONS = [VILLAGE, DISTRICT, CITY, PROVINCE, ELSEWHERE, "35.76.02"]
+ORGS = [COOP, COOP_B, CONSIGNOR, uid(14), KITCHEN.organization_id]
+ListingSource = StockSource | BulogLotSource
+Scenario = tuple[list[RequestedLine], list[Source], Buyer]
+
+
+@st.composite
+def price_tables(draw: st.DrawFn) -> tuple[PriceTier, ...]:
+    minimums = [1, *sorted(draw(st.sets(st.integers(2, 150), max_size=3)))]
+    prices = sorted(
+        draw(st.lists(st.integers(1, 20_000), min_size=len(minimums), max_size=len(minimums))),
+        reverse=True,
+    )
+    return tuple(PriceTier(m, p) for m, p in zip(minimums, prices, strict=True))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    buyer = Buyer(draw(st.sampled_from(ORGS)), "kitchen", draw(st.sampled_from(REGIONS)))
+    sources: list[Source] = []
+    for n in draw(st.lists(st.integers(1, 10**6), unique=True, max_size=25)):
+        kind = draw(st.sampled_from(["stock", "stock", "lot", "contract"]))
+        product = draw(st.sampled_from([RICE, OIL]))
+        seller, region = draw(st.sampled_from(ORGS)), draw(st.sampled_from(REGIONS))
+        moq = draw(st.integers(0, 20))
+        if kind == "stock":
+            owner = draw(st.sampled_from([seller, *ORGS]))
+            owner_kind = draw(st.sampled_from(["umkm", "cooperative"]))
+            available = draw(st.integers(-5, 200))
+            sources.append(
+                StockSource(
+                    uid(n),
+                    product,
+                    seller,
+                    owner,
+                    owner_kind,
+                    region,
+                    available,
+                    moq,
+                    draw(price_tables()),
+                )
+            )
+        elif kind == "lot":
+            capacity = draw(st.none() | st.integers(0, 200))
+            sources.append(
+                BulogLotSource(
+                    uid(n), product, seller, BULOG, region, capacity, moq, draw(price_tables())
+                )
+            )
+        else:
+            city = draw(st.sampled_from(["35.76", "32.76", "35.72"]))
+            sources.append(
+                TradeContractSource(
+                    uid(draw(st.integers(1, 3))),
+                    uid(n),
+                    product,
+                    seller,
+                    city,
+                    draw(st.integers(-5, 200)),
+                    draw(st.integers(1, 20_000)),
+                    draw(st.integers(0, 1_000)),
+                )
+            )
+    lines = []
+    for line_no in draw(st.lists(st.integers(1, 50), unique=True, min_size=1, max_size=8)):
+        product = draw(st.sampled_from([RICE, OIL]))
+        pinnable = [
+            s.listing_id
+            for s in listing_sources(sources)
+            if s.product_id == product and serves(s, buyer)
+        ]
+        pin = draw(st.none() | st.sampled_from([*pinnable, uid(0)]))  # uid(0) is never listed
+        lines.append(RequestedLine(line_no, product, draw(st.integers(1, 300)), pin))
+    return lines, sources, buyer
+
+
+def listing_sources(sources: list[Source]) -> list[ListingSource]:
+    return [s for s in sources if not isinstance(s, TradeContractSource)]
+
+
+def owner_of(source: ListingSource) -> UUID:
+    return source.bulog_org_id if isinstance(source, BulogLotSource) else source.owner_org_id
+
+
+def serves(source: ListingSource, buyer: Buyer) -> bool:
+    return buyer.organization_id not in (source.seller_org_id, owner_of(source))
+
+
+def covers(contract: TradeContractSource, buyer: Buyer) -> bool:
+    city = contract.counterparty_city_code.split(".")
+    in_city = buyer.region_code.split(".")[: len(city)] == city
+    return in_city and contract.supplier_org_id != buyer.organization_id
+
+
+def capacity_of(source: Source) -> int | None:
+    if isinstance(source, StockSource):
+        return max(source.available, 0)
+    if isinstance(source, BulogLotSource):
+        return None if source.capacity is None else max(source.capacity, 0)
+    return max(source.remaining, 0)
+
+
+def source_id(source: Source) -> UUID:
+    return source.allotment_id if isinstance(source, TradeContractSource) else source.listing_id
+
+
+def distance_rank(source: StockSource, buyer: Buyer) -> tuple[int, int]:
+    ours, theirs = buyer.region_code.split("."), source.region_code.split(".")
+    shared = 0
+    while shared < min(len(ours), len(theirs)) and ours[shared] == theirs[shared]:
+        shared += 1
+    local = source.owner_org_id != source.seller_org_id or source.owner_kind == "umkm"
+    return len(ours) - shared, 0 if local else 1
+
+
+def taken_from(plan: SplitPlan) -> Counter[UUID]:
+    taken: Counter[UUID] = Counter()
+    for leg in plan.legs:
+        key = leg.allotment_id if leg.kind is LegKind.TRADE_CONTRACT else leg.listing_id
+        assert key is not None
+        taken[key] += leg.quantity
+    return taken
+
+
+properties = settings(deadline=None, max_examples=200)
+
+
+@properties
+@given(scenarios())
+def test_every_requested_unit_lands_in_exactly_one_leg_or_the_shortfall(scenario: Scenario) -> None:
+    lines, sources, buyer = scenario
+    plan = split(lines, sources, buyer)
+    placed: Counter[int] = Counter()
+    for leg in plan.legs:
+        placed[leg.line_no] += leg.quantity
+    shortfalls = {shortfall.line_no: shortfall for shortfall in plan.shortfalls}
+    assert len(shortfalls) == len(plan.shortfalls)
+    assert set(placed) | set(shortfalls) <= {requested.line_no for requested in lines}
+    for requested in lines:
+        shortfall = shortfalls.get(requested.line_no)
+        if shortfall is not None:
+            assert shortfall == Shortfall(
+                requested.line_no, requested.product_id, requested.quantity, shortfall.unfilled
+            )
+            assert shortfall.unfilled > 0
+        assert (
+            placed[requested.line_no] + (shortfall.unfilled if shortfall else 0)
+            == requested.quantity
+        )
+
+
+@properties
+@given(scenarios())
+def test_no_source_gives_more_than_it_has(scenario: Scenario) -> None:
+    lines, sources, buyer = scenario
+    taken = taken_from(split(lines, sources, buyer))
+    by_id = {source_id(source): source for source in sources}
+    for key, quantity in taken.items():
+        capacity = capacity_of(by_id[key])
+        assert capacity is None or quantity <= capacity
+
+
+@properties
+@given(scenarios())
+def test_legs_are_priced_exactly_and_come_from_eligible_sources(scenario: Scenario) -> None:
+    lines, sources, buyer = scenario
+    plan = split(lines, sources, buyer)
+    by_id = {source_id(source): source for source in sources}
+    by_line = {requested.line_no: requested for requested in lines}
+    rules = {rule.product_id: rule for rule in PRODUCTS}
+    for leg in plan.legs:
+        requested = by_line[leg.line_no]
+        assert leg.quantity > 0
+        assert leg.product_id == requested.product_id
+        assert leg.line_total == leg.quantity * leg.unit_price
+        assert buyer.organization_id not in (leg.supplier_org_id, leg.owner_org_id)
+        if leg.kind is LegKind.TRADE_CONTRACT:
+            assert leg.allotment_id is not None
+            assert requested.listing_id is None
+            contract = by_id[leg.allotment_id]
+            assert isinstance(contract, TradeContractSource)
+            assert covers(contract, buyer)
+            assert (leg.contract_id, leg.unit_price) == (contract.contract_id, contract.unit_price)
+            assert leg.levy_amount == apply_basis_points(leg.line_total, contract.levy_bps)
+            continue
+        assert leg.listing_id is not None
+        assert leg.levy_amount == 0
+        source = by_id[leg.listing_id]
+        assert not isinstance(source, TradeContractSource)
+        assert requested.listing_id in (None, leg.listing_id)
+        assert source.product_id == leg.product_id
+        assert leg.unit_price == unit_price_for(source.tiers, leg.quantity)
+        assert leg.quantity >= source.min_order_quantity
+        assert (leg.supplier_org_id, leg.owner_org_id) == (source.seller_org_id, owner_of(source))
+        if isinstance(source, BulogLotSource):
+            assert leg.kind is LegKind.BULOG_LOT
+            assert rules[leg.product_id].bulog_supplied or requested.listing_id is not None
+        else:
+            consigned = source.owner_org_id != source.seller_org_id
+            assert leg.kind is (LegKind.CONSIGNMENT if consigned else LegKind.STOCK)
+    assert plan.subtotal == sum(leg.line_total for leg in plan.legs)
+    assert plan.levy_total == sum(leg.levy_amount for leg in plan.legs)
+
+
+@properties
+@given(scenarios(), st.randoms(use_true_random=False))
+def test_same_input_same_plan_whatever_the_input_order(
+    scenario: Scenario, rnd: random.Random
+) -> None:
+    lines, sources, buyer = scenario
+    plan = split(lines, sources, buyer)
+    assert split(lines, sources, buyer) == plan
+    shuffled_lines, shuffled_sources = lines[:], sources[:]
+    rnd.shuffle(shuffled_lines)
+    rnd.shuffle(shuffled_sources)
+    assert split(shuffled_lines, shuffled_sources, buyer) == plan
+
+
+@properties
+@given(scenarios())
+def test_a_line_is_short_only_when_its_supply_is_spent(scenario: Scenario) -> None:
+    lines, sources, buyer = scenario
+    plan = split(lines, sources, buyer)
+    taken = taken_from(plan)
+    pinned = {requested.line_no for requested in lines if requested.listing_id is not None}
+    rules = {rule.product_id: rule for rule in PRODUCTS}
+    for shortfall in plan.shortfalls:
+        if shortfall.line_no in pinned:
+            continue
+        for source in sources:
+            if source.product_id != shortfall.product_id:
+                continue
+            capacity = capacity_of(source)
+            if isinstance(source, TradeContractSource):
+                if covers(source, buyer):
+                    assert capacity == taken[source.allotment_id]
+                continue
+            if not serves(source, buyer):
+                continue
+            if isinstance(source, BulogLotSource) and not rules[source.product_id].bulog_supplied:
+                continue
+            # What was left was too little for its MOQ, or the line's need was.
+            minimum = max(source.min_order_quantity, 1)
+            left = None if capacity is None else capacity - taken[source.listing_id]
+            assert (left is not None and left < minimum) or shortfall.unfilled < minimum
+
+
+@properties
+@given(scenarios())
+def test_each_line_takes_stock_near_to_far_then_lots_then_contracts(scenario: Scenario) -> None:
+    lines, sources, buyer = scenario
+    plan = split(lines, sources, buyer)
+    stock_sources = {s.listing_id: s for s in sources if isinstance(s, StockSource)}
+    kind_order = [LegKind.STOCK, LegKind.BULOG_LOT, LegKind.TRADE_CONTRACT]
+    for requested in lines:
+        legs = plan.legs_for_line(requested.line_no)
+        stages = [
+            kind_order.index(LegKind.STOCK if leg.kind is LegKind.CONSIGNMENT else leg.kind)
+            for leg in legs
+        ]
+        assert stages == sorted(stages)
+        ranks = [
+            distance_rank(stock_sources[leg.listing_id], buyer)
+            for leg in legs
+            if leg.listing_id in stock_sources
+        ]
+        assert ranks == sorted(ranks)
