@@ -21,9 +21,17 @@ from marketplace.accounts.controller import OrganizationController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.http import EXCEPTION_HANDLERS
+from marketplace.ledger.controller import LedgerController
+from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
+from marketplace.orders.controller import (
+    KitchenBudgetController,
+    OrderController,
+    StandingOrderController,
+)
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
+from marketplace.webhooks.controller import WebhookController
 
 API_VERSION = "1.0.0"
 SWAGGER_ASSETS = Path(swagger_ui_bundle.__file__).parent / "vendor" / "swagger-ui-5.31.0"
@@ -39,7 +47,17 @@ payments, settlements and awards require an `Idempotency-Key` header.
 
 
 def controllers() -> list[type]:
-    return [HealthController, OrganizationController]
+    return [
+        HealthController,
+        OrganizationController,
+        ProductController,
+        ListingController,
+        OrderController,
+        KitchenBudgetController,
+        StandingOrderController,
+        LedgerController,
+        WebhookController,
+    ]
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -48,12 +48,12 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
-def cmd_make_migration(settings: Settings, message: str) -> int:
+def cmd_make_migration(settings: Settings, message: str, rev_id: str | None, head: str) -> int:
     from marketplace.migrations_runner import revision, upgrade
 
     database_url = _database(settings)
     upgrade(database_url)
-    revision(database_url, message)
+    revision(database_url, message, rev_id=rev_id, head=head)
     return 0
 
 
@@ -174,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     make_migration = sub.add_parser("make-migration", help="autogenerate a migration")
     make_migration.add_argument("message")
+    make_migration.add_argument("--rev-id", default=None, help="e.g. 0003_ledger")
+    make_migration.add_argument(
+        "--head", default="head", help="revision to build on when several heads exist"
+    )
     sub.add_parser("check-migrations", help="fail if models and migrations differ")
     sub.add_parser("demo", help="seed the Mojokerto/Blitar demo data set and print API keys")
     sub.add_parser("admin-key", help="print a new platform-admin API key")
@@ -196,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         case "migrate":
             return cmd_migrate(settings)
         case "make-migration":
-            return cmd_make_migration(settings, args.message)
+            return cmd_make_migration(settings, args.message, args.rev_id, args.head)
         case "check-migrations":
             return cmd_check_migrations(settings)
         case "demo":

@@ -16,6 +16,9 @@ from marketplace.accounts.models import ApiKey, Organization
 from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.db import UnitOfWork, create_engine, create_session_factory, unit_of_work
+from marketplace.demo_catalog import demo_listings, demo_products
+from marketplace.listings.pricing import PriceTier, validate_tiers
+from marketplace.listings.service import ListingService, ProductService
 
 DEMO_KEY_NAME = "demo"
 
@@ -180,11 +183,47 @@ async def ensure_organizations(uow: UnitOfWork) -> dict[str, tuple[Organization,
     return result
 
 
+async def ensure_catalogue(
+    uow: UnitOfWork, organizations: dict[str, tuple[Organization, Role]]
+) -> None:
+    products = ProductService(uow)
+    by_sku = {}
+    for data in demo_products():
+        by_sku[data.sku] = await products.products.get_by_sku(data.sku) or await products.create(
+            None, data
+        )
+    listings = ListingService(uow)
+    coops = [
+        s
+        for s, (o, _) in organizations.items()
+        if s.startswith("kkmp-") and "35.76" in o.region_code
+    ]
+    for item in demo_listings(coops):
+        seller = organizations[item.seller_slug][0]
+        product = by_sku[item.sku]
+        if await listings.listings.find_existing(seller.id, product.id, seller.id, item.mode.value):
+            continue
+        await listings.open_listing(
+            seller_id=seller.id,
+            seller_kind=seller.kind,
+            owner_id=seller.id,
+            region_code=seller.region_code,
+            product=product,
+            tiers=validate_tiers([PriceTier(min_quantity=q, unit_price=p) for q, p in item.tiers]),
+            min_order_quantity=item.moq,
+            supply_mode=item.mode,
+            status=item.status,
+            opening_stock=item.stock,
+            principal=None,
+        )
+
+
 async def seed_demo(database_url: str) -> list[tuple[str, str, str]]:
     engine = create_engine(database_url, pool_size=2, max_overflow=0)
     try:
         async with unit_of_work(create_session_factory(engine)) as uow:
             organizations = await ensure_organizations(uow)
+            await ensure_catalogue(uow, organizations)
             await uow.session.execute(
                 update(ApiKey)
                 .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))

@@ -22,12 +22,22 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
-def revision(database_url: str, message: str) -> None:
-    command.revision(alembic_config(database_url), message=message, autogenerate=True)
+def revision(
+    database_url: str, message: str, rev_id: str | None = None, head: str = "head"
+) -> None:
+    """Autogenerate a revision; with several heads, `head` names the one to build on."""
+    command.revision(
+        alembic_config(database_url),
+        message=message,
+        autogenerate=True,
+        rev_id=rev_id,
+        head=head,
+        splice=head != "head",
+    )
 
 
 def schema_drift(database_url: str) -> list[object]:

@@ -19,17 +19,21 @@ from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.jobs import ArqJobQueue
 from marketplace.logs import configure_logging
 from marketplace.settings import load_settings
+from marketplace.webhooks import tasks as webhooks_tasks
 
 log = structlog.get_logger(__name__)
 
 
 def event_handlers() -> outbox.EventHandlers:
     """Every domain's outbox event handlers, registered in one place."""
-    return outbox.EventHandlers()
+    handlers = outbox.EventHandlers()
+    handlers.register("*", webhooks_tasks.fan_out_event)
+    return handlers
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or load_settings()
+    ctx["settings"] = settings
     configure_logging(settings.log_level, settings.log_format)
     assert settings.database_url is not None
     engine = create_engine(settings.database_url, pool_size=5, max_overflow=5)
@@ -55,9 +59,23 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 FUNCTIONS = [
     func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+    # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
+    func(
+        webhooks_tasks.deliver,
+        name=webhooks_tasks.DELIVER_JOB,
+        max_tries=3,
+        timeout=60,
+        keep_result=0,
+    ),
 ]
 CRON_JOBS = [
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
+    cron(
+        webhooks_tasks.retry_due,
+        name=webhooks_tasks.RETRY_DUE_JOB,
+        second=set(range(0, 60, 5)),
+        run_at_startup=True,
+    ),
 ]
 
 

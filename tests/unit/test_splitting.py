@@ -89,10 +89,11 @@ def lot(
     capacity: int | None = None,
     moq: int = 1,
     price: int = 11_000,
+    tiers: tuple[PriceTier, ...] | None = None,
+    seller: UUID = COOP,
 ) -> BulogLotSource:
-    return BulogLotSource(
-        uid(listing), product, COOP, BULOG, region, capacity, moq, (PriceTier(1, price),)
-    )
+    tiers = tiers or (PriceTier(1, price),)
+    return BulogLotSource(uid(listing), product, seller, BULOG, region, capacity, moq, tiers)
 
 
 def contract(
@@ -104,9 +105,10 @@ def contract(
     price: int = 12_000,
     levy_bps: int = 250,
     contract_no: int = 900,
+    supplier: UUID = COOP_B,
 ) -> TradeContractSource:
     return TradeContractSource(
-        uid(contract_no), uid(allotment), product, COOP_B, city, remaining, price, levy_bps
+        uid(contract_no), uid(allotment), product, supplier, city, remaining, price, levy_bps
     )
 
 
@@ -454,10 +456,10 @@ def test_plan_totals_and_per_line_view() -> None:
 
 
 def test_the_order_sources_are_given_in_does_not_matter() -> None:
-    sources: list[Source] = [
-        stock(n, region=region, available=7, price=9_000 + n * 10)
-        for n, region in enumerate([VILLAGE, DISTRICT, CITY, PROVINCE, ELSEWHERE] * 3, start=1)
-    ] + [lot(70, capacity=9), contract(80, remaining=5), contract(81, remaining=50)]
+    regions = [VILLAGE, DISTRICT, CITY, PROVINCE, ELSEWHERE] * 3
+    sources: list[Source] = [lot(70, capacity=9), contract(80, remaining=5), contract(81)]
+    for n, region in enumerate(regions, start=1):
+        sources.append(stock(n, region=region, available=7, price=9_000 + n * 10))
     lines = [line(1, 40), line(2, 30), line(3, 25, pin=4)]
     expected = split(lines, sources)
     for seed in range(5):
@@ -484,53 +486,46 @@ def price_tables(draw: st.DrawFn) -> tuple[PriceTier, ...]:
     return tuple(PriceTier(m, p) for m, p in zip(minimums, prices, strict=True))
 
 
+def any_source(n: int) -> st.SearchStrategy[Source]:
+    """Listing or allotment number ``n`` of any kind, with ids, places and sizes that clash."""
+    org = st.sampled_from(ORGS)
+    listing = {
+        "product": st.sampled_from([RICE, OIL]),
+        "region": st.sampled_from(REGIONS),
+        "moq": st.integers(0, 20),
+        "tiers": price_tables(),
+        "seller": org,
+    }
+    owner_kind = st.sampled_from(["umkm", "cooperative"])
+    return st.one_of(
+        st.builds(
+            stock,
+            st.just(n),
+            available=st.integers(-5, 200),
+            owner=st.none() | org,
+            owner_kind=owner_kind,
+            **listing,
+        ),
+        st.builds(lot, st.just(n), capacity=st.none() | st.integers(0, 200), **listing),
+        st.builds(
+            contract,
+            st.just(n),
+            product=st.sampled_from([RICE, OIL]),
+            city=st.sampled_from(["35.76", "32.76", "35.72"]),
+            remaining=st.integers(-5, 200),
+            price=st.integers(1, 20_000),
+            levy_bps=st.integers(0, 1_000),
+            contract_no=st.integers(1, 3),
+            supplier=org,
+        ),
+    )
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     buyer = Buyer(draw(st.sampled_from(ORGS)), "kitchen", draw(st.sampled_from(REGIONS)))
-    sources: list[Source] = []
-    for n in draw(st.lists(st.integers(1, 10**6), unique=True, max_size=25)):
-        kind = draw(st.sampled_from(["stock", "stock", "lot", "contract"]))
-        product = draw(st.sampled_from([RICE, OIL]))
-        seller, region = draw(st.sampled_from(ORGS)), draw(st.sampled_from(REGIONS))
-        moq = draw(st.integers(0, 20))
-        if kind == "stock":
-            owner = draw(st.sampled_from([seller, *ORGS]))
-            owner_kind = draw(st.sampled_from(["umkm", "cooperative"]))
-            available = draw(st.integers(-5, 200))
-            sources.append(
-                StockSource(
-                    uid(n),
-                    product,
-                    seller,
-                    owner,
-                    owner_kind,
-                    region,
-                    available,
-                    moq,
-                    draw(price_tables()),
-                )
-            )
-        elif kind == "lot":
-            capacity = draw(st.none() | st.integers(0, 200))
-            sources.append(
-                BulogLotSource(
-                    uid(n), product, seller, BULOG, region, capacity, moq, draw(price_tables())
-                )
-            )
-        else:
-            city = draw(st.sampled_from(["35.76", "32.76", "35.72"]))
-            sources.append(
-                TradeContractSource(
-                    uid(draw(st.integers(1, 3))),
-                    uid(n),
-                    product,
-                    seller,
-                    city,
-                    draw(st.integers(-5, 200)),
-                    draw(st.integers(1, 20_000)),
-                    draw(st.integers(0, 1_000)),
-                )
-            )
+    numbers = draw(st.lists(st.integers(1, 10**6), unique=True, max_size=25))
+    sources = [draw(any_source(n)) for n in numbers]
     lines = []
     for line_no in draw(st.lists(st.integers(1, 50), unique=True, min_size=1, max_size=8)):
         product = draw(st.sampled_from([RICE, OIL]))
@@ -592,51 +587,33 @@ def taken_from(plan: SplitPlan) -> Counter[UUID]:
     return taken
 
 
-properties = settings(deadline=None, max_examples=200)
-
-
-@properties
-@given(scenarios())
-def test_every_requested_unit_lands_in_exactly_one_leg_or_the_shortfall(scenario: Scenario) -> None:
-    lines, sources, buyer = scenario
-    plan = split(lines, sources, buyer)
-    placed: Counter[int] = Counter()
+def assert_every_unit_lands_once(plan: SplitPlan, lines: list[RequestedLine]) -> None:
+    placed = Counter({line.line_no: 0 for line in lines})
     for leg in plan.legs:
         placed[leg.line_no] += leg.quantity
-    shortfalls = {shortfall.line_no: shortfall for shortfall in plan.shortfalls}
-    assert len(shortfalls) == len(plan.shortfalls)
-    assert set(placed) | set(shortfalls) <= {requested.line_no for requested in lines}
-    for requested in lines:
-        shortfall = shortfalls.get(requested.line_no)
-        if shortfall is not None:
-            assert shortfall == Shortfall(
-                requested.line_no, requested.product_id, requested.quantity, shortfall.unfilled
-            )
-            assert shortfall.unfilled > 0
-        assert (
-            placed[requested.line_no] + (shortfall.unfilled if shortfall else 0)
-            == requested.quantity
-        )
+    for shortfall in plan.shortfalls:
+        assert shortfall.unfilled > 0
+        placed[shortfall.line_no] += shortfall.unfilled
+    assert placed == {line.line_no: line.quantity for line in lines}
+    short_lines = {shortfall.line_no for shortfall in plan.shortfalls}
+    assert [(s.line_no, s.product_id, s.requested) for s in plan.shortfalls] == [
+        (line.line_no, line.product_id, line.quantity)
+        for line in sorted(lines, key=lambda line: line.line_no)
+        if line.line_no in short_lines
+    ]
 
 
-@properties
-@given(scenarios())
-def test_no_source_gives_more_than_it_has(scenario: Scenario) -> None:
-    lines, sources, buyer = scenario
-    taken = taken_from(split(lines, sources, buyer))
+def assert_no_source_overdrawn(plan: SplitPlan, sources: list[Source]) -> None:
     by_id = {source_id(source): source for source in sources}
-    for key, quantity in taken.items():
+    for key, quantity in taken_from(plan).items():
         capacity = capacity_of(by_id[key])
         assert capacity is None or quantity <= capacity
 
 
-@properties
-@given(scenarios())
-def test_legs_are_priced_exactly_and_come_from_eligible_sources(scenario: Scenario) -> None:
+def assert_legs_priced_and_eligible(scenario: Scenario, plan: SplitPlan) -> None:
     lines, sources, buyer = scenario
-    plan = split(lines, sources, buyer)
     by_id = {source_id(source): source for source in sources}
-    by_line = {requested.line_no: requested for requested in lines}
+    by_line = {line.line_no: line for line in lines}
     rules = {rule.product_id: rule for rule in PRODUCTS}
     for leg in plan.legs:
         requested = by_line[leg.line_no]
@@ -644,21 +621,19 @@ def test_legs_are_priced_exactly_and_come_from_eligible_sources(scenario: Scenar
         assert leg.product_id == requested.product_id
         assert leg.line_total == leg.quantity * leg.unit_price
         assert buyer.organization_id not in (leg.supplier_org_id, leg.owner_org_id)
-        if leg.kind is LegKind.TRADE_CONTRACT:
-            assert leg.allotment_id is not None
-            assert requested.listing_id is None
-            contract = by_id[leg.allotment_id]
-            assert isinstance(contract, TradeContractSource)
-            assert covers(contract, buyer)
-            assert (leg.contract_id, leg.unit_price) == (contract.contract_id, contract.unit_price)
-            assert leg.levy_amount == apply_basis_points(leg.line_total, contract.levy_bps)
-            continue
-        assert leg.listing_id is not None
-        assert leg.levy_amount == 0
-        source = by_id[leg.listing_id]
-        assert not isinstance(source, TradeContractSource)
-        assert requested.listing_id in (None, leg.listing_id)
+        key = leg.allotment_id or leg.listing_id
+        assert key is not None
+        source = by_id[key]
         assert source.product_id == leg.product_id
+        if isinstance(source, TradeContractSource):
+            assert leg.kind is LegKind.TRADE_CONTRACT
+            assert requested.listing_id is None
+            assert covers(source, buyer)
+            assert (leg.contract_id, leg.unit_price) == (source.contract_id, source.unit_price)
+            assert leg.levy_amount == apply_basis_points(leg.line_total, source.levy_bps)
+            continue
+        assert leg.levy_amount == 0
+        assert requested.listing_id in (None, leg.listing_id)
         assert leg.unit_price == unit_price_for(source.tiers, leg.quantity)
         assert leg.quantity >= source.min_order_quantity
         assert (leg.supplier_org_id, leg.owner_org_id) == (source.seller_org_id, owner_of(source))
@@ -672,27 +647,10 @@ def test_legs_are_priced_exactly_and_come_from_eligible_sources(scenario: Scenar
     assert plan.levy_total == sum(leg.levy_amount for leg in plan.legs)
 
 
-@properties
-@given(scenarios(), st.randoms(use_true_random=False))
-def test_same_input_same_plan_whatever_the_input_order(
-    scenario: Scenario, rnd: random.Random
-) -> None:
+def assert_short_only_when_supply_is_spent(scenario: Scenario, plan: SplitPlan) -> None:
     lines, sources, buyer = scenario
-    plan = split(lines, sources, buyer)
-    assert split(lines, sources, buyer) == plan
-    shuffled_lines, shuffled_sources = lines[:], sources[:]
-    rnd.shuffle(shuffled_lines)
-    rnd.shuffle(shuffled_sources)
-    assert split(shuffled_lines, shuffled_sources, buyer) == plan
-
-
-@properties
-@given(scenarios())
-def test_a_line_is_short_only_when_its_supply_is_spent(scenario: Scenario) -> None:
-    lines, sources, buyer = scenario
-    plan = split(lines, sources, buyer)
     taken = taken_from(plan)
-    pinned = {requested.line_no for requested in lines if requested.listing_id is not None}
+    pinned = {line.line_no for line in lines if line.listing_id is not None}
     rules = {rule.product_id: rule for rule in PRODUCTS}
     for shortfall in plan.shortfalls:
         if shortfall.line_no in pinned:
@@ -709,25 +667,19 @@ def test_a_line_is_short_only_when_its_supply_is_spent(scenario: Scenario) -> No
                 continue
             if isinstance(source, BulogLotSource) and not rules[source.product_id].bulog_supplied:
                 continue
-            # What was left was too little for its MOQ, or the line's need was.
+            # What the source had left was below its MOQ, or what the line still needed was.
             minimum = max(source.min_order_quantity, 1)
             left = None if capacity is None else capacity - taken[source.listing_id]
             assert (left is not None and left < minimum) or shortfall.unfilled < minimum
 
 
-@properties
-@given(scenarios())
-def test_each_line_takes_stock_near_to_far_then_lots_then_contracts(scenario: Scenario) -> None:
+def assert_near_to_far_then_lots_then_contracts(scenario: Scenario, plan: SplitPlan) -> None:
     lines, sources, buyer = scenario
-    plan = split(lines, sources, buyer)
     stock_sources = {s.listing_id: s for s in sources if isinstance(s, StockSource)}
-    kind_order = [LegKind.STOCK, LegKind.BULOG_LOT, LegKind.TRADE_CONTRACT]
-    for requested in lines:
-        legs = plan.legs_for_line(requested.line_no)
-        stages = [
-            kind_order.index(LegKind.STOCK if leg.kind is LegKind.CONSIGNMENT else leg.kind)
-            for leg in legs
-        ]
+    stage = {LegKind.STOCK: 0, LegKind.CONSIGNMENT: 0, LegKind.BULOG_LOT: 1}
+    for line in lines:
+        legs = plan.legs_for_line(line.line_no)
+        stages = [stage.get(leg.kind, 2) for leg in legs]
         assert stages == sorted(stages)
         ranks = [
             distance_rank(stock_sources[leg.listing_id], buyer)
@@ -735,3 +687,28 @@ def test_each_line_takes_stock_near_to_far_then_lots_then_contracts(scenario: Sc
             if leg.listing_id in stock_sources
         ]
         assert ranks == sorted(ranks)
+
+
+@settings(deadline=None, max_examples=300)
+@given(scenarios())
+def test_split_invariants_hold_for_any_order_and_supply(scenario: Scenario) -> None:
+    plan = split(*scenario)
+    assert_every_unit_lands_once(plan, scenario[0])
+    assert_no_source_overdrawn(plan, scenario[1])
+    assert_legs_priced_and_eligible(scenario, plan)
+    assert_short_only_when_supply_is_spent(scenario, plan)
+    assert_near_to_far_then_lots_then_contracts(scenario, plan)
+
+
+@settings(deadline=None)
+@given(scenarios(), st.randoms(use_true_random=False))
+def test_same_input_same_plan_whatever_the_input_order(
+    scenario: Scenario, rnd: random.Random
+) -> None:
+    lines, sources, buyer = scenario
+    plan = split(lines, sources, buyer)
+    assert split(lines, sources, buyer) == plan
+    shuffled_lines, shuffled_sources = lines[:], sources[:]
+    rnd.shuffle(shuffled_lines)
+    rnd.shuffle(shuffled_sources)
+    assert split(shuffled_lines, shuffled_sources, buyer) == plan

@@ -2,10 +2,11 @@
 
 Owns organizations (their kind, region, tax ids) and API keys (prefixed, stored only as
 a hash, one organization and one role each, revocable). Every other context learns the
-caller from `Principal` and asks this context nothing else. An object of another
-organization is reported as not found, never as forbidden.
+caller from `Principal` and reads organizations through `OrganizationDirectory`. An
+object of another organization is reported as not found, never as forbidden.
 """
 
 from marketplace.accounts.domain import OrganizationKind, Principal, Role
+from marketplace.accounts.service import OrganizationDirectory, OrganizationRecord
 
-__all__ = ["OrganizationKind", "Principal", "Role"]
+__all__ = ["OrganizationDirectory", "OrganizationKind", "OrganizationRecord", "Principal", "Role"]

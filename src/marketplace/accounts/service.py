@@ -192,3 +192,46 @@ class AccountsService:
                 city="Jakarta",
             ),
         )
+
+
+class OrganizationRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What other contexts may know of an organization."""
+
+    id: uuid.UUID
+    kind: OrganizationKind
+    name: str
+    region_code: str
+    city: str
+    time_zone: str
+    npwp: str | None
+    nib: str | None
+    vat_registered: bool
+
+
+def organization_record(o: Organization) -> OrganizationRecord:
+    return OrganizationRecord(
+        id=o.id,
+        kind=OrganizationKind(o.kind),
+        name=o.name,
+        region_code=o.region_code,
+        city=o.city,
+        time_zone=o.time_zone,
+        npwp=o.npwp,
+        nib=o.nib,
+        vat_registered=o.vat_registered,
+    )
+
+
+class OrganizationDirectory:
+    """Read-only organization look-ups for other contexts, inside their unit of work."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.organizations = OrganizationRepository(uow.session)
+
+    async def get(self, organization_id: uuid.UUID) -> OrganizationRecord | None:
+        found = await self.organizations.get(organization_id)
+        return organization_record(found) if found else None
+
+    async def get_many(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrganizationRecord]:
+        found = await self.organizations.get_many(ids)
+        return {k: organization_record(v) for k, v in found.items()}

@@ -6,3 +6,37 @@ one transaction whose entries sum to zero; corrections are new (reversing) trans
 never edits; balances are sums of entries. Posting is idempotent by an external reference
 derived from domain ids. Other domains call its public posting API; it calls no one.
 """
+
+from marketplace.ledger import postings
+from marketplace.ledger.domain import (
+    PLATFORM_HOLDER,
+    AccountKey,
+    AccountPurpose,
+    Entry,
+    JournalTransaction,
+    ReferenceConflict,
+    TransactionKind,
+)
+from marketplace.ledger.service import (
+    AccountBalance,
+    LedgerService,
+    PostedTransaction,
+    PostingRace,
+    PostResult,
+)
+
+__all__ = [
+    "PLATFORM_HOLDER",
+    "AccountBalance",
+    "AccountKey",
+    "AccountPurpose",
+    "Entry",
+    "JournalTransaction",
+    "LedgerService",
+    "PostResult",
+    "PostedTransaction",
+    "PostingRace",
+    "ReferenceConflict",
+    "TransactionKind",
+    "postings",
+]

@@ -28,6 +28,9 @@ from marketplace.errors import Conflict, ValidationFailed
 PLATFORM_HOLDER = uuid.UUID(int=0)
 """The holder of the platform's own accounts (cash clearing, payment fees)."""
 
+REFERENCE_MAX_LENGTH = 255
+"""The longest reference the ledger stores."""
+
 
 class AccountPurpose(enum.StrEnum):
     CASH = "cash"

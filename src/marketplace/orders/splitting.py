@@ -22,7 +22,7 @@ from uuid import UUID
 
 import msgspec
 
-from marketplace.errors import Conflict, ValidationFailed
+from marketplace.errors import ValidationFailed
 from marketplace.listings.pricing import PriceTier, unit_price_for
 from marketplace.money import Rupiah, apply_basis_points
 
@@ -203,7 +203,7 @@ class ListingNotEligible(ValidationFailed):
     title = "The pinned listing cannot supply this line"
 
 
-class InsufficientSupply(Conflict):
+class InsufficientSupply(ValidationFailed):
     code = "orders.insufficient_supply"
     title = "Not enough supply for some order lines"
 
@@ -304,7 +304,8 @@ class _Offer(msgspec.Struct, eq=False):
     min_take: int
     tiers: tuple[PriceTier, ...]
     floor_price: Rupiah
-    """The cheapest tier's price: lets a scan skip offers that cannot win."""
+    """The cheapest tier's price: no quantity taken from this offer can cost less."""
+    listing_key: int
     left: int
 
 
@@ -386,19 +387,24 @@ class _Planner:
     def _take_offers(
         self, line: RequestedLine, unfilled: int, ranked: Iterator[list[_Offer]]
     ) -> int:
-        """Fill from ranked groups; within a group, cheapest for what would be taken."""
+        """Fill from ranked groups; within a group, the cheapest for what would be taken,
+        the lowest listing id breaking a tie."""
         for group in ranked:
             while unfilled:
                 best: _Offer | None = None
                 best_take = best_price = 0
-                for offer in group:  # sorted by listing id, so the first of a price wins
-                    if best is not None and offer.floor_price >= best_price:
-                        continue
+                for offer in group:  # cheapest floor first, so the scan can stop early
+                    if best is not None and offer.floor_price > best_price:
+                        break
                     take = unfilled if unfilled < offer.left else offer.left
                     if take < offer.min_take:
                         continue
                     price = unit_price_for(offer.tiers, take)
-                    if best is None or price < best_price:
+                    if (
+                        best is None
+                        or price < best_price
+                        or (price == best_price and offer.listing_key < best.listing_key)
+                    ):
                         best, best_take, best_price = offer, take, price
                 if best is None:
                     break
@@ -497,8 +503,8 @@ class _Planner:
         for group in groups:
             if group.offers is None:
                 offers = [self._offer(source) for source in group.sources if self._serves(source)]
-                offers.sort(key=lambda offer: offer.listing_id.int)
-                supply.by_listing.update((offer.listing_id.int, offer) for offer in offers)
+                offers.sort(key=lambda offer: (offer.floor_price, offer.listing_key))
+                supply.by_listing.update((offer.listing_key, offer) for offer in offers)
                 group.offers = offers
             yield group.offers
 
@@ -520,6 +526,7 @@ class _Planner:
             min_take=max(source.min_order_quantity, 1),
             tiers=source.tiers,
             floor_price=min((tier.unit_price for tier in source.tiers), default=0),
+            listing_key=source.listing_id.int,
             left=max(capacity, 0),
         )
 

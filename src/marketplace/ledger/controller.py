@@ -1,0 +1,121 @@
+"""HTTP endpoints of the ledger context: read-only views of the books."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from marketplace.dependencies import Caller, UoW
+from marketplace.http import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    decode_id_cursor,
+    encode_cursor,
+    problem_responses,
+)
+from marketplace.ledger.domain import REFERENCE_MAX_LENGTH
+from marketplace.ledger.schemas import (
+    AccountBalanceOut,
+    EntryOut,
+    LedgerBalancesOut,
+    LedgerTransactionOut,
+    LedgerTransactionPage,
+)
+from marketplace.ledger.service import LedgerService, PostedTransaction
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+OrganizationFilter = Annotated[
+    uuid.UUID | None,
+    Parameter(
+        description="Whose books. Default: your organization's (for the platform: on "
+        "balances its own accounts, on transactions every organization's)."
+    ),
+]
+Reference = Annotated[
+    str | None,
+    Parameter(
+        description="Only the transaction with this reference (`<kind>:<domain id>`)",
+        min_length=1,
+        max_length=REFERENCE_MAX_LENGTH,
+    ),
+]
+
+
+def transaction_out(t: PostedTransaction) -> LedgerTransactionOut:
+    return LedgerTransactionOut(
+        id=t.id,
+        reference=t.reference,
+        kind=t.kind,
+        memo=t.memo,
+        created_at=t.created_at,
+        entries=[
+            EntryOut(
+                organization_id=e.account.organization_id,
+                purpose=e.account.purpose,
+                counterparty_id=e.account.counterparty_id,
+                amount=e.amount,
+                currency="IDR",
+            )
+            for e in t.entries
+        ],
+    )
+
+
+class LedgerController(Controller):
+    path = "/v1/ledger"
+    tags = ["ledger"]
+
+    @get(
+        "/balances",
+        operation_id="getLedgerBalances",
+        summary="Account balances of an organization (its finance/admin keys, or the platform)",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def balances(
+        self, uow: UoW, principal: Caller, organization_id: OrganizationFilter = None
+    ) -> LedgerBalancesOut:
+        holder, balances = await LedgerService(uow).balances_for(principal, organization_id)
+        return LedgerBalancesOut(
+            organization_id=holder,
+            accounts=[
+                AccountBalanceOut(
+                    purpose=b.purpose,
+                    counterparty_id=b.counterparty_id,
+                    balance=b.balance,
+                    currency="IDR",
+                )
+                for b in balances
+            ],
+        )
+
+    @get(
+        "/transactions",
+        operation_id="listLedgerTransactions",
+        summary="Journal transactions in posting order (an organization sees its own entries)",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def transactions(
+        self,
+        uow: UoW,
+        principal: Caller,
+        reference: Reference = None,
+        organization_id: OrganizationFilter = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> LedgerTransactionPage:
+        rows = await LedgerService(uow).transactions_for(
+            principal,
+            reference=reference,
+            organization_id=organization_id,
+            after=decode_id_cursor(cursor),
+            limit=limit + 1,
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return LedgerTransactionPage(
+            items=[transaction_out(t) for t in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )

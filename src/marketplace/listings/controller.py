@@ -1,0 +1,382 @@
+"""HTTP endpoints of the listings context: products, listings, stock, search, feed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody, Parameter
+
+from marketplace.accounts import OrganizationKind
+from marketplace.dependencies import Caller, UoW
+from marketplace.errors import BadRequest
+from marketplace.http import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    decode_cursor,
+    decode_id_cursor,
+    encode_cursor,
+    problem_responses,
+)
+from marketplace.listings.domain import ProductCategory
+from marketplace.listings.models import Listing, Product, StockMovement
+from marketplace.listings.schemas import (
+    CatalogFeedItem,
+    CatalogFeedPage,
+    ListingCreate,
+    ListingOut,
+    ListingPage,
+    ListingUpdate,
+    PriceCapOut,
+    PriceTierOut,
+    ProductCreate,
+    ProductOut,
+    ProductPage,
+    ProductSummary,
+    ProductUpdate,
+    StockMovementCreate,
+    StockMovementOut,
+    StockMovementPage,
+)
+from marketplace.listings.service import FeedRow, ListingService, ProductService, SearchFilters
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+SearchText = Annotated[
+    str | None, Parameter(min_length=1, max_length=100, description="Product name words")
+]
+
+
+def product_out(p: Product) -> ProductOut:
+    return ProductOut(
+        id=p.id,
+        sku=p.sku,
+        name=p.name,
+        name_en=p.name_en,
+        category=p.category,  # type: ignore[arg-type]
+        unit_code=p.unit_code,  # type: ignore[arg-type]
+        unit_label=p.unit_label,
+        net_content=p.net_content,
+        net_content_unit=p.net_content_unit,  # type: ignore[arg-type]
+        vat_treatment=p.vat_treatment,  # type: ignore[arg-type]
+        programme=p.programme,  # type: ignore[arg-type]
+        bulog_supplied=p.bulog_supplied,
+        price_caps=[PriceCapOut(**c) for c in p.price_caps],
+        created_at=p.created_at,
+    )
+
+
+def tiers_out(listing: Listing) -> list[PriceTierOut]:
+    return [PriceTierOut(**t) for t in listing.tiers]
+
+
+def listing_out(listing: Listing, p: Product) -> ListingOut:
+    return ListingOut(
+        id=listing.id,
+        product=ProductSummary(
+            id=p.id,
+            sku=p.sku,
+            name=p.name,
+            category=p.category,  # type: ignore[arg-type]
+            unit_code=p.unit_code,  # type: ignore[arg-type]
+            unit_label=p.unit_label,
+            vat_treatment=p.vat_treatment,  # type: ignore[arg-type]
+            programme=p.programme,  # type: ignore[arg-type]
+        ),
+        seller_organization_id=listing.seller_organization_id,
+        owner_organization_id=listing.owner_organization_id,
+        seller_kind=listing.seller_kind,
+        region_code=listing.region_code,
+        price_tiers=tiers_out(listing),
+        unit_price=listing.base_unit_price,
+        currency="IDR",
+        min_order_quantity=listing.min_order_quantity,
+        on_hand=listing.on_hand,
+        reserved=listing.reserved,
+        available=max(0, listing.on_hand - listing.reserved),
+        supply_mode=listing.supply_mode,  # type: ignore[arg-type]
+        status=listing.status,  # type: ignore[arg-type]
+        created_at=listing.created_at,
+        updated_at=listing.updated_at,
+    )
+
+
+def movement_out(m: StockMovement) -> StockMovementOut:
+    return StockMovementOut(
+        id=m.id,
+        listing_id=m.listing_id,
+        kind=m.kind,  # type: ignore[arg-type]
+        on_hand_delta=m.on_hand_delta,
+        reserved_delta=m.reserved_delta,
+        on_hand_after=m.on_hand_after,
+        reserved_after=m.reserved_after,
+        reason=m.reason,
+        reference=m.reference,
+        actor_organization_id=m.actor_organization_id,
+        actor_api_key_id=m.actor_api_key_id,
+        created_at=m.created_at,
+    )
+
+
+def feed_item(row: FeedRow) -> CatalogFeedItem:
+    listing, product, seller, owner = row
+    return CatalogFeedItem(
+        listing_id=listing.id,
+        product_sku=product.sku,
+        product_name=product.name,
+        category=product.category,  # type: ignore[arg-type]
+        unit_code=product.unit_code,  # type: ignore[arg-type]
+        unit_label=product.unit_label,
+        unit_price=listing.base_unit_price,
+        price_tiers=tiers_out(listing),
+        currency="IDR",
+        vat_treatment=product.vat_treatment,  # type: ignore[arg-type]
+        region_code=listing.region_code,
+        available=max(0, listing.on_hand - listing.reserved),
+        seller_name=seller.name,
+        seller_npwp=seller.npwp,
+        seller_nib=seller.nib,
+        producer_name=owner.name,
+        producer_kind=owner.kind,
+        producer_npwp=owner.npwp,
+        producer_nib=owner.nib,
+        updated_at=listing.updated_at,
+    )
+
+
+def price_cursor(cursor: str | None) -> tuple[int, uuid.UUID] | None:
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        price, listing_id = key
+        return int(price), uuid.UUID(str(listing_id))
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc
+
+
+class ProductController(Controller):
+    path = "/v1/products"
+    tags = ["catalogue"]
+
+    @post(
+        "/",
+        operation_id="createProduct",
+        summary="Add a catalogue product (platform admin)",
+        responses=problem_responses(401, 403, 409, 422),
+    )
+    async def create_product(
+        self, data: JSONBody[ProductCreate], uow: UoW, principal: Caller
+    ) -> ProductOut:
+        product = await ProductService(uow).create(principal, data)
+        await uow.commit()
+        return product_out(product)
+
+    @get(
+        "/",
+        operation_id="listProducts",
+        summary="Browse or search the catalogue",
+        responses=problem_responses(401),
+    )
+    async def list_products(
+        self,
+        uow: UoW,
+        principal: Caller,
+        q: SearchText = None,
+        category: Annotated[ProductCategory | None, Parameter()] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> ProductPage:
+        rows = await ProductService(uow).browse(
+            query=q,
+            category=category.value if category else None,
+            after=decode_id_cursor(cursor),
+            limit=limit + 1,
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return ProductPage(
+            items=[product_out(p) for p in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/{product_id:uuid}",
+        operation_id="getProduct",
+        summary="One catalogue product",
+        responses=problem_responses(401, 404),
+    )
+    async def get_product(
+        self, product_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> ProductOut:
+        return product_out(await ProductService(uow).get(product_id))
+
+    @patch(
+        "/{product_id:uuid}",
+        operation_id="updateProduct",
+        summary="Change a catalogue product (platform admin)",
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def update_product(
+        self,
+        product_id: FromPath[uuid.UUID],
+        data: JSONBody[ProductUpdate],
+        uow: UoW,
+        principal: Caller,
+    ) -> ProductOut:
+        product = await ProductService(uow).update(principal, product_id, data)
+        await uow.commit()
+        return product_out(product)
+
+
+class ListingController(Controller):
+    path = "/v1"
+    tags = ["listings"]
+
+    @post(
+        "/listings",
+        operation_id="createListing",
+        summary="Offer a product from your stock (sellers)",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def create_listing(
+        self, data: JSONBody[ListingCreate], uow: UoW, principal: Caller
+    ) -> ListingOut:
+        listing, product = await ListingService(uow).create(principal, data)
+        await uow.commit()
+        return listing_out(listing, product)
+
+    @get(
+        "/listings",
+        operation_id="searchListings",
+        summary="Search offers; ordered by unit price, then id",
+        description=(
+            "Active listings, cheapest single-unit price first (ties by id), keyset-paginated. "
+            "`q` matches product names tolerating spelling variants (`telor` finds `telur`); "
+            "`region` is a Kemendagri code prefix (`35`, `35.76`, `35.76.02`)."
+        ),
+        responses=problem_responses(401),
+    )
+    async def search_listings(
+        self,
+        uow: UoW,
+        principal: Caller,
+        product_id: Annotated[uuid.UUID | None, Parameter()] = None,
+        category: Annotated[ProductCategory | None, Parameter()] = None,
+        q: SearchText = None,
+        region: Annotated[
+            str | None,
+            Parameter(
+                pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", description="Region prefix"
+            ),
+        ] = None,
+        in_stock: Annotated[bool | None, Parameter()] = None,
+        seller_kind: Annotated[OrganizationKind | None, Parameter()] = None,
+        max_unit_price: Annotated[int | None, Parameter(ge=1)] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> ListingPage:
+        filters = SearchFilters(
+            product_id=product_id,
+            category=category.value if category else None,
+            query=q,
+            region_prefix=region,
+            in_stock=in_stock,
+            seller_kind=seller_kind.value if seller_kind else None,
+            max_unit_price=max_unit_price,
+        )
+        rows = await ListingService(uow).search(
+            principal, filters, after=price_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        last = page[-1][0] if page else None
+        return ListingPage(
+            items=[listing_out(listing, product) for listing, product in page],
+            next_cursor=encode_cursor([last.base_unit_price, last.id]) if more and last else None,
+        )
+
+    @get(
+        "/listings/{listing_id:uuid}",
+        operation_id="getListing",
+        summary="One listing",
+        responses=problem_responses(401, 404),
+    )
+    async def get_listing(
+        self, listing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> ListingOut:
+        return listing_out(*await ListingService(uow).get(principal, listing_id))
+
+    @patch(
+        "/listings/{listing_id:uuid}",
+        operation_id="updateListing",
+        summary="Change prices, minimum order or status (the seller)",
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def update_listing(
+        self,
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[ListingUpdate],
+        uow: UoW,
+        principal: Caller,
+    ) -> ListingOut:
+        listing, product = await ListingService(uow).update(principal, listing_id, data)
+        await uow.commit()
+        return listing_out(listing, product)
+
+    @post(
+        "/listings/{listing_id:uuid}/stock-movements",
+        operation_id="recordStockMovement",
+        summary="Receive goods or adjust a stock count (the seller)",
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def record_stock_movement(
+        self,
+        listing_id: FromPath[uuid.UUID],
+        data: JSONBody[StockMovementCreate],
+        uow: UoW,
+        principal: Caller,
+    ) -> StockMovementOut:
+        movement = await ListingService(uow).record_movement(principal, listing_id, data)
+        await uow.commit()
+        return movement_out(movement)
+
+    @get(
+        "/listings/{listing_id:uuid}/stock-movements",
+        operation_id="listStockMovements",
+        summary="A listing's stock movement history (seller, owner, platform)",
+        responses=problem_responses(401, 404),
+    )
+    async def list_stock_movements(
+        self,
+        listing_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> StockMovementPage:
+        rows = await ListingService(uow).movements(
+            principal, listing_id, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return StockMovementPage(
+            items=[movement_out(m) for m in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/catalog/feed",
+        operation_id="getCatalogFeed",
+        summary="Cooperatives' active offers for a government e-catalogue",
+        responses=problem_responses(401),
+    )
+    async def catalog_feed(
+        self, uow: UoW, principal: Caller, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+    ) -> CatalogFeedPage:
+        rows = await ListingService(uow).catalog_feed(
+            after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return CatalogFeedPage(
+            items=[feed_item(r) for r in page],
+            next_cursor=encode_cursor([page[-1][0].id]) if more else None,
+        )

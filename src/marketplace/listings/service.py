@@ -1,0 +1,347 @@
+"""Use cases of the listings context. Callers own the transaction (see `marketplace.db`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import msgspec
+
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
+from marketplace.db import UnitOfWork
+from marketplace.errors import Conflict, NotFound, PermissionDenied
+from marketplace.ids import new_id
+from marketplace.listings import domain
+from marketplace.listings.domain import (
+    ListingStatus,
+    MovementKind,
+    PriceCap,
+    SearchFilters,
+    StockLevel,
+    SupplyMode,
+)
+from marketplace.listings.models import Listing, Product, StockMovement
+from marketplace.listings.pricing import PriceTier, validate_tiers
+from marketplace.listings.repository import FeedRow, ListingRepository, ProductRepository
+
+__all__ = ["FeedRow", "ListingService", "ProductService", "SearchFilters"]
+from marketplace.listings.schemas import (
+    ListingCreate,
+    ListingUpdate,
+    PriceCapIn,
+    PriceTierIn,
+    ProductCreate,
+    ProductUpdate,
+    StockMovementCreate,
+)
+from marketplace.tax import category_vat_treatment
+
+SUPPLIER_KINDS = (
+    OrganizationKind.COOPERATIVE,
+    OrganizationKind.UMKM,
+    OrganizationKind.BULOG,
+    OrganizationKind.BUMN,
+)
+
+
+class SkuTaken(Conflict):
+    code = "listings.sku_taken"
+
+
+class ListingExists(Conflict):
+    code = "listings.listing_exists"
+
+
+class ProductService:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.products = ProductRepository(uow.session)
+
+    async def create(self, principal: Principal | None, data: ProductCreate) -> Product:
+        if principal is not None:
+            principal.require_platform_admin()
+        if await self.products.get_by_sku(data.sku) is not None:
+            raise SkuTaken("A product with this SKU exists.", sku=data.sku)
+        product = Product(
+            id=new_id(),
+            sku=data.sku,
+            name=data.name,
+            name_en=data.name_en,
+            category=data.category.value,
+            unit_code=data.unit_code.value,
+            unit_label=data.unit_label,
+            net_content=data.net_content,
+            net_content_unit=data.net_content_unit.value,
+            vat_treatment=(data.vat_treatment or category_vat_treatment(data.category)).value,
+            programme=data.programme.value if data.programme else None,
+            bulog_supplied=data.bulog_supplied,
+            price_caps=_caps_json(data.price_caps),
+            search_text=domain.product_search_text(data.name, data.name_en, data.category),
+        )
+        self.products.add(product)
+        await self.products.flush()
+        return product
+
+    async def update(
+        self, principal: Principal, product_id: uuid.UUID, data: ProductUpdate
+    ) -> Product:
+        principal.require_platform_admin()
+        product = await self.get(product_id)
+        if data.name is not msgspec.UNSET:
+            product.name = data.name
+        if data.name_en is not msgspec.UNSET:
+            product.name_en = data.name_en
+        if data.vat_treatment is not msgspec.UNSET:
+            product.vat_treatment = data.vat_treatment.value
+        if data.programme is not msgspec.UNSET:
+            product.programme = data.programme.value if data.programme else None
+        if data.bulog_supplied is not msgspec.UNSET:
+            product.bulog_supplied = data.bulog_supplied
+        if data.price_caps is not msgspec.UNSET:
+            product.price_caps = _caps_json(data.price_caps)
+        product.search_text = domain.product_search_text(
+            product.name, product.name_en, product.category
+        )
+        await self.products.flush()
+        return product
+
+    async def get(self, product_id: uuid.UUID) -> Product:
+        product = await self.products.get(product_id)
+        if product is None:
+            raise NotFound("No such product.")
+        return product
+
+    async def browse(
+        self, *, query: str | None, category: str | None, after: uuid.UUID | None, limit: int
+    ) -> list[Product]:
+        normalized = domain.normalize_search_text(query) if query else None
+        return await self.products.list_page(
+            query=normalized or None, category=category, after=after, limit=limit
+        )
+
+
+def _caps_json(caps: Sequence[PriceCapIn]) -> list[dict[str, object]]:
+    return [{"region_prefix": c.region_prefix, "max_unit_price": c.max_unit_price} for c in caps]
+
+
+def product_caps(product: Product) -> list[PriceCap]:
+    return [msgspec.convert(c, PriceCap) for c in product.price_caps]
+
+
+def listing_tiers(listing: Listing) -> tuple[PriceTier, ...]:
+    return tuple(msgspec.convert(t, PriceTier) for t in listing.tiers)
+
+
+def _tiers(tiers: Sequence[PriceTierIn]) -> tuple[PriceTier, ...]:
+    return validate_tiers(
+        [PriceTier(min_quantity=t.min_quantity, unit_price=t.unit_price) for t in tiers]
+    )
+
+
+def _tiers_json(tiers: Sequence[PriceTier]) -> list[dict[str, int]]:
+    return [{"min_quantity": t.min_quantity, "unit_price": t.unit_price} for t in tiers]
+
+
+class ListingService:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.listings = ListingRepository(uow.session)
+        self.products = ProductRepository(uow.session)
+        self.organizations = OrganizationDirectory(uow)
+
+    async def create(self, principal: Principal, data: ListingCreate) -> tuple[Listing, Product]:
+        principal.require_role(Role.SELLER)
+        seller_id = principal.organization_id
+        if data.seller_organization_id is not None:
+            principal.acting_for(data.seller_organization_id, "organization")
+            seller_id = data.seller_organization_id
+        seller = await self.organizations.get(seller_id)
+        if seller is None:
+            raise NotFound("No such organization.")
+        if seller.kind not in SUPPLIER_KINDS:
+            raise PermissionDenied(
+                "Only cooperatives, UMKM, Bulog and BUMN organizations list supply.",
+                organization_kind=seller.kind,
+            )
+        product = await self.products.get(data.product_id)
+        if product is None:
+            raise NotFound("No such product.", product_id=data.product_id)
+        return await self.open_listing(
+            seller_id=seller.id,
+            seller_kind=seller.kind.value,
+            owner_id=seller.id,
+            region_code=seller.region_code,
+            product=product,
+            tiers=_tiers(data.price_tiers),
+            min_order_quantity=data.min_order_quantity,
+            supply_mode=data.supply_mode,
+            status=data.status,
+            opening_stock=data.opening_stock,
+            principal=principal,
+        )
+
+    async def open_listing(
+        self,
+        *,
+        seller_id: uuid.UUID,
+        seller_kind: str,
+        owner_id: uuid.UUID,
+        region_code: str,
+        product: Product,
+        tiers: tuple[PriceTier, ...],
+        min_order_quantity: int,
+        supply_mode: SupplyMode,
+        status: ListingStatus,
+        opening_stock: int,
+        principal: Principal | None,
+    ) -> tuple[Listing, Product]:
+        """Create a listing (also used by consignment intakes, with a UMKM owner)."""
+        domain.check_price_caps(tiers, product_caps(product), region_code)
+        if await self.listings.find_existing(seller_id, product.id, owner_id, supply_mode.value):
+            raise ListingExists(
+                "This seller already lists this product for this owner; change that listing.",
+                product_id=product.id,
+            )
+        listing = Listing(
+            id=new_id(),
+            seller_organization_id=seller_id,
+            owner_organization_id=owner_id,
+            product_id=product.id,
+            seller_kind=seller_kind,
+            category=product.category,
+            region_code=region_code,
+            tiers=_tiers_json(tiers),
+            base_unit_price=tiers[0].unit_price,
+            min_order_quantity=min_order_quantity,
+            on_hand=0,
+            reserved=0,
+            supply_mode=supply_mode.value,
+            status=status.value,
+        )
+        self.listings.add(listing)
+        await self.listings.flush()
+        if opening_stock:
+            await self.move(
+                listing, MovementKind.RECEIVE, opening_stock, principal, "opening stock"
+            )
+        return listing, product
+
+    async def get(self, principal: Principal, listing_id: uuid.UUID) -> tuple[Listing, Product]:
+        found = await self.listings.get_with_product(listing_id)
+        if found is None or not self._can_view(principal, found[0]):
+            raise NotFound("No such listing.")
+        return found
+
+    def _can_view(self, principal: Principal, listing: Listing) -> bool:
+        """Active listings are a public catalogue; paused ones only their seller sees."""
+        return listing.status == ListingStatus.ACTIVE or self._manages(principal, listing)
+
+    @staticmethod
+    def _manages(principal: Principal, listing: Listing) -> bool:
+        return principal.is_platform or principal.organization_id in (
+            listing.seller_organization_id,
+            listing.owner_organization_id,
+        )
+
+    async def _managed(self, principal: Principal, listing_id: uuid.UUID) -> Listing:
+        """A listing the caller may change: its seller (or the platform); others get 404."""
+        listing = await self.listings.get(listing_id)
+        if listing is None or not (
+            principal.is_platform or principal.organization_id == listing.seller_organization_id
+        ):
+            raise NotFound("No such listing.")
+        principal.require_role(Role.SELLER)
+        principal.acting_for(listing.seller_organization_id, "listing")
+        return listing
+
+    async def update(
+        self, principal: Principal, listing_id: uuid.UUID, data: ListingUpdate
+    ) -> tuple[Listing, Product]:
+        listing = await self._managed(principal, listing_id)
+        product = await self.products.get(listing.product_id)
+        assert product is not None
+        if data.price_tiers is not msgspec.UNSET:
+            tiers = _tiers(data.price_tiers)
+            domain.check_price_caps(tiers, product_caps(product), listing.region_code)
+            listing.tiers = _tiers_json(tiers)
+            listing.base_unit_price = tiers[0].unit_price
+        if data.min_order_quantity is not msgspec.UNSET:
+            listing.min_order_quantity = data.min_order_quantity
+        if data.status is not msgspec.UNSET:
+            listing.status = data.status.value
+        await self.listings.flush()
+        await self.listings.refresh(listing)
+        return listing, product
+
+    async def record_movement(
+        self, principal: Principal, listing_id: uuid.UUID, data: StockMovementCreate
+    ) -> StockMovement:
+        listing = await self._managed(principal, listing_id)
+        kind = MovementKind(data.kind)
+        if kind is MovementKind.ADJUST and not (data.reason and data.reason.strip()):
+            raise domain.InvalidStockMovement(
+                "An adjustment needs a reason (stock count, damage, expiry...)."
+            )
+        return await self.move(listing, kind, data.quantity, principal, data.reason, data.reference)
+
+    async def move(
+        self,
+        listing: Listing,
+        kind: MovementKind,
+        quantity: int,
+        principal: Principal | None,
+        reason: str | None = None,
+        reference: str | None = None,
+    ) -> StockMovement:
+        """Apply one movement with one conditional UPDATE and log it."""
+        d_on_hand, d_reserved = domain.movement_deltas(kind, quantity)
+        after = await self.listings.move_stock(listing.id, d_on_hand, d_reserved)
+        if after is None:
+            level = await self.listings.stock_level(listing.id)
+            if level is None:
+                raise NotFound("No such listing.")
+            # Re-run the pure rule for the figures of the refusal.
+            domain.apply_movement(StockLevel(on_hand=level[0], reserved=level[1]), kind, quantity)
+            raise domain.InsufficientStock("The stock changed; try again.")
+        movement = StockMovement(
+            id=new_id(),
+            listing_id=listing.id,
+            kind=kind.value,
+            on_hand_delta=d_on_hand,
+            reserved_delta=d_reserved,
+            on_hand_after=after[0],
+            reserved_after=after[1],
+            reason=reason,
+            reference=reference,
+            actor_organization_id=principal.organization_id if principal else None,
+            actor_api_key_id=principal.api_key_id if principal else None,
+        )
+        self.listings.add_movement(movement)
+        await self.listings.flush()
+        return movement
+
+    async def movements(
+        self, principal: Principal, listing_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+    ) -> list[StockMovement]:
+        listing = await self.listings.get(listing_id)
+        if listing is None or not self._manages(principal, listing):
+            raise NotFound("No such listing.")
+        return await self.listings.movements_page(listing_id, after=after, limit=limit)
+
+    async def search(
+        self,
+        principal: Principal,
+        filters: SearchFilters,
+        *,
+        after: tuple[int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[tuple[Listing, Product]]:
+        query = domain.normalize_search_text(filters.query) if filters.query else None
+        filters = msgspec.structs.replace(
+            filters,
+            query=query or None,
+            include_paused_of=None if principal.is_platform else principal.organization_id,
+        )
+        return await self.listings.search(filters, after=after, limit=limit)
+
+    async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
+        return await self.listings.catalog_feed(after=after, limit=limit)

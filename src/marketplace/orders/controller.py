@@ -1,0 +1,469 @@
+"""HTTP endpoints of the orders context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+
+from marketplace.dependencies import Caller, UoW
+from marketplace.http import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    decode_id_cursor,
+    encode_cursor,
+    problem_responses,
+)
+from marketplace.idempotency import run_idempotent
+from marketplace.orders.budget_service import BudgetFigures, BudgetService
+from marketplace.orders.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder
+from marketplace.orders.placement import BudgetCheck, OrderPlacement, PricedPlan
+from marketplace.orders.schemas import (
+    BudgetCheckOut,
+    BudgetPeriodCreate,
+    BudgetPeriodOut,
+    BudgetReportOut,
+    DeliveryOut,
+    LegDelivery,
+    LegOut,
+    LegPage,
+    OrderCreate,
+    OrderLineOut,
+    OrderOut,
+    OrderPage,
+    OrderPreviewOut,
+    PlannedLegOut,
+    PortionBandOut,
+    ShortfallOut,
+    SpendLine,
+    StandingOrderCreate,
+    StandingOrderOut,
+)
+from marketplace.orders.service import OrderService, OrderView
+from marketplace.orders.standing import StandingOrderService
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Required: the same key and body replay the first response",
+        required=False,
+    ),
+]
+
+
+def leg_out(leg: OrderLeg) -> LegOut:
+    return LegOut(
+        id=leg.id,
+        order_id=leg.order_id,
+        line_no=leg.line_no,
+        kind=leg.kind,  # type: ignore[arg-type]
+        product_id=leg.product_id,
+        listing_id=leg.listing_id,
+        contract_id=leg.contract_id,
+        supplier_organization_id=leg.supplier_organization_id,
+        owner_organization_id=leg.owner_organization_id,
+        buyer_organization_id=leg.buyer_organization_id,
+        quantity=leg.quantity,
+        unit_price=leg.unit_price,
+        subtotal=leg.subtotal,
+        vat_amount=leg.vat_amount,
+        levy_amount=leg.levy_amount,
+        currency="IDR",
+        status=leg.status,  # type: ignore[arg-type]
+        delivered_quantity=leg.delivered_quantity,
+        credited_amount=leg.credited_amount,
+        receipt_note=leg.receipt_note,
+        shipped_at=leg.shipped_at,
+        delivered_at=leg.delivered_at,
+        cancelled_at=leg.cancelled_at,
+        created_at=leg.created_at,
+    )
+
+
+def order_out(
+    order: Order, lines: list[OrderLine], legs: list[OrderLeg], *, full: bool
+) -> OrderOut:
+    """`full` for the buyer and the platform; a supplier sees totals of its own legs."""
+    if full:
+        subtotal, vat, levy = order.subtotal, order.vat_total, order.levy_total
+        total, credited = order.total, order.credited_total
+    else:
+        subtotal = sum(leg.subtotal for leg in legs)
+        vat = sum(leg.vat_amount for leg in legs)
+        levy = sum(leg.levy_amount for leg in legs)
+        total = subtotal + vat
+        credited = sum(leg.credited_amount for leg in legs)
+    return OrderOut(
+        id=order.id,
+        buyer_organization_id=order.buyer_organization_id,
+        status=order.status,  # type: ignore[arg-type]
+        delivery=DeliveryOut(
+            date=order.delivery_date,
+            region_code=order.delivery_region_code,
+            address=order.delivery_address,
+        ),
+        notes=order.notes,
+        lines=[
+            OrderLineOut(
+                line_no=line.line_no,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                listing_id=line.listing_id,
+            )
+            for line in lines
+        ],
+        legs=[leg_out(leg) for leg in legs],
+        subtotal=subtotal,
+        vat_total=vat,
+        levy_total=levy,
+        total=total,
+        credited_total=credited,
+        currency="IDR",
+        budget_period_id=order.budget_period_id,
+        standing_order_id=order.standing_order_id,
+        created_at=order.created_at,
+    )
+
+
+def view_out(view: OrderView, principal_org: uuid.UUID, is_platform: bool) -> OrderOut:
+    full = is_platform or principal_org == view.order.buyer_organization_id
+    return order_out(view.order, view.lines, view.legs, full=full)
+
+
+def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut:
+    return OrderPreviewOut(
+        legs=[
+            PlannedLegOut(
+                line_no=leg.planned.line_no,
+                kind=leg.planned.kind,
+                product_id=leg.planned.product_id,
+                listing_id=leg.planned.listing_id,
+                contract_id=leg.planned.contract_id,
+                supplier_organization_id=leg.planned.supplier_org_id,
+                owner_organization_id=leg.planned.owner_org_id,
+                quantity=leg.planned.quantity,
+                unit_price=leg.planned.unit_price,
+                subtotal=leg.planned.line_total,
+                vat_amount=leg.vat_amount,
+                levy_amount=leg.planned.levy_amount,
+            )
+            for leg in plan.legs
+        ],
+        shortfalls=[
+            ShortfallOut(
+                line_no=s.line_no,
+                product_id=s.product_id,
+                requested=s.requested,
+                unfilled=s.unfilled,
+            )
+            for s in plan.shortfalls
+        ],
+        complete=not plan.shortfalls,
+        subtotal=plan.subtotal,
+        vat_total=plan.vat_total,
+        levy_total=plan.levy_total,
+        total=plan.total,
+        currency="IDR",
+        budget=BudgetCheckOut(
+            budget_period_id=budget.period.id,
+            envelope=budget.period.envelope,
+            committed=budget.committed,
+            remaining=budget.period.envelope - budget.committed,
+            remaining_after_order=budget.period.envelope - budget.committed - plan.total,
+        )
+        if budget
+        else None,
+    )
+
+
+def budget_out(f: BudgetFigures) -> BudgetPeriodOut:
+    p = f.period
+    return BudgetPeriodOut(
+        id=p.id,
+        kitchen_organization_id=p.kitchen_organization_id,
+        start_date=p.start_date,
+        end_date=p.end_date,
+        operating_days=p.operating_days,
+        bands=[PortionBandOut(**b) for b in p.bands],
+        envelope=p.envelope,
+        committed=f.committed,
+        spent=f.spent,
+        remaining=f.remaining,
+        currency="IDR",
+        created_at=p.created_at,
+    )
+
+
+def standing_out(s: StandingOrder) -> StandingOrderOut:
+    return StandingOrderOut(
+        id=s.id,
+        buyer_organization_id=s.buyer_organization_id,
+        name=s.name,
+        weekdays={
+            day: [
+                OrderLineOut(
+                    line_no=i,
+                    product_id=uuid.UUID(line["product_id"]),
+                    quantity=line["quantity"],
+                    listing_id=None,
+                )
+                for i, line in enumerate(lines, start=1)
+            ]
+            for day, lines in sorted(s.weekdays.items())
+        },
+        delivery_region_code=s.delivery_region_code,
+        delivery_address=s.delivery_address,
+        active=s.active,
+        created_at=s.created_at,
+    )
+
+
+class OrderController(Controller):
+    path = "/v1"
+    tags = ["orders"]
+
+    @post(
+        "/orders",
+        operation_id="placeOrder",
+        summary="Place a bulk order; it is split across sources and stock is reserved",
+        description=(
+            "Requires an `Idempotency-Key`. Refused with 422 `orders.insufficient_supply` "
+            "(naming each short line) when anything can't be supplied — never a partial order."
+        ),
+        responses=problem_responses(401, 403, 409, 422),
+    )
+    async def place_order(
+        self,
+        data: JSONBody[OrderCreate],
+        uow: UoW,
+        principal: Caller,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[OrderOut]:
+        async def action() -> OrderOut:
+            placed = await OrderPlacement(uow).place(principal, data)
+            return order_out(placed.order, placed.lines, placed.legs, full=True)
+
+        return await run_idempotent(
+            uow,
+            organization_id=principal.organization_id,
+            key=idempotency_key,
+            operation="orders.place",
+            request=data,
+            response_type=OrderOut,
+            action=action,
+        )
+
+    @post(
+        "/orders/preview",
+        operation_id="previewOrder",
+        summary="See the split, prices, VAT and budget without reserving anything",
+        status_code=200,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def preview_order(
+        self, data: JSONBody[OrderCreate], uow: UoW, principal: Caller
+    ) -> OrderPreviewOut:
+        plan, budget = await OrderPlacement(uow).preview(principal, data)
+        return preview_out(plan, budget)
+
+    @get(
+        "/orders",
+        operation_id="listOrders",
+        summary="Your orders, newest first",
+        responses=problem_responses(401),
+    )
+    async def list_orders(
+        self,
+        uow: UoW,
+        principal: Caller,
+        status: Annotated[OrderStatus | None, Parameter()] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> OrderPage:
+        views = await OrderService(uow).orders_of(
+            principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = views[:limit], len(views) > limit
+        return OrderPage(
+            items=[view_out(v, principal.organization_id, principal.is_platform) for v in page],
+            next_cursor=encode_cursor([page[-1].order.id]) if more else None,
+        )
+
+    @get(
+        "/orders/{order_id:uuid}",
+        operation_id="getOrder",
+        summary="One order (suppliers see their own legs)",
+        responses=problem_responses(401, 404),
+    )
+    async def get_order(
+        self, order_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> OrderOut:
+        view = await OrderService(uow).view(principal, order_id)
+        return view_out(view, principal.organization_id, principal.is_platform)
+
+    @post(
+        "/orders/{order_id:uuid}/cancel",
+        operation_id="cancelOrder",
+        summary="Cancel before anything shipped; reservations are released",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def cancel_order(
+        self, order_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> OrderOut:
+        view = await OrderService(uow).cancel(principal, order_id)
+        await uow.commit()
+        return view_out(view, principal.organization_id, principal.is_platform)
+
+    @get(
+        "/legs",
+        operation_id="listLegs",
+        summary="A supplier's work queue of order legs",
+        responses=problem_responses(401),
+    )
+    async def list_legs(
+        self,
+        uow: UoW,
+        principal: Caller,
+        status: Annotated[LegStatus | None, Parameter()] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> LegPage:
+        legs = await OrderService(uow).work_queue(
+            principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = legs[:limit], len(legs) > limit
+        return LegPage(
+            items=[leg_out(leg) for leg in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @post(
+        "/legs/{leg_id:uuid}/ship",
+        operation_id="shipLeg",
+        summary="The supplier ships a leg; stock leaves on hand and reserved",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def ship_leg(self, leg_id: FromPath[uuid.UUID], uow: UoW, principal: Caller) -> LegOut:
+        leg = await OrderService(uow).ship(principal, leg_id)
+        await uow.commit()
+        return leg_out(leg)
+
+    @post(
+        "/legs/{leg_id:uuid}/deliver",
+        operation_id="deliverLeg",
+        summary="The buyer's goods receipt; a short delivery is recorded and credited",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def deliver_leg(
+        self, leg_id: FromPath[uuid.UUID], data: JSONBody[LegDelivery], uow: UoW, principal: Caller
+    ) -> LegOut:
+        leg = await OrderService(uow).deliver(principal, leg_id, data.received_quantity, data.note)
+        await uow.commit()
+        return leg_out(leg)
+
+
+class KitchenBudgetController(Controller):
+    path = "/v1/kitchens/{kitchen_id:uuid}/budget-periods"
+    tags = ["kitchen budgets"]
+
+    @post(
+        "/",
+        operation_id="createBudgetPeriod",
+        summary="Open a 10-operating-day budget envelope",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def create_period(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        data: JSONBody[BudgetPeriodCreate],
+        uow: UoW,
+        principal: Caller,
+    ) -> BudgetPeriodOut:
+        figures = await BudgetService(uow).create(principal, kitchen_id, data)
+        await uow.commit()
+        return budget_out(figures)
+
+    @get(
+        "/{period_id:uuid}",
+        operation_id="getBudgetPeriod",
+        summary="Envelope, committed, spent and remaining",
+        responses=problem_responses(401, 404),
+    )
+    async def get_period(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        period_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+    ) -> BudgetPeriodOut:
+        return budget_out(await BudgetService(uow).figures(principal, kitchen_id, period_id))
+
+    @get(
+        "/{period_id:uuid}/report",
+        operation_id="getBudgetReport",
+        summary="Usage report: spend per category and supplier, carry-over",
+        responses=problem_responses(401, 404),
+    )
+    async def report(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        period_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+    ) -> BudgetReportOut:
+        report = await BudgetService(uow).report(principal, kitchen_id, period_id)
+        return BudgetReportOut(
+            period=budget_out(report.figures),
+            by_category=[SpendLine(key=k, amount=v) for k, v in report.by_category],
+            by_supplier=[SpendLine(key=str(k), amount=v) for k, v in report.by_supplier],
+            carry_over=max(0, report.figures.remaining),
+            orders=report.orders,
+            currency="IDR",
+        )
+
+
+class StandingOrderController(Controller):
+    path = "/v1/standing-orders"
+    tags = ["orders"]
+
+    @post(
+        "/",
+        operation_id="createStandingOrder",
+        summary="A weekly template the worker turns into orders the day before delivery",
+        responses=problem_responses(401, 403, 422),
+    )
+    async def create(
+        self, data: JSONBody[StandingOrderCreate], uow: UoW, principal: Caller
+    ) -> StandingOrderOut:
+        standing = await StandingOrderService(uow).create(principal, data)
+        await uow.commit()
+        return standing_out(standing)
+
+    @get(
+        "/",
+        operation_id="listStandingOrders",
+        summary="Your standing orders",
+        responses=problem_responses(401),
+    )
+    async def list_standing(self, uow: UoW, principal: Caller) -> list[StandingOrderOut]:
+        return [standing_out(s) for s in await StandingOrderService(uow).of_buyer(principal)]
+
+    @get(
+        "/{standing_id:uuid}",
+        operation_id="getStandingOrder",
+        summary="One standing order",
+        responses=problem_responses(401, 404),
+    )
+    async def get_standing(
+        self, standing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> StandingOrderOut:
+        return standing_out(await StandingOrderService(uow).get(principal, standing_id))

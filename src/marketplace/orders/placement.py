@@ -1,0 +1,328 @@
+"""Placing an order: split, check the budget, reserve stock, persist — one transaction.
+
+Sources are read without locks; the chosen listings are then locked in id order and
+reserved by one conditional statement. If stock moved in between (another order won the
+race), the attempt rolls back to a savepoint and runs again on fresh stock, so a loser
+sees an honest `orders.insufficient_supply` rather than an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+
+import msgspec
+
+from marketplace import outbox
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
+from marketplace.db import UnitOfWork
+from marketplace.errors import PermissionDenied, ValidationFailed
+from marketplace.ids import new_id
+from marketplace.listings.domain import SupplyMode
+from marketplace.listings.service import ProductService
+from marketplace.listings.stock_service import SourceListing, StockChanged, StockService
+from marketplace.orders import budgets, splitting
+from marketplace.orders.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine
+from marketplace.orders.repository import BudgetRepository, OrderRepository
+from marketplace.orders.schemas import OrderCreate
+from marketplace.tax import vat_for
+
+MAX_ATTEMPTS = 3
+STOCK_LEG_KINDS = frozenset({splitting.LegKind.STOCK, splitting.LegKind.CONSIGNMENT})
+
+
+class UnknownProduct(ValidationFailed):
+    code = "orders.unknown_product"
+
+
+class DeliveryInPast(ValidationFailed):
+    code = "orders.delivery_in_past"
+
+
+class PricedLeg(msgspec.Struct, frozen=True, kw_only=True):
+    planned: splitting.PlannedLeg
+    category: str
+    vat_treatment: str
+    vat_amount: int
+
+
+class PricedPlan(msgspec.Struct, frozen=True, kw_only=True):
+    legs: tuple[PricedLeg, ...]
+    shortfalls: tuple[splitting.Shortfall, ...]
+
+    @property
+    def subtotal(self) -> int:
+        return sum(leg.planned.line_total for leg in self.legs)
+
+    @property
+    def vat_total(self) -> int:
+        return sum(leg.vat_amount for leg in self.legs)
+
+    @property
+    def levy_total(self) -> int:
+        return sum(leg.planned.levy_amount for leg in self.legs)
+
+    @property
+    def total(self) -> int:
+        # The levy is carried by the supplier's side of a call-off, not added for the buyer.
+        return self.subtotal + self.vat_total
+
+
+class BudgetCheck(msgspec.Struct, frozen=True, kw_only=True):
+    period: BudgetPeriod
+    committed: int
+
+
+class PlacedOrder(msgspec.Struct, frozen=True, kw_only=True):
+    order: Order
+    lines: list[OrderLine]
+    legs: list[OrderLeg]
+
+
+def to_sources(listings: Sequence[SourceListing]) -> list[splitting.Source]:
+    sources: list[splitting.Source] = []
+    for s in listings:
+        if s.supply_mode is SupplyMode.BULOG_LOT:
+            sources.append(
+                splitting.BulogLotSource(
+                    listing_id=s.listing_id,
+                    product_id=s.product_id,
+                    seller_org_id=s.seller_organization_id,
+                    # The lot is bought from the cooperative's Bulog branch; procurement
+                    # resolves which branch when it pools the leg into a lot.
+                    bulog_org_id=s.seller_organization_id,
+                    region_code=s.region_code,
+                    capacity=None,
+                    min_order_quantity=s.min_order_quantity,
+                    tiers=s.tiers,
+                )
+            )
+        else:
+            sources.append(
+                splitting.StockSource(
+                    listing_id=s.listing_id,
+                    product_id=s.product_id,
+                    seller_org_id=s.seller_organization_id,
+                    owner_org_id=s.owner_organization_id,
+                    owner_kind=s.owner_kind,
+                    region_code=s.region_code,
+                    available=s.available,
+                    min_order_quantity=s.min_order_quantity,
+                    tiers=s.tiers,
+                )
+            )
+    return sources
+
+
+class OrderPlacement:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.orders = OrderRepository(uow.session)
+        self.budgets = BudgetRepository(uow.session)
+        self.stock = StockService(uow)
+        self.products = ProductService(uow)
+        self.directory = OrganizationDirectory(uow)
+
+    async def _buyer(self, principal: Principal) -> splitting.Buyer:
+        principal.require_role(Role.BUYER)
+        if principal.is_platform:
+            raise PermissionDenied("The platform does not place orders; use a buyer's key.")
+        buyer = await self.directory.get(principal.organization_id)
+        assert buyer is not None
+        return splitting.Buyer(
+            organization_id=buyer.id, kind=buyer.kind.value, region_code=buyer.region_code
+        )
+
+    async def plan(
+        self, principal: Principal, data: OrderCreate, buyer: splitting.Buyer
+    ) -> PricedPlan:
+        """Split against current stock and price every leg (reads only)."""
+        product_ids = sorted({line.product_id for line in data.lines})
+        products = await self.products.products.get_many(product_ids)
+        missing = [str(pid) for pid in product_ids if pid not in products]
+        if missing:
+            raise UnknownProduct("Some products are not in the catalogue.", product_ids=missing)
+        sources = to_sources(await self.stock.sources(product_ids))
+        rules = [
+            splitting.ProductRule(
+                product_id=p.id,
+                programme=p.programme,
+                unit_net_grams=p.net_content if p.net_content_unit == "GRM" else None,
+                bulog_supplied=p.bulog_supplied,
+            )
+            for p in products.values()
+        ]
+        requested = [
+            splitting.RequestedLine(
+                line_no=i,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                listing_id=line.listing_id,
+            )
+            for i, line in enumerate(data.lines, start=1)
+        ]
+        raw = splitting.split_order(requested, sources, buyer, products=rules)
+        return PricedPlan(
+            legs=tuple(
+                PricedLeg(
+                    planned=leg,
+                    category=products[leg.product_id].category,
+                    vat_treatment=products[leg.product_id].vat_treatment,
+                    vat_amount=vat_for(leg.line_total, products[leg.product_id].vat_treatment),
+                )
+                for leg in raw.legs
+            ),
+            shortfalls=raw.shortfalls,
+        )
+
+    async def budget_check(
+        self, buyer: splitting.Buyer, delivery_date: dt.date, *, lock: bool
+    ) -> BudgetCheck | None:
+        if buyer.kind != OrganizationKind.KITCHEN:
+            return None
+        period = await self.budgets.covering(buyer.organization_id, delivery_date, for_update=lock)
+        if period is None:
+            return None
+        return BudgetCheck(period=period, committed=await self.budgets.committed(period.id))
+
+    async def preview(
+        self, principal: Principal, data: OrderCreate
+    ) -> tuple[PricedPlan, BudgetCheck | None]:
+        buyer = await self._buyer(principal)
+        await self._check_delivery_date(buyer, data.delivery.date)
+        return await self.plan(principal, data, buyer), await self.budget_check(
+            buyer, data.delivery.date, lock=False
+        )
+
+    async def _check_delivery_date(self, buyer: splitting.Buyer, day: dt.date) -> None:
+        record = await self.directory.get(buyer.organization_id)
+        assert record is not None
+        today = dt.datetime.now(zoneinfo.ZoneInfo(record.time_zone)).date()
+        if day < today:
+            raise DeliveryInPast(
+                "The delivery date is in the past.", delivery_date=day, today=today
+            )
+
+    async def place(
+        self,
+        principal: Principal,
+        data: OrderCreate,
+        *,
+        standing_order_id: uuid.UUID | None = None,
+    ) -> PlacedOrder:
+        buyer = await self._buyer(principal)
+        await self._check_delivery_date(buyer, data.delivery.date)
+        # The budget row lock serialises a kitchen's concurrent orders against its envelope.
+        budget = await self.budget_check(buyer, data.delivery.date, lock=True)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.uow.session.begin_nested():
+                    return await self._place_once(principal, data, buyer, budget, standing_order_id)
+            except StockChanged:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _place_once(
+        self,
+        principal: Principal,
+        data: OrderCreate,
+        buyer: splitting.Buyer,
+        budget: BudgetCheck | None,
+        standing_order_id: uuid.UUID | None,
+    ) -> PlacedOrder:
+        plan = await self.plan(principal, data, buyer)
+        splitting.SplitPlan(
+            legs=tuple(leg.planned for leg in plan.legs), shortfalls=plan.shortfalls
+        ).require_complete()
+        if budget is not None:
+            budgets.check_within_envelope(
+                envelope=budget.period.envelope,
+                committed=budget.committed,
+                order_total=plan.total,
+            )
+        order_id = new_id()
+        await self.stock.reserve(
+            [
+                (leg.planned.listing_id, leg.planned.quantity)
+                for leg in plan.legs
+                if leg.planned.kind in STOCK_LEG_KINDS and leg.planned.listing_id is not None
+            ],
+            reference=f"order:{order_id}",
+            principal=principal,
+        )
+        order = Order(
+            id=order_id,
+            buyer_organization_id=buyer.organization_id,
+            status=OrderStatus.PLACED.value,
+            delivery_date=data.delivery.date,
+            delivery_region_code=data.delivery.region_code,
+            delivery_address=data.delivery.address,
+            notes=data.notes,
+            subtotal=plan.subtotal,
+            vat_total=plan.vat_total,
+            levy_total=plan.levy_total,
+            total=plan.total,
+            credited_total=0,
+            budget_period_id=budget.period.id if budget else None,
+            standing_order_id=standing_order_id,
+            placed_by_api_key_id=principal.api_key_id,
+        )
+        lines = [
+            OrderLine(
+                id=new_id(),
+                order_id=order_id,
+                line_no=i,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                listing_id=line.listing_id,
+            )
+            for i, line in enumerate(data.lines, start=1)
+        ]
+        legs = [
+            OrderLeg(
+                id=new_id(),
+                order_id=order_id,
+                line_no=leg.planned.line_no,
+                kind=leg.planned.kind.value,
+                product_id=leg.planned.product_id,
+                category=leg.category,
+                listing_id=leg.planned.listing_id,
+                contract_id=leg.planned.contract_id,
+                allotment_id=leg.planned.allotment_id,
+                supplier_organization_id=leg.planned.supplier_org_id,
+                owner_organization_id=leg.planned.owner_org_id,
+                buyer_organization_id=buyer.organization_id,
+                quantity=leg.planned.quantity,
+                unit_price=leg.planned.unit_price,
+                subtotal=leg.planned.line_total,
+                vat_treatment=leg.vat_treatment,
+                vat_amount=leg.vat_amount,
+                levy_amount=leg.planned.levy_amount,
+                status=LegStatus.RESERVED.value,
+                credited_amount=0,
+            )
+            for leg in plan.legs
+        ]
+        self.orders.add_all([order])
+        await self.orders.flush()
+        self.orders.add_all([*lines, *legs])
+        await self.orders.flush()
+        suppliers = sorted({leg.supplier_organization_id for leg in legs})
+        for organization_id in [buyer.organization_id, *suppliers]:
+            outbox.emit(
+                self.uow,
+                "order.placed",
+                {
+                    "order_id": str(order_id),
+                    "buyer_organization_id": str(buyer.organization_id),
+                    "total": order.total,
+                    "currency": "IDR",
+                    "delivery_date": data.delivery.date.isoformat(),
+                },
+                organization_id=organization_id,
+            )
+        return PlacedOrder(order=order, lines=lines, legs=legs)

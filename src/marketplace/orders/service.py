@@ -1,0 +1,232 @@
+"""Order lifecycle use cases: read, list, cancel, ship a leg, receive a leg.
+
+Every change locks the order row first, so concurrent changes to one order's legs are
+serialised; each transition is checked by the pure state machines in `lifecycle.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+
+from marketplace import outbox
+from marketplace.accounts import Principal, Role
+from marketplace.db import UnitOfWork
+from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.listings.stock_service import StockService
+from marketplace.orders import lifecycle
+from marketplace.orders.lifecycle import LegEvent, LegStatus, OrderStatus
+from marketplace.orders.models import Order, OrderLeg, OrderLine
+from marketplace.orders.repository import OrderRepository
+from marketplace.orders.splitting import LegKind
+from marketplace.tax import vat_for
+
+
+class OrderView(msgspec.Struct, frozen=True, kw_only=True):
+    order: Order
+    lines: list[OrderLine]
+    legs: list[OrderLeg]  # only the legs the caller may see
+
+
+class NotCancellable(Conflict):
+    code = "orders.not_cancellable"
+
+
+class LegWaitsForLot(Conflict):
+    code = "orders.leg_waits_for_lot"
+
+
+class ReceivedTooMuch(ValidationFailed):
+    code = "orders.received_more_than_shipped"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class OrderService:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.orders = OrderRepository(uow.session)
+        self.stock = StockService(uow)
+
+    # --- reading -------------------------------------------------------------------
+
+    @staticmethod
+    def visible_legs(principal: Principal, order: Order, legs: list[OrderLeg]) -> list[OrderLeg]:
+        if principal.is_platform or principal.organization_id == order.buyer_organization_id:
+            return legs
+        return [leg for leg in legs if leg.supplier_organization_id == principal.organization_id]
+
+    async def view(self, principal: Principal, order_id: uuid.UUID) -> OrderView:
+        order = await self.orders.get(order_id)
+        if order is None:
+            raise NotFound("No such order.")
+        legs = self.visible_legs(principal, order, await self.orders.legs(order_id))
+        if not legs and not (
+            principal.is_platform or principal.organization_id == order.buyer_organization_id
+        ):
+            raise NotFound("No such order.")
+        return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
+
+    async def orders_of(
+        self,
+        principal: Principal,
+        *,
+        status: OrderStatus | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[OrderView]:
+        orders = await self.orders.orders_page(
+            buyer_id=None if principal.is_platform else principal.organization_id,
+            status=status.value if status else None,
+            after=after,
+            limit=limit,
+        )
+        ids = [o.id for o in orders]
+        legs_by: dict[uuid.UUID, list[OrderLeg]] = {i: [] for i in ids}
+        for leg in await self.orders.legs_of_orders(ids):
+            legs_by[leg.order_id].append(leg)
+        lines_by: dict[uuid.UUID, list[OrderLine]] = {i: [] for i in ids}
+        for line in await self.orders.lines_of_orders(ids):
+            lines_by[line.order_id].append(line)
+        return [OrderView(order=o, lines=lines_by[o.id], legs=legs_by[o.id]) for o in orders]
+
+    async def work_queue(
+        self,
+        principal: Principal,
+        *,
+        status: LegStatus | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[OrderLeg]:
+        return await self.orders.legs_page(
+            supplier_id=None if principal.is_platform else principal.organization_id,
+            status=status.value if status else None,
+            after=after,
+            limit=limit,
+        )
+
+    # --- changes -------------------------------------------------------------------
+
+    async def cancel(self, principal: Principal, order_id: uuid.UUID) -> OrderView:
+        order = await self.orders.get(order_id, for_update=True)
+        if order is None or not (
+            principal.is_platform or principal.organization_id == order.buyer_organization_id
+        ):
+            raise NotFound("No such order.")
+        principal.require_role(Role.BUYER)
+        legs = await self.orders.legs(order_id, for_update=True)
+        statuses = [LegStatus(leg.status) for leg in legs]
+        if order.status == OrderStatus.CANCELLED:
+            return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
+        if not lifecycle.can_cancel_order(statuses):
+            raise NotCancellable(
+                "Only an order with nothing shipped yet can be cancelled.",
+                status=order.status,
+            )
+        await self.stock.release(
+            [
+                (leg.listing_id, leg.quantity)
+                for leg in legs
+                if leg.listing_id is not None
+                and leg.kind in (LegKind.STOCK, LegKind.CONSIGNMENT)
+                and leg.status == LegStatus.RESERVED
+            ],
+            reference=f"order:{order.id}",
+            principal=principal,
+        )
+        now = _now()
+        for leg in legs:
+            leg.status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.CANCEL).value
+            leg.cancelled_at = now
+        order.status = OrderStatus.CANCELLED.value
+        await self.orders.flush()
+        parties = {order.buyer_organization_id, *(leg.supplier_organization_id for leg in legs)}
+        for organization_id in sorted(parties):
+            outbox.emit(
+                self.uow,
+                "order.cancelled",
+                {"order_id": str(order.id)},
+                organization_id=organization_id,
+            )
+        return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
+
+    async def _leg_for(
+        self, principal: Principal, leg_id: uuid.UUID, *, as_supplier: bool
+    ) -> tuple[Order, OrderLeg]:
+        found = await self.orders.lock_order_of_leg(leg_id)
+        if found is None:
+            raise NotFound("No such leg.")
+        order, leg = found
+        party = leg.supplier_organization_id if as_supplier else order.buyer_organization_id
+        if not (principal.is_platform or principal.organization_id == party):
+            raise NotFound("No such leg.")
+        principal.require_role(Role.SELLER if as_supplier else Role.BUYER)
+        return order, leg
+
+    async def _refresh_status(self, order: Order) -> None:
+        legs = await self.orders.legs(order.id)
+        order.status = lifecycle.derive_order_status([LegStatus(leg.status) for leg in legs]).value
+
+    async def ship(self, principal: Principal, leg_id: uuid.UUID) -> OrderLeg:
+        order, leg = await self._leg_for(principal, leg_id, as_supplier=True)
+        new_status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.SHIP)
+        if leg.kind == LegKind.BULOG_LOT:
+            raise LegWaitsForLot(
+                "This leg ships when its Bulog purchase lot has been received.", leg_id=leg.id
+            )
+        if leg.listing_id is not None and leg.kind in (LegKind.STOCK, LegKind.CONSIGNMENT):
+            await self.stock.ship(
+                [(leg.listing_id, leg.quantity)], reference=f"leg:{leg.id}", principal=principal
+            )
+        leg.status = new_status.value
+        leg.shipped_at = _now()
+        await self.orders.flush()
+        await self._refresh_status(order)
+        await self.orders.flush()
+        outbox.emit(
+            self.uow,
+            "order.leg.shipped",
+            {"order_id": str(order.id), "leg_id": str(leg.id), "quantity": leg.quantity},
+            organization_id=order.buyer_organization_id,
+        )
+        return leg
+
+    async def deliver(
+        self, principal: Principal, leg_id: uuid.UUID, received: int, note: str | None
+    ) -> OrderLeg:
+        """The buyer's goods receipt. A short delivery is recorded and credited."""
+        order, leg = await self._leg_for(principal, leg_id, as_supplier=False)
+        new_status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.DELIVER)
+        if received > leg.quantity:
+            raise ReceivedTooMuch(
+                f"Received {received} but {leg.quantity} were shipped.",
+                shipped=leg.quantity,
+                received=received,
+            )
+        delivered_subtotal = received * leg.unit_price
+        delivered_vat = vat_for(delivered_subtotal, leg.vat_treatment)
+        credit = (leg.subtotal + leg.vat_amount) - (delivered_subtotal + delivered_vat)
+        leg.status = new_status.value
+        leg.delivered_at = _now()
+        leg.delivered_quantity = received
+        leg.credited_amount = credit
+        leg.receipt_note = note
+        order.credited_total += credit
+        await self.orders.flush()
+        await self._refresh_status(order)
+        await self.orders.flush()
+        payload = {
+            "order_id": str(order.id),
+            "leg_id": str(leg.id),
+            "kind": leg.kind,
+            "delivered_quantity": received,
+            "short_quantity": leg.quantity - received,
+            "credited_amount": credit,
+        }
+        for organization_id in sorted({order.buyer_organization_id, leg.supplier_organization_id}):
+            outbox.emit(self.uow, "order.leg.delivered", payload, organization_id=organization_id)
+        return leg

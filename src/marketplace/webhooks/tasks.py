@@ -1,0 +1,49 @@
+"""arq jobs and the outbox handler of the webhooks context.
+
+- `fan_out_event` (outbox handler for every topic): one pending delivery per subscribed
+  endpoint, in the event's own transaction, so each event fans out exactly once.
+- `webhooks.deliver(delivery_id, attempt)`: one signed POST under the delivery's row lock.
+- `webhooks.retry_due` (cron): enqueue the next attempt of every due delivery. The table is
+  the source of truth; arq may lose jobs and workers may die mid-delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from marketplace.db import UnitOfWork, unit_of_work
+from marketplace.outbox import OutboxEvent
+from marketplace.settings import Settings, load_settings
+from marketplace.webhooks.sender import TargetGuard
+from marketplace.webhooks.service import DELIVER_JOB, RETRY_DUE_JOB, DeliveryService
+
+__all__ = ["DELIVER_JOB", "RETRY_DUE_JOB", "deliver", "fan_out_event", "retry_due"]
+
+
+async def fan_out_event(uow: UnitOfWork, event: OutboxEvent) -> None:
+    await DeliveryService(uow).fan_out(event)
+
+
+def _settings(ctx: dict[str, Any]) -> Settings:
+    settings = ctx.get("settings")
+    if settings is None:
+        settings = ctx["settings"] = load_settings()
+    assert isinstance(settings, Settings)
+    return settings
+
+
+async def deliver(ctx: dict[str, Any], delivery_id: str, attempt: int) -> str:
+    guard = TargetGuard(allow_private=_settings(ctx).webhook_allow_private_targets)
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        outcome = await DeliveryService(uow, guard).attempt(uuid.UUID(delivery_id), attempt)
+        await uow.commit()
+    return outcome
+
+
+async def retry_due(ctx: dict[str, Any], *, now: dt.datetime | None = None) -> int:
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        count = await DeliveryService(uow).schedule_due(now)
+        await uow.commit()  # releases the row locks, then enqueues
+    return count

@@ -1,0 +1,47 @@
+"""The demo data set seeds idempotently and is valid through the same rules as the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from marketplace.accounts.models import ApiKey, Organization
+from marketplace.demo import DEMO_KEY_NAME, seed_demo
+from marketplace.listings.models import Listing, Product, StockMovement
+from tests.support import ServiceUrls
+
+
+async def counts(factory: async_sessionmaker[AsyncSession]) -> tuple[int, ...]:
+    async with factory() as session:
+        demo_orgs = select(Organization.id).where(
+            Organization.slug.like("kkmp-%") | Organization.slug.like("sppg-%")
+        )
+        queries = (
+            select(func.count()).select_from(demo_orgs.subquery()),
+            select(func.count()).where(Product.sku.in_(["BRS-MED-5", "MKT-1L", "BRS-SPHP-5"])),
+            select(func.count()).where(Listing.seller_organization_id.in_(demo_orgs)),
+            select(func.count()).where(
+                StockMovement.listing_id.in_(
+                    select(Listing.id).where(Listing.seller_organization_id.in_(demo_orgs))
+                )
+            ),
+            select(func.count()).where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None)),
+        )
+        return tuple([int(await session.scalar(q) or 0) for q in queries])
+
+
+async def test_demo_seeds_once_and_reissues_keys(
+    service_urls: ServiceUrls, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    first_keys = await seed_demo(service_urls.database_url)
+    first = await counts(session_factory)
+    second_keys = await seed_demo(service_urls.database_url)
+    second = await counts(session_factory)
+    assert first == second
+    orgs, products, listings, movements, active_keys = second
+    assert orgs == 19 + 3  # 18 Mojokerto + 1 Blitar cooperative, 3 kitchens
+    assert products == 3
+    assert listings > 18 * 6
+    assert movements > 0
+    assert active_keys == len(second_keys) == len(first_keys)
+    assert {k for *_, k in first_keys}.isdisjoint({k for *_, k in second_keys})
