@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import structlog
@@ -21,6 +21,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 
 from marketplace.errors import BadRequest, DomainError
 
@@ -202,3 +203,19 @@ def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:
         return uuid.UUID(str(key[0]))
     except (ValueError, IndexError) as exc:
         raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc
+
+
+# Query parameters every list endpoint takes.
+PageLimit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+PageCursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+
+Row = TypeVar("Row")
+
+
+def paginate(
+    rows: Sequence[Row], limit: int, cursor_key: Callable[[Row], Sequence[Any]]
+) -> tuple[Sequence[Row], str | None]:
+    """Rows were fetched with `limit + 1`: the page, and the cursor of the next one."""
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, encode_cursor(cursor_key(page[-1])) if more and page else None

@@ -25,14 +25,12 @@ from marketplace.accounts.service import AccountsService
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
-
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
 
 
 def organization_out(o: Organization) -> OrganizationOut:
@@ -107,8 +105,8 @@ class OrganizationController(Controller):
         region: Annotated[
             str | None, Parameter(description="Kemendagri region code prefix", max_length=13)
         ] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> OrganizationPage:
         rows = await AccountsService(uow).list_organizations(
             principal,
@@ -117,10 +115,10 @@ class OrganizationController(Controller):
             after=decode_id_cursor(cursor),
             limit=limit + 1,
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return OrganizationPage(
             items=[organization_out(o) for o in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -190,16 +188,16 @@ class OrganizationController(Controller):
         organization_id: FromPath[uuid.UUID],
         uow: UoW,
         principal: Caller,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> ApiKeyPage:
         rows = await AccountsService(uow).list_api_keys(
             principal, organization_id, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return ApiKeyPage(
             items=[api_key_out(k) for k in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @delete(

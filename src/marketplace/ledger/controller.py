@@ -11,9 +11,10 @@ from litestar.params import Parameter
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
 from marketplace.ledger.domain import REFERENCE_MAX_LENGTH
@@ -26,8 +27,6 @@ from marketplace.ledger.schemas import (
 )
 from marketplace.ledger.service import LedgerService, PostedTransaction
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
 OrganizationFilter = Annotated[
     uuid.UUID | None,
     Parameter(
@@ -104,8 +103,8 @@ class LedgerController(Controller):
         principal: Caller,
         reference: Reference = None,
         organization_id: OrganizationFilter = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> LedgerTransactionPage:
         rows = await LedgerService(uow).transactions_for(
             principal,
@@ -114,8 +113,8 @@ class LedgerController(Controller):
             after=decode_id_cursor(cursor),
             limit=limit + 1,
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return LedgerTransactionPage(
             items=[transaction_out(t) for t in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )

@@ -13,10 +13,11 @@ from marketplace.dependencies import Caller, UoW
 from marketplace.errors import BadRequest
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_cursor,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
 from marketplace.listings.domain import ProductCategory
@@ -41,8 +42,6 @@ from marketplace.listings.schemas import (
 )
 from marketplace.listings.service import FeedRow, ListingService, ProductService, SearchFilters
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
 SearchText = Annotated[
     str | None, Parameter(min_length=1, max_length=100, description="Product name words")
 ]
@@ -185,8 +184,8 @@ class ProductController(Controller):
         principal: Caller,
         q: SearchText = None,
         category: Annotated[ProductCategory | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> ProductPage:
         rows = await ProductService(uow).browse(
             query=q,
@@ -194,10 +193,10 @@ class ProductController(Controller):
             after=decode_id_cursor(cursor),
             limit=limit + 1,
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return ProductPage(
             items=[product_out(p) for p in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -273,8 +272,8 @@ class ListingController(Controller):
         in_stock: Annotated[bool | None, Parameter()] = None,
         seller_kind: Annotated[OrganizationKind | None, Parameter()] = None,
         max_unit_price: Annotated[int | None, Parameter(ge=1)] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> ListingPage:
         filters = SearchFilters(
             product_id=product_id,
@@ -288,11 +287,10 @@ class ListingController(Controller):
         rows = await ListingService(uow).search(
             principal, filters, after=price_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
-        last = page[-1][0] if page else None
+        page, next_cursor = paginate(rows, limit, lambda r: [r[0].base_unit_price, r[0].id])
         return ListingPage(
             items=[listing_out(listing, product) for listing, product in page],
-            next_cursor=encode_cursor([last.base_unit_price, last.id]) if more and last else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -351,16 +349,16 @@ class ListingController(Controller):
         listing_id: FromPath[uuid.UUID],
         uow: UoW,
         principal: Caller,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> StockMovementPage:
         rows = await ListingService(uow).movements(
             principal, listing_id, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return StockMovementPage(
             items=[movement_out(m) for m in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -370,13 +368,17 @@ class ListingController(Controller):
         responses=problem_responses(401),
     )
     async def catalog_feed(
-        self, uow: UoW, principal: Caller, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+        self,
+        uow: UoW,
+        principal: Caller,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> CatalogFeedPage:
         rows = await ListingService(uow).catalog_feed(
             after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r[0].id])
         return CatalogFeedPage(
             items=[feed_item(r) for r in page],
-            next_cursor=encode_cursor([page[-1][0].id]) if more else None,
+            next_cursor=next_cursor,
         )

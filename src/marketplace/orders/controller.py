@@ -11,9 +11,10 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
 from marketplace.idempotency import run_idempotent
@@ -45,8 +46,6 @@ from marketplace.orders.schemas import (
 from marketplace.orders.service import OrderService, OrderView
 from marketplace.orders.standing import StandingOrderService
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
@@ -283,16 +282,16 @@ class OrderController(Controller):
         uow: UoW,
         principal: Caller,
         status: Annotated[OrderStatus | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> OrderPage:
         views = await OrderService(uow).orders_of(
             principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = views[:limit], len(views) > limit
+        page, next_cursor = paginate(views, limit, lambda r: [r.order.id])
         return OrderPage(
             items=[view_out(v, principal.organization_id, principal.is_platform) for v in page],
-            next_cursor=encode_cursor([page[-1].order.id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -332,16 +331,16 @@ class OrderController(Controller):
         uow: UoW,
         principal: Caller,
         status: Annotated[LegStatus | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> LegPage:
         legs = await OrderService(uow).work_queue(
             principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = legs[:limit], len(legs) > limit
+        page, next_cursor = paginate(legs, limit, lambda r: [r.id])
         return LegPage(
             items=[leg_out(leg) for leg in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @post(

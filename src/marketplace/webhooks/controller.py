@@ -7,14 +7,15 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
 from marketplace.webhooks.domain import (
@@ -38,9 +39,6 @@ from marketplace.webhooks.schemas import (
 )
 from marketplace.webhooks.sender import TargetGuard
 from marketplace.webhooks.service import WebhooksService
-
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
 
 EVENT_TYPE_LIST = "\n".join(f"- `{e.value}`" for e in EventType)
 
@@ -163,16 +161,16 @@ class WebhookController(Controller):
         uow: UoW,
         principal: Caller,
         request: Request[Any, Any, Any],
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> WebhookEndpointPage:
         rows = await service(uow, request).list_endpoints(
             principal, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return WebhookEndpointPage(
             items=[endpoint_out(e) for e in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -239,8 +237,8 @@ class WebhookController(Controller):
         delivery_state: Annotated[
             DeliveryState | None, QueryParameter(name="state", description="Only this state")
         ] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> WebhookDeliveryPage:
         rows, attempts = await service(uow, request).list_deliveries(
             principal,
@@ -249,10 +247,10 @@ class WebhookController(Controller):
             before=decode_id_cursor(cursor),
             limit=limit + 1,
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return WebhookDeliveryPage(
             items=[delivery_out(d, attempts.get(d.id, [])) for d in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @post(
