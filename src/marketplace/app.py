@@ -24,6 +24,7 @@ from marketplace.http import EXCEPTION_HANDLERS
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
+from marketplace.openapi_schema import StrictStructSchemaPlugin
 from marketplace.orders.controller import (
     KitchenBudgetController,
     OrderController,
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
+        plugins=[StrictStructSchemaPlugin()],
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         debug=False,
     )

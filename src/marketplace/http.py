@@ -117,10 +117,13 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = "No such resource."
     elif isinstance(exc, MethodNotAllowedException):
         detail = "This method is not allowed on this resource."
-    return _problem_response(
+    response = _problem_response(
         request,
         Problem(type=_type_uri(code), title=detail, status=status, code=code, detail=detail),
     )
+    if exc.headers:  # e.g. `Allow` on 405, `Retry-After` on 429
+        response.headers.update(exc.headers)
+    return response
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

@@ -19,11 +19,16 @@ class HealthController(Controller):
     tags = ["system"]
     include_in_schema = True
 
-    @get("/livez", operation_id="livez", summary="The process is up")
+    @get("/livez", operation_id="livez", summary="The process is up", security=[{}])
     async def livez(self) -> Health:
         return Health(status="ok", checks={})
 
-    @get("/readyz", operation_id="readyz", summary="Database and Redis are reachable")
+    @get(
+        "/readyz",
+        operation_id="readyz",
+        summary="Database and Redis are reachable",
+        security=[{}],
+    )
     async def readyz(self, state: State) -> Response[Health]:
         checks = {"database": "ok", "redis": "ok"}
         try:

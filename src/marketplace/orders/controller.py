@@ -50,8 +50,8 @@ IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key",
-        description="Required: the same key and body replay the first response",
-        required=False,
+        description="The same key and body replay the first response",
+        required=True,
     ),
 ]
 
