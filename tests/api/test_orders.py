@@ -414,3 +414,26 @@ async def test_standing_order_materialises_once_per_date(
     assert {first, second, *concurrent} == {first}
     orders = (await client.get("/v1/orders", headers=kitchen.headers)).json()["items"]
     assert [o["standing_order_id"] for o in orders] == [str(standing_id)]
+
+
+async def test_concurrent_orders_never_overspend_the_envelope(
+    client: AsyncTestClient[Litestar], world: dict[str, Any]
+) -> None:
+    kitchen = world["kitchen"]
+    url = f"/v1/kitchens/{kitchen.organization_id}/budget-periods"
+    body = {
+        "start_date": dt.date.today().isoformat(),
+        "portions_per_day": 1,
+        "rupiah_per_portion": 8_000,
+    }
+    period = (await client.post(url, json=body, headers=kitchen.headers)).json()
+    envelope = period["envelope"]  # Rp80,000: room for exactly one 66,000 sack of rice
+    responses = await asyncio.gather(
+        *(place(client, kitchen, order_body([(world["rice"]["id"], 1)])) for _ in range(12))
+    )
+    placed = [r.json() for r in responses if r.status_code == 201]
+    refused = [r.json() for r in responses if r.status_code != 201]
+    assert len(placed) == 1
+    assert {b["code"] for b in refused} == {"orders.budget_exceeded"}
+    figures = (await client.get(f"{url}/{period['id']}", headers=kitchen.headers)).json()
+    assert figures["committed"] == placed[0]["total"] <= envelope
