@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 import structlog
 from litestar import Request, Response
+from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -222,3 +223,24 @@ def paginate(
     page = rows[:limit]
     more = len(rows) > limit
     return page, encode_cursor(cursor_key(page[-1])) if more and page else None
+
+
+async def correct_allow_header(message: Any, scope: Any) -> None:
+    """`before_send` hook: OPTIONS answers list every method of the path.
+
+    Litestar 2's automatic OPTIONS handler keeps the method set of the first handler
+    registered on a path, so `GET` + `POST` on one path answered `Allow: OPTIONS, POST`.
+    """
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    template = scope.get("path_template")
+    app = scope.get("app")
+    if template is None or app is None:
+        return
+    methods: set[str] = set()
+    for route in app.routes:
+        if getattr(route, "path_format", None) == template:
+            methods |= set(getattr(route, "methods", ()))
+    if methods:
+        headers = MutableScopeHeaders.from_message(message)
+        headers["Allow"] = ", ".join(sorted(methods))

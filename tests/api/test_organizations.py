@@ -181,3 +181,13 @@ async def test_pagination_has_no_duplicates_or_gaps(
     assert_problem(bad, 400, "bad_request")
     too_big = await client.get("/v1/organizations", params={"limit": 10_000}, headers=admin.headers)
     assert_problem(too_big, 400)
+
+
+async def test_options_lists_every_method_of_the_path(
+    client: AsyncTestClient[Litestar], admin: Actor
+) -> None:
+    response = await client.options("/v1/organizations", headers=admin.headers)
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, OPTIONS, POST"
+    one = await client.options(f"/v1/organizations/{admin.organization_id}", headers=admin.headers)
+    assert one.headers["allow"] == "GET, OPTIONS, PATCH"
