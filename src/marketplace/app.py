@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from marketplace.accounts.controller import OrganizationController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
-from marketplace.http import EXCEPTION_HANDLERS, correct_allow_header
+from marketplace.http import EXCEPTION_HANDLERS, correct_allow_header, strict_json_body
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[correct_allow_header],
+        before_request=strict_json_body,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],

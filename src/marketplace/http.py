@@ -23,6 +23,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from marketplace.errors import BadRequest, DomainError
 
@@ -127,6 +128,28 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
+def database_unavailable_handler(
+    request: Request[Any, Any, Any], exc: DBAPIError
+) -> Response[Problem]:
+    """A lost or refused database connection is our outage, not the client's error: 503,
+    and the transaction was rolled back, so the client may retry."""
+    if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+        return unexpected_error_handler(request, exc)
+    log.warning("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
+    response = _problem_response(
+        request,
+        Problem(
+            type=_type_uri("service_unavailable"),
+            title="Temporarily unavailable",
+            status=503,
+            code="service_unavailable",
+            detail="The database connection was lost; nothing was changed. Retry shortly.",
+        ),
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
     return _problem_response(
@@ -145,6 +168,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    DBAPIError: database_unavailable_handler,
     Exception: unexpected_error_handler,
 }
 
@@ -244,3 +268,26 @@ async def correct_allow_header(message: Any, scope: Any) -> None:
     if methods:
         headers = MutableScopeHeaders.from_message(message)
         headers["Allow"] = ", ".join(sorted(methods))
+
+
+async def strict_json_body(request: Request[Any, Any, Any]) -> None:
+    """`before_request` hook: a JSON body must match its declared type exactly.
+
+    Litestar converts bodies leniently (`"quantity": "5"` or `"active": 0` would pass);
+    an integration that sends the wrong types should learn it, not be guessed at.
+    """
+    field = request.route_handler.parsed_data_field
+    if field is None or request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        msgspec.json.decode(body, type=field.annotation, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(
+            detail="The request body does not match the schema.",
+            extra=[{"message": str(exc), "key": "data", "source": "body"}],
+        ) from exc
+    except msgspec.DecodeError:
+        return  # malformed JSON: Litestar's own decoding reports it

@@ -191,3 +191,13 @@ async def test_options_lists_every_method_of_the_path(
     assert response.headers["allow"] == "GET, OPTIONS, POST"
     one = await client.options(f"/v1/organizations/{admin.organization_id}", headers=admin.headers)
     assert one.headers["allow"] == "GET, OPTIONS, PATCH"
+
+
+async def test_body_types_are_strict(client: AsyncTestClient[Litestar], admin: Actor) -> None:
+    before = await count_orgs(client, admin)
+    for wrong in [{"vat_registered": 0}, {"vat_registered": "true"}, {"name": 5}]:
+        response = await client.post(
+            "/v1/organizations", json=new_org(**wrong), headers=admin.headers
+        )
+        assert_problem(response, 400, "validation_failed")
+    assert await count_orgs(client, admin) == before
