@@ -18,6 +18,7 @@ from marketplace import outbox
 from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.jobs import ArqJobQueue
 from marketplace.logs import configure_logging
+from marketplace.orders import tasks as orders_tasks
 from marketplace.settings import load_settings
 from marketplace.webhooks import tasks as webhooks_tasks
 
@@ -59,6 +60,7 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 FUNCTIONS = [
     func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+    func(orders_tasks.materialize_standing_order, name=orders_tasks.MATERIALIZE_JOB, max_tries=5),
     # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
     func(
         webhooks_tasks.deliver,
@@ -70,6 +72,12 @@ FUNCTIONS = [
 ]
 CRON_JOBS = [
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
+    cron(
+        orders_tasks.schedule_standing_orders,
+        name="orders.schedule_standing_orders",
+        minute={0},
+        run_at_startup=True,
+    ),
     cron(
         webhooks_tasks.retry_due,
         name=webhooks_tasks.RETRY_DUE_JOB,

@@ -1,0 +1,46 @@
+"""arq jobs of the orders context."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import structlog
+
+from marketplace.db import unit_of_work
+from marketplace.orders.standing import StandingOrderService
+
+log = structlog.get_logger(__name__)
+
+MATERIALIZE_JOB = "orders.materialize_standing_order"
+
+
+async def schedule_standing_orders(ctx: dict[str, Any]) -> int:
+    """Cron: enqueue one job per standing order due tomorrow (in the kitchen's zone).
+
+    Hourly, so a kitchen in any time zone gets its H-1 order early in its day; the job id
+    (template + date) and the unique (template, date) key make repeats harmless.
+    """
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        due = await StandingOrderService(uow).due(dt.datetime.now(dt.UTC))
+    for standing_id, delivery_date in due:
+        await ctx["jobs"].enqueue(
+            MATERIALIZE_JOB,
+            str(standing_id),
+            delivery_date.isoformat(),
+            job_id=f"{MATERIALIZE_JOB}:{standing_id}:{delivery_date.isoformat()}",
+        )
+    return len(due)
+
+
+async def materialize_standing_order(
+    ctx: dict[str, Any], standing_id: str, delivery_date: str
+) -> str | None:
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        order_id = await StandingOrderService(uow).materialize(
+            uuid.UUID(standing_id), dt.date.fromisoformat(delivery_date)
+        )
+        await uow.commit()
+    log.info("standing_order_materialized", standing_order_id=standing_id, order_id=str(order_id))
+    return str(order_id) if order_id else None
