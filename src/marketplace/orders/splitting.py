@@ -16,196 +16,59 @@ depends only on the input values, never on the order the sources are given in.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator, Mapping
 from uuid import UUID
 
 import msgspec
 
-from marketplace.errors import ValidationFailed
 from marketplace.listings.pricing import PriceTier, unit_price_for
 from marketplace.money import Rupiah, apply_basis_points
+from marketplace.orders.domain import (
+    DEFAULT_POLICY,
+    BulogLotSource,
+    Buyer,
+    DuplicateLine,
+    InsufficientSupply,
+    InvalidQuantity,
+    LegKind,
+    ListingNotEligible,
+    PlannedLeg,
+    ProductRule,
+    ProgrammeRestricted,
+    RequestedLine,
+    Shortfall,
+    Source,
+    SplitPlan,
+    SplitPolicy,
+    StockSource,
+    TradeContractSource,
+)
 
 SPHP_PROGRAMME = "sphp"
 """Bulog's price-stabilisation rice: retail only, capped per consumer per order."""
 UMKM_KIND = "umkm"
 
-
-class LegKind(enum.StrEnum):
-    STOCK = "stock"
-    CONSIGNMENT = "consignment"
-    BULOG_LOT = "bulog_lot"
-    TRADE_CONTRACT = "trade_contract"
-
-
-# --- inputs -------------------------------------------------------------------------
-
-
-class RequestedLine(msgspec.Struct, frozen=True):
-    line_no: int
-    product_id: UUID
-    quantity: int
-    listing_id: UUID | None = None
-    """Pins the line to this one listing (stock, consignment or Bulog-lot mode)."""
-
-
-class Buyer(msgspec.Struct, frozen=True):
-    organization_id: UUID
-    kind: str
-    region_code: str
-    """Kemendagri code, ``province.city.district.village`` (e.g. ``35.76.02.1001``)."""
-
-
-class ProductRule(msgspec.Struct, frozen=True):
-    product_id: UUID
-    programme: str | None = None
-    unit_net_grams: int | None = None
-    """Net weight of one sale unit; needed to enforce per-order weight caps."""
-    bulog_supplied: bool = False
-
-
-class StockSource(msgspec.Struct, frozen=True):
-    """A listing that ships from stock. Consignment stock when the owner isn't the seller."""
-
-    listing_id: UUID
-    product_id: UUID
-    seller_org_id: UUID
-    owner_org_id: UUID
-    owner_kind: str
-    region_code: str
-    available: int
-    min_order_quantity: int
-    tiers: tuple[PriceTier, ...]
-
-
-class BulogLotSource(msgspec.Struct, frozen=True):
-    """A cooperative's listing fulfilled by pooling demand into an open Bulog lot."""
-
-    listing_id: UUID
-    product_id: UUID
-    seller_org_id: UUID
-    bulog_org_id: UUID
-    region_code: str
-    capacity: int | None
-    """Units the lot can still take; ``None`` when the lot has no ceiling."""
-    min_order_quantity: int
-    tiers: tuple[PriceTier, ...]
-
-
-class TradeContractSource(msgspec.Struct, frozen=True):
-    """One supplying cooperative's allotment under an inter-city trade contract."""
-
-    contract_id: UUID
-    allotment_id: UUID
-    product_id: UUID
-    supplier_org_id: UUID
-    counterparty_city_code: str
-    """The buyer's city the contract serves, e.g. ``32.76`` (Depok)."""
-    remaining: int
-    unit_price: Rupiah
-    levy_bps: int
-
-
-Source = StockSource | BulogLotSource | TradeContractSource
-
-
-class SplitPolicy(msgspec.Struct, frozen=True):
-    sphp_allowed_buyer_kinds: frozenset[str] = frozenset({"food_stall", "umkm"})
-    """SPHP rice is retail only: never to kitchens or wholesale buyers."""
-    sphp_max_grams_per_order: int = 10_000
-
-
-DEFAULT_POLICY = SplitPolicy()
-
-
-# --- outputs ------------------------------------------------------------------------
-
-
-class PlannedLeg(msgspec.Struct, frozen=True, kw_only=True):
-    line_no: int
-    kind: LegKind
-    product_id: UUID
-    listing_id: UUID | None = None
-    contract_id: UUID | None = None
-    allotment_id: UUID | None = None
-    supplier_org_id: UUID
-    """Who sells to the buyer and fulfils the leg."""
-    owner_org_id: UUID
-    """Who owns the goods now: the consignor for consignment, Bulog for a lot."""
-    quantity: int
-    unit_price: Rupiah
-    line_total: Rupiah
-    levy_amount: Rupiah = 0
-    """Regional levy owed on a trade-contract call-off, a share of ``line_total`` (not
-    added to it); 0 for every other kind."""
-
-
-class Shortfall(msgspec.Struct, frozen=True):
-    line_no: int
-    product_id: UUID
-    requested: int
-    unfilled: int
-
-
-class SplitPlan(msgspec.Struct, frozen=True):
-    legs: tuple[PlannedLeg, ...]
-    shortfalls: tuple[Shortfall, ...]
-
-    @property
-    def subtotal(self) -> Rupiah:
-        return sum(leg.line_total for leg in self.legs)
-
-    @property
-    def levy_total(self) -> Rupiah:
-        return sum(leg.levy_amount for leg in self.legs)
-
-    @property
-    def is_complete(self) -> bool:
-        return not self.shortfalls
-
-    def legs_for_line(self, line_no: int) -> tuple[PlannedLeg, ...]:
-        return tuple(leg for leg in self.legs if leg.line_no == line_no)
-
-    def require_complete(self) -> SplitPlan:
-        """This plan, or `InsufficientSupply` naming every short line and by how much."""
-        if self.shortfalls:
-            short = "; ".join(
-                f"line {s.line_no}: {s.unfilled} of {s.requested} unavailable"
-                for s in self.shortfalls
-            )
-            raise InsufficientSupply(
-                f"not enough supply for the order ({short})",
-                shortfalls=msgspec.to_builtins(list(self.shortfalls)),
-            )
-        return self
-
-
-# --- errors -------------------------------------------------------------------------
-
-
-class InvalidQuantity(ValidationFailed):
-    code = "orders.invalid_quantity"
-    title = "An order line's quantity must be a positive whole number"
-
-
-class DuplicateLine(ValidationFailed):
-    code = "orders.duplicate_line"
-    title = "Two order lines share a line number"
-
-
-class ProgrammeRestricted(ValidationFailed):
-    code = "orders.programme_restricted"
-    title = "A programme rule forbids this order line"
-
-
-class ListingNotEligible(ValidationFailed):
-    code = "orders.listing_not_eligible"
-    title = "The pinned listing cannot supply this line"
-
-
-class InsufficientSupply(ValidationFailed):
-    code = "orders.insufficient_supply"
-    title = "Not enough supply for some order lines"
+__all__ = [
+    "DEFAULT_POLICY",
+    "BulogLotSource",
+    "Buyer",
+    "DuplicateLine",
+    "InsufficientSupply",
+    "InvalidQuantity",
+    "LegKind",
+    "ListingNotEligible",
+    "PlannedLeg",
+    "ProductRule",
+    "ProgrammeRestricted",
+    "RequestedLine",
+    "Shortfall",
+    "Source",
+    "SplitPlan",
+    "SplitPolicy",
+    "StockSource",
+    "TradeContractSource",
+    "split_order",
+]
 
 
 # --- the engine ---------------------------------------------------------------------
