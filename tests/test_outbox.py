@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
@@ -95,6 +96,13 @@ async def test_sweeper_recovers_an_event_whose_job_was_lost(
 ) -> None:
     async with unit_of_work(session_factory, jobs=None) as uow:  # the queue was down
         event_id = outbox.emit(uow, "test.lost", {})
+        await uow.session.flush()
+        # Oldest first: the sweep takes a bounded batch, and the shared test database holds
+        # other tests' unhandled events, so this one is dated before all of them.
+        await uow.session.execute(
+            sa.text("UPDATE outbox_events SET created_at = '2000-01-01Z' WHERE id = :id"),
+            {"id": event_id},
+        )
         await uow.commit()
     assert await redis.queued_jobs() == []
 
@@ -137,3 +145,18 @@ async def test_failing_handler_leaves_event_unhandled_for_retry(
     async with unit_of_work(session_factory) as uow:
         assert await outbox.handle_event(uow, event_id, handlers) is False
     assert ok.calls == [event_id]
+
+
+async def test_sweeper_reaches_every_stale_event_not_only_the_oldest(
+    session_factory: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> None:
+    async with unit_of_work(session_factory, jobs=None) as uow:
+        for i in range(600):  # a backlog ahead of ours, e.g. events whose handler keeps failing
+            outbox.emit(uow, "test.backlog", {"i": i})
+        newest = outbox.emit(uow, "test.newest", {})
+        await uow.commit()
+    async with unit_of_work(session_factory, ArqJobQueue(redis)) as uow:
+        swept = await outbox.sweep(uow, stale_after=dt.timedelta(0))
+    assert swept >= 601
+    queued = {job.job_id for job in await redis.queued_jobs()}
+    assert outbox.job_id_for(newest) in queued

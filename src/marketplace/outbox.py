@@ -109,23 +109,36 @@ async def handle_event(uow: UnitOfWork, event_id: uuid.UUID, handlers: EventHand
 
 
 async def stale_event_ids(
-    uow: UnitOfWork, stale_after: dt.timedelta = STALE_AFTER, limit: int = 500
+    uow: UnitOfWork,
+    stale_after: dt.timedelta = STALE_AFTER,
+    *,
+    after: uuid.UUID | None = None,
+    limit: int = 500,
 ) -> list[uuid.UUID]:
-    result = await uow.session.execute(
+    query = (
         select(OutboxEvent.id)
         .where(OutboxEvent.handled_at.is_(None), OutboxEvent.created_at < func.now() - stale_after)
-        .order_by(OutboxEvent.created_at)
+        .order_by(OutboxEvent.id)
         .limit(limit)
     )
-    return list(result.scalars())
+    if after is not None:
+        query = query.where(OutboxEvent.id > after)
+    return list((await uow.session.execute(query)).scalars())
 
 
 async def sweep(uow: UnitOfWork, stale_after: dt.timedelta = STALE_AFTER) -> int:
-    """Re-enqueue events the queue may have lost. Duplicates are harmless (see module doc)."""
-    ids = await stale_event_ids(uow, stale_after)
-    await uow.rollback()
+    """Re-enqueue every event the queue may have lost, in pages.
+
+    All of them, not just the oldest: events that keep failing must not starve newer ones
+    behind them. Duplicates are harmless (see module doc).
+    """
     if uow.jobs is None:
         return 0
-    for event_id in ids:
-        await uow.jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
-    return len(ids)
+    swept, after = 0, None
+    while ids := await stale_event_ids(uow, stale_after, after=after):
+        for event_id in ids:
+            await uow.jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
+        swept += len(ids)
+        after = ids[-1]
+    await uow.rollback()
+    return swept
