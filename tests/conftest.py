@@ -66,11 +66,17 @@ def service_urls() -> Iterator[ServiceUrls]:
         asyncio.run(drop())
 
 
+def redis_database(url: str, number: int) -> str:
+    return f"{url}{'&' if '?' in url else '?'}db={number}"
+
+
 @pytest.fixture(scope="session")
 def settings(service_urls: ServiceUrls) -> Settings:
+    # The in-process app enqueues into Redis database 1; worker tests drain database 0,
+    # so a burst worker never wades through every other test's outbox jobs.
     return Settings(
         database_url=service_urls.database_url,
-        redis_url=service_urls.redis_url,
+        redis_url=redis_database(service_urls.redis_url, 1),
         log_level="WARNING",
         webhook_allow_private_targets=True,
     )
