@@ -37,7 +37,7 @@ from marketplace.jobs import ArqJobQueue
 from marketplace.settings import Settings
 from marketplace.webhooks import tasks
 from marketplace.webhooks.domain import DISABLE_AFTER_FAILED_DELIVERIES, MAX_ATTEMPTS
-from tests.support import Actor, Actors, ServiceUrls
+from tests.support import Actor, Actors
 
 # --- a real receiver ------------------------------------------------------------------
 
@@ -135,8 +135,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-async def redis(service_urls: ServiceUrls) -> AsyncIterator[ArqRedis]:
-    pool = await create_pool(RedisSettings.from_dsn(service_urls.redis_url))
+async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
+    # The app's own queue: redelivery through the API enqueues there.
+    assert settings.redis_url is not None
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     await pool.flushdb()
     yield pool
     await pool.aclose()

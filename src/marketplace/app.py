@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.static_files import create_static_files_router
 
 from marketplace.accounts.controller import OrganizationController
+from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.http import EXCEPTION_HANDLERS, correct_allow_header, strict_json_body
@@ -30,6 +31,9 @@ from marketplace.orders.controller import (
     OrderController,
     StandingOrderController,
 )
+from marketplace.payments.controller import PaymentController
+from marketplace.procurement.controller import BulogLotController, TradeContractController
+from marketplace.procurement.sourcing.controller import SourcingController
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
 from marketplace.webhooks.controller import WebhookController
@@ -57,7 +61,12 @@ def controllers() -> list[type]:
         KitchenBudgetController,
         StandingOrderController,
         LedgerController,
+        BulogLotController,
+        TradeContractController,
+        ConsignmentController,
         WebhookController,
+        PaymentController,
+        SourcingController,
     ]
 
 

@@ -63,7 +63,9 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping (a round trip per checkout): a dropped connection fails one
+        # request with a 503 and is replaced; recycling retires idle ones before servers do.
+        pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "marketplace"}},
     )
 

@@ -26,20 +26,24 @@ async def provide_uow(state: State) -> AsyncGenerator[UnitOfWork, None]:
                 await uow.rollback()
 
 
-async def provide_principal(request: Request[Any, Any, State]) -> Principal:
+async def provide_principal(
+    request: Request[Any, Any, State], uow: NamedDependency[UnitOfWork]
+) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise NotAuthenticated("Send your API key as `Authorization: Bearer <key>`.")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("The Authorization header must be `Bearer <key>`.")
-    # Authentication has its own short transaction so that the key's last-used time is
-    # recorded even for reads, which never commit.
-    state = request.app.state
-    async with state.session_factory() as session:
-        uow = UnitOfWork(session)
-        principal = await AccountsService(uow).authenticate(token.strip())
-        await uow.commit()
+    # The key is read in the request's own transaction (one SELECT). Its last-used time,
+    # kept to the minute, is written by a short transaction of its own only when due, so
+    # reads — which never commit — still record it without a write on every request.
+    principal, due = await AccountsService(uow).authenticate(token.strip())
+    if due:
+        async with request.app.state.session_factory() as session:
+            touch = UnitOfWork(session)
+            await AccountsService(touch).record_key_use(principal.api_key_id)
+            await touch.commit()
     return principal
 
 

@@ -15,10 +15,14 @@ from arq.connections import RedisSettings
 from arq.worker import func
 
 from marketplace import outbox
+from marketplace.consignment import sales as consignment_sales
+from marketplace.consignment import tasks as consignment_tasks
 from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.jobs import ArqJobQueue
 from marketplace.logs import configure_logging
 from marketplace.orders import tasks as orders_tasks
+from marketplace.payments import tasks as payments_tasks
+from marketplace.procurement import tasks as procurement_tasks
 from marketplace.settings import load_settings
 from marketplace.webhooks import tasks as webhooks_tasks
 
@@ -29,6 +33,8 @@ def event_handlers() -> outbox.EventHandlers:
     """Every domain's outbox event handlers, registered in one place."""
     handlers = outbox.EventHandlers()
     handlers.register("*", webhooks_tasks.fan_out_event)
+    handlers.register("order.cancelled", payments_tasks.on_order_cancelled)
+    handlers.register(consignment_sales.LEG_DELIVERED, consignment_sales.on_leg_delivered)
     return handlers
 
 
@@ -69,21 +75,20 @@ FUNCTIONS = [
         timeout=60,
         keep_result=0,
     ),
+    *payments_tasks.FUNCTIONS,
 ]
 CRON_JOBS = [
+    cron(procurement_tasks.close_due_lots, name=procurement_tasks.CLOSE_DUE_LOTS_JOB, second={30}),
+    cron(consignment_tasks.flag_expired, name=consignment_tasks.FLAG_EXPIRED_JOB, minute={5}),
+    cron(consignment_tasks.settle_due, name=consignment_tasks.SETTLE_DUE_JOB, minute={20}),
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
-    cron(
-        orders_tasks.schedule_standing_orders,
-        name="orders.schedule_standing_orders",
-        minute={0},
-        run_at_startup=True,
-    ),
     cron(
         webhooks_tasks.retry_due,
         name=webhooks_tasks.RETRY_DUE_JOB,
         second=set(range(0, 60, 5)),
         run_at_startup=True,
     ),
+    *payments_tasks.CRON_JOBS,
 ]
 
 

@@ -463,3 +463,17 @@ async def test_catalog_feed_shows_cooperative_offers_with_tax_ids(
     assert entry["vat_treatment"] == "exempt"
     assert entry["unit_price"] == 65_000
     assert entry["currency"] == "IDR"
+
+
+async def test_a_seller_sees_its_paused_listings_others_never_do(
+    client: AsyncTestClient[Litestar], actors: Actors, admin: Actor, coop: Actor
+) -> None:
+    product = await create_product(client, admin)
+    listing = await create_listing(client, coop, product["id"], status="paused")
+    kitchen = await actors.org("kitchen", "buyer")
+    mine = await search_all(client, coop, seller_id=str(coop.organization_id))
+    assert [i["id"] for i in mine] == [listing["id"]]
+    assert await search_all(client, kitchen, seller_id=str(coop.organization_id)) == []
+    assert listing["id"] not in [
+        i["id"] for i in await search_all(client, coop, product_id=product["id"])
+    ]

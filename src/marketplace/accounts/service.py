@@ -12,7 +12,11 @@ from marketplace.accounts import domain
 from marketplace.accounts.domain import OrganizationKind, Principal, Role
 from marketplace.accounts.keys import generate_api_key, hash_api_key, looks_like_api_key
 from marketplace.accounts.models import ApiKey, Organization
-from marketplace.accounts.repository import ApiKeyRepository, OrganizationRepository
+from marketplace.accounts.repository import (
+    LAST_USED_RESOLUTION,
+    ApiKeyRepository,
+    OrganizationRepository,
+)
 from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate, OrganizationUpdate
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotAuthenticated, NotFound
@@ -34,20 +38,26 @@ class AccountsService:
 
     # --- authentication -----------------------------------------------------------
 
-    async def authenticate(self, raw_key: str) -> Principal:
+    async def authenticate(self, raw_key: str) -> tuple[Principal, bool]:
+        """The caller, and whether its key's last-used time is due to be recorded."""
         if not looks_like_api_key(raw_key):
             raise NotAuthenticated("The API key is malformed.")
         found = await self.keys.find_active_by_hash(hash_api_key(raw_key))
         if found is None:
             raise NotAuthenticated("The API key is unknown or revoked.")
         key, organization = found
-        await self.keys.touch_last_used(key.id)
-        return Principal(
+        now = dt.datetime.now(dt.UTC)
+        due = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
+        principal = Principal(
             api_key_id=key.id,
             organization_id=organization.id,
             organization_kind=OrganizationKind(organization.kind),
             role=Role(key.role),
         )
+        return principal, due
+
+    async def record_key_use(self, key_id: uuid.UUID) -> None:
+        await self.keys.touch_last_used(key_id)
 
     # --- organizations ------------------------------------------------------------
 

@@ -272,6 +272,10 @@ class ListingController(Controller):
         in_stock: Annotated[bool | None, Parameter()] = None,
         seller_kind: Annotated[OrganizationKind | None, Parameter()] = None,
         max_unit_price: Annotated[int | None, Parameter(ge=1)] = None,
+        seller_id: Annotated[
+            uuid.UUID | None,
+            Parameter(description="One seller's listings; your own include paused ones"),
+        ] = None,
         limit: PageLimit = DEFAULT_PAGE_SIZE,
         cursor: PageCursor = None,
     ) -> ListingPage:
@@ -283,6 +287,7 @@ class ListingController(Controller):
             in_stock=in_stock,
             seller_kind=seller_kind.value if seller_kind else None,
             max_unit_price=max_unit_price,
+            seller_organization_id=seller_id,
         )
         rows = await ListingService(uow).search(
             principal, filters, after=price_cursor(cursor), limit=limit + 1

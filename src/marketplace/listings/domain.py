@@ -208,4 +208,6 @@ class SearchFilters(msgspec.Struct, frozen=True, kw_only=True):
     seller_kind: str | None = None
     max_unit_price: int | None = None
     seller_organization_id: uuid.UUID | None = None
-    include_paused_of: uuid.UUID | None = None
+    # Paused listings too: only for a seller looking at its own (never mixed with the
+    # public catalogue, so every search keeps to the indexes on active listings).
+    include_paused: bool = False

@@ -225,6 +225,18 @@ class ListingService:
             )
         return listing, product
 
+    async def find_for_owner(
+        self, seller_id: uuid.UUID, product_id: uuid.UUID, owner_id: uuid.UUID
+    ) -> Listing | None:
+        """The seller's stock listing of a product held for `owner_id` (consignment), if any."""
+        return await self.listings.find_existing(
+            seller_id, product_id, owner_id, SupplyMode.STOCK.value
+        )
+
+    async def get_unchecked(self, listing_id: uuid.UUID) -> Listing | None:
+        """A listing by id for another context that authorizes by itself."""
+        return await self.listings.get(listing_id)
+
     async def get(self, principal: Principal, listing_id: uuid.UUID) -> tuple[Listing, Product]:
         found = await self.listings.get_with_product(listing_id)
         if found is None or not self._can_view(principal, found[0]):
@@ -336,11 +348,10 @@ class ListingService:
         limit: int,
     ) -> list[tuple[Listing, Product]]:
         query = domain.normalize_search_text(filters.query) if filters.query else None
-        filters = msgspec.structs.replace(
-            filters,
-            query=query or None,
-            include_paused_of=None if principal.is_platform else principal.organization_id,
+        own = filters.seller_organization_id is not None and (
+            principal.is_platform or filters.seller_organization_id == principal.organization_id
         )
+        filters = msgspec.structs.replace(filters, query=query or None, include_paused=own)
         return await self.listings.search(filters, after=after, limit=limit)
 
     async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from marketplace.accounts import OrganizationDirectory, Principal
+from marketplace.accounts import Principal
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict
 from marketplace.ids import new_id
@@ -22,6 +22,8 @@ from marketplace.listings.domain import MovementKind
 from marketplace.listings.models import StockMovement
 from marketplace.listings.pricing import PriceTier
 from marketplace.listings.repository import StockRepository
+
+_TIERS = msgspec.json.Decoder(tuple[PriceTier, ...])
 
 
 class StockChanged(Conflict):
@@ -46,28 +48,25 @@ class SourceListing(msgspec.Struct, frozen=True, kw_only=True):
 class StockService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.stock = StockRepository(uow.session)
-        self.directory = OrganizationDirectory(uow)
 
     async def sources(self, product_ids: Sequence[uuid.UUID]) -> list[SourceListing]:
-        listings = await self.stock.sources_for_products(product_ids)
-        owners = await self.directory.get_many(
-            sorted({listing.owner_organization_id for listing in listings})
-        )
+        rows = await self.stock.sources_for_products(product_ids)
         return [
             SourceListing(
-                listing_id=listing.id,
-                product_id=listing.product_id,
-                seller_organization_id=listing.seller_organization_id,
-                owner_organization_id=listing.owner_organization_id,
-                owner_kind=owners[listing.owner_organization_id].kind.value,
-                region_code=listing.region_code,
-                available=max(0, listing.on_hand - listing.reserved),
-                min_order_quantity=listing.min_order_quantity,
-                tiers=tuple(msgspec.convert(t, PriceTier) for t in listing.tiers),
-                supply_mode=domain.SupplyMode(listing.supply_mode),
+                listing_id=listing_id,
+                product_id=product_id,
+                seller_organization_id=seller_id,
+                owner_organization_id=owner_id,
+                owner_kind=owner_kind,
+                region_code=region_code,
+                available=max(0, available),
+                min_order_quantity=moq,
+                tiers=_TIERS.decode(tiers),
+                supply_mode=domain.SupplyMode(supply_mode),
             )
-            for listing in listings
-        ]
+            for (listing_id, product_id, seller_id, owner_id, owner_kind, region_code,
+                 available, moq, supply_mode, tiers) in rows
+        ]  # fmt: skip
 
     async def reserve(
         self,

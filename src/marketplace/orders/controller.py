@@ -75,6 +75,7 @@ def leg_out(leg: OrderLeg) -> LegOut:
         levy_amount=leg.levy_amount,
         currency="IDR",
         status=leg.status,  # type: ignore[arg-type]
+        shipped_quantity=leg.shipped_quantity,
         delivered_quantity=leg.delivered_quantity,
         credited_amount=leg.credited_amount,
         receipt_note=leg.receipt_note,

@@ -81,6 +81,8 @@ class OrderLeg(IdMixin, TimestampMixin, Base):
     shipped_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
+    # What really left the supplier: less than `quantity` when a Bulog lot came short.
+    shipped_quantity: Mapped[int | None]
     delivered_quantity: Mapped[int | None]
     credited_amount: Mapped[int] = mapped_column(default=0)
     receipt_note: Mapped[str | None] = mapped_column(String(500))

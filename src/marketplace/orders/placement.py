@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
@@ -28,6 +28,7 @@ from marketplace.orders.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
+from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
 from marketplace.tax import vat_for
 
 MAX_ATTEMPTS = 3
@@ -82,18 +83,23 @@ class PlacedOrder(msgspec.Struct, frozen=True, kw_only=True):
     legs: list[OrderLeg]
 
 
-def to_sources(listings: Sequence[SourceListing]) -> list[splitting.Source]:
+def to_sources(
+    listings: Sequence[SourceListing], bulog_branches: Mapping[uuid.UUID, uuid.UUID]
+) -> list[splitting.Source]:
+    """Split sources of the listings. A `bulog_lot` listing is a lot bought from its
+    cooperative's Bulog branch (`procurement.LotPooling.branches_for`); one whose
+    cooperative has no branch is left out."""
     sources: list[splitting.Source] = []
     for s in listings:
         if s.supply_mode is SupplyMode.BULOG_LOT:
+            if s.seller_organization_id not in bulog_branches:
+                continue
             sources.append(
                 splitting.BulogLotSource(
                     listing_id=s.listing_id,
                     product_id=s.product_id,
                     seller_org_id=s.seller_organization_id,
-                    # The lot is bought from the cooperative's Bulog branch; procurement
-                    # resolves which branch when it pools the leg into a lot.
-                    bulog_org_id=s.seller_organization_id,
+                    bulog_org_id=bulog_branches[s.seller_organization_id],
                     region_code=s.region_code,
                     capacity=None,
                     min_order_quantity=s.min_order_quantity,
@@ -125,6 +131,7 @@ class OrderPlacement:
         self.stock = StockService(uow)
         self.products = ProductService(uow)
         self.directory = OrganizationDirectory(uow)
+        self._buyer_time_zone = "Asia/Jakarta"
 
     async def _buyer(self, principal: Principal) -> splitting.Buyer:
         principal.require_role(Role.BUYER)
@@ -132,6 +139,7 @@ class OrderPlacement:
             raise PermissionDenied("The platform does not place orders; use a buyer's key.")
         buyer = await self.directory.get(principal.organization_id)
         assert buyer is not None
+        self._buyer_time_zone = buyer.time_zone
         return splitting.Buyer(
             organization_id=buyer.id, kind=buyer.kind.value, region_code=buyer.region_code
         )
@@ -145,7 +153,15 @@ class OrderPlacement:
         missing = [str(pid) for pid in product_ids if pid not in products]
         if missing:
             raise UnknownProduct("Some products are not in the catalogue.", product_ids=missing)
-        sources = to_sources(await self.stock.sources(product_ids))
+        listings = await self.stock.sources(product_ids)
+        # Procurement: each cooperative's Bulog branch, and trade-contract allotments with
+        # weekly volume left for this buyer's city in the delivery week.
+        lots = [s for s in listings if s.supply_mode is SupplyMode.BULOG_LOT]
+        branches = await LotPooling(self.uow).branches_for(s.seller_organization_id for s in lots)
+        sources = to_sources(listings, branches)
+        sources += await ContractCalloffs(self.uow).sources(
+            product_ids, buyer.region_code, data.delivery.date
+        )
         rules = [
             splitting.ProductRule(
                 product_id=p.id,
@@ -165,6 +181,9 @@ class OrderPlacement:
             for i, line in enumerate(data.lines, start=1)
         ]
         raw = splitting.split_order(requested, sources, buyer, products=rules)
+        unbranched = {s.product_id for s in lots if s.seller_organization_id not in branches}
+        if any(short.product_id in unbranched for short in raw.shortfalls):
+            raise NoBulogBranch("No Bulog branch exists to supply the Bulog lot listings.")
         return PricedPlan(
             legs=tuple(
                 PricedLeg(
@@ -198,9 +217,8 @@ class OrderPlacement:
         )
 
     async def _check_delivery_date(self, buyer: splitting.Buyer, day: dt.date) -> None:
-        record = await self.directory.get(buyer.organization_id)
-        assert record is not None
-        today = dt.datetime.now(zoneinfo.ZoneInfo(record.time_zone)).date()
+        # `_buyer` read the organization already; its time zone decides what "today" is.
+        today = dt.datetime.now(zoneinfo.ZoneInfo(self._buyer_time_zone)).date()
         if day < today:
             raise DeliveryInPast(
                 "The delivery date is in the past.", delivery_date=day, today=today
@@ -311,6 +329,10 @@ class OrderPlacement:
         await self.orders.flush()
         self.orders.add_all([*lines, *legs])
         await self.orders.flush()
+        # Procurement, same transaction: pool `bulog_lot` legs into open lots, and take
+        # `trade_contract` legs' weekly volume (StockChanged → retried like stock).
+        await LotPooling(self.uow).pool(legs)
+        await ContractCalloffs(self.uow).call_off(legs, data.delivery.date)
         suppliers = sorted({leg.supplier_organization_id for leg in legs})
         for organization_id in [buyer.organization_id, *suppliers]:
             outbox.emit(

@@ -110,6 +110,7 @@ class LegOut(msgspec.Struct, kw_only=True):
     levy_amount: int
     currency: Currency
     status: LegStatus
+    shipped_quantity: int | None
     delivered_quantity: int | None
     credited_amount: int
     receipt_note: str | None

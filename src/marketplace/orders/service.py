@@ -21,6 +21,7 @@ from marketplace.orders.lifecycle import LegEvent, LegStatus, OrderStatus
 from marketplace.orders.models import Order, OrderLeg, OrderLine
 from marketplace.orders.repository import OrderRepository
 from marketplace.orders.splitting import LegKind
+from marketplace.procurement import ContractCalloffs, LotPooling
 from marketplace.tax import vat_for
 
 
@@ -28,6 +29,25 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     order: Order
     lines: list[OrderLine]
     legs: list[OrderLeg]  # only the legs the caller may see
+
+
+class LegFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What other contexts (consignment) may read of a leg."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    kind: str
+    status: str
+    listing_id: uuid.UUID | None
+    product_id: uuid.UUID
+    supplier_organization_id: uuid.UUID
+    owner_organization_id: uuid.UUID
+    buyer_organization_id: uuid.UUID
+    quantity: int
+    delivered_quantity: int | None
+    unit_price: int
+    vat_treatment: str
+    delivered_at: dt.datetime | None
 
 
 class NotCancellable(Conflict):
@@ -109,6 +129,28 @@ class OrderService:
             limit=limit,
         )
 
+    async def leg_facts(self, leg_id: uuid.UUID) -> LegFacts | None:
+        """A leg's facts for another context's event handler (no authorization)."""
+        leg = await self.orders.leg(leg_id)
+        if leg is None:
+            return None
+        return LegFacts(
+            id=leg.id,
+            order_id=leg.order_id,
+            kind=leg.kind,
+            status=leg.status,
+            listing_id=leg.listing_id,
+            product_id=leg.product_id,
+            supplier_organization_id=leg.supplier_organization_id,
+            owner_organization_id=leg.owner_organization_id,
+            buyer_organization_id=leg.buyer_organization_id,
+            quantity=leg.quantity,
+            delivered_quantity=leg.delivered_quantity,
+            unit_price=leg.unit_price,
+            vat_treatment=leg.vat_treatment,
+            delivered_at=leg.delivered_at,
+        )
+
     # --- changes -------------------------------------------------------------------
 
     async def cancel(self, principal: Principal, order_id: uuid.UUID) -> OrderView:
@@ -138,6 +180,9 @@ class OrderService:
             reference=f"order:{order.id}",
             principal=principal,
         )
+        # Procurement: withdraw pooled Bulog demand, give trade-contract volume back.
+        await LotPooling(self.uow).withdraw(legs, principal=principal)
+        await ContractCalloffs(self.uow).cancelled(legs, order.delivery_date)
         now = _now()
         for leg in legs:
             leg.status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.CANCEL).value
@@ -174,23 +219,36 @@ class OrderService:
     async def ship(self, principal: Principal, leg_id: uuid.UUID) -> OrderLeg:
         order, leg = await self._leg_for(principal, leg_id, as_supplier=True)
         new_status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.SHIP)
+        shipped = leg.quantity
         if leg.kind == LegKind.BULOG_LOT:
-            raise LegWaitsForLot(
-                "This leg ships when its Bulog purchase lot has been received.", leg_id=leg.id
+            # Procurement releases the leg when its lot is received: the released units were
+            # received into the Bulog listing and reserved for it, so shipping moves them out
+            # like a stock leg (only what was released, if the lot came short).
+            released = await LotPooling(self.uow).released_quantity(leg.id)
+            if not released or leg.listing_id is None:
+                raise LegWaitsForLot(
+                    "This leg ships when its Bulog purchase lot has been received.", leg_id=leg.id
+                )
+            await self.stock.ship(
+                [(leg.listing_id, released)], reference=f"leg:{leg.id}", principal=principal
             )
+            shipped = released
         if leg.listing_id is not None and leg.kind in (LegKind.STOCK, LegKind.CONSIGNMENT):
             await self.stock.ship(
                 [(leg.listing_id, leg.quantity)], reference=f"leg:{leg.id}", principal=principal
             )
+        # A trade-contract call-off: recorded as shipped against its allotment, levy posted.
+        await ContractCalloffs(self.uow).shipped(leg, order.delivery_date)
         leg.status = new_status.value
         leg.shipped_at = _now()
+        leg.shipped_quantity = shipped
         await self.orders.flush()
         await self._refresh_status(order)
         await self.orders.flush()
         outbox.emit(
             self.uow,
             "order.leg.shipped",
-            {"order_id": str(order.id), "leg_id": str(leg.id), "quantity": leg.quantity},
+            {"order_id": str(order.id), "leg_id": str(leg.id), "quantity": shipped},
             organization_id=order.buyer_organization_id,
         )
         return leg
@@ -201,10 +259,11 @@ class OrderService:
         """The buyer's goods receipt. A short delivery is recorded and credited."""
         order, leg = await self._leg_for(principal, leg_id, as_supplier=False)
         new_status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.DELIVER)
-        if received > leg.quantity:
+        shipped = leg.shipped_quantity if leg.shipped_quantity is not None else leg.quantity
+        if received > shipped:
             raise ReceivedTooMuch(
-                f"Received {received} but {leg.quantity} were shipped.",
-                shipped=leg.quantity,
+                f"Received {received} but {shipped} were shipped.",
+                shipped=shipped,
                 received=received,
             )
         delivered_subtotal = received * leg.unit_price

@@ -8,3 +8,7 @@ demanded unit is either released or reported unfilled; allotments add up to the 
 volume and never exceed a supplier's capacity. Talks to orders (releasing legs), listings
 (stock in), the ledger (levies, invoices) and publishes OCDS release packages.
 """
+
+from marketplace.procurement.contracts_service import ContractCalloffs as ContractCalloffs
+from marketplace.procurement.lots_service import LotPooling as LotPooling
+from marketplace.procurement.lots_service import NoBulogBranch as NoBulogBranch

@@ -1,0 +1,497 @@
+"""HTTP endpoints of the consignment context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, patch, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+
+from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
+from marketplace.consignment.models import Agreement, Intake, Payout, Return, Sale, Statement
+from marketplace.consignment.schemas import (
+    AgreementCreate,
+    AgreementOut,
+    AgreementPage,
+    AgreementUpdate,
+    BankAccountOut,
+    IntakeConfirm,
+    IntakeCreate,
+    IntakeOut,
+    IntakePage,
+    IntakeReject,
+    PayoutMarkPaid,
+    PayoutOut,
+    PayoutPage,
+    ReturnCreate,
+    ReturnOut,
+    SaleLineOut,
+    SettlementRunCreate,
+    SettlementRunOut,
+    StatementOut,
+    StatementPage,
+    StatementSummary,
+)
+from marketplace.consignment.service import ConsignmentService
+from marketplace.consignment.settlement_service import SettlementService
+from marketplace.dependencies import Caller, UoW
+from marketplace.http import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    decode_id_cursor,
+    encode_cursor,
+    problem_responses,
+)
+from marketplace.idempotency import run_idempotent
+
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Required: the same key and body replay the first response",
+        required=False,
+    ),
+]
+
+
+def agreement_out(a: Agreement) -> AgreementOut:
+    return AgreementOut(
+        id=a.id,
+        cooperative_id=a.cooperative_id,
+        consignor_id=a.consignor_id,
+        commission_bps=a.commission_bps,
+        settlement_cycle_days=a.settlement_cycle_days,
+        payout_account=BankAccountOut(
+            bank_name=a.bank_name,
+            account_number=a.bank_account_number,
+            account_holder=a.bank_account_holder,
+        ),
+        status=AgreementStatus(a.status),
+        created_at=a.created_at,
+        ended_at=a.ended_at,
+        last_settled_at=a.last_settled_at,
+    )
+
+
+def intake_out(i: Intake) -> IntakeOut:
+    return IntakeOut(
+        id=i.id,
+        agreement_id=i.agreement_id,
+        cooperative_id=i.cooperative_id,
+        consignor_id=i.consignor_id,
+        product_id=i.product_id,
+        listing_id=i.listing_id,
+        proposed_quantity=i.proposed_quantity,
+        received_quantity=i.received_quantity,
+        returned_quantity=i.returned_quantity,
+        unit_price=i.unit_price,
+        currency="IDR",
+        expiry_date=i.expiry_date,
+        status=IntakeStatus(i.status),
+        reject_reason=i.reject_reason,
+        created_at=i.created_at,
+        confirmed_at=i.confirmed_at,
+        expired_flagged_at=i.expired_flagged_at,
+    )
+
+
+def return_out(r: Return) -> ReturnOut:
+    return ReturnOut(
+        id=r.id,
+        agreement_id=r.agreement_id,
+        cooperative_id=r.cooperative_id,
+        consignor_id=r.consignor_id,
+        listing_id=r.listing_id,
+        intake_id=r.intake_id,
+        quantity=r.quantity,
+        reason=r.reason,
+        returned_at=r.returned_at,
+    )
+
+
+def statement_summary(s: Statement, payout: Payout | None) -> StatementSummary:
+    return StatementSummary(
+        id=s.id,
+        run_id=s.run_id,
+        cooperative_id=s.cooperative_id,
+        consignor_id=s.consignor_id,
+        agreement_id=s.agreement_id,
+        cutoff=s.cutoff,
+        opening_balance=s.opening_balance,
+        sales_count=s.sales_count,
+        gross_sales=s.gross_sales,
+        commission=s.commission,
+        net_sales=s.net_sales,
+        returns_count=s.returns_count,
+        returns_quantity=s.returns_quantity,
+        adjustments_total=s.adjustments_total,
+        payout_due=s.payout_due,
+        closing_balance=s.closing_balance,
+        currency="IDR",
+        payout_id=payout.id if payout else None,
+        payout_status=PayoutStatus(payout.status) if payout else None,
+        created_at=s.created_at,
+    )
+
+
+def sale_out(s: Sale) -> SaleLineOut:
+    return SaleLineOut(
+        id=s.id,
+        order_id=s.order_id,
+        leg_id=s.leg_id,
+        product_id=s.product_id,
+        quantity=s.quantity,
+        unit_price=s.unit_price,
+        gross_amount=s.gross_amount,
+        commission_bps=s.commission_bps,
+        commission_amount=s.commission_amount,
+        net_amount=s.gross_amount - s.commission_amount,
+        currency="IDR",
+        sold_at=s.sold_at,
+    )
+
+
+def payout_out(p: Payout) -> PayoutOut:
+    return PayoutOut(
+        id=p.id,
+        statement_id=p.statement_id,
+        cooperative_id=p.cooperative_id,
+        consignor_id=p.consignor_id,
+        amount=p.amount,
+        currency="IDR",
+        status=PayoutStatus(p.status),
+        payout_account=BankAccountOut(
+            bank_name=p.bank_name,
+            account_number=p.bank_account_number,
+            account_holder=p.bank_account_holder,
+        ),
+        bank_reference=p.bank_reference,
+        paid_at=p.paid_at,
+        created_at=p.created_at,
+    )
+
+
+class ConsignmentController(Controller):
+    path = "/v1/consignment"
+    tags = ["consignment"]
+
+    # --- agreements ------------------------------------------------------------------
+
+    @post(
+        "/agreements",
+        operation_id="createConsignmentAgreement",
+        summary="The cooperative's admin signs a consignment agreement with a UMKM",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def create_agreement(
+        self, data: JSONBody[AgreementCreate], uow: UoW, principal: Caller
+    ) -> AgreementOut:
+        agreement = await ConsignmentService(uow).create_agreement(principal, data)
+        await uow.commit()
+        return agreement_out(agreement)
+
+    @get(
+        "/agreements",
+        operation_id="listConsignmentAgreements",
+        summary="Agreements your organization is a party to",
+        responses=problem_responses(401),
+    )
+    async def list_agreements(
+        self, uow: UoW, principal: Caller, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+    ) -> AgreementPage:
+        rows = await ConsignmentService(uow).agreements(
+            principal, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return AgreementPage(
+            items=[agreement_out(a) for a in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/agreements/{agreement_id:uuid}",
+        operation_id="getConsignmentAgreement",
+        summary="One agreement (the cooperative and the consignor)",
+        responses=problem_responses(401, 404),
+    )
+    async def get_agreement(
+        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> AgreementOut:
+        return agreement_out(await ConsignmentService(uow).agreement(principal, agreement_id))
+
+    @patch(
+        "/agreements/{agreement_id:uuid}",
+        operation_id="updateConsignmentAgreement",
+        summary="Change the terms from now on (past sales keep their commission)",
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def update_agreement(
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        data: JSONBody[AgreementUpdate],
+        uow: UoW,
+        principal: Caller,
+    ) -> AgreementOut:
+        agreement = await ConsignmentService(uow).update_agreement(principal, agreement_id, data)
+        await uow.commit()
+        return agreement_out(agreement)
+
+    @post(
+        "/agreements/{agreement_id:uuid}/end",
+        operation_id="endConsignmentAgreement",
+        summary="End the agreement: no new intakes; placed goods still sell and settle",
+        status_code=200,
+        responses=problem_responses(401, 403, 404),
+    )
+    async def end_agreement(
+        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> AgreementOut:
+        agreement = await ConsignmentService(uow).end_agreement(principal, agreement_id)
+        await uow.commit()
+        return agreement_out(agreement)
+
+    # --- intakes ---------------------------------------------------------------------
+
+    @post(
+        "/intakes",
+        operation_id="createConsignmentIntake",
+        summary="The UMKM proposes goods to place (the cooperative records a receipt at once)",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def create_intake(
+        self, data: JSONBody[IntakeCreate], uow: UoW, principal: Caller
+    ) -> IntakeOut:
+        intake = await ConsignmentService(uow).create_intake(principal, data)
+        await uow.commit()
+        return intake_out(intake)
+
+    @get(
+        "/intakes",
+        operation_id="listConsignmentIntakes",
+        summary="Intakes your organization is a party to; `expired=true` lists goods to return",
+        responses=problem_responses(401),
+    )
+    async def list_intakes(
+        self,
+        uow: UoW,
+        principal: Caller,
+        status: Annotated[IntakeStatus | None, Parameter()] = None,
+        expired: Annotated[
+            bool | None, Parameter(description="Flagged past expiry with goods still here")
+        ] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> IntakePage:
+        rows = await ConsignmentService(uow).intakes(
+            principal,
+            status=status,
+            expired=expired,
+            after=decode_id_cursor(cursor),
+            limit=limit + 1,
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return IntakePage(
+            items=[intake_out(i) for i in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/intakes/{intake_id:uuid}",
+        operation_id="getConsignmentIntake",
+        summary="One intake",
+        responses=problem_responses(401, 404),
+    )
+    async def get_intake(
+        self, intake_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> IntakeOut:
+        return intake_out(await ConsignmentService(uow).intake(principal, intake_id))
+
+    @post(
+        "/intakes/{intake_id:uuid}/confirm",
+        operation_id="confirmConsignmentIntake",
+        summary="The cooperative confirms physical receipt; the consigned stock appears",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def confirm_intake(
+        self,
+        intake_id: FromPath[uuid.UUID],
+        data: JSONBody[IntakeConfirm],
+        uow: UoW,
+        principal: Caller,
+    ) -> IntakeOut:
+        intake = await ConsignmentService(uow).confirm_intake(principal, intake_id, data)
+        await uow.commit()
+        return intake_out(intake)
+
+    @post(
+        "/intakes/{intake_id:uuid}/reject",
+        operation_id="rejectConsignmentIntake",
+        summary="The cooperative refuses a proposed intake, with a reason",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def reject_intake(
+        self,
+        intake_id: FromPath[uuid.UUID],
+        data: JSONBody[IntakeReject],
+        uow: UoW,
+        principal: Caller,
+    ) -> IntakeOut:
+        intake = await ConsignmentService(uow).reject_intake(principal, intake_id, data)
+        await uow.commit()
+        return intake_out(intake)
+
+    # --- returns ---------------------------------------------------------------------
+
+    @post(
+        "/returns",
+        operation_id="createConsignmentReturn",
+        summary="Hand unsold or expired goods back to the consignor (nothing becomes payable)",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def create_return(
+        self, data: JSONBody[ReturnCreate], uow: UoW, principal: Caller
+    ) -> ReturnOut:
+        record = await ConsignmentService(uow).record_return(principal, data)
+        await uow.commit()
+        return return_out(record)
+
+    # --- settlement ------------------------------------------------------------------
+
+    @post(
+        "/settlement-runs",
+        operation_id="runConsignmentSettlement",
+        summary="Settle every consignor's unsettled sales up to a cut-off (Idempotency-Key)",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def run_settlement(
+        self,
+        data: JSONBody[SettlementRunCreate],
+        uow: UoW,
+        principal: Caller,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[SettlementRunOut]:
+        async def action() -> SettlementRunOut:
+            service = SettlementService(uow)
+            run = await service.run_for(principal, data.cutoff, data.cooperative_id)
+            statements, payouts = await service.run_view(run)
+            return SettlementRunOut(
+                id=run.id,
+                cooperative_id=run.cooperative_id,
+                cutoff=run.cutoff,
+                statements_count=run.statements_count,
+                sales_count=run.sales_count,
+                payout_total=run.payout_total,
+                currency="IDR",
+                statements=[statement_summary(s, payouts.get(s.id)) for s in statements],
+                created_at=run.created_at,
+            )
+
+        return await run_idempotent(
+            uow,
+            organization_id=principal.organization_id,
+            key=idempotency_key,
+            operation="consignment.settle",
+            request=data,
+            response_type=SettlementRunOut,
+            action=action,
+        )
+
+    @get(
+        "/statements",
+        operation_id="listConsignmentStatements",
+        summary="Settlement statements, newest first (a consignor sees only its own)",
+        responses=problem_responses(401),
+    )
+    async def list_statements(
+        self,
+        uow: UoW,
+        principal: Caller,
+        consignor_id: Annotated[uuid.UUID | None, Parameter()] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> StatementPage:
+        rows, payouts = await SettlementService(uow).statements(
+            principal, consignor_id=consignor_id, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return StatementPage(
+            items=[statement_summary(s, payouts.get(s.id)) for s in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/statements/{statement_id:uuid}",
+        operation_id="getConsignmentStatement",
+        summary="One statement with what sold and what was returned",
+        responses=problem_responses(401, 404),
+    )
+    async def get_statement(
+        self, statement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> StatementOut:
+        statement, payout, sales, returns = await SettlementService(uow).statement(
+            principal, statement_id
+        )
+        return StatementOut(
+            statement=statement_summary(statement, payout),
+            sales=[sale_out(s) for s in sales],
+            returns=[return_out(r) for r in returns],
+        )
+
+    # --- payouts ---------------------------------------------------------------------
+
+    @get(
+        "/payouts",
+        operation_id="listConsignmentPayouts",
+        summary="Payouts your organization pays or receives",
+        responses=problem_responses(401),
+    )
+    async def list_payouts(
+        self,
+        uow: UoW,
+        principal: Caller,
+        status: Annotated[PayoutStatus | None, Parameter()] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> PayoutPage:
+        rows = await SettlementService(uow).payouts(
+            principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return PayoutPage(
+            items=[payout_out(p) for p in page],
+            next_cursor=encode_cursor([page[-1].id]) if more else None,
+        )
+
+    @get(
+        "/payouts/{payout_id:uuid}",
+        operation_id="getConsignmentPayout",
+        summary="One payout",
+        responses=problem_responses(401, 404),
+    )
+    async def get_payout(
+        self, payout_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> PayoutOut:
+        return payout_out(await SettlementService(uow).payout(principal, payout_id))
+
+    @post(
+        "/payouts/{payout_id:uuid}/mark-paid",
+        operation_id="markConsignmentPayoutPaid",
+        summary="The cooperative's finance records the bank transfer; posted to the ledger",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def mark_paid(
+        self,
+        payout_id: FromPath[uuid.UUID],
+        data: JSONBody[PayoutMarkPaid],
+        uow: UoW,
+        principal: Caller,
+    ) -> PayoutOut:
+        payout = await SettlementService(uow).mark_paid(principal, payout_id, data.bank_reference)
+        await uow.commit()
+        return payout_out(payout)

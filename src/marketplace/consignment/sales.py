@@ -1,0 +1,131 @@
+"""Recording consignment sales when a consignment leg is delivered (outbox handler).
+
+Only what the buyer really received sells: a short delivery records the delivered
+quantity, nothing delivered records nothing. The commission rate is copied from the
+agreement at sale time, so later changes of the agreement never touch this sale. The
+sale and its ledger posting happen in the event's transaction; the unique leg id makes a
+repeated event a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import structlog
+
+from marketplace.accounts import OrganizationDirectory
+from marketplace.consignment.models import Sale
+from marketplace.consignment.repository import ConsignmentRepository
+from marketplace.consignment.settlement import commission_for
+from marketplace.db import UnitOfWork
+from marketplace.ids import new_id
+from marketplace.ledger import LedgerService, postings
+from marketplace.orders.service import OrderService
+from marketplace.tax import vat_for
+
+log = structlog.get_logger(__name__)
+
+LEG_DELIVERED = "order.leg.delivered"
+CONSIGNMENT_KIND = "consignment"
+
+
+class SaleRecorder:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.repo = ConsignmentRepository(uow.session)
+
+    async def record_delivered_leg(self, leg_id: uuid.UUID) -> Sale | None:
+        """The sale of a delivered consignment leg (created once), or None if nothing sold."""
+        existing = await self.repo.sale_by_leg(leg_id)
+        if existing is not None:
+            return existing
+        leg = await OrderService(self.uow).leg_facts(leg_id)
+        if leg is None or leg.kind != CONSIGNMENT_KIND or leg.status != "delivered":
+            return None
+        quantity = leg.delivered_quantity or 0
+        if quantity <= 0:
+            return None
+        return await self.record(
+            leg_id=leg.id,
+            order_id=leg.order_id,
+            listing_id=leg.listing_id,
+            product_id=leg.product_id,
+            cooperative_id=leg.supplier_organization_id,
+            consignor_id=leg.owner_organization_id,
+            buyer_id=leg.buyer_organization_id,
+            quantity=quantity,
+            unit_price=leg.unit_price,
+            vat_treatment=leg.vat_treatment,
+            sold_at=leg.delivered_at,
+        )
+
+    async def record(
+        self,
+        *,
+        leg_id: uuid.UUID,
+        order_id: uuid.UUID,
+        listing_id: uuid.UUID | None,
+        product_id: uuid.UUID,
+        cooperative_id: uuid.UUID,
+        consignor_id: uuid.UUID,
+        buyer_id: uuid.UUID,
+        quantity: int,
+        unit_price: int,
+        vat_treatment: str,
+        sold_at: dt.datetime | None = None,
+    ) -> Sale | None:
+        """Record (once per leg) the sale of `quantity` units and post it to the ledger."""
+        agreement = await self.repo.agreement_for_pair(
+            cooperative_id, consignor_id, active_only=False
+        )
+        if agreement is None:
+            log.error("consignment_sale_without_agreement", leg_id=str(leg_id))
+            return None
+        gross = quantity * unit_price
+        commission = commission_for(gross, agreement.commission_bps)
+        consignor = await OrganizationDirectory(self.uow).get(consignor_id)
+        vat = vat_for(gross, vat_treatment) if consignor and consignor.vat_registered else 0
+        sale_id = await self.repo.insert_sale_if_new(
+            {
+                "id": new_id(),
+                "leg_id": leg_id,
+                "order_id": order_id,
+                "listing_id": listing_id,
+                "agreement_id": agreement.id,
+                "cooperative_id": cooperative_id,
+                "consignor_id": consignor_id,
+                "buyer_id": buyer_id,
+                "product_id": product_id,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "gross_amount": gross,
+                "commission_bps": agreement.commission_bps,
+                "commission_amount": commission,
+                "vat_amount": vat,
+                **({"sold_at": sold_at} if sold_at else {}),
+            }
+        )
+        if sale_id is None:  # a concurrent handler recorded it first
+            return await self.repo.sale_by_leg(leg_id)
+        await LedgerService(self.uow).post(
+            postings.consignment_sale(
+                sale_id,
+                buyer_org=buyer_id,
+                cooperative_org=cooperative_id,
+                consignor_org=consignor_id,
+                gross=gross,
+                commission=commission,
+                vat=vat,
+            )
+        )
+        return await self.repo.sale_by_leg(leg_id)
+
+
+async def on_leg_delivered(uow: UnitOfWork, event: Any) -> None:
+    """Outbox handler for ``order.leg.delivered`` (emitted once per party; idempotent)."""
+    payload = event.payload
+    if payload.get("kind") != CONSIGNMENT_KIND or int(payload.get("delivered_quantity", 0)) <= 0:
+        return
+    await SaleRecorder(uow).record_delivered_leg(uuid.UUID(payload["leg_id"]))

@@ -1,0 +1,205 @@
+"""Settlement runs and payouts. Never commits.
+
+A run settles, for one cooperative and a cut-off, every sale and return not yet settled,
+per consignor, with set-based SQL (see `ConsignmentRepository.claim_and_total`); the
+numbers follow `settlement.build_statement` (opening balance + net sales + adjustments =
+payout due + closing balance; everything available is paid out). Runs of one cooperative
+are serialised by an advisory lock, and whatever happens, a sale's `statement_id` is set
+once by ``UPDATE … WHERE statement_id IS NULL`` and can never change again (trigger).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from marketplace.accounts import OrganizationKind, Principal, Role
+from marketplace.consignment.domain import CutoffInFuture, PayoutAlreadyPaid, PayoutStatus
+from marketplace.consignment.models import Payout, Return, Sale, SettlementRun, Statement
+from marketplace.consignment.repository import ConsignmentRepository
+from marketplace.consignment.service import now, party_filter
+from marketplace.db import UnitOfWork
+from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
+from marketplace.ids import new_id
+from marketplace.ledger import LedgerService, postings
+
+# Clock skew allowed between the caller and the database for "now" as a cut-off.
+CUTOFF_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class SettlementService:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.repo = ConsignmentRepository(uow.session)
+
+    # --- running -----------------------------------------------------------------------
+
+    async def run_for(
+        self, principal: Principal, cutoff: dt.datetime, cooperative_id: uuid.UUID | None
+    ) -> SettlementRun:
+        principal.require_role(Role.FINANCE)
+        if cooperative_id is not None and cooperative_id != principal.organization_id:
+            principal.acting_for(cooperative_id, "organization")
+        else:
+            if principal.is_platform:
+                raise ValidationFailed(
+                    "A platform administrator names the cooperative (`cooperative_id`).",
+                    field="cooperative_id",
+                )
+            principal.require_kind(OrganizationKind.COOPERATIVE)
+            cooperative_id = principal.organization_id
+        if cutoff.tzinfo is None:
+            raise ValidationFailed("The cut-off must carry a time zone.", field="cutoff")
+        if cutoff > now() + CUTOFF_TOLERANCE:
+            raise CutoffInFuture(
+                "Sales after now are not final yet; choose a cut-off in the past.",
+                cutoff=cutoff.isoformat(),
+            )
+        return await self.settle(cooperative_id, cutoff)
+
+    async def settle(
+        self,
+        cooperative_id: uuid.UUID,
+        cutoff: dt.datetime,
+        *,
+        consignor_ids: list[uuid.UUID] | None = None,
+    ) -> SettlementRun:
+        """Settle the cooperative's consignors (all, or `consignor_ids`) up to `cutoff`."""
+        await self.repo.lock(f"consignment-settlement:{cooperative_id}")
+        run = SettlementRun(id=new_id(), cooperative_id=cooperative_id, cutoff=cutoff)
+        self.repo.add(run)
+        await self.repo.flush()
+        consignors = await self.repo.consignors_to_settle(cooperative_id, cutoff, consignor_ids)
+        if consignors:
+            statement_ids = [new_id() for _ in consignors]
+            await self.repo.open_statements(
+                run.id, cooperative_id, cutoff, statement_ids, consignors
+            )
+            totals = await self.repo.claim_and_total(
+                cooperative_id, cutoff, statement_ids, consignors
+            )
+            await self.repo.drop_empty_statements(run.id)
+            await self.repo.create_payouts(run.id, statement_ids, [new_id() for _ in statement_ids])
+            settled = [t for t in totals if t[1] or t[2] or t[3]]
+            run.statements_count = len(settled)
+            run.sales_count = sum(t[1] for t in settled)
+            run.payout_total = sum(t[3] for t in settled)
+            await self.repo.mark_settled(cooperative_id, consignors, now())
+        await self.repo.flush()
+        return run
+
+    async def due(self) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """Consignors per cooperative whose agreement's settlement cycle has elapsed."""
+        by_cooperative: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for cooperative_id, consignor_id in await self.repo.due_agreements(now()):
+            by_cooperative.setdefault(cooperative_id, []).append(consignor_id)
+        return by_cooperative
+
+    async def settle_due_for(
+        self, cooperative_id: uuid.UUID, consignor_ids: list[uuid.UUID], cutoff: dt.datetime
+    ) -> SettlementRun:
+        run = await self.settle(cooperative_id, cutoff, consignor_ids=consignor_ids)
+        # Agreements with nothing to settle still start a new cycle.
+        await self.repo.mark_settled(cooperative_id, consignor_ids, cutoff)
+        return run
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def run_view(self, run: SettlementRun) -> tuple[list[Statement], dict[uuid.UUID, Payout]]:
+        statements = await self.repo.statements_of_run(run.id)
+        payouts = await self.repo.payouts_of_statements([s.id for s in statements])
+        return statements, payouts
+
+    async def statements(
+        self,
+        principal: Principal,
+        *,
+        consignor_id: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> tuple[list[Statement], dict[uuid.UUID, Payout]]:
+        statements = await self.repo.statements_page(
+            party=party_filter(principal), consignor_id=consignor_id, after=after, limit=limit
+        )
+        payouts = await self.repo.payouts_of_statements([s.id for s in statements])
+        return statements, payouts
+
+    async def statement(
+        self, principal: Principal, statement_id: uuid.UUID
+    ) -> tuple[Statement, Payout | None, list[Sale], list[Return]]:
+        statement = await self.repo.statement(statement_id)
+        if statement is None or not (
+            principal.is_platform
+            or principal.organization_id in (statement.cooperative_id, statement.consignor_id)
+        ):
+            raise NotFound("No such statement.")
+        payouts = await self.repo.payouts_of_statements([statement.id])
+        return (
+            statement,
+            payouts.get(statement.id),
+            await self.repo.sales_of_statement(statement.id),
+            await self.repo.returns_of_statement(statement.id),
+        )
+
+    async def payouts(
+        self,
+        principal: Principal,
+        *,
+        status: PayoutStatus | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[Payout]:
+        return await self.repo.payouts_page(
+            party=party_filter(principal),
+            status=status.value if status else None,
+            after=after,
+            limit=limit,
+        )
+
+    async def payout(self, principal: Principal, payout_id: uuid.UUID) -> Payout:
+        payout = await self.repo.payout(payout_id)
+        if payout is None or not (
+            principal.is_platform
+            or principal.organization_id in (payout.cooperative_id, payout.consignor_id)
+        ):
+            raise NotFound("No such payout.")
+        return payout
+
+    # --- paying ------------------------------------------------------------------------
+
+    async def mark_paid(
+        self, principal: Principal, payout_id: uuid.UUID, bank_reference: str
+    ) -> Payout:
+        """The cooperative's finance records the bank transfer; the ledger pays the
+        consignor's payable out of cash. Repeating it with the same reference is a no-op."""
+        payout = await self.repo.payout(payout_id, for_update=True)
+        if payout is None or not (
+            principal.is_platform
+            or principal.organization_id in (payout.cooperative_id, payout.consignor_id)
+        ):
+            raise NotFound("No such payout.")
+        if not principal.is_platform and principal.organization_id != payout.cooperative_id:
+            raise PermissionDenied("Only the cooperative's finance marks a payout paid.")
+        principal.require_role(Role.FINANCE)
+        principal.acting_for(payout.cooperative_id, "payout")
+        reference = bank_reference.strip()
+        if payout.status == PayoutStatus.PAID:
+            if payout.bank_reference == reference:
+                return payout
+            raise PayoutAlreadyPaid(
+                "This payout was already marked paid with another bank reference.",
+                bank_reference=payout.bank_reference,
+            )
+        await self.pay(payout, reference)
+        return payout
+
+    async def pay(self, payout: Payout, bank_reference: str) -> None:
+        payout.status = PayoutStatus.PAID.value
+        payout.bank_reference = bank_reference
+        payout.paid_at = now()
+        await self.repo.flush()
+        await LedgerService(self.uow).post(
+            postings.consignment_payout(
+                payout.id, payout.cooperative_id, payout.consignor_id, payout.amount
+            )
+        )

@@ -1,0 +1,523 @@
+"""Inter-city trade contracts: allotment, shortfalls, call-offs, shipments and levies.
+
+Weekly volume. A contract's `weekly_volume` is allotted across its supplying cooperatives
+(`allotment.allot`); each allotment's weekly quantity is what it may give per ISO week.
+Orders call it off at placement (`ContractCalloffs.call_off`, one conditional UPDATE per
+order, allotments locked in id order), in the week of the order's delivery date; direct
+shipments recorded by a supplier take volume the same way. So called-off volume never
+exceeds an allotment, however many orders race for it.
+
+Levy. Each call-off leg carries its levy (`levy_bps` of the leg's subtotal, computed by the
+split). The levy is posted to the ledger when the goods leave — when the supplier ships the
+leg (`ContractCalloffs.shipped`, called from `orders.service.ship`) or records a direct
+shipment — as `postings.levy` with reference ``levy:<leg id>`` or ``levy:<shipment id>``:
+the supplier's payable is debited, the trade center's levy payable credited. Posting at
+shipment rather than at the buyer's receipt keeps the levy with the contract's weekly
+shipped figures; a cancelled call-off never shipped, so never carries a posted levy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from marketplace import outbox
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
+from marketplace.db import UnitOfWork
+from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.ids import new_id
+from marketplace.ledger import LedgerService, postings
+from marketplace.listings.service import ProductService
+from marketplace.listings.stock_service import StockChanged
+from marketplace.money import apply_basis_points
+from marketplace.orders.splitting import TradeContractSource
+from marketplace.procurement import allotment
+from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
+from marketplace.procurement.repository import ContractRepository
+from marketplace.procurement.schemas import ShipmentCreate, ShortfallCreate, TradeContractCreate
+
+TRADE_CONTRACT_KIND = "trade_contract"
+MAX_WEEKS_SHOWN = 260
+CITY_CODE = re.compile(r"^\d{2}\.\d{2}$")
+COUNTERPARTY_KINDS = (OrganizationKind.GOVERNMENT, OrganizationKind.TRADE_CENTER)
+
+
+class UnknownProduct(ValidationFailed):
+    code = "procurement.unknown_product"
+
+
+class InvalidCounterparty(ValidationFailed):
+    code = "procurement.invalid_counterparty"
+    title = "The counterparty must be a city government or trade office"
+
+
+class InvalidSupplier(ValidationFailed):
+    code = "procurement.invalid_supplier"
+    title = "Suppliers must be cooperatives"
+
+
+class InvalidPeriod(ValidationFailed):
+    code = "procurement.invalid_period"
+    title = "The contract period or week is not valid"
+
+
+class VolumeExhausted(Conflict):
+    code = "procurement.volume_exhausted"
+    title = "The allotment has no weekly volume left for this"
+
+
+class ShortfallAlreadyCalledOff(Conflict):
+    code = "procurement.shortfall_already_called_off"
+    title = "More than the reduced allotment is already called off"
+
+
+class CallOffLeg(Protocol):
+    """What call-offs need of an order leg (the orders context's `OrderLeg` fits)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def contract_id(self) -> uuid.UUID | None: ...
+    @property
+    def allotment_id(self) -> uuid.UUID | None: ...
+    @property
+    def supplier_organization_id(self) -> uuid.UUID: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def subtotal(self) -> int: ...
+    @property
+    def levy_amount(self) -> int: ...
+
+
+class WeekFigures(msgspec.Struct, frozen=True, kw_only=True):
+    week_start: dt.date
+    iso_week: str
+    volume: int
+    allotted: int
+    called_off: int
+    shipped: int
+    shipped_amount: int
+    levy: int
+
+
+class ContractView(msgspec.Struct, frozen=True, kw_only=True):
+    contract: TradeContract
+    allotments: list[TradeAllotment]
+    weeks: list[WeekFigures]
+
+
+class ShortfallResult(msgspec.Struct, frozen=True, kw_only=True):
+    view: ContractView
+    unplaced: int
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of `day`'s ISO week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class ContractCalloffs:
+    """The public API orders uses: sources for the split, call-offs, shipped call-offs."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.contracts = ContractRepository(uow.session)
+
+    async def sources(
+        self, product_ids: Sequence[uuid.UUID], buyer_region: str, delivery_date: dt.date
+    ) -> list[TradeContractSource]:
+        rows = await self.contracts.sources(
+            product_ids, buyer_region, delivery_date, week_start(delivery_date)
+        )
+        return [
+            TradeContractSource(
+                contract_id=r.contract_id,
+                allotment_id=r.allotment_id,
+                product_id=r.product_id,
+                supplier_org_id=r.supplier_id,
+                counterparty_city_code=r.city_code,
+                remaining=r.remaining,
+                unit_price=r.unit_price,
+                levy_bps=r.levy_bps,
+            )
+            for r in rows
+        ]
+
+    async def call_off(self, legs: Sequence[CallOffLeg], delivery_date: dt.date) -> None:
+        """Take the trade-contract legs' volume from their allotments in the delivery
+        week, atomically; `StockChanged` (the placement retries) if another order took it."""
+        per_allotment: dict[uuid.UUID, int] = defaultdict(int)
+        for leg in legs:
+            if leg.kind == TRADE_CONTRACT_KIND and leg.allotment_id is not None:
+                per_allotment[leg.allotment_id] += leg.quantity
+        if not per_allotment:
+            return
+        week = week_start(delivery_date)
+        await self.contracts.lock_allotments(list(per_allotment))
+        rows = [(a, week, q) for a, q in sorted(per_allotment.items())]
+        taken = await self.contracts.call_off(rows)
+        if len(taken) != len(rows):
+            raise StockChanged(
+                "A trade contract's weekly volume changed; the call-off was refused.",
+                allotment_ids=[str(a) for a, _, _ in rows if a not in taken],
+            )
+
+    async def cancelled(self, legs: Sequence[CallOffLeg], delivery_date: dt.date) -> None:
+        """Give cancelled (never shipped) call-offs' volume back to their allotments."""
+        per_allotment: dict[uuid.UUID, int] = defaultdict(int)
+        for leg in legs:
+            if leg.kind == TRADE_CONTRACT_KIND and leg.allotment_id is not None:
+                per_allotment[leg.allotment_id] += leg.quantity
+        if per_allotment:
+            week = week_start(delivery_date)
+            await self.contracts.lock_allotments(list(per_allotment))
+            await self.contracts.give_back([(a, week, q) for a, q in sorted(per_allotment.items())])
+
+    async def shipped(self, leg: CallOffLeg, delivery_date: dt.date) -> None:
+        """A call-off leg shipped: record the shipment against its allotment and post its
+        levy. Idempotent per leg."""
+        if leg.kind != TRADE_CONTRACT_KIND or leg.contract_id is None or leg.allotment_id is None:
+            return
+        if await self.contracts.shipment_of_leg(leg.id) is not None:
+            return
+        contract = await self.contracts.get(leg.contract_id)
+        assert contract is not None
+        week = week_start(delivery_date)
+        await self.contracts.lock_allotments([leg.allotment_id])
+        if not await self.contracts.add_shipped(leg.allotment_id, week, leg.quantity):
+            raise VolumeExhausted("The call-off is not on record for its week.", leg_id=str(leg.id))
+        self.contracts.add_all(
+            [
+                TradeShipment(
+                    id=new_id(),
+                    contract_id=contract.id,
+                    allotment_id=leg.allotment_id,
+                    week_start=week,
+                    quantity=leg.quantity,
+                    amount=leg.subtotal,
+                    levy_amount=leg.levy_amount,
+                    order_leg_id=leg.id,
+                    reference=f"leg:{leg.id}",
+                )
+            ]
+        )
+        await self.contracts.flush()
+        if leg.levy_amount > 0:
+            await LedgerService(self.uow).post(
+                postings.levy(
+                    leg.id,
+                    contract.trade_center_organization_id,
+                    leg.supplier_organization_id,
+                    leg.levy_amount,
+                )
+            )
+
+
+class ContractService:
+    """Trade-contract use cases of the API."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.contracts = ContractRepository(uow.session)
+        self.directory = OrganizationDirectory(uow)
+
+    # --- creating ------------------------------------------------------------------
+
+    async def create(self, principal: Principal, data: TradeContractCreate) -> ContractView:
+        if (
+            principal.is_platform
+            or principal.organization_kind is not OrganizationKind.TRADE_CENTER
+        ):
+            raise PermissionDenied("Only a trade center signs trade contracts.")
+        principal.require_role(Role.ADMIN)
+        if data.end_date < data.start_date:
+            raise InvalidPeriod(
+                "The period ends before it starts.",
+                start_date=data.start_date,
+                end_date=data.end_date,
+            )
+        if await ProductService(self.uow).products.get(data.product_id) is None:
+            raise UnknownProduct("No such product.", product_id=str(data.product_id))
+        supplier_ids = [s.organization_id for s in data.suppliers]
+        orgs = await self.directory.get_many(
+            sorted({data.counterparty_organization_id, *supplier_ids})
+        )
+        counterparty = orgs.get(data.counterparty_organization_id)
+        if counterparty is None or counterparty.kind not in COUNTERPARTY_KINDS:
+            raise InvalidCounterparty(
+                "The counterparty must be a city government or trade office.",
+                counterparty_organization_id=str(data.counterparty_organization_id),
+            )
+        city_code = data.counterparty_city_code or ".".join(counterparty.region_code.split(".")[:2])
+        if not CITY_CODE.match(city_code) or not (
+            counterparty.region_code == city_code
+            or counterparty.region_code.startswith(city_code + ".")
+        ):
+            raise InvalidCounterparty(
+                "The city code must be the counterparty's city (province.city).",
+                counterparty_city_code=city_code,
+                counterparty_region_code=counterparty.region_code,
+            )
+        for supplier_id in supplier_ids:
+            record = orgs.get(supplier_id)
+            if record is None or record.kind is not OrganizationKind.COOPERATIVE:
+                raise InvalidSupplier(
+                    "Every supplier must be a cooperative.", organization_id=str(supplier_id)
+                )
+        capacities = [
+            allotment.SupplierCapacity(supplier_id=s.organization_id, capacity=s.weekly_capacity)
+            for s in data.suppliers
+        ]
+        shares = allotment.allot(data.weekly_volume, capacities)  # validates capacities
+        contract = TradeContract(
+            id=new_id(),
+            trade_center_organization_id=principal.organization_id,
+            counterparty_organization_id=counterparty.id,
+            counterparty_city_code=city_code,
+            product_id=data.product_id,
+            weekly_volume=data.weekly_volume,
+            unit_price=data.unit_price,
+            levy_bps=data.levy_bps,
+            start_date=data.start_date,
+            end_date=data.end_date,
+            status="active",
+            unplaced=0,
+        )
+        allotments = [
+            TradeAllotment(
+                id=new_id(),
+                contract_id=contract.id,
+                supplier_organization_id=share.supplier_id,
+                position=i,
+                declared_capacity=capacity.capacity,
+                capacity=capacity.capacity,
+                quantity=share.quantity,
+            )
+            for i, (share, capacity) in enumerate(zip(shares, capacities, strict=True))
+        ]
+        self.contracts.add_all([contract])
+        await self.contracts.flush()
+        self.contracts.add_all(allotments)
+        await self.contracts.flush()
+        payload = {"contract_id": str(contract.id), "product_id": str(contract.product_id)}
+        for organization_id in sorted({counterparty.id, *supplier_ids}):
+            outbox.emit(
+                self.uow,
+                "procurement.trade_contract.signed",
+                payload,
+                organization_id=organization_id,
+            )
+        return await self._view(contract)
+
+    # --- reading -------------------------------------------------------------------
+
+    async def _visible(self, principal: Principal, contract_id: uuid.UUID) -> TradeContract:
+        contract = await self.contracts.get(contract_id)
+        if contract is None:
+            raise NotFound("No such trade contract.")
+        if principal.is_platform or principal.organization_id in (
+            contract.trade_center_organization_id,
+            contract.counterparty_organization_id,
+        ):
+            return contract
+        suppliers = {
+            a.supplier_organization_id for a in await self.contracts.allotments(contract.id)
+        }
+        if principal.organization_id not in suppliers:
+            raise NotFound("No such trade contract.")
+        return contract
+
+    async def page(
+        self, principal: Principal, *, after: uuid.UUID | None, limit: int
+    ) -> list[TradeContract]:
+        return await self.contracts.page(
+            organization_id=None if principal.is_platform else principal.organization_id,
+            after=after,
+            limit=limit,
+        )
+
+    async def ensure_visible(self, principal: Principal, contract_id: uuid.UUID) -> None:
+        """404 unless the caller is a party to the contract."""
+        await self._visible(principal, contract_id)
+
+    async def get(self, principal: Principal, contract_id: uuid.UUID) -> ContractView:
+        return await self._view(await self._visible(principal, contract_id))
+
+    async def _view(self, contract: TradeContract) -> ContractView:
+        allotments = await self.contracts.allotments(contract.id)
+        allotted = sum(a.quantity for a in allotments)
+        usage = {w.week_start: w for w in await self.contracts.weeks(contract.id)}
+        money = await self.contracts.levy_by_week(contract.id)
+        weeks: list[WeekFigures] = []
+        monday = week_start(contract.start_date)
+        while monday <= contract.end_date and len(weeks) < MAX_WEEKS_SHOWN:
+            row = usage.get(monday)
+            amount, levy = money.get(monday, (0, 0))
+            weeks.append(
+                WeekFigures(
+                    week_start=monday,
+                    iso_week=iso_week(monday),
+                    volume=contract.weekly_volume,
+                    allotted=allotted,
+                    called_off=row.called_off if row else 0,
+                    shipped=row.shipped if row else 0,
+                    shipped_amount=amount,
+                    levy=levy,
+                )
+            )
+            monday += dt.timedelta(days=7)
+        return ContractView(contract=contract, allotments=allotments, weeks=weeks)
+
+    # --- changing ------------------------------------------------------------------
+
+    async def _locked_for_party(
+        self, principal: Principal, contract_id: uuid.UUID, allotment_id: uuid.UUID
+    ) -> tuple[TradeContract, list[TradeAllotment], TradeAllotment]:
+        """The contract and its allotments, locked, if the caller is the trade center or
+        the allotment's supplier; anyone else gets 404."""
+        await self._visible(principal, contract_id)
+        contract = await self.contracts.lock_contract(contract_id)
+        assert contract is not None
+        allotments = await self.contracts.allotments(contract_id, for_update=True)
+        target = next((a for a in allotments if a.id == allotment_id), None)
+        if target is None or not (
+            principal.is_platform
+            or principal.organization_id
+            in (contract.trade_center_organization_id, target.supplier_organization_id)
+        ):
+            raise NotFound("No such allotment.")
+        principal.require_role(Role.SELLER)
+        return contract, allotments, target
+
+    async def shortfall(
+        self,
+        principal: Principal,
+        contract_id: uuid.UUID,
+        allotment_id: uuid.UUID,
+        data: ShortfallCreate,
+    ) -> ShortfallResult:
+        contract, allotments, short = await self._locked_for_party(
+            principal, contract_id, allotment_id
+        )
+        result = allotment.reallot_shortfall(
+            [
+                allotment.Allotment(supplier_id=a.supplier_organization_id, quantity=a.quantity)
+                for a in allotments
+            ],
+            [
+                allotment.SupplierCapacity(
+                    supplier_id=a.supplier_organization_id, capacity=a.capacity
+                )
+                for a in allotments
+            ],
+            short.supplier_organization_id,
+            data.quantity,
+        )
+        new_quantity = {a.supplier_id: a.quantity for a in result.allotments}
+        new_capacity = {c.supplier_id: c.capacity for c in result.capacities}
+        called_off = await self.contracts.most_called_off_since(short.id, week_start(_today()))
+        if new_quantity[short.supplier_organization_id] < called_off:
+            raise ShortfallAlreadyCalledOff(
+                f"{called_off} units are already called off from this allotment in a week.",
+                called_off=called_off,
+                allotment_after=new_quantity[short.supplier_organization_id],
+            )
+        for a in allotments:
+            a.quantity = new_quantity[a.supplier_organization_id]
+            a.capacity = new_capacity[a.supplier_organization_id]
+        contract.unplaced += result.unplaced
+        await self.contracts.flush()
+        outbox.emit(
+            self.uow,
+            "procurement.trade_contract.reallotted",
+            {
+                "contract_id": str(contract.id),
+                "allotment_id": str(short.id),
+                "shortfall": data.quantity,
+                "unplaced": result.unplaced,
+            },
+            organization_id=contract.trade_center_organization_id,
+        )
+        return ShortfallResult(view=await self._view(contract), unplaced=result.unplaced)
+
+    async def record_shipment(
+        self, principal: Principal, contract_id: uuid.UUID, data: ShipmentCreate
+    ) -> tuple[TradeShipment, ContractView]:
+        """A direct delivery under the contract: takes weekly volume like a call-off and
+        carries its levy, posted at once."""
+        contract, _, target = await self._locked_for_party(
+            principal, contract_id, data.allotment_id
+        )
+        day = data.shipped_on or _today()
+        if not contract.start_date <= day <= contract.end_date:
+            raise InvalidPeriod(
+                "The shipment falls outside the contract period.",
+                shipped_on=day,
+                start_date=contract.start_date,
+                end_date=contract.end_date,
+            )
+        week = week_start(day)
+        if not await self.contracts.call_off([(target.id, week, data.quantity)]):
+            raise VolumeExhausted(
+                "The allotment has not that much weekly volume left.",
+                allotment=target.quantity,
+                quantity=data.quantity,
+                week=iso_week(week),
+            )
+        shipped = await self.contracts.add_shipped(target.id, week, data.quantity)
+        assert shipped
+        amount = data.quantity * contract.unit_price
+        levy = apply_basis_points(amount, contract.levy_bps)
+        shipment = TradeShipment(
+            id=new_id(),
+            contract_id=contract.id,
+            allotment_id=target.id,
+            week_start=week,
+            quantity=data.quantity,
+            amount=amount,
+            levy_amount=levy,
+            order_leg_id=None,
+            reference=data.reference,
+        )
+        self.contracts.add_all([shipment])
+        await self.contracts.flush()
+        if levy > 0:
+            await LedgerService(self.uow).post(
+                postings.levy(
+                    shipment.id,
+                    contract.trade_center_organization_id,
+                    target.supplier_organization_id,
+                    levy,
+                )
+            )
+        outbox.emit(
+            self.uow,
+            "procurement.trade_contract.shipped",
+            {
+                "contract_id": str(contract.id),
+                "shipment_id": str(shipment.id),
+                "quantity": data.quantity,
+                "levy": levy,
+                "currency": "IDR",
+            },
+            organization_id=contract.counterparty_organization_id,
+        )
+        return shipment, await self._view(contract)

@@ -1,0 +1,446 @@
+"""All queries of the procurement context's lots and trade contracts; never commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, column, func, or_, select, table, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.procurement.models import (
+    BulogDemandLine,
+    BulogLot,
+    BulogPurchaseOrder,
+    TradeAllotment,
+    TradeAllotmentWeek,
+    TradeContract,
+    TradeShipment,
+)
+
+# A read-only view of the accounts directory's table: `OrganizationDirectory` has no
+# search by kind, and Bulog branches are found by kind and region (see `bulog_branches`).
+_organizations = table("organizations", column("id"), column("kind"), column("region_code"))
+
+
+class LotKeyRow(NamedTuple):
+    cooperative_id: uuid.UUID
+    product_id: uuid.UUID
+    bulog_id: uuid.UUID
+
+
+class LotRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add_all(self, objects: Sequence[object]) -> None:
+        self.session.add_all(objects)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def bulog_branches(self) -> list[tuple[uuid.UUID, str]]:
+        rows = await self.session.execute(
+            select(_organizations.c.id, _organizations.c.region_code).where(
+                _organizations.c.kind == "bulog"
+            )
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def open_missing_lots(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert an open lot for each key that has none (one statement)."""
+        if not rows:
+            return
+        stmt = insert(BulogLot).values(list(rows))
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["cooperative_organization_id", "product_id", "bulog_organization_id"],
+            index_where=text("status = 'open'"),
+        )
+        await self.session.execute(stmt)
+
+    async def lock_open_lots(self, keys: Sequence[LotKeyRow]) -> list[BulogLot]:
+        """The open lots of these keys, locked in id order."""
+        if not keys:
+            return []
+        stmt = (
+            select(BulogLot)
+            .where(
+                tuple_(
+                    BulogLot.cooperative_organization_id,
+                    BulogLot.product_id,
+                    BulogLot.bulog_organization_id,
+                ).in_([tuple(k) for k in keys]),
+                BulogLot.status == "open",
+            )
+            .order_by(BulogLot.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def add_demand(self, totals: Sequence[tuple[uuid.UUID, int]]) -> None:
+        if not totals:
+            return
+        await self.session.execute(
+            text(
+                """
+                UPDATE bulog_lots AS l SET total_demand = l.total_demand + v.q
+                FROM unnest(CAST(:ids AS uuid[]), CAST(:qs AS bigint[])) AS v(id, q)
+                WHERE l.id = v.id
+                """
+            ),
+            {"ids": [t[0] for t in totals], "qs": [t[1] for t in totals]},
+        )
+
+    async def get(self, lot_id: uuid.UUID, *, for_update: bool = False) -> BulogLot | None:
+        stmt = select(BulogLot).where(BulogLot.id == lot_id)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def page(
+        self,
+        *,
+        organization_id: uuid.UUID | None,
+        status: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[BulogLot]:
+        stmt = select(BulogLot).order_by(BulogLot.id.desc()).limit(limit)
+        if organization_id is not None:
+            stmt = stmt.where(
+                or_(
+                    BulogLot.cooperative_organization_id == organization_id,
+                    BulogLot.bulog_organization_id == organization_id,
+                )
+            )
+        if status is not None:
+            stmt = stmt.where(BulogLot.status == status)
+        if after is not None:
+            stmt = stmt.where(BulogLot.id < after)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def demand_lines(self, lot_id: uuid.UUID) -> list[BulogDemandLine]:
+        stmt = (
+            select(BulogDemandLine)
+            .where(BulogDemandLine.lot_id == lot_id)
+            .order_by(BulogDemandLine.ordered_at, BulogDemandLine.leg_id)
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def due_lot_ids(self, now: dt.datetime, limit: int) -> list[uuid.UUID]:
+        stmt = (
+            select(BulogLot.id)
+            .where(
+                BulogLot.status == "open",
+                or_(BulogLot.cutoff_at <= now, BulogLot.total_demand >= BulogLot.lot_size),
+            )
+            .order_by(BulogLot.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def purchase_order(self, lot_id: uuid.UUID) -> BulogPurchaseOrder | None:
+        stmt = select(BulogPurchaseOrder).where(BulogPurchaseOrder.lot_id == lot_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def record_releases(self, rows: Sequence[tuple[uuid.UUID, int, int]]) -> None:
+        """(leg id, released, unfilled) for every demand line of a lot, one statement."""
+        if not rows:
+            return
+        await self.session.execute(
+            text(
+                """
+                UPDATE bulog_demand_lines AS d
+                SET released_quantity = v.released, unfilled_quantity = v.unfilled
+                FROM unnest(CAST(:legs AS uuid[]), CAST(:released AS bigint[]),
+                            CAST(:unfilled AS bigint[])) AS v(leg_id, released, unfilled)
+                WHERE d.leg_id = v.leg_id
+                """
+            ),
+            {
+                "legs": [r[0] for r in rows],
+                "released": [r[1] for r in rows],
+                "unfilled": [r[2] for r in rows],
+            },
+        )
+
+    async def lines_of_legs(
+        self, leg_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[BulogDemandLine, BulogLot]]:
+        """The demand lines of these legs with their lots, the lots locked in id order."""
+        if not leg_ids:
+            return []
+        lot_ids = select(BulogDemandLine.lot_id).where(BulogDemandLine.leg_id.in_(leg_ids))
+        await self.session.execute(
+            select(BulogLot.id)
+            .where(BulogLot.id.in_(lot_ids))
+            .order_by(BulogLot.id)
+            .with_for_update()
+        )
+        stmt = (
+            select(BulogDemandLine, BulogLot)
+            .join(BulogLot, BulogLot.id == BulogDemandLine.lot_id)
+            .where(BulogDemandLine.leg_id.in_(leg_ids))
+            .order_by(BulogDemandLine.id)
+            .execution_options(populate_existing=True)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+
+    async def released_quantity(self, leg_id: uuid.UUID) -> int | None:
+        """What a received lot released to this leg; None while its lot is not received."""
+        stmt = (
+            select(BulogDemandLine.released_quantity)
+            .join(BulogLot, BulogLot.id == BulogDemandLine.lot_id)
+            .where(
+                BulogDemandLine.leg_id == leg_id,
+                BulogLot.status == "received",
+                BulogDemandLine.withdrawn_at.is_(None),
+            )
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class SourceRow(NamedTuple):
+    contract_id: uuid.UUID
+    allotment_id: uuid.UUID
+    product_id: uuid.UUID
+    supplier_id: uuid.UUID
+    city_code: str
+    remaining: int
+    unit_price: int
+    levy_bps: int
+
+
+class WeekRow(NamedTuple):
+    week_start: dt.date
+    called_off: int
+    shipped: int
+
+
+class ContractRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add_all(self, objects: Sequence[object]) -> None:
+        self.session.add_all(objects)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def get(self, contract_id: uuid.UUID) -> TradeContract | None:
+        return await self.session.get(TradeContract, contract_id)
+
+    async def page(
+        self, *, organization_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+    ) -> list[TradeContract]:
+        """Contracts newest first; with `organization_id`, those it signed, buys under or
+        supplies."""
+        stmt = select(TradeContract).order_by(TradeContract.id.desc()).limit(limit)
+        if organization_id is not None:
+            supplies = select(TradeAllotment.contract_id).where(
+                TradeAllotment.supplier_organization_id == organization_id
+            )
+            stmt = stmt.where(
+                or_(
+                    TradeContract.trade_center_organization_id == organization_id,
+                    TradeContract.counterparty_organization_id == organization_id,
+                    TradeContract.id.in_(supplies),
+                )
+            )
+        if after is not None:
+            stmt = stmt.where(TradeContract.id < after)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def lock_contract(self, contract_id: uuid.UUID) -> TradeContract | None:
+        stmt = (
+            select(TradeContract)
+            .where(TradeContract.id == contract_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def allotments(
+        self, contract_id: uuid.UUID, *, for_update: bool = False
+    ) -> list[TradeAllotment]:
+        if for_update:
+            # Lock in id order (like every allotment lock), then hand back in list order.
+            locked = (
+                select(TradeAllotment)
+                .where(TradeAllotment.contract_id == contract_id)
+                .order_by(TradeAllotment.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            rows = list((await self.session.execute(locked)).scalars())
+            return sorted(rows, key=lambda a: a.position)
+        stmt = (
+            select(TradeAllotment)
+            .where(TradeAllotment.contract_id == contract_id)
+            .order_by(TradeAllotment.position)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def sources(
+        self, product_ids: Sequence[uuid.UUID], buyer_region: str, day: dt.date, week: dt.date
+    ) -> list[SourceRow]:
+        """Allotments with weekly volume left on `week`, of active contracts covering
+        `day` whose counterparty city contains the buyer's region."""
+        if not product_ids:
+            return []
+        used = func.coalesce(TradeAllotmentWeek.called_off, 0)
+        stmt = (
+            select(
+                TradeContract.id,
+                TradeAllotment.id,
+                TradeContract.product_id,
+                TradeAllotment.supplier_organization_id,
+                TradeContract.counterparty_city_code,
+                TradeAllotment.quantity - used,
+                TradeContract.unit_price,
+                TradeContract.levy_bps,
+            )
+            .join(TradeAllotment, TradeAllotment.contract_id == TradeContract.id)
+            .outerjoin(
+                TradeAllotmentWeek,
+                and_(
+                    TradeAllotmentWeek.allotment_id == TradeAllotment.id,
+                    TradeAllotmentWeek.week_start == week,
+                ),
+            )
+            .where(
+                TradeContract.product_id.in_(set(product_ids)),
+                TradeContract.status == "active",
+                TradeContract.start_date <= day,
+                TradeContract.end_date >= day,
+                or_(
+                    TradeContract.counterparty_city_code == buyer_region,
+                    func.strpos(buyer_region, TradeContract.counterparty_city_code + ".") == 1,
+                ),
+                TradeAllotment.quantity - used > 0,
+            )
+        )
+        return [SourceRow(*row) for row in await self.session.execute(stmt)]
+
+    async def lock_allotments(self, allotment_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """Row locks in id order; returns each allotment's weekly quantity."""
+        if not allotment_ids:
+            return {}
+        stmt = (
+            select(TradeAllotment.id, TradeAllotment.quantity)
+            .where(TradeAllotment.id.in_(sorted(set(allotment_ids))))
+            .order_by(TradeAllotment.id)
+            .with_for_update()
+        )
+        return {row[0]: row[1] for row in await self.session.execute(stmt)}
+
+    async def call_off(self, rows: Sequence[tuple[uuid.UUID, dt.date, int]]) -> set[uuid.UUID]:
+        """Add (allotment, week, quantity) call-offs where the allotment has that much
+        left that week; returns the allotments that took theirs. Lock them first."""
+        if not rows:
+            return set()
+        ids = [r[0] for r in rows]
+        weeks = [r[1] for r in rows]
+        await self.session.execute(
+            text(
+                """
+                INSERT INTO trade_allotment_weeks (allotment_id, week_start, called_off, shipped)
+                SELECT v.id, v.week, 0, 0
+                FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[])) AS v(id, week)
+                ON CONFLICT DO NOTHING
+                """
+            ),
+            {"ids": ids, "weeks": weeks},
+        )
+        result = await self.session.execute(
+            text(
+                """
+                UPDATE trade_allotment_weeks AS w SET called_off = w.called_off + v.q
+                FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[]),
+                            CAST(:qs AS bigint[])) AS v(id, week, q),
+                     trade_allotments AS a
+                WHERE w.allotment_id = v.id AND w.week_start = v.week AND a.id = v.id
+                  AND w.called_off + v.q <= a.quantity
+                RETURNING w.allotment_id
+                """
+            ),
+            {"ids": ids, "weeks": weeks, "qs": [r[2] for r in rows]},
+        )
+        return {row[0] for row in result}
+
+    async def give_back(self, rows: Sequence[tuple[uuid.UUID, dt.date, int]]) -> None:
+        """Return cancelled call-offs' volume (never below what was shipped)."""
+        if not rows:
+            return
+        await self.session.execute(
+            text(
+                """
+                UPDATE trade_allotment_weeks AS w
+                SET called_off = greatest(w.shipped, w.called_off - v.q)
+                FROM unnest(CAST(:ids AS uuid[]), CAST(:weeks AS date[]),
+                            CAST(:qs AS bigint[])) AS v(id, week, q)
+                WHERE w.allotment_id = v.id AND w.week_start = v.week
+                """
+            ),
+            {
+                "ids": [r[0] for r in rows],
+                "weeks": [r[1] for r in rows],
+                "qs": [r[2] for r in rows],
+            },
+        )
+
+    async def add_shipped(self, allotment_id: uuid.UUID, week: dt.date, quantity: int) -> bool:
+        """Count `quantity` as shipped in `week`, never beyond what was called off."""
+        result = await self.session.execute(
+            update(TradeAllotmentWeek)
+            .where(
+                TradeAllotmentWeek.allotment_id == allotment_id,
+                TradeAllotmentWeek.week_start == week,
+                TradeAllotmentWeek.shipped + quantity <= TradeAllotmentWeek.called_off,
+            )
+            .values(shipped=TradeAllotmentWeek.shipped + quantity)
+            .returning(TradeAllotmentWeek.allotment_id)
+        )
+        return result.first() is not None
+
+    async def most_called_off_since(self, allotment_id: uuid.UUID, week: dt.date) -> int:
+        stmt = select(func.coalesce(func.max(TradeAllotmentWeek.called_off), 0)).where(
+            TradeAllotmentWeek.allotment_id == allotment_id,
+            TradeAllotmentWeek.week_start >= week,
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def weeks(self, contract_id: uuid.UUID) -> list[WeekRow]:
+        stmt = (
+            select(
+                TradeAllotmentWeek.week_start,
+                func.sum(TradeAllotmentWeek.called_off),
+                func.sum(TradeAllotmentWeek.shipped),
+            )
+            .join(TradeAllotment, TradeAllotment.id == TradeAllotmentWeek.allotment_id)
+            .where(TradeAllotment.contract_id == contract_id)
+            .group_by(TradeAllotmentWeek.week_start)
+        )
+        return [WeekRow(r[0], int(r[1]), int(r[2])) for r in await self.session.execute(stmt)]
+
+    async def levy_by_week(self, contract_id: uuid.UUID) -> dict[dt.date, tuple[int, int]]:
+        """Per week: (shipped amount, levy) of the contract's shipments."""
+        stmt = (
+            select(
+                TradeShipment.week_start,
+                func.sum(TradeShipment.amount),
+                func.sum(TradeShipment.levy_amount),
+            )
+            .where(TradeShipment.contract_id == contract_id)
+            .group_by(TradeShipment.week_start)
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in await self.session.execute(stmt)}
+
+    async def shipment_of_leg(self, leg_id: uuid.UUID) -> TradeShipment | None:
+        stmt = select(TradeShipment).where(TradeShipment.order_leg_id == leg_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,349 @@
+"""Inter-city trade contracts through the API: allotment, shortfall, call-offs, levies."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from marketplace.db import unit_of_work
+from marketplace.ledger import LedgerService
+from marketplace.procurement.contracts_service import iso_week, week_start
+from marketplace.procurement.models import TradeContract
+from tests.catalog import create_product
+from tests.support import Actor, Actors, assert_problem
+
+TODAY = dt.date.today()
+TOMORROW = TODAY + dt.timedelta(days=1)
+DEPOK = "32.76"
+BLITAR = "35.72"
+
+
+def order_body(product_id: str, quantity: int, region: str) -> dict[str, Any]:
+    return {
+        "lines": [{"product_id": product_id, "quantity": quantity}],
+        "delivery": {"date": TOMORROW.isoformat(), "region_code": region, "address": "SPPG"},
+    }
+
+
+async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
+    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
+    return await client.post("/v1/orders", json=body, headers=headers)
+
+
+def contract_body(
+    product_id: str, counterparty: Actor, suppliers: list[tuple[Actor, int]], **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "product_id": product_id,
+        "counterparty_organization_id": str(counterparty.organization_id),
+        "weekly_volume": 100,
+        "unit_price": 55_000,
+        "levy_bps": 150,
+        "start_date": (TODAY - dt.timedelta(days=1)).isoformat(),
+        "end_date": (TODAY + dt.timedelta(days=60)).isoformat(),
+        "suppliers": [
+            {"organization_id": str(s.organization_id), "weekly_capacity": c} for s, c in suppliers
+        ],
+    }
+    body.update(extra)
+    return body
+
+
+async def contract_count(factory: async_sessionmaker[AsyncSession], trade_center: Actor) -> int:
+    async with factory() as session:
+        stmt = select(func.count()).where(
+            TradeContract.trade_center_organization_id == trade_center.organization_id
+        )
+        return int((await session.execute(stmt)).scalar_one())
+
+
+@pytest.fixture
+async def trade_world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+    admin = await actors.platform_admin()
+    eggs = await create_product(
+        client, admin, sku=f"TLR-{uuid.uuid4().hex[:8]}", name="Telur ayam 1 tray",
+        category="eggs", unit_code="XPU", unit_label="tray 30 butir", net_content=30,
+        net_content_unit="H87", bulog_supplied=False, price_caps=[],
+    )  # fmt: skip
+    trade_center = await actors.org("trade_center", "admin", region_code=f"{BLITAR}.01.1001")
+    depok = await actors.org("government", "admin", region_code=f"{DEPOK}.01.1001")
+    coops = [
+        await actors.org("cooperative", "admin", region_code=f"{BLITAR}.0{i + 1}.1002")
+        for i in range(3)
+    ]
+    return {"admin": admin, "eggs": eggs, "tc": trade_center, "depok": depok, "coops": coops}
+
+
+async def create_contract(
+    client: AsyncTestClient[Litestar], tc: Actor, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post("/v1/procurement/trade-contracts", json=body, headers=tc.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_allotted_three_ways_shortfall_calloffs_shipments_and_levy(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+    trade_world: dict[str, Any],
+) -> None:
+    w = trade_world
+    a, b, c = w["coops"]
+    contract = await create_contract(
+        client, w["tc"], contract_body(w["eggs"]["id"], w["depok"], [(a, 70), (b, 50), (c, 30)])
+    )
+    # 100*70/150 = 46.67, 100*50/150 = 33.33, 100*30/150 = 20: the spare unit to the largest rest.
+    assert [x["weekly_quantity"] for x in contract["allotments"]] == [47, 33, 20]
+    assert (contract["allotted"], contract["counterparty_city_code"]) == (100, DEPOK)
+    url = f"/v1/procurement/trade-contracts/{contract['id']}"
+    b_allotment = contract["allotments"][1]["id"]
+
+    # b can ship only 20 of its 33: 13 go down the list — c takes 10, then a (wrapping) 3.
+    short = await client.post(
+        f"{url}/allotments/{b_allotment}/shortfall", json={"quantity": 13}, headers=b.headers
+    )
+    assert short.status_code == 200, short.text
+    after = short.json()
+    assert after["unplaced"] == 0
+    assert [x["weekly_quantity"] for x in after["contract"]["allotments"]] == [50, 20, 30]
+    assert [x["capacity"] for x in after["contract"]["allotments"]] == [70, 20, 30]
+    assert after["contract"]["allotted"] == 100
+
+    # A Depok kitchen's order is called off the contract; a Mojokerto kitchen's is not.
+    depok_kitchen = await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.02.1003")
+    placed = await place(client, depok_kitchen, order_body(w["eggs"]["id"], 60, f"{DEPOK}.02.1003"))
+    assert placed.status_code == 201, placed.text
+    legs = placed.json()["legs"]
+    assert {leg["kind"] for leg in legs} == {"trade_contract"}
+    assert {leg["contract_id"] for leg in legs} == {contract["id"]}
+    assert sum(leg["quantity"] for leg in legs) == 60
+    for leg in legs:
+        assert leg["levy_amount"] == leg["subtotal"] * 150 // 10_000
+    assert placed.json()["levy_total"] == sum(leg["levy_amount"] for leg in legs)
+    mojokerto = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
+    refused = await place(client, mojokerto, order_body(w["eggs"]["id"], 5, "35.76.02.1005"))
+    assert_problem(refused, 422, "orders.insufficient_supply")
+    preview = await client.post(
+        "/v1/orders/preview",
+        json=order_body(w["eggs"]["id"], 5, "35.76.02.1005"),
+        headers=mojokerto.headers,
+    )
+    assert preview.json()["legs"] == []
+
+    week = (await client.get(url, headers=w["tc"].headers)).json()["weeks"]
+    this = next(x for x in week if x["week_start"] == week_start(TOMORROW).isoformat())
+    assert (this["iso_week"], this["volume"], this["allotted"]) == (iso_week(TOMORROW), 100, 100)
+    assert (this["called_off"], this["shipped"], this["levy"]) == (60, 0, 0)
+
+    # Shipping a call-off leg records it against its allotment and posts its levy.
+    supplier_of = {str(x.organization_id): x for x in w["coops"]}
+    for leg in legs:
+        supplier = supplier_of[leg["supplier_organization_id"]]
+        shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=supplier.headers)
+        assert shipped.status_code == 200, shipped.text
+    # A direct shipment by c, on the same week, with an Idempotency-Key.
+    c_allotment = contract["allotments"][2]["id"]
+    shipment_body = {
+        "allotment_id": c_allotment,
+        "quantity": 5,
+        "shipped_on": TOMORROW.isoformat(),
+        "reference": "SJ-001",
+    }
+    headers = {**c.headers, "Idempotency-Key": "sj-001"}
+    first = await client.post(f"{url}/shipments", json=shipment_body, headers=headers)
+    assert first.status_code == 201, first.text
+    replay = await client.post(f"{url}/shipments", json=shipment_body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.json()["id"] == first.json()["id"]
+    assert first.json()["levy_amount"] == 5 * 55_000 * 150 // 10_000
+    # More than the allotment has left this week is refused, nothing recorded.
+    too_much = {**shipment_body, "quantity": 31, "reference": "SJ-002"}
+    over = await client.post(
+        f"{url}/shipments", json=too_much, headers={**c.headers, "Idempotency-Key": "sj-002"}
+    )
+    assert_problem(over, 409, "procurement.volume_exhausted")
+
+    weeks = (await client.get(url, headers=w["depok"].headers)).json()["weeks"]
+    this = next(x for x in weeks if x["week_start"] == week_start(TOMORROW).isoformat())
+    levies = sum(leg["levy_amount"] for leg in legs) + first.json()["levy_amount"]
+    assert (this["called_off"], this["shipped"], this["levy"]) == (65, 65, levies)
+    assert this["shipped_amount"] == 65 * 55_000
+
+    # Every levy is one balanced ledger transaction, owed to the trade center.
+    references = [f"levy:{leg['id']}" for leg in legs] + [f"levy:{first.json()['id']}"]
+    async with unit_of_work(session_factory) as uow:
+        ledger = LedgerService(uow)
+        total = 0
+        for reference in references:
+            [tx] = await ledger.transactions(reference=reference)
+            assert sum(entry.amount for entry in tx.entries) == 0
+            credit = [e for e in tx.entries if e.amount < 0]
+            assert [e.account.organization_id for e in credit] == [w["tc"].organization_id]
+            total += -credit[0].amount
+        assert total == levies
+
+
+async def test_concurrent_orders_never_exceed_weekly_volume(
+    client: AsyncTestClient[Litestar], actors: Actors, trade_world: dict[str, Any]
+) -> None:
+    w = trade_world
+    a, b, _ = w["coops"]
+    contract = await create_contract(
+        client,
+        w["tc"],
+        contract_body(w["eggs"]["id"], w["depok"], [(a, 20), (b, 10)], weekly_volume=30),
+    )
+    buyers = [
+        await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.03.10{i:02d}") for i in range(10)
+    ]
+    responses = await asyncio.gather(
+        *(
+            place(client, buyers[i % 10], order_body(w["eggs"]["id"], 2, f"{DEPOK}.03.1000"))
+            for i in range(30)
+        )
+    )
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {201, 422, 409}, statuses
+    won = [r.json() for r in responses if r.status_code == 201]
+    assert len(won) == 15, statuses
+    called = sum(leg["quantity"] for order in won for leg in order["legs"])
+    assert called == 30
+    view = (
+        await client.get(
+            f"/v1/procurement/trade-contracts/{contract['id']}", headers=w["tc"].headers
+        )
+    ).json()
+    this = next(x for x in view["weeks"] if x["week_start"] == week_start(TOMORROW).isoformat())
+    assert this["called_off"] == 30
+    # A cancelled order gives its volume back.
+    buyer_of = {str(buyer.organization_id): buyer for buyer in buyers}
+    owner = buyer_of[won[0]["buyer_organization_id"]]
+    cancel = await client.post(f"/v1/orders/{won[0]['id']}/cancel", headers=owner.headers)
+    assert cancel.status_code == 200, cancel.text
+    view = (
+        await client.get(
+            f"/v1/procurement/trade-contracts/{contract['id']}", headers=w["tc"].headers
+        )
+    ).json()
+    this = next(x for x in view["weeks"] if x["week_start"] == week_start(TOMORROW).isoformat())
+    assert this["called_off"] == 28
+
+
+async def test_bad_contracts_are_refused_and_store_nothing(
+    client: AsyncTestClient[Litestar],
+    session_factory: async_sessionmaker[AsyncSession],
+    trade_world: dict[str, Any],
+) -> None:
+    w = trade_world
+    a, b, c = w["coops"]
+    post = "/v1/procurement/trade-contracts"
+    eggs = w["eggs"]["id"]
+    zero = await client.post(
+        post, json=contract_body(eggs, w["depok"], [(a, 70), (b, 0)]), headers=w["tc"].headers
+    )
+    assert_problem(zero, 422, "procurement.invalid_capacity")
+    short = await client.post(
+        post, json=contract_body(eggs, w["depok"], [(a, 10), (b, 10)]), headers=w["tc"].headers
+    )
+    assert_problem(short, 422, "procurement.insufficient_capacity")
+    backwards = contract_body(
+        eggs, w["depok"], [(a, 100)], start_date=TOMORROW.isoformat(), end_date=TODAY.isoformat()
+    )
+    assert_problem(
+        await client.post(post, json=backwards, headers=w["tc"].headers),
+        422,
+        "procurement.invalid_period",
+    )
+    not_coop = contract_body(eggs, w["depok"], [(w["depok"], 100)])
+    assert_problem(
+        await client.post(post, json=not_coop, headers=w["tc"].headers),
+        422,
+        "procurement.invalid_supplier",
+    )
+    unknown = {**contract_body(eggs, w["depok"], [(a, 100)]), "surprise": 1}
+    assert_problem(await client.post(post, json=unknown, headers=w["tc"].headers), 400)
+    assert_problem(
+        await client.post(
+            post, json=contract_body(eggs, w["depok"], [(a, 100)]), headers=c.headers
+        ),
+        403,
+    )
+    assert_problem(await client.post(post, json=contract_body(eggs, w["depok"], [(a, 100)])), 401)
+    assert await contract_count(session_factory, w["tc"]) == 0
+
+
+async def test_contract_access_and_shortfall_rules(
+    client: AsyncTestClient[Litestar], actors: Actors, trade_world: dict[str, Any]
+) -> None:
+    w = trade_world
+    a, b, c = w["coops"]
+    contract = await create_contract(
+        client, w["tc"], contract_body(w["eggs"]["id"], w["depok"], [(a, 60), (b, 40)])
+    )
+    url = f"/v1/procurement/trade-contracts/{contract['id']}"
+    allotment = contract["allotments"][0]["id"]
+    stranger = await actors.org("trade_center", "admin", region_code="35.78.01.1001")
+    assert_problem(await client.get(url, headers=stranger.headers), 404)
+    assert_problem(await client.get(url, headers=c.headers), 404)  # not a supplier of it
+    assert (await client.get(url, headers=b.headers)).status_code == 200
+    assert_problem(
+        await client.post(
+            f"{url}/allotments/{allotment}/shortfall", json={"quantity": 5}, headers=b.headers
+        ),
+        404,  # b may not declare a's shortfall
+    )
+    assert_problem(
+        await client.post(
+            f"{url}/allotments/{allotment}/shortfall",
+            json={"quantity": 5},
+            headers=stranger.headers,
+        ),
+        404,
+    )
+    too_big = await client.post(
+        f"{url}/allotments/{allotment}/shortfall", json={"quantity": 61}, headers=a.headers
+    )
+    assert_problem(too_big, 422, "procurement.invalid_shortfall")
+    assert_problem(
+        await client.post(
+            f"{url}/shipments",
+            json={"allotment_id": allotment, "quantity": 1},
+            headers={**stranger.headers, "Idempotency-Key": "x"},
+        ),
+        404,
+    )
+    assert_problem(
+        await client.get(
+            f"/v1/procurement/trade-contracts/{uuid.uuid4()}", headers=w["tc"].headers
+        ),
+        404,
+    )
+    # All of b's capacity is used, so a's shortfall cannot be placed: reported, not lost.
+    placed = await client.post(
+        f"{url}/allotments/{allotment}/shortfall", json={"quantity": 10}, headers=w["tc"].headers
+    )
+    assert placed.status_code == 200, placed.text
+    assert placed.json()["unplaced"] == 10
+    assert placed.json()["contract"]["allotted"] == 90
+    unchanged = (await client.get(url, headers=w["tc"].headers)).json()
+    assert unchanged["unplaced"] == 10
+    # Lists: the parties see it, a stranger doesn't.
+    listing = "/v1/procurement/trade-contracts"
+    for party in (w["tc"], w["depok"], a, b):
+        ids = [x["id"] for x in (await client.get(listing, headers=party.headers)).json()["items"]]
+        assert contract["id"] in ids
+    for outsider in (stranger, c):
+        ids = [
+            x["id"] for x in (await client.get(listing, headers=outsider.headers)).json()["items"]
+        ]
+        assert contract["id"] not in ids
