@@ -357,3 +357,30 @@ def test_lot_sources_are_bought_from_the_cooperatives_branch() -> None:
     [source] = to_sources([listing], {coop: branch})
     assert isinstance(source, BulogLotSource)
     assert (source.bulog_org_id, source.seller_org_id) == (branch, coop)
+
+
+async def test_concurrent_receipts_of_a_surplus_only_lot_create_one_listing(
+    client: AsyncTestClient[Litestar], lot_world: dict[str, Any]
+) -> None:
+    """Every order left the lot after it closed: all of it is surplus, and concurrent
+    receipts must not race to create the cooperative's own listing."""
+    w = lot_world
+    coop, kitchen = w["coop"], w["kitchens"][0]
+    order = (await place(client, kitchen, order_body(w["rice"]["id"], 30))).json()
+    lot = await open_lot_of(client, coop, w["rice"]["id"])
+    url = f"/v1/procurement/bulog-lots/{lot['id']}"
+    assert (await client.post(f"{url}/submit", headers=coop.headers)).status_code == 200
+    cancel = await client.post(f"/v1/orders/{order['id']}/cancel", headers=kitchen.headers)
+    assert cancel.status_code == 200, cancel.text
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{url}/receive", json={"received_quantity": 200}, headers=coop.headers)
+            for _ in range(6)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 409, 409, 409, 409, 409], [r.text for r in responses]
+    [ok] = [r.json() for r in responses if r.status_code == 200]
+    assert ok["surplus"] == 200
+    own = await get_json(client, coop, f"/v1/listings/{ok['surplus_listing_id']}")
+    assert (own["on_hand"], own["reserved"]) == (200, 0)

@@ -449,6 +449,9 @@ class LotService:
         reserved, then the lot pooled into), so the two never deadlock: the stock moves are
         made first, then the lot is locked and checked unchanged before it is marked."""
         lot = await self._managed(principal, lot_id, lock=False)
+        serialized = await self.lots.serialize_receipts(lot.id)
+        assert serialized is not None
+        lot = serialized
         if lot.status != LotStatus.CLOSED:
             raise LotNotAwaitingDelivery(
                 "Only a closed lot awaiting delivery can be received.", status=lot.status

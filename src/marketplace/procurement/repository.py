@@ -95,6 +95,19 @@ class LotRepository:
             {"ids": [t[0] for t in totals], "qs": [t[1] for t in totals]},
         )
 
+    async def serialize_receipts(self, lot_id: uuid.UUID) -> BulogLot | None:
+        """One receipt of a lot at a time, without taking the lot's row lock early (placement
+        locks listings before lots; receiving must keep that order). Returns the lot as
+        committed by any receipt that ran before."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"bulog_lot_receipt:{lot_id}"},
+        )
+        stmt = (
+            select(BulogLot).where(BulogLot.id == lot_id).execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def get(self, lot_id: uuid.UUID, *, for_update: bool = False) -> BulogLot | None:
         stmt = select(BulogLot).where(BulogLot.id == lot_id)
         if for_update:
