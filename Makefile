@@ -34,12 +34,12 @@ test: install
 check: lint typecheck imports openapi-check migrations-check
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench reliability
+	$(BIN)/ruff format --check src tests bench reliability
 
 format: install
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench reliability
+	$(BIN)/ruff format src tests bench reliability
 
 typecheck: install
 	$(BIN)/mypy
@@ -61,5 +61,15 @@ migrations-check: install
 migration: install
 	$(BIN)/marketplace make-migration "$(m)"
 
+## Run every benchmark under bench/ (a few minutes each; embedded servers unless *_URL set).
+## Figures, same-run baselines and ratios go to bench/results/latest.md and latest.json.
+bench: install
+	$(BIN)/python -m bench.run $(b)
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache
+
+## Counts that must stay zero (oversell, duplicates, leaks, contract, money, faults).
+## RELIABILITY_ARGS="--seeds 3 --examples 10" for a quick run.
+reliability: install
+	$(BIN)/python -m reliability.run $(RELIABILITY_ARGS)

@@ -1,0 +1,442 @@
+"""Order placement (issue 4): orders/s vs raw asyncpg, round trips, and the split engine.
+
+- Seeds 250 products, 200 sellers (cooperatives and UMKM) and 10 listings per product
+  with plenty of stock (2,500 listings; a 200-line order has 2,000 candidate sources).
+- Places 20-line and 200-line orders for an MBG kitchen through `OrderPlacement.place`
+  (the service the controller calls), one unit of work and one commit per order, on the
+  production engine settings (`marketplace.db.create_engine`), sequentially.
+- Baseline, same run: the statements one placement sent (captured at the driver with
+  `before_cursor_execute`) replayed with their parameters through plain asyncpg, one
+  transaction per order, fresh ids each time.
+- Counts SQL statements per order (`before_cursor_execute`), commits (`commit` event) and
+  pool checkouts; BEGIN, COMMIT and the checkout pre-ping are round trips on top.
+- Times the pure split engine: 200 and 20 lines against 2,000 candidate listings.
+
+Targets: ORM rate ≥ 0.5 x asyncpg; statements per order independent of the line count;
+one commit per order; split of 200 lines well under 10 ms and ≤ ~12 x the 20-line time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import re
+import time
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.harness import Result, Section, Services, asyncpg_dsn, median
+from bench.seed import (
+    CITIES,
+    SeededProduct,
+    buyer_with_key,
+    insert_products,
+    insert_sellers,
+    tiers_sql,
+)
+from marketplace.accounts.domain import OrganizationKind, Principal
+from marketplace.db import create_engine, create_session_factory, unit_of_work
+from marketplace.listings.pricing import PriceTier
+from marketplace.orders import splitting
+from marketplace.orders.placement import OrderPlacement
+from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn
+
+PRODUCTS = 250
+SELLERS = 200
+PER_PRODUCT = 10
+BUYER_REGION = "35.76.02.1003"
+SIZES = (20, 200)
+# Per order size: (most orders, seconds) for the ORM path and the replay.
+BUDGET = {20: (300, 12.0), 200: (60, 20.0)}
+SPLIT_CANDIDATES = 2_000
+
+
+async def seed(database_url: str) -> list[SeededProduct]:
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await conn.execute("SELECT setseed(0.7)")
+        products = await insert_products(conn, PRODUCTS)
+        await insert_sellers(
+            conn, SELLERS, kinds_sql="CASE WHEN g % 5 = 0 THEN 'umkm' ELSE 'cooperative' END"
+        )
+        # Product p is sold by sellers (7p + 20k) mod 200, k < 10: distinct per product.
+        await conn.execute(
+            f"""
+            INSERT INTO listings (id, seller_organization_id, owner_organization_id, product_id,
+                                  seller_kind, category, region_code, tiers, base_unit_price,
+                                  min_order_quantity, on_hand, reserved, supply_mode, status,
+                                  created_at, updated_at)
+            SELECT gen_random_uuid(), s.id, s.id, p.id, s.kind, p.category, s.region_code,
+                   {tiers_sql("x.price")}, x.price, 1, 1000000000, 0, 'stock', 'active',
+                   now(), now()
+            FROM bench_products p
+            CROSS JOIN generate_series(0, {PER_PRODUCT - 1}) AS k
+            JOIN bench_sellers s ON s.n = (p.n * 7 + k * 20) % {SELLERS}
+            CROSS JOIN LATERAL (
+                SELECT (p.price * (85 + (random() * 15)::int + k * 0) / 100)::bigint AS price
+            ) AS x
+            """
+        )
+        await conn.execute("ANALYZE")
+        return products
+    finally:
+        await conn.close()
+
+
+def order_request(products: Sequence[SeededProduct], lines: int, rng: random.Random) -> OrderCreate:
+    chosen = rng.sample(list(products), lines)
+    tomorrow = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Jakarta")).date() + dt.timedelta(days=1)
+    return OrderCreate(
+        lines=[OrderLineIn(product_id=p.id, quantity=rng.randint(5, 60)) for p in chosen],
+        delivery=DeliveryIn(
+            date=tomorrow,
+            region_code=BUYER_REGION,
+            address="SPPG Prajurit Kulon, Jl. Empunala No. 12, Kota Mojokerto",
+        ),
+        notes="menu: nasi, telur, sayur bayam, tempe",
+    )
+
+
+class Counters:
+    """Statements, commits and pool checkouts an engine performs; optionally captures
+    each statement with its parameters."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.statements = 0
+        self.commits = 0
+        self.checkouts = 0
+        self.capture: list[tuple[str, Any, bool]] | None = None
+
+    def _execute(
+        self, conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        self.statements += 1
+        if self.capture is not None:
+            self.capture.append((statement, params, many))
+
+    def _commit(self, conn: Any) -> None:
+        self.commits += 1
+
+    def _checkout(self, *args: Any) -> None:
+        self.checkouts += 1
+
+    def attach(self) -> None:
+        sync = self.engine.sync_engine
+        event.listen(sync, "before_cursor_execute", self._execute)
+        event.listen(sync, "commit", self._commit)
+        event.listen(sync.pool, "checkout", self._checkout)
+
+    def reset(self) -> None:
+        self.statements = self.commits = self.checkouts = 0
+
+
+async def place_orders(
+    database_url: str,
+    principal: Principal,
+    requests: Sequence[OrderCreate],
+    *,
+    max_seconds: float,
+) -> tuple[float, int, Counters, list[tuple[str, Any, bool]]]:
+    """Places orders sequentially (3 warm-up ones first); returns (orders/s, orders timed,
+    counters over the timed ones, the statements of one more placement)."""
+    engine = create_engine(database_url)
+    counters = Counters(engine)
+    counters.attach()
+    factory = create_session_factory(engine)
+
+    async def place(data: OrderCreate) -> None:
+        async with unit_of_work(factory) as uow:
+            placed = await OrderPlacement(uow).place(principal, data)
+            await uow.commit()
+        assert placed.legs
+
+    try:
+        for data in requests[:3]:
+            await place(data)
+        counters.capture = []
+        await place(requests[3])
+        captured, counters.capture = counters.capture, None
+        counters.reset()
+        done = 0
+        started = time.perf_counter()
+        for data in requests[4:]:
+            await place(data)
+            done += 1
+            if time.perf_counter() - started > max_seconds:
+                break
+        elapsed = time.perf_counter() - started
+        return done / elapsed, done, counters, captured
+    finally:
+        await engine.dispose()
+
+
+async def known_ids(dsn: str) -> set[uuid.UUID]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id FROM organizations UNION ALL SELECT id FROM products "
+            "UNION ALL SELECT id FROM listings UNION ALL SELECT id FROM api_keys"
+        )
+        return {r[0] for r in rows}
+    finally:
+        await conn.close()
+
+
+def _is_executemany(statement: str, params: Any) -> bool:
+    """A driver-level executemany (rows of parameters), as opposed to one batch of an
+    "insertmanyvalues" INSERT, which the event also flags but sends as one statement."""
+    placeholders = max((int(n) for n in re.findall(r"\$(\d+)", statement)), default=0)
+    return bool(params) and len(params) != placeholders and isinstance(params[0], tuple | list)
+
+
+class Replay:
+    """The captured statements as a script for asyncpg: ids the placement generated
+    (anything not already in the database) are replaced by fresh ones per order, also
+    inside strings (stock-movement references, event payloads)."""
+
+    def __init__(self, captured: list[tuple[str, Any, bool]], existing: set[uuid.UUID]) -> None:
+        self.captured = captured
+        self.new_ids: set[uuid.UUID] = set()
+        for statement, params, many in captured:
+            rows = params if many and _is_executemany(statement, params) else [params]
+            for row in rows:
+                self._collect(row, existing)
+        self.new_texts = {str(i) for i in self.new_ids}
+
+    def _collect(self, value: Any, existing: set[uuid.UUID]) -> None:
+        if isinstance(value, uuid.UUID) and value not in existing:
+            self.new_ids.add(value)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self._collect(item, existing)
+
+    def _map(self, value: Any, ids: dict[uuid.UUID, uuid.UUID], texts: dict[str, str]) -> Any:
+        if isinstance(value, uuid.UUID):
+            return ids.get(value, value)
+        if isinstance(value, str) and len(value) >= 36:
+            for old, new in texts.items():
+                if old in value:
+                    value = value.replace(old, new)
+            return value
+        if isinstance(value, list | tuple):
+            return type(value)(self._map(v, ids, texts) for v in value)
+        return value
+
+    def script(self) -> list[tuple[str, Any, bool]]:
+        ids = {old: uuid.uuid4() for old in self.new_ids}
+        texts = {str(old): str(new) for old, new in ids.items()}
+        out = []
+        for statement, params, many in self.captured:
+            if many and _is_executemany(statement, params):
+                out.append((statement, [self._map(tuple(r), ids, texts) for r in params], True))
+            else:
+                out.append((statement, self._map(tuple(params), ids, texts), False))
+        return out
+
+
+async def replay_orders(dsn: str, replay: Replay, *, most: int, max_seconds: float) -> float:
+    conn = await asyncpg.connect(dsn)
+
+    async def one() -> None:
+        script = replay.script()
+        async with conn.transaction():
+            for statement, params, many in script:
+                if many:  # only real executemany rows are marked by `script`
+                    await conn.executemany(statement, params)
+                else:
+                    await conn.fetch(statement, *params)
+
+    try:
+        for _ in range(3):
+            await one()
+        done = 0
+        started = time.perf_counter()
+        while done < most:
+            await one()
+            done += 1
+            if time.perf_counter() - started > max_seconds:
+                break
+        return done / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+# --- the split engine ---------------------------------------------------------------
+
+
+def split_inputs(
+    lines: int, rng: random.Random
+) -> tuple[list[splitting.RequestedLine], list[splitting.Source], list[splitting.ProductRule]]:
+    per_product = SPLIT_CANDIDATES // 200
+    products = [uuid.uuid4() for _ in range(200)]
+    # A listing's location is its seller's: 200 sellers, each in one village.
+    sellers = [
+        (uuid.uuid4(), f"{CITIES[n % len(CITIES)][0]}.0{1 + n % 9}.{1001 + n % 20}")
+        for n in range(SELLERS)
+    ]
+    sources: list[splitting.Source] = []
+    for p, product in enumerate(products):
+        for k in range(per_product):
+            seller, region_code = sellers[(p * 7 + k * 20) % SELLERS]
+            price = rng.randint(10_000, 80_000)
+            consigned = k % 4 == 0
+            sources.append(
+                splitting.StockSource(
+                    listing_id=uuid.uuid4(),
+                    product_id=product,
+                    seller_org_id=seller,
+                    owner_org_id=uuid.uuid4() if consigned else seller,
+                    owner_kind="umkm" if consigned else "cooperative",
+                    region_code=region_code,
+                    # Small stock, so lines often need several legs.
+                    available=rng.randint(5, 80),
+                    min_order_quantity=rng.choice([1, 1, 1, 5, 10]),
+                    tiers=(
+                        PriceTier(1, price),
+                        PriceTier(10, price * 97 // 100),
+                        PriceTier(100, price * 94 // 100),
+                    ),
+                )
+            )
+    rules = [splitting.ProductRule(product_id=p) for p in products]
+    requested = [
+        splitting.RequestedLine(line_no=i + 1, product_id=products[i], quantity=rng.randint(5, 60))
+        for i in range(lines)
+    ]
+    return requested, sources, rules
+
+
+def time_split(lines: int, runs: int) -> tuple[float, float, int]:
+    """(median ms, fastest ms, legs) of `runs` splits of the same input."""
+    rng = random.Random(lines)
+    requested, sources, rules = split_inputs(lines, rng)
+    buyer = splitting.Buyer(organization_id=uuid.uuid4(), kind="kitchen", region_code=BUYER_REGION)
+    plan = splitting.split_order(requested, sources, buyer, products=rules)
+    for _ in range(5):
+        splitting.split_order(requested, sources, buyer, products=rules)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        splitting.split_order(requested, sources, buyer, products=rules)
+        samples.append((time.perf_counter() - start) * 1000)
+    return median(samples), min(samples), len(plan.legs)
+
+
+# --- the benchmark ------------------------------------------------------------------
+
+
+def run(services: Services, section: Section) -> None:
+    split_200, fastest_200, legs_200 = time_split(200, 300)
+    split_20, fastest_20, legs_20 = time_split(20, 1000)
+    section.add(
+        Result(
+            name="split engine: 200 lines x 2,000 candidate listings",
+            figure=split_200,
+            unit="ms median",
+            target="well under 10 ms",
+            notes=f"{legs_200} legs; pure function, 300 runs; fastest {fastest_200:.2f} ms",
+        )
+    )
+    section.add(
+        Result(
+            name="split engine: 20 lines x 2,000 candidate listings",
+            figure=split_20,
+            unit="ms median",
+            baseline=split_200,
+            ratio=split_200 / split_20,
+            target="200-line time ≤ ~12 x 20-line (ratio = 200/20)",
+            notes=(
+                f"{legs_20} legs; 1,000 runs; fastest {fastest_20:.2f} ms "
+                f"(fastest-run ratio {fastest_200 / fastest_20:.1f})"
+            ),
+        )
+    )
+
+    with services.database("orders") as database_url:
+        started = time.perf_counter()
+        products = asyncio.run(seed(database_url))
+        section.note(
+            f"Seeded {PRODUCTS} products, {SELLERS} sellers, {PRODUCTS * PER_PRODUCT:,} listings "
+            f"in {time.perf_counter() - started:.1f} s. Buyer: an MBG kitchen in {BUYER_REGION} "
+            "(no budget period). Orders are placed sequentially on one connection."
+        )
+        principal, _ = asyncio.run(
+            buyer_with_key(
+                database_url,
+                kind=OrganizationKind.KITCHEN,
+                region_code=BUYER_REGION,
+                city="Kota Mojokerto",
+            )
+        )
+        orderable = [p for p in products if p.name and "SPHP" not in p.name]
+        dsn = asyncpg_dsn(database_url)
+        per_size: dict[int, tuple[float, Counters, int]] = {}
+        for size in SIZES:
+            most, seconds = BUDGET[size]
+            rng = random.Random(size)
+            requests = [order_request(orderable, size, rng) for _ in range(most + 4)]
+            rate, done, counters, captured = asyncio.run(
+                place_orders(database_url, principal, requests, max_seconds=seconds)
+            )
+            replay = Replay(captured, asyncio.run(known_ids(dsn)))
+            raw_rate = asyncio.run(replay_orders(dsn, replay, most=most, max_seconds=seconds / 2))
+            per_size[size] = (rate, counters, done)
+            statements = counters.statements / done
+            section.add(
+                Result(
+                    name=f"order placement: {size}-line orders (OrderPlacement, ORM)",
+                    figure=rate,
+                    unit="orders/s",
+                    baseline=raw_rate,
+                    ratio=rate / raw_rate,
+                    target="≥ 0.5 x raw asyncpg",
+                    notes=(
+                        f"{'meets' if rate / raw_rate >= 0.5 else 'MISSES'} target; {done} orders; "
+                        f"{1000 / rate:.1f} ms/order vs {1000 / raw_rate:.1f} ms replayed; "
+                        f"{statements:.0f} statements/order"
+                    ),
+                )
+            )
+            section.note(
+                f"Statements of one {size}-line placement (as captured and replayed):\n\n"
+                + "\n".join(
+                    f"{i + 1}. `{' '.join(s.split())[:110]}`"
+                    + (f" (executemany x{len(p)})" if many and _is_executemany(s, p) else "")
+                    for i, (s, p, many) in enumerate(captured)
+                )
+            )
+        (_, c20, n20), (_, c200, n200) = per_size[20], per_size[200]
+        s20, s200 = c20.statements / n20, c200.statements / n200
+        section.add(
+            Result(
+                name="order placement: SQL statements per order, 200 vs 20 lines",
+                figure=s200,
+                unit="statements",
+                baseline=s20,
+                ratio=s200 / s20,
+                target="does not grow with lines (ratio 1)",
+                notes=(
+                    f"cursor executes per order (incl. SAVEPOINT/RELEASE); round trips add "
+                    f"BEGIN + COMMIT + {c200.checkouts / n200:.0f} pool pre-ping per checkout "
+                    f"= {s200 + 2 + c200.checkouts / n200:.0f} (200 lines) vs "
+                    f"{s20 + 2 + c20.checkouts / n20:.0f} (20 lines)"
+                ),
+            )
+        )
+        section.add(
+            Result(
+                name="order placement: commits per order",
+                figure=(c20.commits + c200.commits) / (n20 + n200),
+                unit="commits",
+                target="1",
+                notes=f"{c20.commits + c200.commits} commits for {n20 + n200} orders",
+            )
+        )
