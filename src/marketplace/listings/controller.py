@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
@@ -98,6 +98,38 @@ def listing_out(listing: Listing, p: Product) -> ListingOut:
         status=listing.status,  # type: ignore[arg-type]
         created_at=listing.created_at,
         updated_at=listing.updated_at,
+    )
+
+
+def listing_row_out(r: Any) -> ListingOut:
+    """A search row (plain columns, see `ListingRepository.search_rows`)."""
+    return ListingOut(
+        id=r.id,
+        product=ProductSummary(
+            id=r.product_id,
+            sku=r.product_sku,
+            name=r.product_name,
+            category=r.category,
+            unit_code=r.product_unit_code,
+            unit_label=r.product_unit_label,
+            vat_treatment=r.product_vat_treatment,
+            programme=r.product_programme,
+        ),
+        seller_organization_id=r.seller_organization_id,
+        owner_organization_id=r.owner_organization_id,
+        seller_kind=r.seller_kind,
+        region_code=r.region_code,
+        price_tiers=[PriceTierOut(**t) for t in r.tiers],
+        unit_price=r.base_unit_price,
+        currency="IDR",
+        min_order_quantity=r.min_order_quantity,
+        on_hand=r.on_hand,
+        reserved=r.reserved,
+        available=max(0, r.on_hand - r.reserved),
+        supply_mode=r.supply_mode,
+        status=r.status,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
     )
 
 
@@ -289,14 +321,11 @@ class ListingController(Controller):
             max_unit_price=max_unit_price,
             seller_organization_id=seller_id,
         )
-        rows = await ListingService(uow).search(
+        rows = await ListingService(uow).search_page(
             principal, filters, after=price_cursor(cursor), limit=limit + 1
         )
-        page, next_cursor = paginate(rows, limit, lambda r: [r[0].base_unit_price, r[0].id])
-        return ListingPage(
-            items=[listing_out(listing, product) for listing, product in page],
-            next_cursor=next_cursor,
-        )
+        page, next_cursor = paginate(rows, limit, lambda r: [r.base_unit_price, r.id])
+        return ListingPage(items=[listing_row_out(r) for r in page], next_cursor=next_cursor)
 
     @get(
         "/listings/{listing_id:uuid}",

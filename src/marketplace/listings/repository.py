@@ -225,6 +225,24 @@ class ListingRepository:
         rows = await self.session.execute(self.search_statement(filters, after=after, limit=limit))
         return [(r[0], r[1]) for r in rows]
 
+    async def search_rows(
+        self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
+    ) -> list[Any]:
+        """The same search as plain columns: a catalogue page needs no ORM objects, and
+        building them was most of a search request's own time."""
+        entities = self.search_statement(filters, after=after, limit=limit)
+        stmt = entities.with_only_columns(
+            *Listing.__table__.columns,
+            Product.sku.label("product_sku"),
+            Product.name.label("product_name"),
+            Product.unit_code.label("product_unit_code"),
+            Product.unit_label.label("product_unit_label"),
+            Product.vat_treatment.label("product_vat_treatment"),
+            Product.programme.label("product_programme"),
+            maintain_column_froms=True,
+        )
+        return list((await self.session.execute(stmt)).all())
+
     async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
         """Active listings sold by cooperatives (their own or their consignors' goods)."""
         seller = aliased(Organization)

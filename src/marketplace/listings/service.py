@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
@@ -347,12 +348,28 @@ class ListingService:
         after: tuple[int, uuid.UUID] | None,
         limit: int,
     ) -> list[tuple[Listing, Product]]:
+        filters = self._catalogue_filters(principal, filters)
+        return await self.listings.search(filters, after=after, limit=limit)
+
+    @staticmethod
+    def _catalogue_filters(principal: Principal, filters: SearchFilters) -> SearchFilters:
+        """Normalised text; paused listings only for a seller asking for its own."""
         query = domain.normalize_search_text(filters.query) if filters.query else None
         own = filters.seller_organization_id is not None and (
             principal.is_platform or filters.seller_organization_id == principal.organization_id
         )
-        filters = msgspec.structs.replace(filters, query=query or None, include_paused=own)
-        return await self.listings.search(filters, after=after, limit=limit)
+        return msgspec.structs.replace(filters, query=query or None, include_paused=own)
+
+    async def search_page(
+        self,
+        principal: Principal,
+        filters: SearchFilters,
+        *,
+        after: tuple[int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Any]:
+        filters = self._catalogue_filters(principal, filters)
+        return await self.listings.search_rows(filters, after=after, limit=limit)
 
     async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
         return await self.listings.catalog_feed(after=after, limit=limit)
