@@ -145,7 +145,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
-        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        # Level 5: most of gzip's saving on a catalogue page at a fraction of level 9's CPU.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=2048, gzip_compress_level=5
+        ),
         debug=False,
     )
 

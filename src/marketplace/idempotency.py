@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Response
+from litestar.params import HeaderParameter
 from sqlalchemy import LargeBinary, String, UniqueConstraint, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -137,3 +138,16 @@ async def run_idempotent(
     )
     await uow.commit()
     return Response(result, status_code=status_code)
+
+
+# The header parameter of every idempotent POST. Documented as required; enforced (with its
+# own problem code) by `run_idempotent`, so a missing key is `idempotency.key_invalid`.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="The same key and body replay the first response; required",
+        required=True,
+        max_length=MAX_KEY_LENGTH,
+    ),
+]

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
 from marketplace.consignment.models import Agreement, Intake, Payout, Return, Sale, Statement
@@ -38,23 +38,13 @@ from marketplace.consignment.settlement_service import SettlementService
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
-from marketplace.idempotency import run_idempotent
-
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="Required: the same key and body replay the first response",
-        required=False,
-    ),
-]
+from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 
 
 def agreement_out(a: Agreement) -> AgreementOut:
@@ -200,15 +190,19 @@ class ConsignmentController(Controller):
         responses=problem_responses(401),
     )
     async def list_agreements(
-        self, uow: UoW, principal: Caller, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+        self,
+        uow: UoW,
+        principal: Caller,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> AgreementPage:
         rows = await ConsignmentService(uow).agreements(
             principal, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return AgreementPage(
             items=[agreement_out(a) for a in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -282,8 +276,8 @@ class ConsignmentController(Controller):
         expired: Annotated[
             bool | None, Parameter(description="Flagged past expiry with goods still here")
         ] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> IntakePage:
         rows = await ConsignmentService(uow).intakes(
             principal,
@@ -292,10 +286,10 @@ class ConsignmentController(Controller):
             after=decode_id_cursor(cursor),
             limit=limit + 1,
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return IntakePage(
             items=[intake_out(i) for i in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -373,7 +367,7 @@ class ConsignmentController(Controller):
         data: JSONBody[SettlementRunCreate],
         uow: UoW,
         principal: Caller,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[SettlementRunOut]:
         async def action() -> SettlementRunOut:
             service = SettlementService(uow)
@@ -412,16 +406,16 @@ class ConsignmentController(Controller):
         uow: UoW,
         principal: Caller,
         consignor_id: Annotated[uuid.UUID | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> StatementPage:
         rows, payouts = await SettlementService(uow).statements(
             principal, consignor_id=consignor_id, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return StatementPage(
             items=[statement_summary(s, payouts.get(s.id)) for s in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -455,16 +449,16 @@ class ConsignmentController(Controller):
         uow: UoW,
         principal: Caller,
         status: Annotated[PayoutStatus | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> PayoutPage:
         rows = await SettlementService(uow).payouts(
             principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = rows[:limit], len(rows) > limit
+        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
         return PayoutPage(
             items=[payout_out(p) for p in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(

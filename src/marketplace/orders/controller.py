@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
@@ -17,7 +17,7 @@ from marketplace.http import (
     paginate,
     problem_responses,
 )
-from marketplace.idempotency import run_idempotent
+from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
 from marketplace.orders.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder
@@ -45,15 +45,6 @@ from marketplace.orders.schemas import (
 )
 from marketplace.orders.service import OrderService, OrderView
 from marketplace.orders.standing import StandingOrderService
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="The same key and body replay the first response",
-        required=True,
-    ),
-]
 
 
 def leg_out(leg: OrderLeg) -> LegOut:
@@ -243,7 +234,7 @@ class OrderController(Controller):
         data: JSONBody[OrderCreate],
         uow: UoW,
         principal: Caller,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[OrderOut]:
         async def action() -> OrderOut:
             placed = await OrderPlacement(uow).place(principal, data)

@@ -18,7 +18,7 @@ from marketplace.http import (
     paginate,
     problem_responses,
 )
-from marketplace.idempotency import run_idempotent
+from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.payments.domain import (
     PaymentMethod,
     PaymentStatus,
@@ -39,14 +39,6 @@ from marketplace.payments.schemas import (
 from marketplace.payments.service import PaymentService, PaymentView, payment_id_for
 from marketplace.payments.stripe_gateway import gateway_for, verify_webhook_signature
 
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="Required: the same key and body replay the first response",
-        required=False,
-    ),
-]
 StripeSignature = Annotated[
     str | None,
     HeaderParameter(
@@ -142,7 +134,7 @@ class PaymentController(Controller):
         uow: UoW,
         principal: Caller,
         request: Request[Any, Any, Any],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentOut]:
         service = PaymentService(uow, gateway_for(request.app.state.settings))
         # Another organization's order is 404 before anything else is looked at.

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
@@ -14,10 +14,10 @@ from marketplace.http import (
     PageCursor,
     PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
-from marketplace.idempotency import run_idempotent
+from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.procurement.contracts_service import ContractService, ContractView
 from marketplace.procurement.lots_service import LotService, LotView
 from marketplace.procurement.models import BulogLot, TradeContract, TradeShipment
@@ -41,15 +41,6 @@ from marketplace.procurement.schemas import (
     UnfilledOut,
     WeekOut,
 )
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="Required: the same key and body replay the first response",
-        required=False,
-    ),
-]
 
 
 def lot_out(lot: BulogLot, view: LotView | None = None) -> BulogLotOut:
@@ -206,10 +197,10 @@ class BulogLotController(Controller):
         lots = await LotService(uow).page(
             principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = lots[:limit], len(lots) > limit
+        page, next_cursor = paginate(lots, limit, lambda r: [r.id])
         return BulogLotPage(
             items=[lot_out(lot) for lot in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -317,10 +308,10 @@ class TradeContractController(Controller):
         contracts = await ContractService(uow).page(
             principal, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = contracts[:limit], len(contracts) > limit
+        page, next_cursor = paginate(contracts, limit, lambda r: [r.id])
         return TradeContractPage(
             items=[contract_summary(c) for c in page],
-            next_cursor=encode_cursor([page[-1].id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -366,7 +357,7 @@ class TradeContractController(Controller):
         data: JSONBody[ShipmentCreate],
         uow: UoW,
         principal: Caller,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[ShipmentOut]:
         # Another organization's contract is a 404 whether or not a key was sent.
         await ContractService(uow).ensure_visible(principal, contract_id)

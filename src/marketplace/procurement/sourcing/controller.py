@@ -8,18 +8,19 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.dependencies import Caller, UoW
 from marketplace.errors import BadRequest
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
     decode_id_cursor,
-    encode_cursor,
+    paginate,
     problem_responses,
 )
-from marketplace.idempotency import run_idempotent
+from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.procurement.sourcing.award_service import AwardService, DeclineResult
 from marketplace.procurement.sourcing.domain import PurchaseOrderStatus, RfqStatus
 from marketplace.procurement.sourcing.fulfilment_service import (
@@ -54,17 +55,6 @@ from marketplace.procurement.sourcing.schemas import (
     RfqPage,
 )
 from marketplace.procurement.sourcing.service import QuoteView, RfqService, RfqView, rfq_items
-
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
-Cursor = Annotated[str | None, Parameter(description="`next_cursor` of the previous page")]
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        description="Required: the same key and body replay the first response",
-        required=False,
-    ),
-]
 
 
 def rfq_out(view: RfqView) -> RfqOut:
@@ -249,16 +239,16 @@ class SourcingController(Controller):
         uow: UoW,
         principal: Caller,
         status: Annotated[RfqStatus | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> RfqPage:
         views = await RfqService(uow).list_rfqs(
             principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = views[:limit], len(views) > limit
+        page, next_cursor = paginate(views, limit, lambda r: [r.rfq.id])
         return RfqPage(
             items=[rfq_out(v) for v in page],
-            next_cursor=encode_cursor([page[-1].rfq.id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -319,7 +309,7 @@ class SourcingController(Controller):
         data: JSONBody[AwardCreate],
         uow: UoW,
         principal: Caller,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PurchaseOrderOut]:
         # Another organization's RFQ is 404 whether or not a key was sent.
         await AwardService(uow).ensure_owner(principal, rfq_id)
@@ -350,16 +340,16 @@ class SourcingController(Controller):
         uow: UoW,
         principal: Caller,
         status: Annotated[PurchaseOrderStatus | None, Parameter()] = None,
-        limit: Limit = DEFAULT_PAGE_SIZE,
-        cursor: Cursor = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
     ) -> PurchaseOrderPage:
         views = await FulfilmentService(uow).list_orders(
             principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
         )
-        page, more = views[:limit], len(views) > limit
+        page, next_cursor = paginate(views, limit, lambda r: [r.po.id])
         return PurchaseOrderPage(
             items=[po_out(v.po, v) for v in page],
-            next_cursor=encode_cursor([page[-1].po.id]) if more else None,
+            next_cursor=next_cursor,
         )
 
     @get(
@@ -444,7 +434,7 @@ class SourcingController(Controller):
         data: JSONBody[PaymentCreate],
         uow: UoW,
         principal: Caller,
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[InvoiceOut]:
         await FulfilmentService(uow).ensure_buyer(principal, po_id)
 
