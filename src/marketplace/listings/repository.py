@@ -6,7 +6,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Text, and_, cast, func, literal, or_, select, text, tuple_, update
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -350,5 +363,11 @@ class StockRepository:
         )
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def add_movements(self, movements: Sequence[StockMovement]) -> None:
-        self.session.add_all(movements)
+    async def insert_movements(self, movements: Sequence[StockMovement]) -> None:
+        """One bulk INSERT (no per-object unit-of-work bookkeeping)."""
+        if not movements:
+            return
+        columns = [c.key for c in StockMovement.__table__.columns if c.key != "created_at"]
+        await self.session.execute(
+            insert(StockMovement), [{k: getattr(m, k) for k in columns} for m in movements]
+        )

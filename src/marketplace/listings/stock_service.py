@@ -117,7 +117,7 @@ class StockService:
                 f"Stock changed on {len(refused)} listing(s); the {kind.value} was refused.",
                 listing_ids=refused,
             )
-        self.stock.add_movements(
+        await self.stock.insert_movements(
             [
                 StockMovement(
                     id=new_id(),

@@ -300,6 +300,7 @@ class OrderPlacement:
             )
             for i, line in enumerate(data.lines, start=1)
         ]
+        placed_at = dt.datetime.now(dt.UTC)
         legs = [
             OrderLeg(
                 id=new_id(),
@@ -322,13 +323,14 @@ class OrderPlacement:
                 levy_amount=leg.planned.levy_amount,
                 status=LegStatus.RESERVED.value,
                 credited_amount=0,
+                created_at=placed_at,
             )
             for leg in plan.legs
         ]
         self.orders.add_all([order])
         await self.orders.flush()
-        self.orders.add_all([*lines, *legs])
-        await self.orders.flush()
+        await self.orders.insert_rows(OrderLine, lines)
+        await self.orders.insert_rows(OrderLeg, legs)
         # Procurement, same transaction: pool `bulog_lot` legs into open lots, and take
         # `trade_contract` legs' weekly volume (StockChanged → retried like stock).
         await LotPooling(self.uow).pool(legs)

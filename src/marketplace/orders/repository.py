@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.db import Base
 from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine, StandingOrder
 
 
@@ -18,6 +19,17 @@ class OrderRepository:
 
     def add_all(self, objects: Sequence[object]) -> None:
         self.session.add_all(objects)
+
+    async def insert_rows(self, model: type[Base], objects: Sequence[Base]) -> None:
+        """One bulk INSERT for many new rows, without the unit of work tracking each
+        object (that bookkeeping was a third of an order's placement time). The objects
+        stay transient: callers read them, and must not expect changes to persist."""
+        if not objects:
+            return
+        columns = [c.key for c in model.__table__.columns]
+        await self.session.execute(
+            insert(model), [{key: getattr(o, key) for key in columns} for o in objects]
+        )
 
     async def flush(self) -> None:
         await self.session.flush()
