@@ -25,7 +25,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from marketplace.errors import BadRequest, DomainError
+from marketplace.errors import BadRequest, DomainError, NotAuthenticated
 
 log = structlog.get_logger(__name__)
 
@@ -279,6 +279,11 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     field = request.route_handler.parsed_data_field
     if field is None or request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    # Who is asking comes before what they sent: no key is a 401 whatever the body.
+    if "principal" in request.route_handler.parsed_fn_signature.parameters and not (
+        request.headers.get("authorization")
+    ):
+        raise NotAuthenticated("Send your API key as `Authorization: Bearer <key>`.")
     body = await request.body()
     if not body:
         return

@@ -640,3 +640,18 @@ async def test_other_organizations_get_404_on_every_consignment_object(
     assert (
         await client.get(f"/v1/consignment/payouts/{ids['payout_id']}", headers=w["umkm"].headers)
     ).json()["status"] == "pending"
+
+
+async def test_platform_settlement_run_for_an_unknown_cooperative_is_404(
+    client: AsyncTestClient[Litestar], actors: Actors
+) -> None:
+    """Found by the reliability battery's schemathesis run: this was a 500 (FK violation)."""
+    admin = await actors.platform_admin()
+    kitchen = await actors.org("kitchen", "buyer")
+    for cooperative_id in (str(uuid.uuid4()), str(kitchen.organization_id)):
+        response = await client.post(
+            "/v1/consignment/settlement-runs",
+            json={"cooperative_id": cooperative_id, "cutoff": "2026-01-01T00:00:00Z"},
+            headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert_problem(response, 404)

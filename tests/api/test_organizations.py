@@ -201,3 +201,8 @@ async def test_body_types_are_strict(client: AsyncTestClient[Litestar], admin: A
         )
         assert_problem(response, 400, "validation_failed")
     assert await count_orgs(client, admin) == before
+
+
+async def test_missing_key_is_401_even_with_a_bad_body(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post("/v1/organizations", json={"kind": 5})
+    assert_problem(response, 401, "auth.unauthenticated")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from marketplace.accounts import OrganizationKind, Principal, Role
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.consignment.domain import CutoffInFuture, PayoutAlreadyPaid, PayoutStatus
 from marketplace.consignment.models import Payout, Return, Sale, SettlementRun, Statement
 from marketplace.consignment.repository import ConsignmentRepository
@@ -40,6 +40,9 @@ class SettlementService:
         principal.require_role(Role.FINANCE)
         if cooperative_id is not None and cooperative_id != principal.organization_id:
             principal.acting_for(cooperative_id, "organization")
+            cooperative = await OrganizationDirectory(self.uow).get(cooperative_id)
+            if cooperative is None or cooperative.kind is not OrganizationKind.COOPERATIVE:
+                raise NotFound("No such cooperative.", cooperative_id=cooperative_id)
         else:
             if principal.is_platform:
                 raise ValidationFailed(
