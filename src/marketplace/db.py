@@ -64,8 +64,10 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        # No pre-ping (a round trip per checkout): a dropped connection fails one
-        # request with a 503 and is replaced; recycling retires idle ones before servers do.
+        # Pre-ping costs a loopback round trip per checkout, but without it every pooled
+        # connection a database restart or failover killed fails one later request (the
+        # reliability battery saw 503s long after its connection-kill storm).
+        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "marketplace"}},
         # JSONB columns (price tiers, payloads) through msgspec: several times faster than

@@ -206,3 +206,17 @@ async def test_body_types_are_strict(client: AsyncTestClient[Litestar], admin: A
 async def test_missing_key_is_401_even_with_a_bad_body(client: AsyncTestClient[Litestar]) -> None:
     response = await client.post("/v1/organizations", json={"kind": 5})
     assert_problem(response, 401, "auth.unauthenticated")
+
+
+async def test_nul_characters_are_refused_at_the_edge(
+    client: AsyncTestClient[Litestar], admin: Actor
+) -> None:
+    """Found by schemathesis: PostgreSQL rejected them and the API answered 500."""
+    before = await count_orgs(client, admin)
+    body = await client.post(
+        "/v1/organizations", json=new_org(name="Tempe\x00"), headers=admin.headers
+    )
+    assert_problem(body, 400, "validation_failed")
+    query = await client.get("/v1/listings", params={"q": "beras\x00"}, headers=admin.headers)
+    assert_problem(query, 400, "validation_failed")
+    assert await count_orgs(client, admin) == before
