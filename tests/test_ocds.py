@@ -250,4 +250,9 @@ async def test_api_feed_validates_and_follows_the_process(
         "/v1/procurement/ocds/releases?since=2026-01-01T00:00:00", headers=a.headers
     )
     assert naive.status_code == 400
+    for not_iso in ("0.5", "1700000000", "yesterday"):  # found by schemathesis: 0.5 was 1970
+        response = await client.get(
+            "/v1/procurement/ocds/releases", params={"since": not_iso}, headers=a.headers
+        )
+        assert response.status_code == 400, (not_iso, response.text)
     assert (await client.get("/v1/procurement/ocds/releases")).status_code == 401
