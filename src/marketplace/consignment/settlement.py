@@ -25,8 +25,7 @@ from datetime import datetime
 import msgspec
 
 from marketplace.errors import ValidationFailed
-
-BASIS_POINTS_PER_WHOLE = 10_000
+from marketplace.money import BASIS_POINTS_PER_UNIT, apply_basis_points
 
 
 class SaleRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,12 +112,12 @@ def commission_for(gross: int, commission_bps: int) -> int:
     """
     if gross < 0:
         raise InvalidCommission("A sale's gross amount cannot be negative.", gross=gross)
-    if not 0 <= commission_bps <= BASIS_POINTS_PER_WHOLE:
+    if not 0 <= commission_bps <= BASIS_POINTS_PER_UNIT:
         raise InvalidCommission(
             "The commission must be between 0 and 10000 basis points.",
             commission_bps=commission_bps,
         )
-    return gross * commission_bps // BASIS_POINTS_PER_WHOLE
+    return apply_basis_points(gross, commission_bps)
 
 
 def build_statement(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import msgspec
 
 from marketplace.errors import ValidationFailed
+from marketplace.money import allocate_proportionally
 
 
 class SupplierCapacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,13 +104,8 @@ def allot(volume: int, suppliers: Sequence[SupplierCapacity]) -> tuple[Allotment
     if volume == 0:
         return tuple(Allotment(supplier_id=s.supplier_id, quantity=0) for s in suppliers)
 
-    shares = [divmod(volume * s.capacity, total_capacity) for s in suppliers]
-    quantities = [quotient for quotient, _ in shares]
-    leftover = volume - sum(quantities)
-    # Sorting by (-remainder, position) gives the largest remainders first, ties to list order.
-    by_remainder = sorted(range(len(suppliers)), key=lambda i: (-shares[i][1], i))
-    for index in by_remainder[:leftover]:
-        quantities[index] += 1
+    # Largest remainder, ties to the earlier supplier: the same rule as money's allocation.
+    quantities = allocate_proportionally(volume, [s.capacity for s in suppliers])
     return tuple(
         Allotment(supplier_id=supplier.supplier_id, quantity=quantity)
         for supplier, quantity in zip(suppliers, quantities, strict=True)
