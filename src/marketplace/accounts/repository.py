@@ -34,6 +34,10 @@ class OrganizationRepository:
         result = await self.session.execute(select(Organization).where(Organization.id.in_(ids)))
         return {o.id: o for o in result.scalars()}
 
+    async def of_kind(self, kind: str) -> list[Organization]:
+        stmt = select(Organization).where(Organization.kind == kind).order_by(Organization.id)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def list_page(
         self,
         *,

@@ -245,3 +245,7 @@ class OrganizationDirectory:
     async def get_many(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrganizationRecord]:
         found = await self.organizations.get_many(ids)
         return {k: organization_record(v) for k, v in found.items()}
+
+    async def of_kind(self, kind: OrganizationKind) -> list[OrganizationRecord]:
+        """Every organization of a kind (few: e.g. the Bulog branches), in id order."""
+        return [organization_record(o) for o in await self.organizations.of_kind(kind.value)]

@@ -32,7 +32,7 @@ from typing import Protocol
 import msgspec
 
 from marketplace import outbox
-from marketplace.accounts import OrganizationDirectory, Principal, Role
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
@@ -191,7 +191,9 @@ class LotPooling:
         wanted = sorted(set(cooperative_ids))
         if not wanted:
             return {}
-        branches = await self.lots.bulog_branches()
+        branches = [
+            (b.id, b.region_code) for b in await self.directory.of_kind(OrganizationKind.BULOG)
+        ]
         if not branches:
             return {}
         cooperatives = await self.directory.get_many(wanted)

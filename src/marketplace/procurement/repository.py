@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, column, func, or_, select, table, text, tuple_, update
+from sqlalchemy import and_, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +20,6 @@ from marketplace.procurement.models import (
     TradeContract,
     TradeShipment,
 )
-
-# A read-only view of the accounts directory's table: `OrganizationDirectory` has no
-# search by kind, and Bulog branches are found by kind and region (see `bulog_branches`).
-_organizations = table("organizations", column("id"), column("kind"), column("region_code"))
 
 
 class LotKeyRow(NamedTuple):
@@ -41,14 +37,6 @@ class LotRepository:
 
     async def flush(self) -> None:
         await self.session.flush()
-
-    async def bulog_branches(self) -> list[tuple[uuid.UUID, str]]:
-        rows = await self.session.execute(
-            select(_organizations.c.id, _organizations.c.region_code).where(
-                _organizations.c.kind == "bulog"
-            )
-        )
-        return [(row[0], row[1]) for row in rows]
 
     async def open_missing_lots(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert an open lot for each key that has none (one statement)."""
