@@ -116,6 +116,16 @@ class SourcingRepository:
         stmt = select(Quote).where(Quote.id == quote_id).execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def quote_counts(self, rfq_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        if not rfq_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Quote.rfq_id, func.count())
+            .where(Quote.rfq_id.in_(rfq_ids))
+            .group_by(Quote.rfq_id)
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
     async def quotes_of(
         self, rfq_ids: Sequence[uuid.UUID], *, supplier_id: uuid.UUID | None = None
     ) -> list[Quote]:

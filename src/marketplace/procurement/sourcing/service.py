@@ -192,9 +192,7 @@ class RfqService:
             for r in rfqs
             if principal.is_platform or r.buyer_organization_id == principal.organization_id
         ]
-        counts: dict[uuid.UUID, int] = {}
-        for q in await self.repo.quotes_of(owned):
-            counts[q.rfq_id] = counts.get(q.rfq_id, 0) + 1
+        counts = await self.repo.quote_counts(owned)
         live: dict[uuid.UUID, PurchaseOrder] = {
             po.rfq_id: po
             for po in await self.repo.purchase_orders_of(owned)
