@@ -1,0 +1,55 @@
+"""The pool hands out no connection the server already closed, without a pre-ping."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from marketplace.db import create_engine
+from marketplace.settings import Settings
+
+
+async def test_connections_closed_by_the_server_are_replaced_on_checkout(
+    settings: Settings,
+) -> None:
+    engine = create_engine(settings.database_url, pool_size=4, max_overflow=0)
+    try:
+        pids: list[int] = []
+
+        all_out = asyncio.Barrier(5)
+
+        async def hold_one(release: asyncio.Event) -> None:
+            async with engine.connect() as connection:
+                pids.append(
+                    (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                )
+                await all_out.wait()
+                await release.wait()
+
+        release = asyncio.Event()
+        holders = [asyncio.create_task(hold_one(release)) for _ in range(4)]
+        await all_out.wait()  # four distinct connections are checked out at once
+        release.set()
+        await asyncio.gather(*holders)  # all four are back in the pool, idle
+
+        async with create_engine(settings.database_url).connect() as killer:
+            killed = await killer.execute(
+                text(
+                    "SELECT count(*) FROM unnest(CAST(:pids AS int[])) p "
+                    "WHERE pg_terminate_backend(p)"
+                ),
+                {"pids": pids},
+            )
+            assert killed.scalar_one() == 4
+        await asyncio.sleep(0.2)  # the server's close reaches each pooled socket
+
+        async def new_pid() -> int:
+            async with engine.connect() as connection:
+                return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+        # Every request after the kill succeeds, on new backends.
+        fresh = await asyncio.gather(*(new_pid() for _ in range(4)))
+        assert not set(fresh) & set(pids)
+    finally:
+        await engine.dispose()
