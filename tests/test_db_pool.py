@@ -13,7 +13,9 @@ from marketplace.settings import Settings
 async def test_connections_closed_by_the_server_are_replaced_on_checkout(
     settings: Settings,
 ) -> None:
-    engine = create_engine(settings.database_url, pool_size=4, max_overflow=0)
+    assert settings.database_url is not None
+    url = settings.database_url
+    engine = create_engine(url, pool_size=4, max_overflow=0)
     try:
         pids: list[int] = []
 
@@ -33,7 +35,7 @@ async def test_connections_closed_by_the_server_are_replaced_on_checkout(
         release.set()
         await asyncio.gather(*holders)  # all four are back in the pool, idle
 
-        async with create_engine(settings.database_url).connect() as killer:
+        async with create_engine(url).connect() as killer:
             killed = await killer.execute(
                 text(
                     "SELECT count(*) FROM unnest(CAST(:pids AS int[])) p "
