@@ -424,8 +424,8 @@ def run(services: Services, section: Section) -> None:
                 ratio=s200 / s20,
                 target="does not grow with lines (ratio 1)",
                 notes=(
-                    f"cursor executes per order (incl. SAVEPOINT/RELEASE); round trips add "
-                    f"BEGIN + COMMIT + {c200.checkouts / n200:.0f} pool pre-ping per checkout "
+                    f"cursor executes per order (incl. SAVEPOINT; COMMIT releases it); round trips "
+                    f"add BEGIN + COMMIT + {c200.checkouts / n200:.0f} pool pre-ping per checkout "
                     f"= {s200 + 2 + c200.checkouts / n200:.0f} (200 lines) vs "
                     f"{s20 + 2 + c20.checkouts / n20:.0f} (20 lines)"
                 ),

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 import structlog
 from sqlalchemy import Index, String, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -84,6 +85,49 @@ def emit(
 
         uow.after_commit(enqueue)
     return event_id
+
+
+_INSERT_MANY = text(
+    """
+    INSERT INTO outbox_events (id, topic, organization_id, payload, attempts, created_at)
+    SELECT e.id, :topic, e.organization_id, CAST(:payload AS jsonb), 0, now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:organization_ids AS uuid[]))
+         AS e(id, organization_id)
+    """
+)
+
+
+async def emit_many(
+    uow: UnitOfWork,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    organization_ids: list[uuid.UUID],
+) -> list[uuid.UUID]:
+    """`emit` of the same event to each of these organizations (one event each, as
+    `emit` would make them), written by one INSERT now rather than as ORM objects the
+    session flushes later: an order placed with 200 suppliers writes 201 events."""
+    event_ids = [new_id() for _ in organization_ids]
+    if not event_ids:
+        return event_ids
+    await uow.session.execute(
+        _INSERT_MANY,
+        {
+            "topic": topic,
+            "payload": msgspec.json.encode(payload).decode(),
+            "ids": event_ids,
+            "organization_ids": organization_ids,
+        },
+    )
+    jobs = uow.jobs
+    if jobs is not None:
+        for event_id in event_ids:
+
+            async def enqueue(event_id: uuid.UUID = event_id) -> None:
+                await jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
+
+            uow.after_commit(enqueue)
+    return event_ids
 
 
 def job_id_for(event_id: uuid.UUID) -> str:

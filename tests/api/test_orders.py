@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.db import create_session_factory, unit_of_work
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, assert_problem
 
@@ -437,3 +440,171 @@ async def test_concurrent_orders_never_overspend_the_envelope(
     assert {b["code"] for b in refused} == {"orders.budget_exceeded"}
     figures = (await client.get(f"{url}/{period['id']}", headers=kitchen.headers)).json()
     assert figures["committed"] == placed[0]["total"] <= envelope
+
+
+# --- VAT of consignment legs --------------------------------------------------------
+
+
+async def consigned_oil(
+    client: AsyncTestClient[Litestar], actors: Actors, *, consignor_vat_registered: bool
+) -> dict[str, Any]:
+    """A cooperative holding 10 bottles of a standard-rated oil on consignment from a UMKM
+    (Rp20,000 each), and a kitchen in the same village."""
+    admin = await actors.platform_admin()
+    oil = await create_product(
+        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
+    )
+    coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
+    umkm = await actors.org(
+        "umkm", "seller", region_code="35.76.02.1005", vat_registered=consignor_vat_registered
+    )
+    agreement = await client.post(
+        "/v1/consignment/agreements",
+        json={
+            "consignor_id": str(umkm.organization_id),
+            "commission_bps": 1000,
+            "settlement_cycle_days": 7,
+            "payout_account": {
+                "bank_name": "BRI",
+                "account_number": "0123456789",
+                "account_holder": "Bu Sri",
+            },
+        },
+        headers=coop.headers,
+    )
+    assert agreement.status_code == 201, agreement.text
+    intake = await client.post(
+        "/v1/consignment/intakes",
+        json={
+            "agreement_id": agreement.json()["id"],
+            "product_id": oil["id"],
+            "quantity": 10,
+            "unit_price": 20_000,
+        },
+        headers=coop.headers,
+    )
+    assert intake.status_code == 201, intake.text
+    return {
+        "admin": admin,
+        "oil": oil,
+        "coop": coop,
+        "coop_seller": await actors.key_for(coop, "seller"),
+        "umkm": umkm,
+        "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("registered", "vat"), [(True, 5 * 20_000 * 11 // 100), (False, 0)], ids=["pkp", "non-pkp"]
+)
+async def test_a_consignment_leg_charges_vat_only_for_a_vat_registered_consignor(
+    client: AsyncTestClient[Litestar], actors: Actors, registered: bool, vat: int
+) -> None:
+    w = await consigned_oil(client, actors, consignor_vat_registered=registered)
+    body = order_body([(w["oil"]["id"], 5)])
+    preview = await client.post("/v1/orders/preview", json=body, headers=w["kitchen"].headers)
+    assert preview.status_code == 200, preview.text
+    [planned] = preview.json()["legs"]
+    assert (planned["kind"], planned["vat_amount"]) == ("consignment", vat)
+    response = await place(client, w["kitchen"], body)
+    assert response.status_code == 201, response.text
+    order = response.json()
+    [leg] = order["legs"]
+    assert leg["kind"] == "consignment"
+    assert leg["owner_organization_id"] == str(w["umkm"].organization_id)
+    assert (leg["subtotal"], leg["vat_amount"]) == (100_000, vat)
+    assert (order["vat_total"], order["total"]) == (vat, 100_000 + vat)
+    # A short delivery recomputes the leg's VAT the same way: 4 of 5 arrive.
+    shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=w["coop_seller"].headers)
+    assert shipped.status_code == 200, shipped.text
+    delivered = await client.post(
+        f"/v1/legs/{leg['id']}/deliver",
+        json={"received_quantity": 4},
+        headers=w["kitchen"].headers,
+    )
+    assert delivered.status_code == 200, delivered.text
+    delivered_vat = 4 * 20_000 * 11 // 100 if registered else 0
+    assert delivered.json()["credited_amount"] == (100_000 + vat) - (80_000 + delivered_vat)
+
+
+async def test_stock_legs_keep_the_products_vat_beside_a_non_registered_consignor(
+    client: AsyncTestClient[Litestar], actors: Actors
+) -> None:
+    """Only the consignment leg is VAT-free: the cooperative's own stock of the same
+    standard-rated product still charges 11%, whatever the consignor's registration."""
+    w = await consigned_oil(client, actors, consignor_vat_registered=False)
+    own = await create_listing(client, w["coop_seller"], w["oil"]["id"], tiers=[(1, 21_000)])
+    response = await place(client, w["kitchen"], order_body([(w["oil"]["id"], 15)]))
+    assert response.status_code == 201, response.text
+    legs = {leg["kind"]: leg for leg in response.json()["legs"]}
+    assert legs.keys() == {"consignment", "stock"}
+    assert (legs["consignment"]["quantity"], legs["consignment"]["vat_amount"]) == (10, 0)
+    assert legs["stock"]["listing_id"] == own["id"]
+    assert (legs["stock"]["quantity"], legs["stock"]["vat_amount"]) == (5, 105_000 * 11 // 100)
+    assert response.json()["vat_total"] == 105_000 * 11 // 100
+
+
+async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_leftovers(
+    client: AsyncTestClient[Litestar],
+    world: dict[str, Any],
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another order takes 5 of the nearest rice between the split and the reservation:
+    the first attempt's reservation is refused (after the oil already changed in the same
+    statement), everything it wrote is rolled back, and the retry splits on fresh stock."""
+    from marketplace.listings.stock_service import StockService
+    from marketplace.orders.placement import OrderPlacement
+
+    plan, planned = OrderPlacement.plan, 0
+
+    async def plan_then_lose_the_race(self: OrderPlacement, *args: Any) -> Any:
+        nonlocal planned
+        result = await plan(self, *args)
+        planned += 1
+        if planned == 1:  # a competing order commits (on the app's engine, in its loop)
+            async with unit_of_work(create_session_factory(self.uow.session.bind)) as uow:
+                rice_near = uuid.UUID(world["rice_near"]["id"])
+                await StockService(uow).reserve([(rice_near, 5)], reference="race", principal=None)
+                await uow.commit()
+        return result
+
+    monkeypatch.setattr(OrderPlacement, "plan", plan_then_lose_the_race)
+    kitchen = world["kitchen"]
+    response = await place(
+        client, kitchen, order_body([(world["oil"]["id"], 12), (world["rice"]["id"], 10)])
+    )
+    assert response.status_code == 201, response.text
+    assert planned == 2
+    legs = [(leg["listing_id"], leg["quantity"]) for leg in response.json()["legs"]]
+    assert legs == [
+        (world["oil_near"]["id"], 12),
+        (world["rice_near"]["id"], 5),
+        (world["rice_far"]["id"], 5),
+    ]
+    state = {
+        name: await listing_state(client, world["near"], world[name]["id"])
+        for name in ("oil_near", "rice_near", "rice_far")
+    }
+    assert {name: s["reserved"] for name, s in state.items()} == {
+        "oil_near": 12,  # once, not twice: the first attempt's change was rolled back
+        "rice_near": 10,
+        "rice_far": 5,
+    }
+    async with session_factory() as session:
+        movements = (
+            await session.execute(
+                text("SELECT count(*) FROM stock_movements WHERE reference = :r"),
+                {"r": f"order:{response.json()['id']}"},
+            )
+        ).scalar_one()
+        legs_written = (
+            await session.execute(
+                text(
+                    "SELECT count(*) FROM order_legs l JOIN orders o ON o.id = l.order_id "
+                    "WHERE o.buyer_organization_id = :b"
+                ),
+                {"b": kitchen.organization_id},
+            )
+        ).scalar_one()
+    assert (movements, legs_written) == (3, 3)

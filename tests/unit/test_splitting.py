@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from marketplace.listings.pricing import PriceTier, unit_price_for
 from marketplace.money import apply_basis_points
+from marketplace.orders.domain import leg_vat_treatment
 from marketplace.orders.splitting import (
     DEFAULT_POLICY,
     BulogLotSource,
@@ -30,6 +31,7 @@ from marketplace.orders.splitting import (
     TradeContractSource,
     split_order,
 )
+from marketplace.tax import vat_for
 
 
 def uid(n: int) -> UUID:
@@ -712,3 +714,33 @@ def test_same_input_same_plan_whatever_the_input_order(
     rnd.shuffle(shuffled_lines)
     rnd.shuffle(shuffled_sources)
     assert split(shuffled_lines, shuffled_sources, buyer) == plan
+
+
+@settings(deadline=None, max_examples=300)
+@given(scenarios())
+def test_contracts_never_change_a_plan_that_listings_complete(scenario: Scenario) -> None:
+    """Placement reads trade contracts only when listings leave something unfilled: a
+    complete plan from listings alone must be the plan with every source."""
+    lines, sources, buyer = scenario
+    without_contracts = split(lines, listing_sources(sources), buyer)
+    if without_contracts.is_complete:
+        assert split(lines, sources, buyer) == without_contracts
+
+
+@pytest.mark.parametrize(
+    ("kind", "product", "registered", "expected"),
+    [
+        (LegKind.CONSIGNMENT, "standard", False, "exempt"),
+        (LegKind.CONSIGNMENT, "standard", True, "standard"),
+        (LegKind.CONSIGNMENT, "exempt", True, "exempt"),
+        (LegKind.STOCK, "standard", False, "standard"),
+        (LegKind.BULOG_LOT, "standard", False, "standard"),
+        (LegKind.TRADE_CONTRACT, "exempt", False, "exempt"),
+    ],
+)
+def test_a_consignment_leg_charges_vat_only_when_its_consignor_is_registered(
+    kind: LegKind, product: str, registered: bool, expected: str
+) -> None:
+    treatment = leg_vat_treatment(kind, product, owner_vat_registered=registered)
+    assert treatment == expected
+    assert vat_for(100_000, treatment) == (11_000 if expected == "standard" else 0)

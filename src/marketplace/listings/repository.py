@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
+    Integer,
     Select,
+    String,
     Text,
     and_,
+    bindparam,
     cast,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -20,6 +24,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -240,21 +245,32 @@ class ListingRepository:
 
     async def search_rows(
         self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
-    ) -> list[Any]:
-        """The same search as plain columns: a catalogue page needs no ORM objects, and
-        building them was most of a search request's own time."""
-        entities = self.search_statement(filters, after=after, limit=limit)
-        stmt = entities.with_only_columns(
-            *Listing.__table__.columns,
-            Product.sku.label("product_sku"),
-            Product.name.label("product_name"),
-            Product.unit_code.label("product_unit_code"),
-            Product.unit_label.label("product_unit_label"),
-            Product.vat_treatment.label("product_vat_treatment"),
-            Product.programme.label("product_programme"),
-            maintain_column_froms=True,
+    ) -> list[SearchRow]:
+        """The same search as plain columns (`SEARCH_COLUMNS` order, tiers as JSON text).
+
+        A catalogue page needs no ORM objects: the statement is Core-only, built once per
+        filter shape with bound parameters (no expression building per request). In an
+        autocommit session (the read-only unit of work) it is sent straight through the
+        driver, compiled once per shape, rows read by position — no SQLAlchemy execution
+        or result processing per request. Any error there and SQLAlchemy runs it again
+        itself, so a lost connection is reported and invalidated as everywhere else.
+        """
+        stmt, params = search_page_query(filters, after=after, limit=limit)
+        connection = await self.session.connection()
+        options = (
+            connection.sync_connection.get_execution_options() if connection.sync_connection else {}
         )
-        return list((await self.session.execute(stmt)).all())
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            compiled = _driver_sql(stmt, connection.dialect)
+            driver = (await connection.get_raw_connection()).driver_connection
+            if compiled is not None and driver is not None:
+                sql, names = compiled
+                try:
+                    return list(await driver.fetch(sql, *[params[name] for name in names]))
+                except Exception:  # noqa: S110 - SQLAlchemy re-runs it and reports the error
+                    pass
+        result = await self.session.execute(stmt, params)
+        return list(result.all())
 
     async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
         """Active listings sold by cooperatives (their own or their consignors' goods)."""
@@ -275,51 +291,279 @@ class ListingRepository:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+# --- the catalogue page read: Core statements cached per filter shape -------------
+
+_listings = Listing.__table__
+_products = Product.__table__
+
+# Column order of a `SearchRow`.
+SEARCH_COLUMNS = (
+    _listings.c.id,
+    _listings.c.product_id,
+    _listings.c.seller_organization_id,
+    _listings.c.owner_organization_id,
+    _listings.c.seller_kind,
+    _listings.c.category,
+    _listings.c.region_code,
+    cast(_listings.c.tiers, Text).label("tiers_json"),
+    _listings.c.base_unit_price,
+    _listings.c.min_order_quantity,
+    _listings.c.on_hand,
+    _listings.c.reserved,
+    _listings.c.supply_mode,
+    _listings.c.status,
+    _listings.c.created_at,
+    _listings.c.updated_at,
+    _products.c.sku,
+    _products.c.name,
+    _products.c.unit_code,
+    _products.c.unit_label,
+    _products.c.vat_treatment,
+    _products.c.programme,
+)
+SearchRow = tuple[Any, ...]
+
+
+class _SearchShape(NamedTuple):
+    """Which filters a search uses: one cached statement per shape, values bound."""
+
+    active_only: bool
+    product_id: bool
+    category: bool
+    words: int
+    region: bool
+    in_stock: bool | None
+    seller_kind: bool
+    max_unit_price: bool
+    seller: bool
+    after: bool
+
+
+def search_page_query(
+    filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The catalogue page statement (same SQL shape as `search_statement`) and its values."""
+    words = filters.query.split()[:8] if filters.query else []
+    shape = _SearchShape(
+        active_only=not (filters.include_paused and filters.seller_organization_id is not None),
+        product_id=filters.product_id is not None,
+        category=filters.category is not None,
+        words=len(words),
+        region=bool(filters.region_prefix),
+        in_stock=filters.in_stock,
+        seller_kind=filters.seller_kind is not None,
+        max_unit_price=filters.max_unit_price is not None,
+        seller=filters.seller_organization_id is not None,
+        after=after is not None,
+    )
+    params: dict[str, Any] = {"limit": limit}
+    if shape.active_only:
+        params["status"] = "active"
+    if shape.product_id:
+        params["product_id"] = filters.product_id
+    if shape.category:
+        params["category"] = filters.category
+    for i, word in enumerate(words):
+        params[f"word_{i}"] = word
+        params[f"word_like_{i}"] = f"%{_escape_like(word)}%"
+    if filters.region_prefix:
+        params["region"] = filters.region_prefix
+        params["region_below"] = _escape_like_slash(filters.region_prefix + ".")
+    if shape.in_stock is not None:
+        params["stock_mode"] = "stock"
+        params["zero"] = 0
+    if shape.seller_kind:
+        params["seller_kind"] = filters.seller_kind
+    if shape.max_unit_price:
+        params["max_unit_price"] = filters.max_unit_price
+    if shape.seller:
+        params["seller_id"] = filters.seller_organization_id
+    if after is not None:
+        params["after_price"], params["after_id"] = after
+    return _search_page_statement(shape), params
+
+
+@functools.lru_cache(maxsize=512)
+def _search_page_statement(shape: _SearchShape) -> Select[Any]:
+    listings, products = _listings.c, _products.c
+    stmt = (
+        select(*SEARCH_COLUMNS)
+        .select_from(_listings.join(_products, products.id == listings.product_id))
+        .order_by(listings.base_unit_price, listings.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if shape.active_only:
+        stmt = stmt.where(listings.status == bindparam("status", type_=String))
+    if shape.product_id:
+        stmt = stmt.where(listings.product_id == bindparam("product_id", type_=PG_UUID()))
+    if shape.category:
+        stmt = stmt.where(listings.category == bindparam("category", type_=String))
+    for i in range(shape.words):
+        stmt = stmt.where(
+            or_(
+                products.search_text.op("%>")(bindparam(f"word_{i}", type_=String)),
+                products.search_text.ilike(bindparam(f"word_like_{i}", type_=String)),
+            )
+        )
+    if shape.region:
+        stmt = stmt.where(
+            or_(
+                listings.region_code == bindparam("region", type_=String),
+                listings.region_code.startswith(
+                    bindparam("region_below", type_=String), escape="/"
+                ),
+            )
+        )
+    stock = bindparam("stock_mode", type_=String)
+    available = listings.on_hand - listings.reserved
+    if shape.in_stock is True:
+        stmt = stmt.where(
+            or_(listings.supply_mode != stock, available > bindparam("zero", type_=BigInteger))
+        )
+    elif shape.in_stock is False:
+        stmt = stmt.where(
+            and_(listings.supply_mode == stock, available <= bindparam("zero", type_=BigInteger))
+        )
+    if shape.seller_kind:
+        stmt = stmt.where(listings.seller_kind == bindparam("seller_kind", type_=String))
+    if shape.max_unit_price:
+        stmt = stmt.where(listings.base_unit_price <= bindparam("max_unit_price", type_=BigInteger))
+    if shape.seller:
+        stmt = stmt.where(
+            listings.seller_organization_id == bindparam("seller_id", type_=PG_UUID())
+        )
+    if shape.after:
+        stmt = stmt.where(
+            tuple_(listings.base_unit_price, listings.id)
+            > tuple_(
+                bindparam("after_price", type_=BigInteger),
+                bindparam("after_id", type_=PG_UUID()),
+            )
+        )
+    return stmt
+
+
+@functools.lru_cache(maxsize=512)
+def _driver_sql(stmt: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...]] | None:
+    """The SQL text and positional parameter names the driver gets for a cached search
+    statement; None if a parameter needs SQLAlchemy's own conversion on the way."""
+    compiled = stmt.compile(dialect=dialect)
+    if compiled._bind_processors or compiled.positiontup is None:
+        return None
+    return str(compiled), tuple(compiled.positiontup)
+
+
+def search_page_sql(
+    filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int, dialect: Any
+) -> tuple[str, tuple[Any, ...]]:
+    """What the driver receives for a catalogue page: SQL text and positional values."""
+    stmt, params = search_page_query(filters, after=after, limit=limit)
+    compiled = _driver_sql(stmt, dialect)
+    if compiled is None:
+        raise ValueError("this search statement is not sent through the driver directly")
+    sql, names = compiled
+    return sql, tuple(params[name] for name in names)
+
+
+def _escape_like_slash(value: str) -> str:
+    """`startswith(..., autoescape=True)`'s escaping, for a bound value (escape `/`)."""
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+# Statements of the stock-for-orders API, built once: SQLAlchemy caches their compiled
+# form by identity, and arrays (`= ANY(...)`, `unnest`) keep one SQL text (one prepared
+# statement) whatever the number of products or listings.
+_PRODUCT_FACTS = text(
+    """
+    SELECT p.id, p.category, p.vat_treatment, p.programme, p.net_content,
+           p.net_content_unit, p.bulog_supplied
+    FROM products AS p
+    WHERE p.id = ANY(CAST(:product_ids AS uuid[]))
+    """
+)
+# The product as its (1-based) position in `:product_ids` and the owner only when it is
+# not the seller: the UUIDs are the caller's own, so thousands of rows don't each bring
+# (and leave for the garbage collector) two more objects.
+_SOURCES = text(
+    """
+    SELECT l.id, array_position(CAST(:product_ids AS uuid[]), l.product_id),
+           l.seller_organization_id,
+           NULLIF(l.owner_organization_id, l.seller_organization_id),
+           o.kind, o.vat_registered, l.region_code, l.on_hand - l.reserved,
+           l.min_order_quantity, l.supply_mode, CAST(l.tiers AS text)
+    FROM listings AS l
+    JOIN organizations AS o ON o.id = l.owner_organization_id
+    WHERE l.product_id = ANY(CAST(:product_ids AS uuid[]))
+      AND l.status = 'active'
+      AND (l.supply_mode <> 'stock' OR l.on_hand - l.reserved > 0)
+    """
+)
+_LOCK = text(
+    "SELECT l.id FROM listings AS l WHERE l.id = ANY(CAST(:ids AS uuid[])) ORDER BY l.id FOR UPDATE"
+)
+_APPLY_DELTAS = text(
+    """
+    UPDATE listings AS l
+    SET on_hand = l.on_hand + v.d_on_hand,
+        reserved = l.reserved + v.d_reserved,
+        updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:on_hand AS bigint[]),
+                CAST(:reserved AS bigint[])) AS v(id, d_on_hand, d_reserved)
+    WHERE l.id = v.id
+      AND l.on_hand + v.d_on_hand >= 0
+      AND l.reserved + v.d_reserved >= 0
+      AND (l.supply_mode <> 'stock'
+           OR l.reserved + v.d_reserved <= l.on_hand + v.d_on_hand)
+    RETURNING l.id, l.on_hand, l.reserved
+    """
+)
+_INSERT_MOVEMENTS = text(
+    """
+    INSERT INTO stock_movements (id, listing_id, kind, on_hand_delta, reserved_delta,
+                                 on_hand_after, reserved_after, reference,
+                                 actor_organization_id, actor_api_key_id)
+    SELECT m.id, m.listing_id, CAST(:kind AS varchar), m.on_hand_delta, m.reserved_delta,
+           m.on_hand_after, m.reserved_after, CAST(:reference AS varchar),
+           CAST(:actor_organization_id AS uuid), CAST(:actor_api_key_id AS uuid)
+    FROM unnest(CAST(:id AS uuid[]), CAST(:listing_id AS uuid[]),
+                CAST(:on_hand_delta AS bigint[]), CAST(:reserved_delta AS bigint[]),
+                CAST(:on_hand_after AS bigint[]), CAST(:reserved_after AS bigint[]))
+         AS m(id, listing_id, on_hand_delta, reserved_delta, on_hand_after, reserved_after)
+    """
+)
+
+
 class StockRepository:
     """Set-based stock operations for orders: constant statements per order, any size."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def product_facts(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
+        """(id, category, vat_treatment, programme, net_content, net_content_unit,
+        bulog_supplied) of these products: what placing an order needs, as columns."""
+        if not product_ids:
+            return []
+        result = await self.session.execute(_PRODUCT_FACTS, {"product_ids": list(product_ids)})
+        return list(result.all())
+
     async def sources_for_products(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
-        """Active listings that could supply these products now, with the owner's kind.
+        """Active listings that could supply these products now, with the owner's kind
+        and VAT registration (a consignor's decides the VAT of a consignment leg). The
+        product comes as its 1-based index in `product_ids`, the owner as NULL when it
+        is the seller.
 
         Plain columns (tiers as JSON text), not ORM objects: an order of 200 products reads
         thousands of candidates, and building objects was most of its time.
         """
         if not product_ids:
             return []
-        owner = aliased(Organization)
-        stmt = (
-            select(
-                Listing.id,
-                Listing.product_id,
-                Listing.seller_organization_id,
-                Listing.owner_organization_id,
-                owner.kind,
-                Listing.region_code,
-                Listing.on_hand - Listing.reserved,
-                Listing.min_order_quantity,
-                Listing.supply_mode,
-                cast(Listing.tiers, Text),
-            )
-            .join(owner, owner.id == Listing.owner_organization_id)
-            .where(
-                Listing.product_id.in_(set(product_ids)),
-                Listing.status == "active",
-                or_(Listing.supply_mode != "stock", Listing.on_hand - Listing.reserved > 0),
-            )
-        )
-        return list((await self.session.execute(stmt)).all())
+        result = await self.session.execute(_SOURCES, {"product_ids": list(product_ids)})
+        return list(result.all())
 
     async def lock_in_id_order(self, listing_ids: Sequence[uuid.UUID]) -> None:
         """Row locks in primary-key order, so concurrent orders never deadlock."""
-        await self.session.execute(
-            select(Listing.id)
-            .where(Listing.id.in_(sorted(set(listing_ids))))
-            .order_by(Listing.id)
-            .with_for_update()
-        )
+        await self.session.execute(_LOCK, {"ids": sorted(set(listing_ids))})
 
     async def apply_deltas(
         self, deltas: Sequence[tuple[uuid.UUID, int, int]]
@@ -331,27 +575,13 @@ class StockRepository:
         """
         if not deltas:
             return {}
-        ids = [d[0] for d in deltas]
-        on_hand = [d[1] for d in deltas]
-        reserved = [d[2] for d in deltas]
         rows = await self.session.execute(
-            text(
-                """
-                UPDATE listings AS l
-                SET on_hand = l.on_hand + v.d_on_hand,
-                    reserved = l.reserved + v.d_reserved,
-                    updated_at = now()
-                FROM unnest(CAST(:ids AS uuid[]), CAST(:on_hand AS bigint[]),
-                            CAST(:reserved AS bigint[])) AS v(id, d_on_hand, d_reserved)
-                WHERE l.id = v.id
-                  AND l.on_hand + v.d_on_hand >= 0
-                  AND l.reserved + v.d_reserved >= 0
-                  AND (l.supply_mode <> 'stock'
-                       OR l.reserved + v.d_reserved <= l.on_hand + v.d_on_hand)
-                RETURNING l.id, l.on_hand, l.reserved
-                """
-            ),
-            {"ids": ids, "on_hand": on_hand, "reserved": reserved},
+            _APPLY_DELTAS,
+            {
+                "ids": [d[0] for d in deltas],
+                "on_hand": [d[1] for d in deltas],
+                "reserved": [d[2] for d in deltas],
+            },
         )
         return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -363,11 +593,8 @@ class StockRepository:
         )
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    async def insert_movements(self, movements: Sequence[StockMovement]) -> None:
-        """One bulk INSERT (no per-object unit-of-work bookkeeping)."""
-        if not movements:
-            return
-        columns = [c.key for c in StockMovement.__table__.columns if c.key != "created_at"]
-        await self.session.execute(
-            insert(StockMovement), [{k: getattr(m, k) for k in columns} for m in movements]
-        )
+    async def insert_movements(self, movements: dict[str, Any]) -> None:
+        """One INSERT of many movements from arrays (`id`, `listing_id`, the deltas and
+        levels after, one list each) sharing `kind`, `reference` and the actor."""
+        if movements["id"]:
+            await self.session.execute(_INSERT_MOVEMENTS, movements)

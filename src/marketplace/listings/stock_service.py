@@ -7,6 +7,7 @@ grow with its lines and concurrent orders never deadlock (DESIGN §3 "Orders").
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,11 +20,22 @@ from marketplace.errors import Conflict
 from marketplace.ids import new_id
 from marketplace.listings import domain
 from marketplace.listings.domain import MovementKind
-from marketplace.listings.models import StockMovement
 from marketplace.listings.pricing import PriceTier
 from marketplace.listings.repository import StockRepository
 
 _TIERS = msgspec.json.Decoder(tuple[PriceTier, ...])
+
+
+@functools.lru_cache(maxsize=8192)
+def _tiers(text: str) -> tuple[PriceTier, ...]:
+    """Decoded price tiers by their JSON text. The same listings are candidates of order
+    after order: decoding their tiers once keeps thousands of objects per order from
+    being made (and collected). Tiers are immutable, so sharing them is safe."""
+    return _TIERS.decode(text)
+
+
+# By value, without an enum call per candidate row.
+_SUPPLY_MODES = {mode.value: mode for mode in domain.SupplyMode}
 
 
 class StockChanged(Conflict):
@@ -32,12 +44,27 @@ class StockChanged(Conflict):
     code = "listings.stock_changed"
 
 
-class SourceListing(msgspec.Struct, frozen=True, kw_only=True):
+class ProductFacts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What placing an order needs to know of a catalogue product."""
+
+    id: uuid.UUID
+    category: str
+    vat_treatment: str
+    programme: str | None
+    net_content: int
+    net_content_unit: str
+    bulog_supplied: bool
+
+
+class SourceListing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     listing_id: uuid.UUID
     product_id: uuid.UUID
     seller_organization_id: uuid.UUID
     owner_organization_id: uuid.UUID
     owner_kind: str
+    owner_vat_registered: bool = False
+    """Whether the owner of the goods (the consignor, for consignment stock) is
+    VAT-registered; `StockService.sources` always reads it."""
     region_code: str
     available: int
     min_order_quantity: int
@@ -49,23 +76,44 @@ class StockService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.stock = StockRepository(uow.session)
 
+    async def product_facts(
+        self, product_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, ProductFacts]:
+        """The catalogue facts of these products (unknown ids are left out), one query."""
+        rows = await self.stock.product_facts(product_ids)
+        return {
+            pid: ProductFacts(
+                id=pid,
+                category=category,
+                vat_treatment=vat_treatment,
+                programme=programme,
+                net_content=net_content,
+                net_content_unit=net_content_unit,
+                bulog_supplied=bulog_supplied,
+            )
+            for (pid, category, vat_treatment, programme, net_content, net_content_unit,
+                 bulog_supplied) in rows
+        }  # fmt: skip
+
     async def sources(self, product_ids: Sequence[uuid.UUID]) -> list[SourceListing]:
-        rows = await self.stock.sources_for_products(product_ids)
+        products = list(product_ids)
+        rows = await self.stock.sources_for_products(products)
         return [
             SourceListing(
                 listing_id=listing_id,
-                product_id=product_id,
+                product_id=products[product_no - 1],
                 seller_organization_id=seller_id,
-                owner_organization_id=owner_id,
+                owner_organization_id=owner_id or seller_id,
                 owner_kind=owner_kind,
+                owner_vat_registered=owner_vat_registered,
                 region_code=region_code,
                 available=max(0, available),
                 min_order_quantity=moq,
-                tiers=_TIERS.decode(tiers),
-                supply_mode=domain.SupplyMode(supply_mode),
+                tiers=_tiers(tiers),
+                supply_mode=_SUPPLY_MODES[supply_mode],
             )
-            for (listing_id, product_id, seller_id, owner_id, owner_kind, region_code,
-                 available, moq, supply_mode, tiers) in rows
+            for (listing_id, product_no, seller_id, owner_id, owner_kind, owner_vat_registered,
+                 region_code, available, moq, supply_mode, tiers) in rows
         ]  # fmt: skip
 
     async def reserve(
@@ -117,21 +165,18 @@ class StockService:
                 f"Stock changed on {len(refused)} listing(s); the {kind.value} was refused.",
                 listing_ids=refused,
             )
+        # One INSERT from arrays, not ORM objects: nothing for the session to track.
         await self.stock.insert_movements(
-            [
-                StockMovement(
-                    id=new_id(),
-                    listing_id=lid,
-                    kind=kind.value,
-                    on_hand_delta=d_on_hand,
-                    reserved_delta=d_reserved,
-                    on_hand_after=after[lid][0],
-                    reserved_after=after[lid][1],
-                    reason=None,
-                    reference=reference,
-                    actor_organization_id=principal.organization_id if principal else None,
-                    actor_api_key_id=principal.api_key_id if principal else None,
-                )
-                for lid, d_on_hand, d_reserved in deltas
-            ]
+            {
+                "kind": kind.value,
+                "reference": reference,
+                "actor_organization_id": principal.organization_id if principal else None,
+                "actor_api_key_id": principal.api_key_id if principal else None,
+                "id": [new_id() for _ in deltas],
+                "listing_id": [lid for lid, _, _ in deltas],
+                "on_hand_delta": [d_on_hand for _, d_on_hand, _ in deltas],
+                "reserved_delta": [d_reserved for _, _, d_reserved in deltas],
+                "on_hand_after": [after[lid][0] for lid, _, _ in deltas],
+                "reserved_after": [after[lid][1] for lid, _, _ in deltas],
+            }
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
@@ -21,7 +22,14 @@ from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
 from marketplace.orders.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder
-from marketplace.orders.placement import BudgetCheck, OrderPlacement, PricedPlan
+from marketplace.orders.placement import (
+    BudgetCheck,
+    OrderPlacement,
+    PlacedLeg,
+    PlacedLine,
+    PlacedOrderRow,
+    PricedPlan,
+)
 from marketplace.orders.schemas import (
     BudgetCheckOut,
     BudgetPeriodCreate,
@@ -47,7 +55,7 @@ from marketplace.orders.service import OrderService, OrderView
 from marketplace.orders.standing import StandingOrderService
 
 
-def leg_out(leg: OrderLeg) -> LegOut:
+def leg_out(leg: OrderLeg | PlacedLeg) -> LegOut:
     return LegOut(
         id=leg.id,
         order_id=leg.order_id,
@@ -78,7 +86,11 @@ def leg_out(leg: OrderLeg) -> LegOut:
 
 
 def order_out(
-    order: Order, lines: list[OrderLine], legs: list[OrderLeg], *, full: bool
+    order: Order | PlacedOrderRow,
+    lines: Sequence[OrderLine | PlacedLine],
+    legs: Sequence[OrderLeg | PlacedLeg],
+    *,
+    full: bool,
 ) -> OrderOut:
     """`full` for the buyer and the platform; a supplier sees totals of its own legs."""
     if full:
@@ -162,11 +174,11 @@ def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut
         total=plan.total,
         currency="IDR",
         budget=BudgetCheckOut(
-            budget_period_id=budget.period.id,
-            envelope=budget.period.envelope,
+            budget_period_id=budget.period_id,
+            envelope=budget.envelope,
             committed=budget.committed,
-            remaining=budget.period.envelope - budget.committed,
-            remaining_after_order=budget.period.envelope - budget.committed - plan.total,
+            remaining=budget.envelope - budget.committed,
+            remaining_after_order=budget.envelope - budget.committed - plan.total,
         )
         if budget
         else None,

@@ -10,6 +10,7 @@ import msgspec
 from marketplace.errors import ValidationFailed
 from marketplace.listings.pricing import PriceTier
 from marketplace.money import Rupiah
+from marketplace.tax import VatTreatment
 
 
 class LegKind(enum.StrEnum):
@@ -22,7 +23,7 @@ class LegKind(enum.StrEnum):
 # --- inputs -------------------------------------------------------------------------
 
 
-class RequestedLine(msgspec.Struct, frozen=True):
+class RequestedLine(msgspec.Struct, frozen=True, gc=False):
     line_no: int
     product_id: UUID
     quantity: int
@@ -30,14 +31,14 @@ class RequestedLine(msgspec.Struct, frozen=True):
     """Pins the line to this one listing (stock, consignment or Bulog-lot mode)."""
 
 
-class Buyer(msgspec.Struct, frozen=True):
+class Buyer(msgspec.Struct, frozen=True, gc=False):
     organization_id: UUID
     kind: str
     region_code: str
     """Kemendagri code, ``province.city.district.village`` (e.g. ``35.76.02.1001``)."""
 
 
-class ProductRule(msgspec.Struct, frozen=True):
+class ProductRule(msgspec.Struct, frozen=True, gc=False):
     product_id: UUID
     programme: str | None = None
     unit_net_grams: int | None = None
@@ -45,7 +46,7 @@ class ProductRule(msgspec.Struct, frozen=True):
     bulog_supplied: bool = False
 
 
-class StockSource(msgspec.Struct, frozen=True):
+class StockSource(msgspec.Struct, frozen=True, gc=False):
     """A listing that ships from stock. Consignment stock when the owner isn't the seller."""
 
     listing_id: UUID
@@ -59,7 +60,7 @@ class StockSource(msgspec.Struct, frozen=True):
     tiers: tuple[PriceTier, ...]
 
 
-class BulogLotSource(msgspec.Struct, frozen=True):
+class BulogLotSource(msgspec.Struct, frozen=True, gc=False):
     """A cooperative's listing fulfilled by pooling demand into an open Bulog lot."""
 
     listing_id: UUID
@@ -73,7 +74,7 @@ class BulogLotSource(msgspec.Struct, frozen=True):
     tiers: tuple[PriceTier, ...]
 
 
-class TradeContractSource(msgspec.Struct, frozen=True):
+class TradeContractSource(msgspec.Struct, frozen=True, gc=False):
     """One supplying cooperative's allotment under an inter-city trade contract."""
 
     contract_id: UUID
@@ -102,7 +103,7 @@ DEFAULT_POLICY = SplitPolicy()
 # --- outputs ------------------------------------------------------------------------
 
 
-class PlannedLeg(msgspec.Struct, frozen=True, kw_only=True):
+class PlannedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     line_no: int
     kind: LegKind
     product_id: UUID
@@ -121,7 +122,7 @@ class PlannedLeg(msgspec.Struct, frozen=True, kw_only=True):
     added to it); 0 for every other kind."""
 
 
-class Shortfall(msgspec.Struct, frozen=True):
+class Shortfall(msgspec.Struct, frozen=True, gc=False):
     line_no: int
     product_id: UUID
     requested: int
@@ -159,6 +160,22 @@ class SplitPlan(msgspec.Struct, frozen=True):
                 shortfalls=msgspec.to_builtins(list(self.shortfalls)),
             )
         return self
+
+
+# --- tax ----------------------------------------------------------------------------
+
+
+def leg_vat_treatment(
+    kind: LegKind, product_treatment: str, *, owner_vat_registered: bool
+) -> VatTreatment:
+    """The VAT treatment a leg charges: the product's, except that a consignment leg
+    (goods a UMKM consignor owns) charges no VAT when the consignor is not
+    VAT-registered — a non-registered business can't charge VAT. Stored on the leg as
+    its effective treatment (`exempt` then), so every later recomputation on the leg
+    (short-delivery credit, the consignment sale) charges the same VAT."""
+    if kind is LegKind.CONSIGNMENT and not owner_vat_registered:
+        return VatTreatment.EXEMPT
+    return VatTreatment(product_treatment)
 
 
 # --- errors -------------------------------------------------------------------------

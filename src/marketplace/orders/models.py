@@ -74,6 +74,11 @@ class OrderLeg(IdMixin, TimestampMixin, Base):
     quantity: Mapped[int]
     unit_price: Mapped[int]
     subtotal: Mapped[int]
+    # The leg's effective VAT treatment (`tax.VatTreatment`): the product's, except
+    # `exempt` on a consignment leg whose consignor is not VAT-registered (a
+    # non-registered UMKM can't charge VAT; `orders.domain.leg_vat_treatment`). Every
+    # recomputation of the leg's VAT (short-delivery credit, the consignment sale) uses
+    # `tax.vat_for(amount, vat_treatment)` on it, so they all agree with placement.
     vat_treatment: Mapped[str] = mapped_column(String(16))
     vat_amount: Mapped[int]
     levy_amount: Mapped[int]

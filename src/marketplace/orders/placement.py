@@ -3,15 +3,25 @@
 Sources are read without locks; the chosen listings are then locked in id order and
 reserved by one conditional statement. If stock moved in between (another order won the
 race), the attempt rolls back to a savepoint and runs again on fresh stock, so a loser
-sees an honest `orders.insufficient_supply` rather than an error.
+sees an honest `orders.insufficient_supply` rather than an error. Rolling back to the
+savepoint also releases the attempt's row locks, so a retry locks its new listings in id
+order like any first attempt (keeping an earlier attempt's locks could deadlock).
+
+The placement writes plain rows with one statement per table (no ORM objects for the
+session to track and flush); what it returns are the rows it wrote.
+
+VAT: each leg charges VAT by its product's treatment, except a consignment leg whose
+consignor is not VAT-registered, which charges none (`domain.leg_vat_treatment`); the
+leg stores that effective treatment, so later recomputations agree.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import msgspec
 
@@ -21,11 +31,10 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
 from marketplace.listings.domain import SupplyMode
-from marketplace.listings.service import ProductService
 from marketplace.listings.stock_service import SourceListing, StockChanged, StockService
 from marketplace.orders import budgets, splitting
+from marketplace.orders.domain import leg_vat_treatment
 from marketplace.orders.lifecycle import LegStatus, OrderStatus
-from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
@@ -33,6 +42,13 @@ from marketplace.tax import vat_for
 
 MAX_ATTEMPTS = 3
 STOCK_LEG_KINDS = frozenset({splitting.LegKind.STOCK, splitting.LegKind.CONSIGNMENT})
+# The `order_legs` columns that differ between an order's legs (the insert takes one list
+# per column; the others are the order's, or their defaults).
+LEG_COLUMNS = (
+    "id", "line_no", "kind", "product_id", "category", "listing_id", "contract_id",
+    "allotment_id", "supplier_organization_id", "owner_organization_id", "quantity",
+    "unit_price", "subtotal", "vat_treatment", "vat_amount", "levy_amount",
+)  # fmt: skip
 
 
 class UnknownProduct(ValidationFailed):
@@ -43,10 +59,11 @@ class DeliveryInPast(ValidationFailed):
     code = "orders.delivery_in_past"
 
 
-class PricedLeg(msgspec.Struct, frozen=True, kw_only=True):
+class PricedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     planned: splitting.PlannedLeg
     category: str
     vat_treatment: str
+    """The leg's effective treatment (`domain.leg_vat_treatment`)."""
     vat_amount: int
 
 
@@ -73,14 +90,81 @@ class PricedPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BudgetCheck(msgspec.Struct, frozen=True, kw_only=True):
-    period: BudgetPeriod
+    period_id: uuid.UUID
+    envelope: int
     committed: int
 
 
+class PlacedOrderRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The `orders` row a placement wrote (the fields of `models.Order`)."""
+
+    id: uuid.UUID
+    buyer_organization_id: uuid.UUID
+    status: str
+    delivery_date: dt.date
+    delivery_region_code: str
+    delivery_address: str
+    notes: str | None
+    subtotal: int
+    vat_total: int
+    levy_total: int
+    total: int
+    credited_total: int
+    budget_period_id: uuid.UUID | None
+    standing_order_id: uuid.UUID | None
+    placed_by_api_key_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PlacedLine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """An `order_lines` row a placement wrote (the fields of `models.OrderLine`)."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    line_no: int
+    product_id: uuid.UUID
+    quantity: int
+    listing_id: uuid.UUID | None
+
+
+class PlacedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """An `order_legs` row a placement wrote (the fields of `models.OrderLeg`); it is
+    what procurement's pooling and call-offs read of a leg, too."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    line_no: int
+    kind: str
+    product_id: uuid.UUID
+    category: str
+    listing_id: uuid.UUID | None
+    contract_id: uuid.UUID | None
+    allotment_id: uuid.UUID | None
+    supplier_organization_id: uuid.UUID
+    owner_organization_id: uuid.UUID
+    buyer_organization_id: uuid.UUID
+    quantity: int
+    unit_price: int
+    subtotal: int
+    vat_treatment: str
+    vat_amount: int
+    levy_amount: int
+    status: str
+    shipped_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    shipped_quantity: int | None = None
+    delivered_quantity: int | None = None
+    credited_amount: int = 0
+    receipt_note: str | None = None
+    created_at: dt.datetime
+
+
 class PlacedOrder(msgspec.Struct, frozen=True, kw_only=True):
-    order: Order
-    lines: list[OrderLine]
-    legs: list[OrderLeg]
+    order: PlacedOrderRow
+    lines: list[PlacedLine]
+    legs: list[PlacedLeg]
 
 
 def to_sources(
@@ -129,7 +213,6 @@ class OrderPlacement:
         self.orders = OrderRepository(uow.session)
         self.budgets = BudgetRepository(uow.session)
         self.stock = StockService(uow)
-        self.products = ProductService(uow)
         self.directory = OrganizationDirectory(uow)
         self._buyer_time_zone = "Asia/Jakarta"
 
@@ -149,7 +232,7 @@ class OrderPlacement:
     ) -> PricedPlan:
         """Split against current stock and price every leg (reads only)."""
         product_ids = sorted({line.product_id for line in data.lines})
-        products = await self.products.products.get_many(product_ids)
+        products = await self.stock.product_facts(product_ids)
         missing = [str(pid) for pid in product_ids if pid not in products]
         if missing:
             raise UnknownProduct("Some products are not in the catalogue.", product_ids=missing)
@@ -159,9 +242,6 @@ class OrderPlacement:
         lots = [s for s in listings if s.supply_mode is SupplyMode.BULOG_LOT]
         branches = await LotPooling(self.uow).branches_for(s.seller_organization_id for s in lots)
         sources = to_sources(listings, branches)
-        sources += await ContractCalloffs(self.uow).sources(
-            product_ids, buyer.region_code, data.delivery.date
-        )
         rules = [
             splitting.ProductRule(
                 product_id=p.id,
@@ -181,31 +261,55 @@ class OrderPlacement:
             for i, line in enumerate(data.lines, start=1)
         ]
         raw = splitting.split_order(requested, sources, buyer, products=rules)
+        if raw.shortfalls:
+            # Trade contracts only take what listings can't fill, so they are read (and
+            # the split redone with them) only when something is left unfilled: the
+            # plan is the same as splitting with every source from the start.
+            sources += await ContractCalloffs(self.uow).sources(
+                product_ids, buyer.region_code, data.delivery.date
+            )
+            raw = splitting.split_order(requested, sources, buyer, products=rules)
         unbranched = {s.product_id for s in lots if s.seller_organization_id not in branches}
         if any(short.product_id in unbranched for short in raw.shortfalls):
             raise NoBulogBranch("No Bulog branch exists to supply the Bulog lot listings.")
-        return PricedPlan(
-            legs=tuple(
+        # A consignment leg's VAT depends on its consignor's registration (read with the
+        # candidates, no further query).
+        vat_registered = {s.listing_id: s.owner_vat_registered for s in listings}
+        priced = []
+        for leg in raw.legs:
+            product = products[leg.product_id]
+            treatment = leg_vat_treatment(
+                leg.kind,
+                product.vat_treatment,
+                owner_vat_registered=leg.listing_id is not None
+                and vat_registered.get(leg.listing_id, False),
+            )
+            priced.append(
                 PricedLeg(
                     planned=leg,
-                    category=products[leg.product_id].category,
-                    vat_treatment=products[leg.product_id].vat_treatment,
-                    vat_amount=vat_for(leg.line_total, products[leg.product_id].vat_treatment),
+                    category=product.category,
+                    vat_treatment=treatment.value,
+                    vat_amount=vat_for(leg.line_total, treatment),
                 )
-                for leg in raw.legs
-            ),
-            shortfalls=raw.shortfalls,
-        )
+            )
+        return PricedPlan(legs=tuple(priced), shortfalls=raw.shortfalls)
 
     async def budget_check(
         self, buyer: splitting.Buyer, delivery_date: dt.date, *, lock: bool
     ) -> BudgetCheck | None:
         if buyer.kind != OrganizationKind.KITCHEN:
             return None
-        period = await self.budgets.covering(buyer.organization_id, delivery_date, for_update=lock)
+        period = await self.budgets.envelope_covering(
+            buyer.organization_id, delivery_date, for_update=lock
+        )
         if period is None:
             return None
-        return BudgetCheck(period=period, committed=await self.budgets.committed(period.id))
+        period_id, envelope = period
+        return BudgetCheck(
+            period_id=period_id,
+            envelope=envelope,
+            committed=await self.budgets.committed(period_id),
+        )
 
     async def preview(
         self, principal: Principal, data: OrderCreate
@@ -236,32 +340,54 @@ class OrderPlacement:
         # The budget row lock serialises a kitchen's concurrent orders against its envelope.
         budget = await self.budget_check(buyer, data.delivery.date, lock=True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            plan = await self.plan(principal, data, buyer)
+            splitting.SplitPlan(
+                legs=tuple(leg.planned for leg in plan.legs), shortfalls=plan.shortfalls
+            ).require_complete()
+            if budget is not None:
+                budgets.check_within_envelope(
+                    envelope=budget.envelope,
+                    committed=budget.committed,
+                    order_total=plan.total,
+                )
             try:
-                async with self.uow.session.begin_nested():
-                    return await self._place_once(principal, data, buyer, budget, standing_order_id)
+                async with self._savepoint(plan):
+                    return await self._write(
+                        principal, data, buyer, plan, budget, standing_order_id
+                    )
             except StockChanged:
                 if attempt == MAX_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
-    async def _place_once(
+    @contextlib.asynccontextmanager
+    async def _savepoint(self, plan: PricedPlan) -> AsyncIterator[None]:
+        """The writes of one attempt, undone together if any of them fails (and with them
+        the attempt's row locks). Procurement legs write through the ORM session, which
+        must forget those objects too: the session's own savepoint. Otherwise the writes
+        are plain statements, and a bare SAVEPOINT does — released by the commit, so it
+        costs one statement, not two."""
+        if any(leg.planned.kind not in STOCK_LEG_KINDS for leg in plan.legs):
+            async with self.uow.session.begin_nested():
+                yield
+            return
+        await self.orders.savepoint()
+        try:
+            yield
+        except Exception:
+            # (Cancelled: no more SQL; the unit of work rolls the whole transaction back.)
+            await self.orders.rollback_to_savepoint()
+            raise
+
+    async def _write(
         self,
         principal: Principal,
         data: OrderCreate,
         buyer: splitting.Buyer,
+        plan: PricedPlan,
         budget: BudgetCheck | None,
         standing_order_id: uuid.UUID | None,
     ) -> PlacedOrder:
-        plan = await self.plan(principal, data, buyer)
-        splitting.SplitPlan(
-            legs=tuple(leg.planned for leg in plan.legs), shortfalls=plan.shortfalls
-        ).require_complete()
-        if budget is not None:
-            budgets.check_within_envelope(
-                envelope=budget.period.envelope,
-                committed=budget.committed,
-                order_total=plan.total,
-            )
         order_id = new_id()
         await self.stock.reserve(
             [
@@ -272,7 +398,8 @@ class OrderPlacement:
             reference=f"order:{order_id}",
             principal=principal,
         )
-        order = Order(
+        placed_at = dt.datetime.now(dt.UTC)
+        order = PlacedOrderRow(
             id=order_id,
             buyer_organization_id=buyer.organization_id,
             status=OrderStatus.PLACED.value,
@@ -285,12 +412,14 @@ class OrderPlacement:
             levy_total=plan.levy_total,
             total=plan.total,
             credited_total=0,
-            budget_period_id=budget.period.id if budget else None,
+            budget_period_id=budget.period_id if budget else None,
             standing_order_id=standing_order_id,
             placed_by_api_key_id=principal.api_key_id,
+            created_at=placed_at,
+            updated_at=placed_at,
         )
         lines = [
-            OrderLine(
+            PlacedLine(
                 id=new_id(),
                 order_id=order_id,
                 line_no=i,
@@ -300,9 +429,10 @@ class OrderPlacement:
             )
             for i, line in enumerate(data.lines, start=1)
         ]
-        placed_at = dt.datetime.now(dt.UTC)
+        reserved = LegStatus.RESERVED.value
+        buyer_id = buyer.organization_id
         legs = [
-            OrderLeg(
+            PlacedLeg(
                 id=new_id(),
                 order_id=order_id,
                 line_no=leg.planned.line_no,
@@ -314,39 +444,49 @@ class OrderPlacement:
                 allotment_id=leg.planned.allotment_id,
                 supplier_organization_id=leg.planned.supplier_org_id,
                 owner_organization_id=leg.planned.owner_org_id,
-                buyer_organization_id=buyer.organization_id,
+                buyer_organization_id=buyer_id,
                 quantity=leg.planned.quantity,
                 unit_price=leg.planned.unit_price,
                 subtotal=leg.planned.line_total,
                 vat_treatment=leg.vat_treatment,
                 vat_amount=leg.vat_amount,
                 levy_amount=leg.planned.levy_amount,
-                status=LegStatus.RESERVED.value,
-                credited_amount=0,
+                status=reserved,
                 created_at=placed_at,
             )
             for leg in plan.legs
         ]
-        self.orders.add_all([order])
-        await self.orders.flush()
-        await self.orders.insert_rows(OrderLine, lines)
-        await self.orders.insert_rows(OrderLeg, legs)
+        await self.orders.insert_placed(
+            msgspec.structs.asdict(order),
+            {
+                "order_id": order_id,
+                "id": [line.id for line in lines],
+                "line_no": [line.line_no for line in lines],
+                "product_id": [line.product_id for line in lines],
+                "quantity": [line.quantity for line in lines],
+                "listing_id": [line.listing_id for line in lines],
+            },
+            {
+                "order_id": order_id,
+                "buyer_organization_id": buyer_id,
+                "status": reserved,
+                "created_at": placed_at,
+                **{column: [getattr(leg, column) for leg in legs] for column in LEG_COLUMNS},
+            },
+        )
         # Procurement, same transaction: pool `bulog_lot` legs into open lots, and take
         # `trade_contract` legs' weekly volume (StockChanged → retried like stock).
         await LotPooling(self.uow).pool(legs)
         await ContractCalloffs(self.uow).call_off(legs, data.delivery.date)
         suppliers = sorted({leg.supplier_organization_id for leg in legs})
-        for organization_id in [buyer.organization_id, *suppliers]:
-            outbox.emit(
-                self.uow,
-                "order.placed",
-                {
-                    "order_id": str(order_id),
-                    "buyer_organization_id": str(buyer.organization_id),
-                    "total": order.total,
-                    "currency": "IDR",
-                    "delivery_date": data.delivery.date.isoformat(),
-                },
-                organization_id=organization_id,
-            )
+        payload = {
+            "order_id": str(order_id),
+            "buyer_organization_id": str(buyer_id),
+            "total": order.total,
+            "currency": "IDR",
+            "delivery_date": data.delivery.date.isoformat(),
+        }
+        await outbox.emit_many(
+            self.uow, "order.placed", payload, organization_ids=[buyer_id, *suppliers]
+        )
         return PlacedOrder(order=order, lines=lines, legs=legs)

@@ -5,31 +5,90 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.db import Base
 from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine, StandingOrder
+
+# Placement's statements, built once (SQLAlchemy caches their compiled form): Core
+# inserts of plain rows, so the session tracks nothing it would have to flush.
+_INSERT_ORDER = insert(Order.metadata.tables["orders"])
+# An order's lines and legs: one INSERT each from arrays (one column each), whatever
+# the number of lines — a single statement execution, not one per row.
+_INSERT_LINES = text(
+    """
+    INSERT INTO order_lines (id, order_id, line_no, product_id, quantity, listing_id)
+    SELECT r.id, CAST(:order_id AS uuid), r.line_no, r.product_id, r.quantity, r.listing_id
+    FROM unnest(CAST(:id AS uuid[]), CAST(:line_no AS bigint[]), CAST(:product_id AS uuid[]),
+                CAST(:quantity AS bigint[]), CAST(:listing_id AS uuid[]))
+         AS r(id, line_no, product_id, quantity, listing_id)
+    """
+)
+_INSERT_LEGS = text(
+    """
+    INSERT INTO order_legs (id, order_id, buyer_organization_id, status, credited_amount,
+                            created_at, line_no, kind, product_id, category, listing_id,
+                            contract_id, allotment_id, supplier_organization_id,
+                            owner_organization_id, quantity, unit_price, subtotal,
+                            vat_treatment, vat_amount, levy_amount)
+    SELECT r.id, CAST(:order_id AS uuid), CAST(:buyer_organization_id AS uuid),
+           CAST(:status AS varchar), 0, CAST(:created_at AS timestamptz), r.line_no, r.kind,
+           r.product_id, r.category, r.listing_id, r.contract_id, r.allotment_id,
+           r.supplier_organization_id, r.owner_organization_id, r.quantity, r.unit_price,
+           r.subtotal, r.vat_treatment, r.vat_amount, r.levy_amount
+    FROM unnest(CAST(:id AS uuid[]), CAST(:line_no AS bigint[]), CAST(:kind AS varchar[]),
+                CAST(:product_id AS uuid[]), CAST(:category AS varchar[]),
+                CAST(:listing_id AS uuid[]), CAST(:contract_id AS uuid[]),
+                CAST(:allotment_id AS uuid[]), CAST(:supplier_organization_id AS uuid[]),
+                CAST(:owner_organization_id AS uuid[]), CAST(:quantity AS bigint[]),
+                CAST(:unit_price AS bigint[]), CAST(:subtotal AS bigint[]),
+                CAST(:vat_treatment AS varchar[]), CAST(:vat_amount AS bigint[]),
+                CAST(:levy_amount AS bigint[]))
+         AS r(id, line_no, kind, product_id, category, listing_id, contract_id, allotment_id,
+              supplier_organization_id, owner_organization_id, quantity, unit_price,
+              subtotal, vat_treatment, vat_amount, levy_amount)
+    """
+)
+_PERIODS: Table = BudgetPeriod.metadata.tables["budget_periods"]
+_PERIOD_COVERING = select(_PERIODS.c.id, _PERIODS.c.envelope).where(
+    _PERIODS.c.kitchen_organization_id == bindparam("kitchen_id"),
+    _PERIODS.c.start_date <= bindparam("day"),
+    _PERIODS.c.end_date >= bindparam("day"),
+)
+_PERIOD_COVERING_LOCKED = _PERIOD_COVERING.with_for_update()
+_SAVEPOINT = text("SAVEPOINT order_placement")
+_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT order_placement")
 
 
 class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add_all(self, objects: Sequence[object]) -> None:
-        self.session.add_all(objects)
+    async def savepoint(self) -> None:
+        """A savepoint for plain-statement writes (no ORM objects pending); the commit
+        releases it. SQLAlchemy's `begin_nested` is for writes through the session."""
+        await self.session.execute(_SAVEPOINT)
 
-    async def insert_rows(self, model: type[Base], objects: Sequence[Base]) -> None:
-        """One bulk INSERT for many new rows, without the unit of work tracking each
-        object (that bookkeeping was a third of an order's placement time). The objects
-        stay transient: callers read them, and must not expect changes to persist."""
-        if not objects:
-            return
-        columns = [c.key for c in model.__table__.columns]
-        await self.session.execute(
-            insert(model), [{key: getattr(o, key) for key in columns} for o in objects]
-        )
+    async def rollback_to_savepoint(self) -> None:
+        await self.session.execute(_ROLLBACK_TO_SAVEPOINT)
+
+    async def insert_placed(
+        self,
+        order: dict[str, Any],
+        lines: dict[str, Any],
+        legs: dict[str, Any],
+    ) -> None:
+        """A new order (column → value), its lines and its legs (column → list of values,
+        plus the order's scalars): one INSERT per table whatever the number of lines, and
+        nothing for the unit of work to track (building and flushing ORM objects was most
+        of a placement's own time)."""
+        await self.session.execute(_INSERT_ORDER, order)
+        if lines["id"]:
+            await self.session.execute(_INSERT_LINES, lines)
+        if legs["id"]:
+            await self.session.execute(_INSERT_LEGS, legs)
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -148,17 +207,13 @@ class BudgetRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
-    async def covering(
+    async def envelope_covering(
         self, kitchen_id: uuid.UUID, day: dt.date, *, for_update: bool = False
-    ) -> BudgetPeriod | None:
-        stmt = select(BudgetPeriod).where(
-            BudgetPeriod.kitchen_organization_id == kitchen_id,
-            BudgetPeriod.start_date <= day,
-            BudgetPeriod.end_date >= day,
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+    ) -> tuple[uuid.UUID, int] | None:
+        """(period id, envelope) of the kitchen's period covering `day`, as columns."""
+        stmt = _PERIOD_COVERING_LOCKED if for_update else _PERIOD_COVERING
+        row = (await self.session.execute(stmt, {"kitchen_id": kitchen_id, "day": day})).first()
+        return None if row is None else (row[0], row[1])
 
     async def committed(self, period_id: uuid.UUID) -> int:
         """What live orders of the period cost, net of what short deliveries credited."""

@@ -17,6 +17,16 @@ RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE_PATTERN)]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Currency = Literal["IDR"]
 MAX_LINES = 500
+LegVat = Annotated[
+    int,
+    msgspec.Meta(
+        description=(
+            "VAT (PPN) the leg charges, in rupiah: 11% effective of the subtotal for a "
+            "standard-rated product, 0 for an exempt one — and 0 on a consignment leg "
+            "whose consignor (the UMKM owning the goods) is not VAT-registered."
+        )
+    ),
+]
 
 
 class OrderLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -48,7 +58,7 @@ class PlannedLegOut(msgspec.Struct, kw_only=True):
     quantity: int
     unit_price: int
     subtotal: int
-    vat_amount: int
+    vat_amount: LegVat
     levy_amount: int
 
 
@@ -106,7 +116,7 @@ class LegOut(msgspec.Struct, kw_only=True):
     quantity: int
     unit_price: int
     subtotal: int
-    vat_amount: int
+    vat_amount: LegVat
     levy_amount: int
     currency: Currency
     status: LegStatus

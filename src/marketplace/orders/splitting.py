@@ -157,7 +157,7 @@ def _sphp_refusal(
     )
 
 
-class _Offer(msgspec.Struct, eq=False):
+class _Offer(msgspec.Struct, eq=False, gc=False):
     """A listing-backed source (stock, consignment or Bulog lot) and what it has left."""
 
     listing_id: UUID
@@ -180,7 +180,7 @@ class _Group(msgspec.Struct):
     offers: list[_Offer] | None = None
 
 
-class _Allotment(msgspec.Struct, eq=False):
+class _Allotment(msgspec.Struct, eq=False, gc=False):
     source: TradeContractSource
     left: int
 
@@ -206,6 +206,12 @@ class _Planner:
     def __init__(self, sources: Iterable[Source], buyer: Buyer, *, unbounded: int) -> None:
         self._buyer_id = buyer.organization_id.int
         self._buyer_segments = buyer.region_code.split(".")
+        # The buyer's code cut after each segment, longest first: a source shares k
+        # leading segments with it when its code (plus ".") starts with the k-segment cut.
+        self._buyer_prefixes = [
+            (".".join(self._buyer_segments[:k]) + ".", k)
+            for k in range(len(self._buyer_segments), 0, -1)
+        ]
         self._unbounded = unbounded
         self._sources_by_product: dict[int, list[Source]] = {}
         for source in sources:
@@ -407,12 +413,11 @@ class _Planner:
         """0 for the buyer's own village, 1 its district, ... up to the code's length."""
         remoteness = self._remoteness_by_region.get(region_code)
         if remoteness is None:
-            shared = 0
-            for ours, theirs in zip(self._buyer_segments, region_code.split("."), strict=False):
-                if ours != theirs:
+            code, remoteness = region_code + ".", len(self._buyer_segments)
+            for prefix, shared in self._buyer_prefixes:
+                if code.startswith(prefix):
+                    remoteness -= shared
                     break
-                shared += 1
-            remoteness = len(self._buyer_segments) - shared
             self._remoteness_by_region[region_code] = remoteness
         return remoteness
 
