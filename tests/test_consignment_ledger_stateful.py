@@ -1,9 +1,11 @@
 """A Hypothesis state machine over consignment money events against the real database.
 
 After any sequence of sales (some replayed, some with nothing delivered), commission
-changes, returns, settlement runs and payouts: every ledger transaction sums to zero, each
-consignor's payable equals its unsettled sales net of commission plus its payouts still
-pending, and no sale is in two statements (every statement's totals are its own sales).
+changes, returns, adjustments (either sign), settlement runs and payouts: every ledger
+transaction sums to zero, each consignor's payable equals its unsettled sales net of
+commission plus its unsettled adjustments plus the balance carried by its last statement
+plus its payouts still pending, and no sale or adjustment is in two statements (every
+statement's totals are exactly the records in its range).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from marketplace.consignment.domain import PayoutStatus
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.sales import SaleRecorder, on_leg_delivered
 from marketplace.consignment.schemas import (
+    AdjustmentCreate,
     AgreementCreate,
     AgreementUpdate,
     IntakeCreate,
@@ -145,6 +148,8 @@ class ConsignmentBooks(RuleBasedStateMachine):
             assert intake.listing_id is not None
             self.listings.append(intake.listing_id)
         self.unsettled = [0, 0]
+        self.adjusted = [0, 0]
+        self.carried = [0, 0]
         self.pending = [0, 0]
         self.stock = [STOCK, STOCK]
         self.legs: list[tuple[int, uuid.UUID, int, int]] = []
@@ -228,6 +233,27 @@ class ConsignmentBooks(RuleBasedStateMachine):
         self.run(go())
         self.stock[c] -= qty
 
+    @rule(
+        c=st.integers(0, 1),
+        amount=st.integers(-400_000, 400_000).filter(lambda a: a != 0),
+    )
+    def adjust(self, c: int, amount: int) -> None:
+        """A correction either way (a negative one can leave the consignor in debt)."""
+
+        async def go() -> None:
+            async with unit_of_work(self.factory) as uow:
+                finance = principal(self.coop, OrganizationKind.COOPERATIVE, Role.FINANCE)
+                await SettlementService(uow).record_adjustment(
+                    finance,
+                    AdjustmentCreate(
+                        consignor_id=self.consignors[c], amount=amount, reason="correction"
+                    ),
+                )
+                await uow.commit()
+
+        self.run(go())
+        self.adjusted[c] += amount
+
     @rule()
     def settle(self) -> None:
         async def go() -> None:
@@ -237,8 +263,11 @@ class ConsignmentBooks(RuleBasedStateMachine):
 
         self.run(go())
         for c in range(2):
-            self.pending[c] += self.unsettled[c]
-            self.unsettled[c] = 0
+            available = self.carried[c] + self.unsettled[c] + self.adjusted[c]
+            payout = max(available, 0)
+            self.pending[c] += payout
+            self.carried[c] = available - payout
+            self.unsettled[c] = self.adjusted[c] = 0
 
     @rule()
     def pay_one(self) -> None:
@@ -306,10 +335,23 @@ class ConsignmentBooks(RuleBasedStateMachine):
                     )
                 ).scalar_one()
                 unsettled = await repo.unsettled_net(self.coop, consignor)
+                adjusted = await repo.unsettled_adjustments(self.coop, consignor)
+                carried = (
+                    await session.execute(
+                        text(
+                            "SELECT COALESCE((SELECT closing_balance FROM consignment_statements "
+                            "WHERE cooperative_id = :coop AND consignor_id = :c "
+                            "ORDER BY to_seq DESC LIMIT 1), 0)"
+                        ),
+                        {"coop": self.coop, "c": consignor},
+                    )
+                ).scalar_one()
                 assert unsettled == self.unsettled[c]
+                assert adjusted == self.adjusted[c]
+                assert carried == self.carried[c]
                 assert pending == self.pending[c]
-                assert -payable == unsettled + pending
-            # No sale in two statements, and every statement is exactly its own sales.
+                assert -payable == unsettled + adjusted + carried + pending
+            # Every statement is exactly the records in its range.
             mismatched = (
                 await session.execute(
                     text(
@@ -318,27 +360,60 @@ class ConsignmentBooks(RuleBasedStateMachine):
                           LEFT JOIN LATERAL (
                             SELECT count(*) AS n, COALESCE(sum(gross_amount), 0) AS g,
                                    COALESCE(sum(commission_amount), 0) AS c
-                              FROM consignment_sales s WHERE s.statement_id = st.id) x ON true
+                              FROM consignment_sales s
+                             WHERE s.cooperative_id = st.cooperative_id
+                               AND s.consignor_id = st.consignor_id
+                               AND s.seq > st.from_seq AND s.seq <= st.to_seq) x ON true
+                          LEFT JOIN LATERAL (
+                            SELECT COALESCE(sum(amount), 0) AS a
+                              FROM consignment_adjustments j
+                             WHERE j.cooperative_id = st.cooperative_id
+                               AND j.consignor_id = st.consignor_id
+                               AND j.seq > st.from_seq AND j.seq <= st.to_seq) y ON true
                          WHERE st.cooperative_id = :coop
                            AND (x.n <> st.sales_count OR x.g <> st.gross_sales
-                                OR x.c <> st.commission)
+                                OR x.c <> st.commission OR y.a <> st.adjustments_total)
                         """
                     ),
                     {"coop": self.coop},
                 )
             ).scalar_one()
             assert mismatched == 0
+            # No sale or adjustment in two statements, and every statement counted is one.
+            for table in ("consignment_sales", "consignment_adjustments"):
+                in_statements, distinct = (
+                    await session.execute(
+                        text(
+                            f"SELECT count(*), count(DISTINCT r.id) FROM {table} r "
+                            "JOIN consignment_statements st "
+                            "ON st.cooperative_id = r.cooperative_id "
+                            "AND st.consignor_id = r.consignor_id "
+                            "AND r.seq > st.from_seq AND r.seq <= st.to_seq "
+                            "WHERE r.cooperative_id = :coop"
+                        ),
+                        {"coop": self.coop},
+                    )
+                ).one()
+                assert in_statements == distinct
             counted = (
                 await session.execute(
                     text(
-                        "SELECT (SELECT COALESCE(sum(sales_count), 0) FROM consignment_statements "
-                        "WHERE cooperative_id = :coop), (SELECT count(*) FROM consignment_sales "
-                        "WHERE cooperative_id = :coop AND statement_id IS NOT NULL)"
+                        "SELECT COALESCE(sum(sales_count), 0) FROM consignment_statements "
+                        "WHERE cooperative_id = :coop"
                     ),
                     {"coop": self.coop},
                 )
-            ).one()
-            assert int(counted[0]) == int(counted[1])
+            ).scalar_one()
+            settled_sales = await session.execute(
+                text(
+                    "SELECT count(*) FROM consignment_sales s JOIN consignment_statements st "
+                    "ON st.cooperative_id = s.cooperative_id AND st.consignor_id = s.consignor_id "
+                    "AND s.seq > st.from_seq AND s.seq <= st.to_seq "
+                    "WHERE s.cooperative_id = :coop"
+                ),
+                {"coop": self.coop},
+            )
+            assert int(counted) == int(settled_sales.scalar_one())
 
 
 def test_consignment_books_state_machine(settings: Settings) -> None:

@@ -1,4 +1,8 @@
-"""Settlement runs: exactly once under concurrent runs and a worker killed mid-run."""
+"""Settlement runs: exactly once under concurrent runs and a worker killed mid-run.
+
+A statement settles the range ``(from_seq, to_seq]`` of its consignor's record numbers;
+a sale's statement is found by a range join (`SALE_STATEMENTS`).
+"""
 
 from __future__ import annotations
 
@@ -18,14 +22,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.accounts import OrganizationKind
 from marketplace.accounts.schemas import OrganizationCreate
 from marketplace.accounts.service import AccountsService
+from marketplace.consignment.domain import SettlementMismatch
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.settlement_service import SettlementService
-from marketplace.db import unit_of_work
+from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.ids import new_id
 from marketplace.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 Factory = async_sessionmaker[AsyncSession]
+HOUR = dt.timedelta(hours=1)
+
+# Every (sale, statement) pair whose range holds the sale.
+SALE_STATEMENTS = """
+    SELECT s.id AS sale_id, st.id AS statement_id
+      FROM consignment_sales s
+      JOIN consignment_statements st
+        ON st.cooperative_id = s.cooperative_id AND st.consignor_id = s.consignor_id
+       AND s.seq > st.from_seq AND s.seq <= st.to_seq
+     WHERE s.cooperative_id = :c
+"""
 
 
 async def new_org(factory: Factory, kind: OrganizationKind) -> uuid.UUID:
@@ -83,7 +99,8 @@ async def seed(
         row = (
             await session.execute(
                 text(
-                    "SELECT count(*), sum(gross_amount), sum(commission_amount) "
+                    "SELECT count(*), COALESCE(sum(gross_amount), 0), "
+                    "COALESCE(sum(commission_amount), 0) "
                     "FROM consignment_sales WHERE cooperative_id = :coop"
                 ),
                 {"coop": coop},
@@ -96,15 +113,16 @@ async def assert_settled_once(
     factory: Factory, coop: uuid.UUID, count: int, gross: int, commission: int
 ) -> None:
     async with factory() as session:
-        unsettled = (
+        unsettled, twice = (
             await session.execute(
                 text(
-                    "SELECT count(*) FROM consignment_sales "
-                    "WHERE cooperative_id = :c AND statement_id IS NULL"
+                    "SELECT (SELECT count(*) FROM consignment_sales WHERE cooperative_id = :c) "
+                    f"- count(DISTINCT x.sale_id), count(*) - count(DISTINCT x.sale_id) "
+                    f"FROM ({SALE_STATEMENTS}) x"
                 ),
                 {"c": coop},
             )
-        ).scalar_one()
+        ).one()
         totals = (
             await session.execute(
                 text(
@@ -124,7 +142,10 @@ async def assert_settled_once(
                       LEFT JOIN LATERAL (
                         SELECT count(*) AS n, COALESCE(sum(gross_amount), 0) AS g,
                                COALESCE(sum(commission_amount), 0) AS c
-                          FROM consignment_sales s WHERE s.statement_id = st.id) x ON true
+                          FROM consignment_sales s
+                         WHERE s.cooperative_id = st.cooperative_id
+                           AND s.consignor_id = st.consignor_id
+                           AND s.seq > st.from_seq AND s.seq <= st.to_seq) x ON true
                      WHERE st.cooperative_id = :c
                        AND (x.n <> st.sales_count OR x.g <> st.gross_sales
                             OR x.c <> st.commission)
@@ -143,6 +164,7 @@ async def assert_settled_once(
             )
         ).scalar_one()
     assert unsettled == 0
+    assert twice == 0  # no sale in two statements
     assert mismatched == 0
     assert tuple(int(v) for v in totals) == (count, gross, commission, gross - commission)
     assert int(payouts) == gross - commission
@@ -154,11 +176,11 @@ async def test_concurrent_runs_settle_every_sale_exactly_once(
 ) -> None:
     coop, count, gross, commission = await seed(session_factory)
     if not advisory_lock:
-        # The database alone (claim WHERE statement_id IS NULL) must still hold the line.
-        async def no_lock(self: ConsignmentRepository, key: str) -> None:
+        # The database alone (overlapping ranges refused) must still hold the line.
+        async def no_lock(self: ConsignmentRepository, *args: object, **kwargs: object) -> None:
             return None
 
-        monkeypatch.setattr(ConsignmentRepository, "lock", no_lock)
+        monkeypatch.setattr(ConsignmentRepository, "lock_records", no_lock)
     cutoff = dt.datetime.now(dt.UTC)
 
     async def run() -> None:
@@ -166,7 +188,15 @@ async def test_concurrent_runs_settle_every_sale_exactly_once(
             await SettlementService(uow).settle(coop, cutoff)
             await uow.commit()
 
-    await asyncio.gather(*(run() for _ in range(4)))
+    outcomes = await asyncio.gather(*(run() for _ in range(4)), return_exceptions=True)
+    failed = [o for o in outcomes if isinstance(o, BaseException)]
+    if advisory_lock:
+        assert failed == []
+    else:
+        # A run that raced the winner is refused as a whole (409, retry), never partly kept.
+        assert all(isinstance(o, SettlementMismatch) for o in failed), failed
+        assert len(failed) < 4
+        await run()  # the retry settles nothing more
     await assert_settled_once(session_factory, coop, count, gross, commission)
 
 
@@ -175,13 +205,33 @@ async def test_a_settled_sale_can_never_move(session_factory: Factory) -> None:
     async with unit_of_work(session_factory) as uow:
         await SettlementService(uow).settle(coop, dt.datetime.now(dt.UTC))
         await uow.commit()
-    async with session_factory() as session:
-        with pytest.raises(DBAPIError, match="is settled by statement"):
-            await session.execute(
-                text("UPDATE consignment_sales SET statement_id = NULL WHERE cooperative_id = :c"),
-                {"c": coop},
-            )
-        await session.rollback()
+    refused = [
+        # A sale renumbered out of its statement's range, or removed.
+        "UPDATE consignment_sales SET seq = DEFAULT WHERE cooperative_id = :c",
+        "DELETE FROM consignment_sales WHERE cooperative_id = :c",
+        # A statement's range moved or the statement removed.
+        "UPDATE consignment_statements SET to_seq = to_seq - 1 WHERE cooperative_id = :c",
+        "DELETE FROM consignment_statements WHERE cooperative_id = :c",
+        # A second statement over (part of) the same range.
+        *[
+            "INSERT INTO consignment_statements (id, run_id, cooperative_id, consignor_id, "
+            "cutoff, from_seq, to_seq, opening_balance, sales_count, gross_sales, commission, "
+            "net_sales, returns_count, returns_quantity, adjustments_total, payout_due, "
+            "closing_balance) SELECT gen_random_uuid(), run_id, cooperative_id, consignor_id, "
+            f"cutoff, {start}, {end}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 "
+            "FROM consignment_statements WHERE cooperative_id = :c"
+            for start, end in [
+                ("from_seq", "to_seq"),  # the same range again
+                ("from_seq + 1", "to_seq + 1"),  # overlapping
+                ("to_seq + 1", "to_seq + 2"),  # leaving a gap after the last one
+            ]
+        ],
+    ]
+    for sql in refused:
+        async with session_factory() as session:
+            with pytest.raises(DBAPIError):
+                await session.execute(text(sql), {"c": coop})
+            await session.rollback()
     await assert_settled_once(session_factory, coop, count, gross, commission)
 
 
@@ -263,10 +313,7 @@ async def test_cron_settles_agreements_whose_cycle_elapsed(session_factory: Fact
     async with session_factory() as session:
         settled = (
             await session.execute(
-                text(
-                    "SELECT count(*) FROM consignment_sales "
-                    "WHERE cooperative_id = :c AND statement_id IS NOT NULL"
-                ),
+                text(f"SELECT count(*) FROM ({SALE_STATEMENTS}) x"),
                 {"c": coop},
             )
         ).scalar_one()
@@ -307,7 +354,7 @@ async def test_sql_statements_agree_with_the_pure_rule(session_factory: Factory)
         statements = await repo.statements_of_run(run.id)
         assert len(statements) == 3
         for statement in statements:
-            sales = await repo.sales_of_statement(statement.id)
+            sales = await repo.sales_of_statement(statement)
             expected = build_statement(
                 statement.consignor_id,
                 statement.opening_balance,
@@ -341,3 +388,182 @@ async def test_sql_statements_agree_with_the_pure_rule(session_factory: Factory)
                 expected.payout_due,
                 expected.closing_balance,
             )
+
+
+@pytest.mark.parametrize("record_lock", [True, False], ids=["locked", "no-lock"])
+async def test_a_sale_in_flight_is_never_passed_over(
+    session_factory: Factory, monkeypatch: pytest.MonkeyPatch, record_lock: bool
+) -> None:
+    """A sale takes its number before it commits. A run starting meanwhile must not pick
+    a range ending above that number without the sale in it: the sale's shared record
+    lock makes the run wait for it. Without the lock (the no-lock case shows the gap is
+    real) a later sale with a higher number is settled and the in-flight one never is."""
+    from marketplace.consignment.sales import SaleRecorder
+
+    if not record_lock:
+
+        async def no_lock(self: ConsignmentRepository, *args: object, **kwargs: object) -> None:
+            return None
+
+        monkeypatch.setattr(ConsignmentRepository, "lock_records", no_lock)
+    coop, *_ = await seed(session_factory, consignors=1, sales_each=2)
+    async with session_factory() as session:
+        consignor = (
+            await session.execute(
+                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
+                {"c": coop},
+            )
+        ).scalar_one()
+
+    async def record(uow: UnitOfWork, price: int) -> None:
+        await SaleRecorder(uow).record(
+            leg_id=new_id(),
+            order_id=new_id(),
+            listing_id=None,
+            product_id=new_id(),
+            cooperative_id=coop,
+            consignor_id=consignor,
+            buyer_id=coop,
+            quantity=1,
+            unit_price=price,
+            vat_treatment="exempt",
+        )
+
+    async def settle() -> None:
+        async with unit_of_work(session_factory) as uow:
+            await SettlementService(uow).settle(coop, dt.datetime.now(dt.UTC) + HOUR)
+            await uow.commit()
+
+    async with unit_of_work(session_factory) as in_flight:
+        await record(in_flight, 1_000)  # numbered now, committed later
+        # Another sale of the same consignor, numbered after it, commits first.
+        async with unit_of_work(session_factory) as later:
+            await record(later, 2_000)
+            await later.commit()
+        run = asyncio.create_task(settle())
+        await asyncio.sleep(0.5)
+        assert run.done() is not record_lock  # the run waits for the sale in flight
+        await in_flight.commit()
+    await asyncio.wait_for(run, timeout=30)
+    await settle()  # the next run settles whatever is left, if it can
+    async with session_factory() as session:
+        in_ranges, counted = (
+            await session.execute(
+                text(
+                    f"SELECT (SELECT count(*) FROM ({SALE_STATEMENTS}) x), "
+                    "(SELECT COALESCE(sum(sales_count), 0) FROM consignment_statements "
+                    "WHERE cooperative_id = :c)"
+                ),
+                {"c": coop},
+            )
+        ).one()
+        totals = (
+            await session.execute(
+                text(
+                    "SELECT count(*), sum(gross_amount), sum(commission_amount) "
+                    "FROM consignment_sales WHERE cooperative_id = :c"
+                ),
+                {"c": coop},
+            )
+        ).one()
+    if record_lock:
+        await assert_settled_once(session_factory, coop, *(int(v) for v in totals))
+    else:
+        # The gap is real without the lock: the in-flight sale's number fell inside a
+        # range whose totals were summed before it committed, so it is never paid.
+        assert (in_ranges, counted) == (4, 3)
+
+
+async def test_sale_vat_is_the_legs_not_recomputed_from_the_registration(
+    session_factory: Factory,
+) -> None:
+    """sales.py charges what the leg charged: a VAT-registered consignor's sale on an
+    exempt leg (basic staples) posts no VAT, on a standard leg it posts the leg's VAT."""
+    from marketplace.consignment.sales import SaleRecorder
+
+    coop, *_ = await seed(session_factory, consignors=1, sales_each=1)
+    async with session_factory() as session:
+        consignor = (
+            await session.execute(
+                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
+                {"c": coop},
+            )
+        ).scalar_one()
+        await session.execute(
+            text("UPDATE organizations SET vat_registered = true WHERE id = :o"),
+            {"o": consignor},
+        )
+        await session.commit()
+    vats = {}
+    for treatment in ("exempt", "standard"):
+        async with unit_of_work(session_factory) as uow:
+            sale = await SaleRecorder(uow).record(
+                leg_id=new_id(),
+                order_id=new_id(),
+                listing_id=None,
+                product_id=new_id(),
+                cooperative_id=coop,
+                consignor_id=consignor,
+                buyer_id=coop,
+                quantity=3,
+                unit_price=10_000,
+                vat_treatment=treatment,
+            )
+            await uow.commit()
+        assert sale is not None
+        vats[treatment] = sale.vat_amount
+    assert vats == {"exempt": 0, "standard": 3_300}
+
+
+async def test_a_past_cutoff_stops_the_range_and_skips_nothing(session_factory: Factory) -> None:
+    """With a cut-off in the past, a statement's range stops before the first record made
+    at or after it; a record numbered later but sold earlier waits for the next statement
+    rather than being skipped or settled out of its range."""
+    from marketplace.consignment.sales import SaleRecorder
+
+    coop, *_ = await seed(session_factory, consignors=1, sales_each=0)
+    async with session_factory() as session:
+        consignor = (
+            await session.execute(
+                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
+                {"c": coop},
+            )
+        ).scalar_one()
+    now = dt.datetime.now(dt.UTC)
+    hours_ago = {"first": 3.0, "late": 1.0, "earlier-but-after": 2.0}
+    for price, ago in zip((1_000, 2_000, 4_000), hours_ago.values(), strict=True):
+        async with unit_of_work(session_factory) as uow:
+            await SaleRecorder(uow).record(
+                leg_id=new_id(),
+                order_id=new_id(),
+                listing_id=None,
+                product_id=new_id(),
+                cooperative_id=coop,
+                consignor_id=consignor,
+                buyer_id=coop,
+                quantity=1,
+                unit_price=price,
+                vat_treatment="exempt",
+                sold_at=now - dt.timedelta(hours=ago),
+            )
+            await uow.commit()
+
+    async def settle(cutoff: dt.datetime) -> list[int]:
+        async with unit_of_work(session_factory) as uow:
+            run = await SettlementService(uow).settle(coop, cutoff)
+            await uow.commit()
+        async with session_factory() as session:
+            repo = ConsignmentRepository(session)
+            return [
+                sale.gross_amount
+                for statement in await repo.statements_of_run(run.id)
+                for sale in await repo.sales_of_statement(statement)
+            ]
+
+    # 90 minutes ago: the sale of 1 hour ago stops the range; the one of 2 hours ago,
+    # numbered after it, waits with it.
+    assert await settle(now - dt.timedelta(minutes=90)) == [1_000]
+    assert sorted(await settle(now)) == [2_000, 4_000]
+    assert await settle(now) == []
+    # 5% commission (the first seeded agreement): 50 + 100 + 200.
+    await assert_settled_once(session_factory, coop, 3, 7_000, 350)

@@ -80,6 +80,7 @@ COVERED_BY: dict[str, str] = {
             "getConsignmentAgreement", "updateConsignmentAgreement", "endConsignmentAgreement",
             "getConsignmentIntake", "confirmConsignmentIntake", "rejectConsignmentIntake",
             "getConsignmentStatement", "getConsignmentPayout", "markConsignmentPayoutPaid",
+            "getConsignmentAdjustment",
         ],
         "tests/api/test_consignment.py::test_other_organizations_get_404_on_every_consignment_object",
     ),

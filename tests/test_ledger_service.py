@@ -362,6 +362,9 @@ def money_event(draw: st.DrawFn) -> Builder:
         TransactionKind.GOVERNMENT_INVOICE: lambda g: postings.government_invoice(
             domain_id, g[o[0]], g[o[1]], gross, vat, part
         ),
+        TransactionKind.CONSIGNMENT_ADJUSTMENT: lambda g: postings.consignment_adjustment(
+            domain_id, g[o[1]], g[o[2]], gross if part % 2 else -gross
+        ),
     }
     return builders[kind]
 

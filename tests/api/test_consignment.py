@@ -82,6 +82,7 @@ async def world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, 
         "other_umkm": await actors.org("umkm", "admin"),
         "other_coop": await actors.org("cooperative", "admin"),
         "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+        "actors": actors,
     }
 
 
@@ -566,6 +567,7 @@ CONSIGNMENT_OBJECT_OPERATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/consignment/statements/{statement_id}", None),
     ("GET", "/v1/consignment/payouts/{payout_id}", None),
     ("POST", "/v1/consignment/payouts/{payout_id}/mark-paid", {"bank_reference": "x"}),
+    ("GET", "/v1/consignment/adjustments/{adjustment_id}", None),
 ]
 
 
@@ -606,11 +608,20 @@ async def test_other_organizations_get_404_on_every_consignment_object(
         headers={**w["coop_finance"].headers, "Idempotency-Key": uuid.uuid4().hex},
     )
     [statement] = run.json()["statements"]
+    adjustment = await adjust(
+        client,
+        w["coop_finance"],
+        consignor_id=str(w["umkm"].organization_id),
+        amount=-1_000,
+        reason="damaged sack",
+    )
+    assert adjustment.status_code == 201, adjustment.text
     ids = {
         "agreement_id": agreement["id"],
         "intake_id": proposed.json()["id"],
         "statement_id": statement["id"],
         "payout_id": statement["payout_id"],
+        "adjustment_id": adjustment.json()["id"],
     }
     strangers = []
     for kind in ("cooperative", "umkm", "kitchen"):
@@ -655,3 +666,217 @@ async def test_platform_settlement_run_for_an_unknown_cooperative_is_404(
             headers={**admin.headers, "Idempotency-Key": uuid.uuid4().hex},
         )
         assert_problem(response, 404)
+
+
+async def adjust(
+    client: AsyncTestClient[Litestar], actor: Actor, key: str | None = None, **body: Any
+) -> Any:
+    headers = {**actor.headers, "Idempotency-Key": key or uuid.uuid4().hex}
+    return await client.post("/v1/consignment/adjustments", json=body, headers=headers)
+
+
+async def test_adjustments_are_settled_once_and_shown_on_the_statement(
+    client: AsyncTestClient[Litestar],
+    world: dict[str, Any],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    w = world
+    coop, umkm, finance = w["coop"], w["umkm"], w["coop_finance"]
+    await make_agreement(client, coop, umkm, bps=1000)
+    await make_agreement(client, w["other_coop"], w["other_umkm"], bps=1000)
+    intake = await client.post(
+        "/v1/consignment/intakes",
+        json={
+            "agreement_id": (
+                await client.get("/v1/consignment/agreements", headers=coop.headers)
+            ).json()["items"][0]["id"],
+            "product_id": w["rice"]["id"],
+            "quantity": 10,
+            "unit_price": 50_000,
+        },
+        headers=coop.headers,
+    )
+    assert intake.status_code == 201, intake.text
+    await order_and_deliver(client, w, 2, 2)  # 100,000 gross, 10,000 commission
+    await run_outbox(session_factory, "order.leg.delivered")
+    consignor = str(umkm.organization_id)
+
+    key = uuid.uuid4().hex
+    plus = await adjust(client, finance, key, consignor_id=consignor, amount=25_000, reason="x1")
+    assert plus.status_code == 201, plus.text
+    assert plus.json()["statement_id"] is None
+    replay = await adjust(client, finance, key, consignor_id=consignor, amount=25_000, reason="x1")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == plus.json()
+    minus = await adjust(
+        client, finance, consignor_id=consignor, amount=-10_000, reason="refund on a sack"
+    )
+    assert minus.status_code == 201, minus.text
+
+    # Bad input and other organizations' ids change nothing.
+    bad: list[tuple[Actor, dict[str, Any], int]] = [
+        (finance, {"consignor_id": consignor, "amount": 0, "reason": "zero"}, 422),
+        (finance, {"consignor_id": consignor, "amount": 5}, 400),
+        (finance, {"consignor_id": consignor, "amount": 5, "reason": "   "}, 400),
+        (finance, {"consignor_id": consignor, "amount": 5, "reason": "x", "extra": 1}, 400),
+        (finance, {"consignor_id": consignor, "amount": 10**11, "reason": "x"}, 400),
+        (finance, {"consignor_id": "not-a-uuid", "amount": 5, "reason": "x"}, 400),
+        (finance, {"consignor_id": consignor, "amount": "5", "reason": "x"}, 400),
+        # Our cooperative, a UMKM it has no agreement with; another cooperative, our UMKM.
+        (finance, {"consignor_id": str(w["other_umkm"].organization_id), "amount": 5,
+                   "reason": "x"}, 404),
+        (await client_key(w, "other_coop", "finance"), {"consignor_id": consignor, "amount": 5,
+                                                         "reason": "x"}, 404),
+        # The consignor itself, and the cooperative's seller: not its finance.
+        (umkm, {"consignor_id": consignor, "amount": 5, "reason": "x"}, 403),
+        (w["coop_seller"], {"consignor_id": consignor, "amount": 5, "reason": "x"}, 403),
+    ]  # fmt: skip
+    for actor, body, status in bad:
+        assert_problem(await adjust(client, actor, **body), status)
+    assert_problem(
+        await client.post(
+            "/v1/consignment/adjustments",
+            json={"consignor_id": consignor, "amount": 5, "reason": "x"},
+            headers=finance.headers,
+        ),
+        400,
+    )  # no Idempotency-Key
+    assert_problem(
+        await client.post(
+            "/v1/consignment/adjustments", json={"consignor_id": consignor, "amount": 5}
+        ),
+        401,
+    )
+    assert (
+        await count(
+            session_factory,
+            "SELECT count(*) FROM consignment_adjustments WHERE consignor_id = :c",
+            c=umkm.organization_id,
+        )
+        == 2
+    )
+
+    # Listed newest first with keyset pages; the consignor sees its own, others nothing.
+    first = await client.get("/v1/consignment/adjustments?limit=1", headers=finance.headers)
+    assert [a["id"] for a in first.json()["items"]] == [minus.json()["id"]]
+    second = await client.get(
+        f"/v1/consignment/adjustments?limit=1&cursor={first.json()['next_cursor']}",
+        headers=finance.headers,
+    )
+    assert [a["id"] for a in second.json()["items"]] == [plus.json()["id"]]
+    assert second.json()["next_cursor"] is None
+    mine = await client.get(
+        f"/v1/consignment/adjustments?consignor_id={consignor}", headers=umkm.headers
+    )
+    assert {a["amount"] for a in mine.json()["items"]} == {25_000, -10_000}
+    other = await client.get("/v1/consignment/adjustments", headers=w["other_umkm"].headers)
+    assert other.json()["items"] == []
+    assert_problem(
+        await client.get("/v1/consignment/adjustments?cursor=garbage", headers=finance.headers),
+        400,
+    )
+    # Posted to the ledger at once: the consignor is owed its net sales + 15,000.
+    payable_sql = (
+        "SELECT COALESCE(sum(amount), 0) FROM ledger_entries WHERE organization_id = :c "
+        "AND purpose = 'consignor_payable'"
+    )
+    assert await count(session_factory, payable_sql, c=umkm.organization_id) == -(90_000 + 15_000)
+
+    async def settle() -> list[dict[str, Any]]:
+        run = await client.post(
+            "/v1/consignment/settlement-runs",
+            json={"cutoff": dt.datetime.now(dt.UTC).isoformat()},
+            headers={**finance.headers, "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert run.status_code == 201, run.text
+        statements: list[dict[str, Any]] = run.json()["statements"]
+        return statements
+
+    [statement] = await settle()
+    assert statement["adjustments_total"] == 15_000
+    assert statement["payout_due"] == 90_000 + 15_000
+    detail = (
+        await client.get(f"/v1/consignment/statements/{statement['id']}", headers=umkm.headers)
+    ).json()
+    assert sorted(a["amount"] for a in detail["adjustments"]) == [-10_000, 25_000]
+    assert {a["statement_id"] for a in detail["adjustments"]} == {statement["id"]}
+    got = await client.get(f"/v1/consignment/adjustments/{plus.json()['id']}", headers=umkm.headers)
+    assert got.json()["statement_id"] == statement["id"]
+    # Settled once: the next run has nothing to settle.
+    assert await settle() == []
+
+    # A debt larger than what is due is carried, not paid.
+    assert (
+        await adjust(client, finance, consignor_id=consignor, amount=-300_000, reason="loss")
+    ).status_code == 201
+    [debt] = await settle()
+    assert (debt["adjustments_total"], debt["payout_due"]) == (-300_000, 0)
+    assert (debt["opening_balance"], debt["closing_balance"]) == (0, -300_000)
+    assert debt["payout_id"] is None
+
+
+async def client_key(w: dict[str, Any], org: str, role: str) -> Actor:
+    actors: Actors = w["actors"]
+    return await actors.key_for(w[org], role)
+
+
+@pytest.mark.parametrize("registered", [True, False], ids=["vat-registered", "not-registered"])
+async def test_a_consignment_sale_posts_the_vat_its_leg_charged(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+    registered: bool,
+) -> None:
+    """The sale's VAT is the buyer's leg VAT on what was delivered: VAT when the consignor
+    is VAT-registered (taxable goods), none when it is not."""
+    admin = await actors.platform_admin()
+    oil = await create_product(
+        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
+    )
+    coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
+    umkm = await actors.org(
+        "umkm", "seller", region_code="35.76.02.1005", vat_registered=registered
+    )
+    w = {
+        "rice": oil,
+        "coop_seller": await actors.key_for(coop, "seller"),
+        "umkm": umkm,
+        "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+    }
+    agreement = await make_agreement(client, coop, umkm, bps=1000)
+    placed = await client.post(
+        "/v1/consignment/intakes",
+        json={
+            "agreement_id": agreement["id"],
+            "product_id": oil["id"],
+            "quantity": 10,
+            "unit_price": 20_000,
+        },
+        headers=coop.headers,
+    )
+    assert placed.status_code == 201, placed.text
+    leg = await order_and_deliver(client, w, 5, 4)  # 4 of 5 arrive
+    await run_outbox(session_factory, "order.leg.delivered")
+    async with session_factory() as session:
+        sale_vat = (
+            await session.execute(
+                text("SELECT vat_amount FROM consignment_sales WHERE leg_id = :l"),
+                {"l": uuid.UUID(leg["id"])},
+            )
+        ).scalar_one()
+        posted_vat = (
+            await session.execute(
+                text(
+                    "SELECT COALESCE(sum(e.amount), 0) FROM ledger_entries e "
+                    "JOIN ledger_transactions t ON t.id = e.transaction_id "
+                    "WHERE t.kind = 'consignment_sale' AND e.purpose = 'vat_payable' "
+                    "AND e.organization_id = :coop"
+                ),
+                {"coop": coop.organization_id},
+            )
+        ).scalar_one()
+    # 11% effective on the 4 delivered: 80,000 x 11/12 x 12% = 8,800.
+    expected = 8_800 if registered else 0
+    assert (sale_vat, -posted_vat) == (expected, expected)
+    # The leg charged the buyer the same VAT per unit (5 ordered: 10,000 x 11% x 5).
+    assert leg["vat_amount"] == (11_000 if registered else 0)

@@ -4,14 +4,20 @@ Owns agreements (commission in basis points, settlement cycle, payout bank accou
 intakes (proposed by the UMKM, confirmed by the cooperative on physical receipt — only then
 does stock exist, as a cooperative listing whose owner is the UMKM), sales recorded when a
 consignment leg is delivered (`sales.on_leg_delivered`, an outbox handler: only the
-delivered quantity sells), returns of unsold or expired goods, and settlement runs that
-produce a statement and a payout per consignor (`settlement_service`).
+delivered quantity sells, with the VAT its leg charged), returns of unsold or expired
+goods, signed adjustments by the cooperative's finance, and settlement runs that produce a
+statement and a payout per consignor (`settlement_service`).
 
-Invariants: commission is fixed per sale at sale time; each sale is settled exactly once
-(a sale's `statement_id` is set by one ``UPDATE … WHERE statement_id IS NULL`` and a
-trigger refuses any later change); statement totals are exact to the rupiah
-(`settlement.build_statement` is the rule; the run computes it set-based in SQL).
+Invariants: commission is fixed per sale at sale time; each sale, return and adjustment
+is settled exactly once — every record takes a number from one sequence, a statement
+covers the range ``(from_seq, to_seq]`` following the consignor's previous statement, and
+the database refuses overlapping or non-contiguous ranges and any change to a statement or
+a record (see `models`); recording and settling take the cooperative's advisory lock
+shared and exclusive, so no number is in flight while a run picks its range
+(`repository.settlement_lock_key`); statement totals are exact to the rupiah
+(`settlement.build_statement` is the rule; the run computes it set-based in SQL, one
+index-only range scan per consignor, writing nothing on the settled rows).
 Talks to listings (`ListingService`: consigned stock), orders (`OrderService.leg_facts`),
 accounts (`OrganizationDirectory`) and the ledger (`postings.consignment_sale`,
-`postings.consignment_payout`).
+`postings.consignment_adjustment`, `postings.consignment_payout`).
 """

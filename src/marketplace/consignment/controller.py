@@ -9,8 +9,19 @@ from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
-from marketplace.consignment.models import Agreement, Intake, Payout, Return, Sale, Statement
+from marketplace.consignment.models import (
+    Adjustment,
+    Agreement,
+    Intake,
+    Payout,
+    Return,
+    Sale,
+    Statement,
+)
 from marketplace.consignment.schemas import (
+    AdjustmentCreate,
+    AdjustmentOut,
+    AdjustmentPage,
     AgreementCreate,
     AgreementOut,
     AgreementPage,
@@ -141,6 +152,20 @@ def sale_out(s: Sale) -> SaleLineOut:
         net_amount=s.gross_amount - s.commission_amount,
         currency="IDR",
         sold_at=s.sold_at,
+    )
+
+
+def adjustment_out(a: Adjustment, statement_id: uuid.UUID | None) -> AdjustmentOut:
+    return AdjustmentOut(
+        id=a.id,
+        agreement_id=a.agreement_id,
+        cooperative_id=a.cooperative_id,
+        consignor_id=a.consignor_id,
+        amount=a.amount,
+        currency="IDR",
+        reason=a.reason,
+        created_at=a.created_at,
+        statement_id=statement_id,
     )
 
 
@@ -427,14 +452,81 @@ class ConsignmentController(Controller):
     async def get_statement(
         self, statement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
     ) -> StatementOut:
-        statement, payout, sales, returns = await SettlementService(uow).statement(
+        statement, payout, sales, returns, adjustments = await SettlementService(uow).statement(
             principal, statement_id
         )
         return StatementOut(
             statement=statement_summary(statement, payout),
             sales=[sale_out(s) for s in sales],
             returns=[return_out(r) for r in returns],
+            adjustments=[adjustment_out(a, statement.id) for a in adjustments],
         )
+
+    # --- adjustments -------------------------------------------------------------------
+
+    @post(
+        "/adjustments",
+        operation_id="createConsignmentAdjustment",
+        summary="The cooperative's finance corrects what a consignor is owed (signed rupiah; "
+        "Idempotency-Key); settled by the next statement",
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def create_adjustment(
+        self,
+        data: JSONBody[AdjustmentCreate],
+        uow: UoW,
+        principal: Caller,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[AdjustmentOut]:
+        async def action() -> AdjustmentOut:
+            adjustment = await SettlementService(uow).record_adjustment(principal, data)
+            return adjustment_out(adjustment, None)
+
+        return await run_idempotent(
+            uow,
+            organization_id=principal.organization_id,
+            key=idempotency_key,
+            operation="consignment.adjust",
+            request=data,
+            response_type=AdjustmentOut,
+            action=action,
+        )
+
+    @get(
+        "/adjustments",
+        operation_id="listConsignmentAdjustments",
+        summary="Adjustments, newest first, with the statement that settled each "
+        "(a consignor sees only its own)",
+        responses=problem_responses(401),
+    )
+    async def list_adjustments(
+        self,
+        uow: UoW,
+        principal: Caller,
+        consignor_id: Annotated[uuid.UUID | None, Parameter()] = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> AdjustmentPage:
+        rows = await SettlementService(uow).adjustments(
+            principal, consignor_id=consignor_id, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, next_cursor = paginate(rows, limit, lambda r: [r[0].id])
+        return AdjustmentPage(
+            items=[adjustment_out(a, statement_id) for a, statement_id in page],
+            next_cursor=next_cursor,
+        )
+
+    @get(
+        "/adjustments/{adjustment_id:uuid}",
+        operation_id="getConsignmentAdjustment",
+        summary="One adjustment, with the statement that settled it",
+        responses=problem_responses(401, 404),
+    )
+    async def get_adjustment(
+        self, adjustment_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> AdjustmentOut:
+        adjustment, statement_id = await SettlementService(uow).adjustment(principal, adjustment_id)
+        return adjustment_out(adjustment, statement_id)
 
     # --- payouts ---------------------------------------------------------------------
 

@@ -70,3 +70,8 @@ class SettlementMismatch(Conflict):
 
     code = "consignment.settlement_mismatch"
     title = "The settlement run raced another one; retry"
+
+
+class ZeroAdjustment(ValidationFailed):
+    code = "consignment.zero_adjustment"
+    title = "An adjustment needs a non-zero amount"

@@ -1,9 +1,23 @@
 """Tables of the consignment context.
 
-Exactly-once settlement is a database rule: a sale (and a return) carries the id of the
-statement that settled it; the settlement claims rows with one ``UPDATE … WHERE
-statement_id IS NULL`` and a trigger made by the migration refuses any later change of a
-settled row, so no retry, concurrent run or crash can settle a sale twice.
+Exactly-once settlement is a database rule, without touching the settled rows:
+
+* every sale, return and adjustment takes a number from one shared, monotonically
+  increasing sequence (`RECORD_SEQUENCE`) when it is recorded: its ``seq``;
+* a statement settles a half-open range ``(from_seq, to_seq]`` of those numbers for one
+  (cooperative, consignor); the sales, returns and adjustments in that range are the
+  statement's (a sale's statement is found by a range join, nothing is written on it);
+* the migration adds what makes that exactly-once: an exclusion constraint (btree_gist)
+  refusing two statements of one pair whose ranges overlap (no record in two
+  statements), a unique ``from_seq`` per pair and a trigger requiring each statement to
+  start where the pair's previous one ended (no record skipped), and triggers refusing
+  any change to a statement or to a settled record (nothing moves out of its range).
+
+A sequence number is taken before its transaction commits, so a record with a lower
+number can become visible after a run chose its range; recording a record and running a
+settlement therefore take the cooperative's advisory lock, shared and exclusive (see
+`repository.settlement_lock_key`), so a run never starts while a record of its cooperative
+is in flight.
 """
 
 from __future__ import annotations
@@ -17,12 +31,17 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.db import Base, IdMixin, TimestampMixin
+
+RECORD_SEQUENCE = "consignment_record_seq"
+"""The sequence numbering sales, returns and adjustments (made by the migration)."""
+_NEXT_SEQ = text(f"nextval('{RECORD_SEQUENCE}')")
 
 
 class Agreement(IdMixin, TimestampMixin, Base):
@@ -124,8 +143,21 @@ class Statement(IdMixin, TimestampMixin, Base):
     adjustments_total: Mapped[int] = mapped_column(default=0)
     payout_due: Mapped[int] = mapped_column(default=0)
     closing_balance: Mapped[int] = mapped_column(default=0)
+    from_seq: Mapped[int]
+    """Records with ``from_seq < seq <= to_seq`` of this pair are settled here."""
+    to_seq: Mapped[int]
 
     __table_args__ = (
+        CheckConstraint("from_seq >= 0 AND to_seq > from_seq", name="range_not_empty"),
+        # One chain per pair: no two statements start at the same point (the migration
+        # adds the exclusion constraint on overlapping ranges and the chain trigger).
+        UniqueConstraint(
+            "cooperative_id", "consignor_id", "from_seq", name="uq_consignment_statements_chain"
+        ),
+        # The pair's chain head (latest statement) is the first entry of this index.
+        UniqueConstraint(
+            "cooperative_id", "consignor_id", "to_seq", name="uq_consignment_statements_head"
+        ),
         CheckConstraint("payout_due >= 0", name="payout_not_negative"),
         CheckConstraint(
             "opening_balance + net_sales + adjustments_total = payout_due + closing_balance",
@@ -160,7 +192,7 @@ class Sale(IdMixin, Base):
     commission_amount: Mapped[int]
     vat_amount: Mapped[int]
     sold_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
-    statement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consignment_statements.id"))
+    seq: Mapped[int] = mapped_column(server_default=_NEXT_SEQ)
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -170,15 +202,22 @@ class Sale(IdMixin, Base):
             name="commission_within_gross",
         ),
         CheckConstraint("vat_amount >= 0", name="vat_not_negative"),
-        # The settlement's work list: unsettled sales of one cooperative.
+        # A statement's totals: an index-only range scan per consignor.
         Index(
-            "ix_consignment_sales_unsettled",
+            "ix_consignment_sales_range",
+            "cooperative_id",
+            "consignor_id",
+            "seq",
+            postgresql_include=["gross_amount", "commission_amount"],
+        ),
+        # Where a range must stop early: the first sale at or after a past cut-off.
+        Index(
+            "ix_consignment_sales_sold_at",
             "cooperative_id",
             "consignor_id",
             "sold_at",
-            postgresql_where=text("statement_id IS NULL"),
+            postgresql_include=["seq"],
         ),
-        Index("ix_consignment_sales_statement", "statement_id"),
     )
 
 
@@ -195,17 +234,47 @@ class Return(IdMixin, Base):
     quantity: Mapped[int]
     reason: Mapped[str] = mapped_column(String(500))
     returned_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
-    statement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consignment_statements.id"))
+    seq: Mapped[int] = mapped_column(server_default=_NEXT_SEQ)
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index(
-            "ix_consignment_returns_unsettled",
+            "ix_consignment_returns_range",
             "cooperative_id",
             "consignor_id",
-            postgresql_where=text("statement_id IS NULL"),
+            "seq",
+            postgresql_include=["quantity", "returned_at"],
         ),
-        Index("ix_consignment_returns_statement", "statement_id"),
+    )
+
+
+class Adjustment(IdMixin, TimestampMixin, Base):
+    """A signed money correction: positive is owed to the consignor, negative by it.
+
+    Posted to the ledger when recorded; settled (shown and paid) by the next statement."""
+
+    __tablename__ = "consignment_adjustments"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consignment_agreements.id"))
+    cooperative_id: Mapped[uuid.UUID]
+    consignor_id: Mapped[uuid.UUID]
+    amount: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[uuid.UUID | None]
+    """The API key that recorded it."""
+    seq: Mapped[int] = mapped_column(server_default=_NEXT_SEQ)
+
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        Index(
+            "ix_consignment_adjustments_range",
+            "cooperative_id",
+            "consignor_id",
+            "seq",
+            postgresql_include=["amount", "created_at"],
+        ),
+        Index("ix_consignment_adjustments_consignor", "consignor_id", "id"),
+        Index("ix_consignment_adjustments_cooperative", "cooperative_id", "id"),
     )
 
 
@@ -236,6 +305,8 @@ class Payout(IdMixin, TimestampMixin, Base):
 
 
 __all__ = [
+    "RECORD_SEQUENCE",
+    "Adjustment",
     "Agreement",
     "Intake",
     "Payout",

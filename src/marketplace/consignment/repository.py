@@ -1,9 +1,10 @@
 """Every query of the consignment context. Never commits.
 
-The settlement is set-based: one statement claims every unsettled sale and return of the
-cooperative's consignors (``UPDATE … WHERE statement_id IS NULL``) and totals the claimed
-rows per statement (``GROUP BY``) in the same statement, so the totals are exactly the rows
-this run settled, whatever runs concurrently.
+The settlement is set-based and writes nothing on the settled rows: one INSERT … SELECT
+writes a statement per consignor covering the range of record numbers after its previous
+statement, summed with an index-only range scan (`insert_statements`). The database
+refuses overlapping ranges, so a concurrent run that raced this one fails rather than
+settling anything twice.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, and_, cast, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.consignment.models import (
+    Adjustment,
     Agreement,
     Intake,
     Payout,
@@ -25,6 +28,79 @@ from marketplace.consignment.models import (
     Sale,
     SettlementRun,
     Statement,
+)
+
+# One statement per consignor with new records (see `insert_statements`).
+SETTLE_SQL = text(
+    """
+    WITH pairs AS (
+        SELECT u.id, u.consignor_id,
+               COALESCE(h.to_seq, 0) AS from_seq,
+               COALESCE(h.closing_balance, 0) AS opening,
+               (SELECT a.id FROM consignment_agreements a
+                 WHERE a.cooperative_id = :coop AND a.consignor_id = u.consignor_id
+                 ORDER BY (a.status = 'active') DESC, a.id DESC LIMIT 1)
+                   AS agreement_id
+          FROM unnest(CAST(:ids AS uuid[]), CAST(:consignors AS uuid[]))
+               AS u(id, consignor_id)
+          LEFT JOIN LATERAL (
+               SELECT st.to_seq, st.closing_balance FROM consignment_statements st
+                WHERE st.cooperative_id = :coop AND st.consignor_id = u.consignor_id
+                ORDER BY st.to_seq DESC LIMIT 1) h ON true
+    ), bounded AS (
+        SELECT p.*, COALESCE(LEAST(
+            (SELECT min(s.seq) FROM consignment_sales s
+              WHERE s.cooperative_id = :coop AND s.consignor_id = p.consignor_id
+                AND s.sold_at >= :cutoff AND s.seq > p.from_seq),
+            (SELECT min(r.seq) FROM consignment_returns r
+              WHERE r.cooperative_id = :coop AND r.consignor_id = p.consignor_id
+                AND r.returned_at >= :cutoff AND r.seq > p.from_seq),
+            (SELECT min(j.seq) FROM consignment_adjustments j
+              WHERE j.cooperative_id = :coop AND j.consignor_id = p.consignor_id
+                AND j.created_at >= :cutoff AND j.seq > p.from_seq)
+            ), 9223372036854775807) AS stop_seq
+          FROM pairs p
+    ), t AS (
+        SELECT b.id, b.consignor_id, b.agreement_id, b.from_seq, b.opening,
+               s.n AS sales_n, s.gross, s.commission,
+               r.n AS returns_n, r.quantity AS returned,
+               j.total AS adjustments,
+               GREATEST(s.last, r.last, j.last) AS to_seq
+          FROM bounded b
+          CROSS JOIN LATERAL (
+               SELECT count(*) AS n, COALESCE(sum(x.gross_amount), 0) AS gross,
+                      COALESCE(sum(x.commission_amount), 0) AS commission,
+                      max(x.seq) AS last
+                 FROM consignment_sales x
+                WHERE x.cooperative_id = :coop AND x.consignor_id = b.consignor_id
+                  AND x.seq > b.from_seq AND x.seq < b.stop_seq) s
+          CROSS JOIN LATERAL (
+               SELECT count(*) AS n, COALESCE(sum(x.quantity), 0) AS quantity,
+                      max(x.seq) AS last
+                 FROM consignment_returns x
+                WHERE x.cooperative_id = :coop AND x.consignor_id = b.consignor_id
+                  AND x.seq > b.from_seq AND x.seq < b.stop_seq) r
+          CROSS JOIN LATERAL (
+               SELECT COALESCE(sum(x.amount), 0) AS total, max(x.seq) AS last
+                 FROM consignment_adjustments x
+                WHERE x.cooperative_id = :coop AND x.consignor_id = b.consignor_id
+                  AND x.seq > b.from_seq AND x.seq < b.stop_seq) j
+    )
+    INSERT INTO consignment_statements (
+        id, run_id, cooperative_id, consignor_id, agreement_id, cutoff,
+        from_seq, to_seq, opening_balance, sales_count, gross_sales, commission,
+        net_sales, returns_count, returns_quantity, adjustments_total,
+        payout_due, closing_balance, created_at)
+    SELECT t.id, :run, :coop, t.consignor_id, t.agreement_id, :cutoff,
+           t.from_seq, t.to_seq, t.opening, t.sales_n, t.gross, t.commission,
+           t.gross - t.commission, t.returns_n, t.returned, t.adjustments,
+           GREATEST(t.opening + t.gross - t.commission + t.adjustments, 0),
+           LEAST(t.opening + t.gross - t.commission + t.adjustments, 0),
+           now()
+      FROM t
+     WHERE t.to_seq IS NOT NULL
+    RETURNING id, consignor_id, sales_count, returns_count, payout_due
+    """
 )
 
 
@@ -98,11 +174,12 @@ class ConsignmentRepository:
     async def mark_settled(
         self, cooperative_id: uuid.UUID, consignor_ids: Sequence[uuid.UUID], at: dt.datetime
     ) -> None:
+        # One array parameter, not an IN list of a thousand (rendered per execution).
         await self.session.execute(
             update(Agreement)
             .where(
                 Agreement.cooperative_id == cooperative_id,
-                Agreement.consignor_id.in_(list(consignor_ids)),
+                Agreement.consignor_id == func.any(cast(list(consignor_ids), ARRAY(PG_UUID))),
                 Agreement.status == "active",
             )
             .values(last_settled_at=at)
@@ -174,78 +251,72 @@ class ConsignmentRepository:
             await self.session.execute(select(Sale).where(Sale.leg_id == leg_id))
         ).scalar_one_or_none()
 
-    async def sales_of_statement(self, statement_id: uuid.UUID) -> list[Sale]:
-        stmt = select(Sale).where(Sale.statement_id == statement_id).order_by(Sale.sold_at, Sale.id)
+    async def sales_of_statement(self, statement: Statement) -> list[Sale]:
+        """The sales in the statement's range (a range join: nothing on the sale names it)."""
+        stmt = select(Sale).where(*_in_range(Sale, statement)).order_by(Sale.sold_at, Sale.id)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def returns_of_statement(self, statement_id: uuid.UUID) -> list[Return]:
+    async def returns_of_statement(self, statement: Statement) -> list[Return]:
         stmt = (
             select(Return)
-            .where(Return.statement_id == statement_id)
+            .where(*_in_range(Return, statement))
             .order_by(Return.returned_at, Return.id)
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def adjustments_of_statement(self, statement: Statement) -> list[Adjustment]:
+        stmt = select(Adjustment).where(*_in_range(Adjustment, statement)).order_by(Adjustment.seq)
+        return list((await self.session.execute(stmt)).scalars())
+
     # --- settlement ------------------------------------------------------------------
 
-    async def consignors_to_settle(
-        self,
-        cooperative_id: uuid.UUID,
-        cutoff: dt.datetime,
-        only: Sequence[uuid.UUID] | None,
-    ) -> list[uuid.UUID]:
-        """Consignors of the cooperative with unsettled sales or returns before the cut-off."""
-        sales = select(Sale.consignor_id).where(
-            Sale.cooperative_id == cooperative_id,
-            Sale.statement_id.is_(None),
-            Sale.sold_at < cutoff,
+    async def lock_records(self, cooperative_id: uuid.UUID, *, exclusive: bool) -> None:
+        """The cooperative's record lock: shared to record a sale, return or adjustment,
+        exclusive to run a settlement (see `settlement_lock_key`)."""
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await self.session.execute(
+            text(f"SELECT {function}(hashtextextended(:k, 0))"),
+            {"k": settlement_lock_key(cooperative_id)},
         )
-        returns = select(Return.consignor_id).where(
-            Return.cooperative_id == cooperative_id,
-            Return.statement_id.is_(None),
-            Return.returned_at < cutoff,
+
+    async def settlement_pairs(
+        self, cooperative_id: uuid.UUID, only: Sequence[uuid.UUID] | None
+    ) -> list[uuid.UUID]:
+        """The cooperative's consignors (every one that ever had an agreement with it)."""
+        stmt = (
+            select(Agreement.consignor_id)
+            .where(Agreement.cooperative_id == cooperative_id)
+            .group_by(Agreement.consignor_id)
+            .order_by(Agreement.consignor_id)
         )
         if only is not None:
-            sales = sales.where(Sale.consignor_id.in_(list(only)))
-            returns = returns.where(Return.consignor_id.in_(list(only)))
-        union = sales.union(returns).subquery()
-        rows = await self.session.execute(
-            select(union.c.consignor_id).order_by(union.c.consignor_id)
-        )
-        return list(rows.scalars())
+            stmt = stmt.where(Agreement.consignor_id.in_(list(only)))
+        return list((await self.session.execute(stmt)).scalars())
 
-    async def open_statements(
+    async def insert_statements(
         self,
         run_id: uuid.UUID,
         cooperative_id: uuid.UUID,
         cutoff: dt.datetime,
         statement_ids: Sequence[uuid.UUID],
         consignor_ids: Sequence[uuid.UUID],
-    ) -> None:
-        """One empty statement per consignor, opening with the last statement's closing
-        balance and naming the agreement it settles under. One statement."""
-        await self.session.execute(
-            text(
-                """
-                INSERT INTO consignment_statements (
-                    id, run_id, cooperative_id, consignor_id, agreement_id, cutoff,
-                    opening_balance, sales_count, gross_sales, commission, net_sales,
-                    returns_count, returns_quantity, adjustments_total, payout_due,
-                    closing_balance, created_at)
-                SELECT u.id, :run, :coop, u.consignor_id,
-                       (SELECT a.id FROM consignment_agreements a
-                         WHERE a.cooperative_id = :coop AND a.consignor_id = u.consignor_id
-                         ORDER BY (a.status = 'active') DESC, a.id DESC LIMIT 1),
-                       :cutoff, o.balance, 0, 0, 0, 0, 0, 0, 0, 0, o.balance, now()
-                  FROM unnest(CAST(:ids AS uuid[]), CAST(:consignors AS uuid[]))
-                       AS u(id, consignor_id)
-                  CROSS JOIN LATERAL (
-                       SELECT COALESCE((
-                           SELECT p.closing_balance FROM consignment_statements p
-                            WHERE p.cooperative_id = :coop AND p.consignor_id = u.consignor_id
-                            ORDER BY p.id DESC LIMIT 1), 0) AS balance) AS o
-                """
-            ),
+    ) -> list[tuple[uuid.UUID, uuid.UUID, int, int, int]]:
+        """Settle, in one statement, each consignor's records not yet settled: a statement
+        per consignor with any, covering the range ``(from_seq, to_seq]`` that follows the
+        consignor's previous statement, with its totals summed over that range.
+
+        Nothing is written on the settled rows: the statement's range is the claim, and
+        the database refuses an overlapping or non-contiguous one (see `models`). The sums
+        are index-only range scans (``ix_consignment_*_range``), one per consignor.
+
+        The range is the longest run of new records all made before `cutoff`: it stops
+        before the first one at or after the cut-off, which waits for a later statement
+        with everything numbered after it (only a past cut-off can do that; a record is
+        never skipped). Must run under the exclusive `lock_records`. Returns (statement,
+        consignor, sales count, returns count, payout due) per statement written.
+        """
+        rows = await self.session.execute(
+            SETTLE_SQL,
             {
                 "run": run_id,
                 "coop": cooperative_id,
@@ -254,89 +325,7 @@ class ConsignmentRepository:
                 "consignors": list(consignor_ids),
             },
         )
-
-    async def claim_and_total(
-        self,
-        cooperative_id: uuid.UUID,
-        cutoff: dt.datetime,
-        statement_ids: Sequence[uuid.UUID],
-        consignor_ids: Sequence[uuid.UUID],
-    ) -> list[tuple[uuid.UUID, int, int, int]]:
-        """Claim every unsettled sale and return before the cut-off for the statements'
-        consignors and total exactly the claimed rows into the statements — one statement.
-
-        A row claimed by a concurrent run (``statement_id`` already set) is skipped: its
-        `WHERE statement_id IS NULL` is re-checked after the other run commits. Returns
-        (statement id, sales count, returns count, payout due) per statement.
-        """
-        rows = await self.session.execute(
-            text(
-                """
-                WITH u AS (
-                    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:consignors AS uuid[]))
-                        AS u(id, consignor_id)
-                ), cs AS (
-                    UPDATE consignment_sales s SET statement_id = u.id
-                      FROM u
-                     WHERE s.cooperative_id = :coop AND s.consignor_id = u.consignor_id
-                       AND s.statement_id IS NULL AND s.sold_at < :cutoff
-                    RETURNING s.statement_id, s.gross_amount, s.commission_amount
-                ), cr AS (
-                    UPDATE consignment_returns r SET statement_id = u.id
-                      FROM u
-                     WHERE r.cooperative_id = :coop AND r.consignor_id = u.consignor_id
-                       AND r.statement_id IS NULL AND r.returned_at < :cutoff
-                    RETURNING r.statement_id, r.quantity
-                ), sa AS (
-                    SELECT statement_id, count(*) AS n, sum(gross_amount) AS gross,
-                           sum(commission_amount) AS commission
-                      FROM cs GROUP BY statement_id
-                ), ra AS (
-                    SELECT statement_id, count(*) AS n, sum(quantity) AS quantity
-                      FROM cr GROUP BY statement_id
-                ), t AS (
-                    SELECT u.id, COALESCE(sa.n, 0) AS sales_n, COALESCE(sa.gross, 0) AS gross,
-                           COALESCE(sa.commission, 0) AS commission,
-                           COALESCE(ra.n, 0) AS returns_n, COALESCE(ra.quantity, 0) AS returned
-                      FROM u LEFT JOIN sa ON sa.statement_id = u.id
-                             LEFT JOIN ra ON ra.statement_id = u.id
-                )
-                UPDATE consignment_statements st
-                   SET sales_count = t.sales_n,
-                       gross_sales = t.gross,
-                       commission = t.commission,
-                       net_sales = t.gross - t.commission,
-                       returns_count = t.returns_n,
-                       returns_quantity = t.returned,
-                       payout_due = GREATEST(
-                           st.opening_balance + t.gross - t.commission + st.adjustments_total, 0),
-                       closing_balance = st.opening_balance + t.gross - t.commission
-                           + st.adjustments_total - GREATEST(
-                           st.opening_balance + t.gross - t.commission + st.adjustments_total, 0)
-                  FROM t
-                 WHERE st.id = t.id
-                RETURNING st.id, st.sales_count, st.returns_count, st.payout_due
-                """
-            ),
-            {
-                "coop": cooperative_id,
-                "cutoff": cutoff,
-                "ids": list(statement_ids),
-                "consignors": list(consignor_ids),
-            },
-        )
-        return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
-
-    async def drop_empty_statements(self, run_id: uuid.UUID) -> None:
-        """Statements left with nothing new (a concurrent run settled their rows first)."""
-        await self.session.execute(
-            text(
-                "DELETE FROM consignment_statements WHERE run_id = :run "
-                "AND sales_count = 0 AND returns_count = 0 AND payout_due = 0 "
-                "AND opening_balance = closing_balance"
-            ),
-            {"run": run_id},
-        )
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
     async def create_payouts(
         self, run_id: uuid.UUID, statement_ids: Sequence[uuid.UUID], payout_ids: Sequence[uuid.UUID]
@@ -421,12 +410,106 @@ class ConsignmentRepository:
 
     # --- totals (tests, reports) -----------------------------------------------------
 
+    async def settled_up_to(self, cooperative_id: uuid.UUID, consignor_id: uuid.UUID) -> int:
+        """The pair's chain head: records numbered above it are not settled yet."""
+        stmt = select(func.coalesce(func.max(Statement.to_seq), 0)).where(
+            Statement.cooperative_id == cooperative_id, Statement.consignor_id == consignor_id
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def unsettled_net(self, cooperative_id: uuid.UUID, consignor_id: uuid.UUID) -> int:
+        """Net of commission of the pair's sales no statement covers yet."""
+        head = await self.settled_up_to(cooperative_id, consignor_id)
         stmt = select(func.coalesce(func.sum(Sale.gross_amount - Sale.commission_amount), 0)).where(
             and_(
                 Sale.cooperative_id == cooperative_id,
                 Sale.consignor_id == consignor_id,
-                Sale.statement_id.is_(None),
+                Sale.seq > head,
             )
         )
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def unsettled_adjustments(
+        self, cooperative_id: uuid.UUID, consignor_id: uuid.UUID
+    ) -> int:
+        head = await self.settled_up_to(cooperative_id, consignor_id)
+        stmt = select(func.coalesce(func.sum(Adjustment.amount), 0)).where(
+            Adjustment.cooperative_id == cooperative_id,
+            Adjustment.consignor_id == consignor_id,
+            Adjustment.seq > head,
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    # --- adjustments -------------------------------------------------------------------
+
+    async def adjustment(
+        self, adjustment_id: uuid.UUID
+    ) -> tuple[Adjustment, uuid.UUID | None] | None:
+        """The adjustment with the statement that settled it (None: not yet)."""
+        rows = await self.session.execute(_with_statement().where(Adjustment.id == adjustment_id))
+        row = rows.first()
+        return None if row is None else (row[0], row[1])
+
+    async def adjustments_page(
+        self,
+        *,
+        party: uuid.UUID | None,
+        consignor_id: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[tuple[Adjustment, uuid.UUID | None]]:
+        """Newest first, each with the statement that settled it (None: not yet)."""
+        stmt = _with_statement().order_by(Adjustment.id.desc()).limit(limit)
+        if party is not None:
+            stmt = stmt.where(
+                or_(Adjustment.cooperative_id == party, Adjustment.consignor_id == party)
+            )
+        if consignor_id is not None:
+            stmt = stmt.where(Adjustment.consignor_id == consignor_id)
+        if after is not None:
+            stmt = stmt.where(Adjustment.id < after)
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+
+
+def _with_statement() -> Select[Adjustment, uuid.UUID]:
+    """Adjustments with the id of the statement whose range holds each (a range join)."""
+    settled_by = (
+        select(Statement.id)
+        .where(
+            Statement.cooperative_id == Adjustment.cooperative_id,
+            Statement.consignor_id == Adjustment.consignor_id,
+            Statement.to_seq >= Adjustment.seq,
+            Statement.from_seq < Adjustment.seq,
+        )
+        .order_by(Statement.to_seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(Adjustment, settled_by)
+
+
+def settlement_lock_key(cooperative_id: uuid.UUID) -> str:
+    """The advisory lock closing the gap between taking a sequence number and committing.
+
+    A record's ``seq`` comes from a sequence when it is inserted, before its transaction
+    commits, so numbers become visible out of order: a sale numbered 41 may commit after
+    one numbered 42. If a settlement run chose its range while 41 was still in flight, the
+    range (…, 42] would pass over 41 and no later statement (which starts at 42) would
+    ever settle it. So every transaction recording a sale, return or adjustment for a
+    cooperative holds this lock *shared* from before its insert until it commits, and a
+    settlement run holds it *exclusive*: the run waits for the records in flight to
+    commit (or roll back) and new ones wait for the run, so when the run reads the
+    records, every number below the highest one it sees is either committed and visible
+    or was never used. Shared holders do not block each other, so recording stays
+    concurrent.
+    """
+    return f"consignment-records:{cooperative_id}"
+
+
+def _in_range(table: type[Sale] | type[Return] | type[Adjustment], st: Statement) -> list[Any]:
+    return [
+        table.cooperative_id == st.cooperative_id,
+        table.consignor_id == st.consignor_id,
+        table.seq > st.from_seq,
+        table.seq <= st.to_seq,
+    ]

@@ -5,6 +5,16 @@ quantity, nothing delivered records nothing. The commission rate is copied from 
 agreement at sale time, so later changes of the agreement never touch this sale. The
 sale and its ledger posting happen in the event's transaction; the unique leg id makes a
 repeated event a no-op.
+
+VAT: a consignment sale's VAT is exactly the VAT the buyer's order leg charges for the
+delivered quantity — ``vat_for(delivered gross, leg.vat_treatment)``, the same figure the
+orders context keeps when it credits the buyer for a short delivery. Whether VAT applies
+(the consignor is VAT-registered and the goods are taxable) is decided once, at order
+placement, in the leg's treatment; the sale never decides it again, so the buyer's
+invoice and the cooperative's VAT payable can't disagree.
+
+Recording holds the cooperative's record lock shared (`settlement_lock_key`) so that no
+settlement run picks its range while this sale's number is taken but not committed.
 """
 
 from __future__ import annotations
@@ -15,7 +25,6 @@ from typing import Any
 
 import structlog
 
-from marketplace.accounts import OrganizationDirectory
 from marketplace.consignment.models import Sale
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.settlement import commission_for
@@ -76,7 +85,9 @@ class SaleRecorder:
         vat_treatment: str,
         sold_at: dt.datetime | None = None,
     ) -> Sale | None:
-        """Record (once per leg) the sale of `quantity` units and post it to the ledger."""
+        """Record (once per leg) the sale of `quantity` units and post it to the ledger.
+
+        `vat_treatment` is the leg's: the sale's VAT is the leg's VAT on `quantity`."""
         agreement = await self.repo.agreement_for_pair(
             cooperative_id, consignor_id, active_only=False
         )
@@ -85,8 +96,9 @@ class SaleRecorder:
             return None
         gross = quantity * unit_price
         commission = commission_for(gross, agreement.commission_bps)
-        consignor = await OrganizationDirectory(self.uow).get(consignor_id)
-        vat = vat_for(gross, vat_treatment) if consignor and consignor.vat_registered else 0
+        # What the buyer's leg charges for the delivered quantity (see the module doc).
+        vat = vat_for(gross, vat_treatment)
+        await self.repo.lock_records(cooperative_id, exclusive=False)
         sale_id = await self.repo.insert_sale_if_new(
             {
                 "id": new_id(),

@@ -25,6 +25,14 @@ CommissionBps = Annotated[
     ),
 ]
 CycleDays = Annotated[int, msgspec.Meta(ge=1, le=366, description="Settlement cycle in days")]
+SignedRupiah = Annotated[
+    int,
+    msgspec.Meta(
+        ge=-10_000_000_000,
+        le=10_000_000_000,
+        description="Signed integer rupiah, not zero: positive is owed to the consignor",
+    ),
+]
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"\S")]
 
@@ -196,10 +204,39 @@ class SaleLineOut(msgspec.Struct, kw_only=True):
     sold_at: dt.datetime
 
 
+class AdjustmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A signed money correction for a consignor, settled by its next statement."""
+
+    consignor_id: uuid.UUID
+    amount: SignedRupiah
+    reason: Reason
+    cooperative_id: uuid.UUID | None = None
+    """Only for a platform administrator acting for a cooperative."""
+
+
+class AdjustmentOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    agreement_id: uuid.UUID
+    cooperative_id: uuid.UUID
+    consignor_id: uuid.UUID
+    amount: int
+    currency: Currency
+    reason: str
+    created_at: dt.datetime
+    statement_id: uuid.UUID | None
+    """The statement that settled it; null until the next settlement run."""
+
+
+class AdjustmentPage(msgspec.Struct, kw_only=True):
+    items: list[AdjustmentOut]
+    next_cursor: str | None
+
+
 class StatementOut(msgspec.Struct, kw_only=True):
     statement: StatementSummary
     sales: list[SaleLineOut]
     returns: list[ReturnOut]
+    adjustments: list[AdjustmentOut]
 
 
 class StatementPage(msgspec.Struct, kw_only=True):

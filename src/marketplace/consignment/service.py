@@ -387,6 +387,8 @@ class ConsignmentService:
                 reserved=listing.reserved,
                 requested=data.quantity,
             )
+        # Its number must not be in flight while a settlement run picks its range.
+        await self.repo.lock_records(listing.seller_organization_id, exclusive=False)
         record = Return(
             id=new_id(),
             agreement_id=agreement.id,

@@ -1,11 +1,17 @@
 """Settlement runs and payouts. Never commits.
 
-A run settles, for one cooperative and a cut-off, every sale and return not yet settled,
-per consignor, with set-based SQL (see `ConsignmentRepository.claim_and_total`); the
-numbers follow `settlement.build_statement` (opening balance + net sales + adjustments =
-payout due + closing balance; everything available is paid out). Runs of one cooperative
-are serialised by an advisory lock, and whatever happens, a sale's `statement_id` is set
-once by ``UPDATE … WHERE statement_id IS NULL`` and can never change again (trigger).
+A run settles, for one cooperative and a cut-off, every sale, return and adjustment not
+yet settled, per consignor, with set-based SQL (see
+`ConsignmentRepository.insert_statements`); the numbers follow
+`settlement.build_statement` (opening balance + net sales + adjustments = payout due +
+closing balance; everything available is paid out).
+
+A statement is the range of record numbers ``(from_seq, to_seq]`` that follows the
+consignor's previous statement; nothing is written on the settled rows. A run holds the
+cooperative's record lock exclusively (no sale, return or adjustment of the cooperative in
+flight, see `repository.settlement_lock_key`), which also serialises its runs; whatever
+happens, the database refuses a statement whose range overlaps or does not follow the
+previous one, so a run that raced another fails (409, retry) instead of settling twice.
 """
 
 from __future__ import annotations
@@ -13,10 +19,26 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from sqlalchemy.exc import IntegrityError
+
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
-from marketplace.consignment.domain import CutoffInFuture, PayoutAlreadyPaid, PayoutStatus
-from marketplace.consignment.models import Payout, Return, Sale, SettlementRun, Statement
+from marketplace.consignment.domain import (
+    CutoffInFuture,
+    PayoutAlreadyPaid,
+    PayoutStatus,
+    SettlementMismatch,
+    ZeroAdjustment,
+)
+from marketplace.consignment.models import (
+    Adjustment,
+    Payout,
+    Return,
+    Sale,
+    SettlementRun,
+    Statement,
+)
 from marketplace.consignment.repository import ConsignmentRepository
+from marketplace.consignment.schemas import AdjustmentCreate
 from marketplace.consignment.service import now, party_filter
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
@@ -34,23 +56,29 @@ class SettlementService:
 
     # --- running -----------------------------------------------------------------------
 
-    async def run_for(
-        self, principal: Principal, cutoff: dt.datetime, cooperative_id: uuid.UUID | None
-    ) -> SettlementRun:
+    async def _finance_of_cooperative(
+        self, principal: Principal, cooperative_id: uuid.UUID | None
+    ) -> uuid.UUID:
+        """The cooperative a finance caller acts for (a platform admin names it)."""
         principal.require_role(Role.FINANCE)
         if cooperative_id is not None and cooperative_id != principal.organization_id:
             principal.acting_for(cooperative_id, "organization")
             cooperative = await OrganizationDirectory(self.uow).get(cooperative_id)
             if cooperative is None or cooperative.kind is not OrganizationKind.COOPERATIVE:
                 raise NotFound("No such cooperative.", cooperative_id=cooperative_id)
-        else:
-            if principal.is_platform:
-                raise ValidationFailed(
-                    "A platform administrator names the cooperative (`cooperative_id`).",
-                    field="cooperative_id",
-                )
-            principal.require_kind(OrganizationKind.COOPERATIVE)
-            cooperative_id = principal.organization_id
+            return cooperative_id
+        if principal.is_platform:
+            raise ValidationFailed(
+                "A platform administrator names the cooperative (`cooperative_id`).",
+                field="cooperative_id",
+            )
+        principal.require_kind(OrganizationKind.COOPERATIVE)
+        return principal.organization_id
+
+    async def run_for(
+        self, principal: Principal, cutoff: dt.datetime, cooperative_id: uuid.UUID | None
+    ) -> SettlementRun:
+        cooperative_id = await self._finance_of_cooperative(principal, cooperative_id)
         if cutoff.tzinfo is None:
             raise ValidationFailed("The cut-off must carry a time zone.", field="cutoff")
         if cutoff > now() + CUTOFF_TOLERANCE:
@@ -68,26 +96,31 @@ class SettlementService:
         consignor_ids: list[uuid.UUID] | None = None,
     ) -> SettlementRun:
         """Settle the cooperative's consignors (all, or `consignor_ids`) up to `cutoff`."""
-        await self.repo.lock(f"consignment-settlement:{cooperative_id}")
+        await self.repo.lock_records(cooperative_id, exclusive=True)
         run = SettlementRun(id=new_id(), cooperative_id=cooperative_id, cutoff=cutoff)
         self.repo.add(run)
         await self.repo.flush()
-        consignors = await self.repo.consignors_to_settle(cooperative_id, cutoff, consignor_ids)
+        consignors = await self.repo.settlement_pairs(cooperative_id, consignor_ids)
         if consignors:
-            statement_ids = [new_id() for _ in consignors]
-            await self.repo.open_statements(
-                run.id, cooperative_id, cutoff, statement_ids, consignors
-            )
-            totals = await self.repo.claim_and_total(
-                cooperative_id, cutoff, statement_ids, consignors
-            )
-            await self.repo.drop_empty_statements(run.id)
-            await self.repo.create_payouts(run.id, statement_ids, [new_id() for _ in statement_ids])
-            settled = [t for t in totals if t[1] or t[2] or t[3]]
-            run.statements_count = len(settled)
-            run.sales_count = sum(t[1] for t in settled)
-            run.payout_total = sum(t[3] for t in settled)
-            await self.repo.mark_settled(cooperative_id, consignors, now())
+            try:
+                written = await self.repo.insert_statements(
+                    run.id, cooperative_id, cutoff, [new_id() for _ in consignors], consignors
+                )
+            except IntegrityError as exc:
+                # Only a run that bypassed the lock can get here: another run settled
+                # some of these records first, and the database refused to settle them
+                # twice. Nothing of this run is kept.
+                raise SettlementMismatch(
+                    "Another settlement run of this cooperative settled these records "
+                    "first; retry.",
+                    cooperative_id=str(cooperative_id),
+                ) from exc
+            statement_ids = [w[0] for w in written]
+            await self.repo.create_payouts(run.id, statement_ids, [new_id() for _ in written])
+            run.statements_count = len(written)
+            run.sales_count = sum(w[2] for w in written)
+            run.payout_total = sum(w[4] for w in written)
+            await self.repo.mark_settled(cooperative_id, [w[1] for w in written], now())
         await self.repo.flush()
         return run
 
@@ -105,6 +138,65 @@ class SettlementService:
         # Agreements with nothing to settle still start a new cycle.
         await self.repo.mark_settled(cooperative_id, consignor_ids, cutoff)
         return run
+
+    # --- adjustments -------------------------------------------------------------------
+
+    async def record_adjustment(self, principal: Principal, data: AdjustmentCreate) -> Adjustment:
+        """The cooperative's finance corrects what a consignor is owed (signed). Posted to
+        the ledger now; the next statement of the pair shows and settles it, once (its
+        number falls in exactly one statement's range)."""
+        cooperative_id = await self._finance_of_cooperative(principal, data.cooperative_id)
+        if data.amount == 0:
+            raise ZeroAdjustment("An adjustment's amount cannot be zero.", field="amount")
+        agreement = await self.repo.agreement_for_pair(
+            cooperative_id, data.consignor_id, active_only=False
+        )
+        if agreement is None:
+            raise NotFound("No such consignor.", consignor_id=str(data.consignor_id))
+        # Its number must not be in flight while a settlement run picks its range.
+        await self.repo.lock_records(cooperative_id, exclusive=False)
+        adjustment = Adjustment(
+            id=new_id(),
+            agreement_id=agreement.id,
+            cooperative_id=cooperative_id,
+            consignor_id=agreement.consignor_id,
+            amount=data.amount,
+            reason=data.reason.strip(),
+            created_by=principal.api_key_id,
+        )
+        self.repo.add(adjustment)
+        await self.repo.flush()
+        await self.uow.session.refresh(adjustment)
+        await LedgerService(self.uow).post(
+            postings.consignment_adjustment(
+                adjustment.id, cooperative_id, agreement.consignor_id, data.amount
+            )
+        )
+        return adjustment
+
+    async def adjustments(
+        self,
+        principal: Principal,
+        *,
+        consignor_id: uuid.UUID | None,
+        after: uuid.UUID | None,
+        limit: int,
+    ) -> list[tuple[Adjustment, uuid.UUID | None]]:
+        """Newest first, with the statement that settled each (a consignor sees its own)."""
+        return await self.repo.adjustments_page(
+            party=party_filter(principal), consignor_id=consignor_id, after=after, limit=limit
+        )
+
+    async def adjustment(
+        self, principal: Principal, adjustment_id: uuid.UUID
+    ) -> tuple[Adjustment, uuid.UUID | None]:
+        found = await self.repo.adjustment(adjustment_id)
+        if found is None or not (
+            principal.is_platform
+            or principal.organization_id in (found[0].cooperative_id, found[0].consignor_id)
+        ):
+            raise NotFound("No such adjustment.")
+        return found
 
     # --- reading -----------------------------------------------------------------------
 
@@ -129,7 +221,7 @@ class SettlementService:
 
     async def statement(
         self, principal: Principal, statement_id: uuid.UUID
-    ) -> tuple[Statement, Payout | None, list[Sale], list[Return]]:
+    ) -> tuple[Statement, Payout | None, list[Sale], list[Return], list[Adjustment]]:
         statement = await self.repo.statement(statement_id)
         if statement is None or not (
             principal.is_platform
@@ -140,8 +232,9 @@ class SettlementService:
         return (
             statement,
             payouts.get(statement.id),
-            await self.repo.sales_of_statement(statement.id),
-            await self.repo.returns_of_statement(statement.id),
+            await self.repo.sales_of_statement(statement),
+            await self.repo.returns_of_statement(statement),
+            await self.repo.adjustments_of_statement(statement),
         )
 
     async def payouts(

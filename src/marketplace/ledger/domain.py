@@ -54,6 +54,9 @@ class AccountPurpose(enum.StrEnum):
     """Payment provider fees, an expense of the platform."""
     REFUNDS_PAYABLE = "refunds_payable"
     """Refunds granted to a buyer and not yet paid out by the provider."""
+    CONSIGNMENT_ADJUSTMENTS = "consignment_adjustments"
+    """A cooperative's corrections of what it owes its consignors: debited when it owes
+    a consignor more, credited when a consignor owes it (e.g. a refund on a sold item)."""
 
 
 class TransactionKind(enum.StrEnum):
@@ -66,6 +69,7 @@ class TransactionKind(enum.StrEnum):
     REFUND_PAID = "refund_paid"
     LEVY = "levy"
     GOVERNMENT_INVOICE = "government_invoice"
+    CONSIGNMENT_ADJUSTMENT = "consignment_adjustment"
     REVERSAL = "reversal"
 
 

@@ -66,6 +66,22 @@ def consignment_sale(
     )
 
 
+def consignment_adjustment(
+    adjustment_id: uuid.UUID, cooperative_org: uuid.UUID, consignor_org: uuid.UUID, amount: int
+) -> JournalTransaction:
+    """A cooperative's signed correction of what it owes a consignor: positive raises the
+    consignor's payable (the cooperative bears it), negative lowers it (the consignor owes
+    it back, e.g. a buyer's refund on an item already settled)."""
+    if amount == 0:
+        raise InvalidPostingAmount("amount cannot be zero.", field="amount", value=amount)
+    return _build(
+        TransactionKind.CONSIGNMENT_ADJUSTMENT,
+        adjustment_id,
+        (_account(cooperative_org, AccountPurpose.CONSIGNMENT_ADJUSTMENTS), amount),
+        (consignor_payable_account(consignor_org, cooperative_org), -amount),
+    )
+
+
 def stock_sale(
     leg_id: uuid.UUID, buyer_org: uuid.UUID, seller_org: uuid.UUID, gross: int, vat: int
 ) -> JournalTransaction:
