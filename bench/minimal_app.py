@@ -1,19 +1,33 @@
-"""A minimal Litestar app: the framework's and server's own per-request cost.
+"""Minimal Litestar apps: the framework's and server's own per-request cost.
 
 Served exactly like the API (`uvicorn.run(..., factory=True, workers=W)`, same log level)
 so that the difference between the two is what the marketplace's own code costs.
 `python -m bench.minimal_app --port N --workers W`.
+
+- `GET /ping`: a few bytes, no middleware — the bare framework + server + client cost.
+- `GET /page` (only when `BENCH_PAGE_FILE` names a JSON catalogue page the API served;
+  that app has the API's gzip middleware, `/ping` is then not the bare figure): the same
+  framework returning that page, decoded once
+  at start-up into the API's response Structs — so every request pays what any handler
+  returning such a page pays (msgspec encoding of ~40 KB, gzip), and nothing else
+  (no authentication, no database, no row conversion).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
+import msgspec
 import uvicorn
 from litestar import Litestar, get
 
-PAYLOAD = {"status": "ok", "items": [], "next_cursor": None}
+from marketplace.http import compression_config
+from marketplace.listings.schemas import ListingPage
+
+PAYLOAD: dict[str, object] = {"status": "ok", "items": [], "next_cursor": None}
+PAGE_FILE_ENV = "BENCH_PAGE_FILE"
 
 
 @get("/ping", sync_to_thread=False)
@@ -22,7 +36,18 @@ def ping() -> dict[str, object]:
 
 
 def create_app() -> Litestar:
-    return Litestar(route_handlers=[ping], debug=False)
+    page_file = os.environ.get(PAGE_FILE_ENV)
+    if not page_file:
+        return Litestar(route_handlers=[ping], debug=False)
+    page = msgspec.json.decode(Path(page_file).read_bytes(), type=ListingPage)
+
+    @get("/page", sync_to_thread=False)
+    def prebuilt_page() -> ListingPage:
+        return page
+
+    return Litestar(
+        route_handlers=[ping, prebuilt_page], compression_config=compression_config(), debug=False
+    )
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,7 +12,6 @@ import swagger_ui_bundle
 from arq import create_pool
 from arq.connections import RedisSettings
 from litestar import Litestar, Router
-from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -18,10 +19,16 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.static_files import create_static_files_router
 
 from marketplace.accounts.controller import OrganizationController
+from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
-from marketplace.http import EXCEPTION_HANDLERS, correct_allow_header, strict_json_body
+from marketplace.http import (
+    EXCEPTION_HANDLERS,
+    compression_config,
+    correct_allow_header,
+    strict_json_body,
+)
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
@@ -124,9 +131,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         app.state.redis = redis
+        # Authenticated keys are cached per process while subscribed to revocations.
+        principal_cache = PrincipalCache(settings.auth_cache_ttl_seconds)
+        app.state.principal_cache = principal_cache
+        subscriber = asyncio.create_task(principal_cache.run(redis), name="principal-cache")
         try:
             yield
         finally:
+            subscriber.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await subscriber
             await redis.aclose()
             await engine.dispose()
 
@@ -145,10 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
-        # Level 5: most of gzip's saving on a catalogue page at a fraction of level 9's CPU.
-        compression_config=CompressionConfig(
-            backend="gzip", minimum_size=2048, gzip_compress_level=5
-        ),
+        compression_config=compression_config(),
         debug=False,
     )
 

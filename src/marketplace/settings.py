@@ -23,6 +23,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_webhook_secret: str = "whsec_local"
     stripe_api_base: str | None = None
     webhook_allow_private_targets: bool = False
+    # How long an API process trusts a cached API key between revocation notices (the
+    # backstop if one is missed); 0 turns the cache off.
+    auth_cache_ttl_seconds: float = 30.0
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -52,6 +55,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
         stripe_api_base=get("STRIPE_API_BASE"),
         webhook_allow_private_targets=(get("WEBHOOK_ALLOW_PRIVATE_TARGETS") or "").lower() in _TRUE,
+        auth_cache_ttl_seconds=float(get("AUTH_CACHE_TTL_SECONDS") or 30.0),
     )
 
 

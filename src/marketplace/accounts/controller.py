@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from marketplace.accounts.domain import OrganizationKind
@@ -22,7 +23,7 @@ from marketplace.accounts.schemas import (
     OrganizationUpdate,
 )
 from marketplace.accounts.service import AccountsService
-from marketplace.dependencies import Caller, UoW
+from marketplace.dependencies import Caller, UoW, announce_key_revoked
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -208,8 +209,10 @@ class OrganizationController(Controller):
         responses=problem_responses(401, 403, 404),
     )
     async def revoke_api_key(
-        self, key_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+        self, key_id: FromPath[uuid.UUID], uow: UoW, principal: Caller, state: State
     ) -> Response[ApiKeyOut]:
         key = await AccountsService(uow).revoke_api_key(principal, key_id)
         await uow.commit()
+        # Every API process drops the key from its principal cache before we answer.
+        await announce_key_revoked(state, key.id)
         return Response(api_key_out(key), status_code=200)

@@ -69,14 +69,32 @@ class ApiKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def find_active_by_hash(self, key_hash: str) -> tuple[ApiKey, Organization] | None:
+    async def find_active_by_hash(
+        self, key_hash: str
+    ) -> tuple[uuid.UUID, uuid.UUID, str, str, dt.datetime | None] | None:
+        """(key id, organization id, organization kind, role, last used) of an active key:
+        one statement, plain columns (no ORM objects for the per-request look-up)."""
         result = await self.session.execute(
-            select(ApiKey, Organization)
-            .join(Organization, Organization.id == ApiKey.organization_id)
-            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+            select(
+                ApiKey.__table__.c.id,
+                ApiKey.__table__.c.organization_id,
+                Organization.__table__.c.kind,
+                ApiKey.__table__.c.role,
+                ApiKey.__table__.c.last_used_at,
+            )
+            .select_from(
+                ApiKey.__table__.join(
+                    Organization.__table__,
+                    Organization.__table__.c.id == ApiKey.__table__.c.organization_id,
+                )
+            )
+            .where(
+                ApiKey.__table__.c.key_hash == key_hash,
+                ApiKey.__table__.c.revoked_at.is_(None),
+            )
         )
         row = result.one_or_none()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2], row[3], row[4]) if row else None
 
     async def touch_last_used(self, key_id: uuid.UUID) -> None:
         await self.session.execute(

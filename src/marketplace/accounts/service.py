@@ -25,6 +25,20 @@ from marketplace.ids import new_id
 PLATFORM_SLUG = "platform"
 
 
+def key_hash_of(raw_key: str) -> str:
+    """The stored hash of a presented key; a malformed key is refused before any look-up."""
+    if not looks_like_api_key(raw_key):
+        raise NotAuthenticated("The API key is malformed.")
+    return hash_api_key(raw_key)
+
+
+def last_use_due(last_used_at: dt.datetime | None, now: dt.datetime | None = None) -> bool:
+    """Whether a key's last-used time (kept to `LAST_USED_RESOLUTION`) should be written."""
+    if last_used_at is None:
+        return True
+    return (now or dt.datetime.now(dt.UTC)) - last_used_at >= LAST_USED_RESOLUTION
+
+
 class SlugTaken(Conflict):
     code = "accounts.slug_taken"
 
@@ -40,21 +54,22 @@ class AccountsService:
 
     async def authenticate(self, raw_key: str) -> tuple[Principal, bool]:
         """The caller, and whether its key's last-used time is due to be recorded."""
-        if not looks_like_api_key(raw_key):
-            raise NotAuthenticated("The API key is malformed.")
-        found = await self.keys.find_active_by_hash(hash_api_key(raw_key))
+        principal, last_used_at = await self.authenticate_hash(key_hash_of(raw_key))
+        return principal, last_use_due(last_used_at)
+
+    async def authenticate_hash(self, key_hash: str) -> tuple[Principal, dt.datetime | None]:
+        """The caller of an active key (by its hash, see `key_hash_of`) and its last use."""
+        found = await self.keys.find_active_by_hash(key_hash)
         if found is None:
             raise NotAuthenticated("The API key is unknown or revoked.")
-        key, organization = found
-        now = dt.datetime.now(dt.UTC)
-        due = key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
+        key_id, organization_id, kind, role, last_used_at = found
         principal = Principal(
-            api_key_id=key.id,
-            organization_id=organization.id,
-            organization_kind=OrganizationKind(organization.kind),
-            role=Role(key.role),
+            api_key_id=key_id,
+            organization_id=organization_id,
+            organization_kind=OrganizationKind(kind),
+            role=Role(role),
         )
-        return principal, due
+        return principal, last_used_at
 
     async def record_key_use(self, key_id: uuid.UUID) -> None:
         await self.keys.touch_last_used(key_id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.accounts import OrganizationKind
-from marketplace.dependencies import Caller, UoW
+from marketplace.dependencies import READ_ONLY, Caller, UoW
 from marketplace.errors import BadRequest
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -40,7 +41,13 @@ from marketplace.listings.schemas import (
     StockMovementOut,
     StockMovementPage,
 )
-from marketplace.listings.service import FeedRow, ListingService, ProductService, SearchFilters
+from marketplace.listings.service import (
+    FeedRow,
+    ListingService,
+    ProductService,
+    SearchFilters,
+    SearchRow,
+)
 
 SearchText = Annotated[
     str | None, Parameter(min_length=1, max_length=100, description="Product name words")
@@ -101,35 +108,62 @@ def listing_out(listing: Listing, p: Product) -> ListingOut:
     )
 
 
-def listing_row_out(r: Any) -> ListingOut:
-    """A search row (plain columns, see `ListingRepository.search_rows`)."""
+_decode_tiers = msgspec.json.Decoder(list[PriceTierOut]).decode
+
+
+def listing_row_out(row: SearchRow) -> ListingOut:
+    """A search row (plain columns by position, see `repository.SEARCH_COLUMNS`)."""
+    (
+        listing_id,
+        product_id,
+        seller_organization_id,
+        owner_organization_id,
+        seller_kind,
+        category,
+        region_code,
+        tiers_json,
+        unit_price,
+        min_order_quantity,
+        on_hand,
+        reserved,
+        supply_mode,
+        status,
+        created_at,
+        updated_at,
+        sku,
+        name,
+        unit_code,
+        unit_label,
+        vat_treatment,
+        programme,
+    ) = row
     return ListingOut(
-        id=r.id,
+        id=listing_id,
         product=ProductSummary(
-            id=r.product_id,
-            sku=r.product_sku,
-            name=r.product_name,
-            category=r.category,
-            unit_code=r.product_unit_code,
-            unit_label=r.product_unit_label,
-            vat_treatment=r.product_vat_treatment,
-            programme=r.product_programme,
+            id=product_id,
+            sku=sku,
+            name=name,
+            category=category,
+            unit_code=unit_code,
+            unit_label=unit_label,
+            vat_treatment=vat_treatment,
+            programme=programme,
         ),
-        seller_organization_id=r.seller_organization_id,
-        owner_organization_id=r.owner_organization_id,
-        seller_kind=r.seller_kind,
-        region_code=r.region_code,
-        price_tiers=[PriceTierOut(**t) for t in r.tiers],
-        unit_price=r.base_unit_price,
+        seller_organization_id=seller_organization_id,
+        owner_organization_id=owner_organization_id,
+        seller_kind=seller_kind,
+        region_code=region_code,
+        price_tiers=_decode_tiers(tiers_json),
+        unit_price=unit_price,
         currency="IDR",
-        min_order_quantity=r.min_order_quantity,
-        on_hand=r.on_hand,
-        reserved=r.reserved,
-        available=max(0, r.on_hand - r.reserved),
-        supply_mode=r.supply_mode,
-        status=r.status,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
+        min_order_quantity=min_order_quantity,
+        on_hand=on_hand,
+        reserved=reserved,
+        available=max(0, on_hand - reserved),
+        supply_mode=supply_mode,
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
     )
 
 
@@ -207,6 +241,7 @@ class ProductController(Controller):
     @get(
         "/",
         operation_id="listProducts",
+        dependencies=READ_ONLY,
         summary="Browse or search the catalogue",
         responses=problem_responses(401),
     )
@@ -234,6 +269,7 @@ class ProductController(Controller):
     @get(
         "/{product_id:uuid}",
         operation_id="getProduct",
+        dependencies=READ_ONLY,
         summary="One catalogue product",
         responses=problem_responses(401, 404),
     )
@@ -280,6 +316,7 @@ class ListingController(Controller):
     @get(
         "/listings",
         operation_id="searchListings",
+        dependencies=READ_ONLY,
         summary="Search offers; ordered by unit price, then id",
         description=(
             "Active listings, cheapest single-unit price first (ties by id), keyset-paginated. "
@@ -324,12 +361,14 @@ class ListingController(Controller):
         rows = await ListingService(uow).search_page(
             principal, filters, after=price_cursor(cursor), limit=limit + 1
         )
-        page, next_cursor = paginate(rows, limit, lambda r: [r.base_unit_price, r.id])
-        return ListingPage(items=[listing_row_out(r) for r in page], next_cursor=next_cursor)
+        items = [listing_row_out(r) for r in rows]
+        page, next_cursor = paginate(items, limit, lambda o: [o.unit_price, o.id])
+        return ListingPage(items=list(page), next_cursor=next_cursor)
 
     @get(
         "/listings/{listing_id:uuid}",
         operation_id="getListing",
+        dependencies=READ_ONLY,
         summary="One listing",
         responses=problem_responses(401, 404),
     )
@@ -375,6 +414,7 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="listStockMovements",
+        dependencies=READ_ONLY,
         summary="A listing's stock movement history (seller, owner, platform)",
         responses=problem_responses(401, 404),
     )
@@ -398,6 +438,7 @@ class ListingController(Controller):
     @get(
         "/catalog/feed",
         operation_id="getCatalogFeed",
+        dependencies=READ_ONLY,
         summary="Cooperatives' active offers for a government e-catalogue",
         responses=problem_responses(401),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
@@ -23,9 +22,14 @@ from marketplace.listings.domain import (
 )
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.pricing import PriceTier, validate_tiers
-from marketplace.listings.repository import FeedRow, ListingRepository, ProductRepository
+from marketplace.listings.repository import (
+    FeedRow,
+    ListingRepository,
+    ProductRepository,
+    SearchRow,
+)
 
-__all__ = ["FeedRow", "ListingService", "ProductService", "SearchFilters"]
+__all__ = ["FeedRow", "ListingService", "ProductService", "SearchFilters", "SearchRow"]
 from marketplace.listings.schemas import (
     ListingCreate,
     ListingUpdate,
@@ -348,11 +352,11 @@ class ListingService:
         after: tuple[int, uuid.UUID] | None,
         limit: int,
     ) -> list[tuple[Listing, Product]]:
-        filters = self._catalogue_filters(principal, filters)
+        filters = self.catalogue_filters(principal, filters)
         return await self.listings.search(filters, after=after, limit=limit)
 
     @staticmethod
-    def _catalogue_filters(principal: Principal, filters: SearchFilters) -> SearchFilters:
+    def catalogue_filters(principal: Principal, filters: SearchFilters) -> SearchFilters:
         """Normalised text; paused listings only for a seller asking for its own."""
         query = domain.normalize_search_text(filters.query) if filters.query else None
         own = filters.seller_organization_id is not None and (
@@ -367,8 +371,8 @@ class ListingService:
         *,
         after: tuple[int, uuid.UUID] | None,
         limit: int,
-    ) -> list[Any]:
-        filters = self._catalogue_filters(principal, filters)
+    ) -> list[SearchRow]:
+        filters = self.catalogue_filters(principal, filters)
         return await self.listings.search_rows(filters, after=after, limit=limit)
 
     async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
