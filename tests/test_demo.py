@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts.models import ApiKey, Organization
 from marketplace.demo import DEMO_KEY_NAME, seed_demo
 from marketplace.listings.models import Listing, Product, StockMovement
+from marketplace.settings import Settings
 from tests.support import ServiceUrls
 
 
@@ -45,3 +48,17 @@ async def test_demo_seeds_once_and_reissues_keys(
     assert movements > 0
     assert active_keys == len(second_keys) == len(first_keys)
     assert {k for *_, k in first_keys}.isdisjoint({k for *_, k in second_keys})
+
+
+async def test_reseeding_revokes_old_demo_keys_in_running_api_processes(
+    service_urls: ServiceUrls, settings: Settings, client: AsyncTestClient[Litestar]
+) -> None:
+    """The API caches authenticated keys; a re-seed must reach that cache, not only the
+    database, or the old demo keys keep working until the cache's TTL."""
+    old_key = (await seed_demo(service_urls.database_url, settings.redis_url))[0][2]
+    for _ in range(2):  # the second request is answered from the principal cache
+        response = await client.get("/v1/listings", headers={"Authorization": f"Bearer {old_key}"})
+        assert response.status_code == 200, response.text
+    await seed_demo(service_urls.database_url, settings.redis_url)
+    response = await client.get("/v1/listings", headers={"Authorization": f"Bearer {old_key}"})
+    assert response.status_code == 401

@@ -78,7 +78,7 @@ def cmd_demo(settings: Settings) -> int:
 
     database_url = _database(settings)
     upgrade(database_url)
-    keys = asyncio.run(seed_demo(database_url))
+    keys = asyncio.run(seed_demo(database_url, settings.redis_url))
     width = max(len(slug) for slug, _, _ in keys)
     print("Demo API keys (shown once; running `marketplace demo` again issues new ones):")
     for slug, role, key in keys:

@@ -8,11 +8,14 @@ issues fresh ones.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+from redis.asyncio import Redis
 from sqlalchemy import update
 
 from marketplace.accounts.domain import OrganizationKind, Role
 from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.principal_cache import Invalidation, publish_invalidation
 from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.db import UnitOfWork, create_engine, create_session_factory, unit_of_work
@@ -218,17 +221,21 @@ async def ensure_catalogue(
         )
 
 
-async def seed_demo(database_url: str) -> list[tuple[str, str, str]]:
+async def seed_demo(database_url: str, redis_url: str | None = None) -> list[tuple[str, str, str]]:
+    """Seed, revoke the previous demo keys and issue new ones. With `redis_url`, running
+    API processes are told of the revocations (they cache authenticated keys)."""
     engine = create_engine(database_url, pool_size=2, max_overflow=0)
     try:
         async with unit_of_work(create_session_factory(engine)) as uow:
             organizations = await ensure_organizations(uow)
             await ensure_catalogue(uow, organizations)
-            await uow.session.execute(
+            revoked = await uow.session.scalars(
                 update(ApiKey)
                 .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))
                 .values(revoked_at=dt.datetime.now(dt.UTC))
+                .returning(ApiKey.id)
             )
+            revoked_ids = list(revoked)
             service = AccountsService(uow)
             printed: list[tuple[str, str, str]] = []
             for slug, (organization, role) in organizations.items():
@@ -237,9 +244,20 @@ async def seed_demo(database_url: str) -> list[tuple[str, str, str]]:
                 )
                 printed.append((slug, role.value, key))
             await uow.commit()
+        if redis_url is not None and revoked_ids:
+            await _announce_revoked(redis_url, revoked_ids)
         return printed
     finally:
         await engine.dispose()
+
+
+async def _announce_revoked(redis_url: str, api_key_ids: list[uuid.UUID]) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        for api_key_id in api_key_ids:
+            await publish_invalidation(redis, Invalidation(api_key_id=api_key_id))
+    finally:
+        await redis.aclose()
 
 
 async def create_platform_admin_key(database_url: str) -> str:
