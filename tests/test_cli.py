@@ -81,3 +81,36 @@ def test_serve_with_embedded_services_answers_and_admin_key_works(tmp_path: Path
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+PARENT_SCRIPT = """
+import subprocess, sys
+from marketplace.cli import _die_with_parent
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                         preexec_fn=_die_with_parent)
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux-only")
+def test_the_serve_commands_worker_dies_with_a_killed_parent() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child_pid):
+        time.sleep(0.05)
+    assert not _alive(child_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; its (dead) parent just never reaped it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import os
 import signal
 import subprocess
@@ -143,7 +144,10 @@ def cmd_serve(
         cmd_demo(settings)
     worker: subprocess.Popen[bytes] | None = None
     if with_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "marketplace.cli", "worker"])
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "marketplace.cli", "worker"],
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
     try:
         uvicorn.run(
             "marketplace.app:create_app",
@@ -157,8 +161,19 @@ def cmd_serve(
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=20)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
     return 0
+
+
+def _die_with_parent() -> None:
+    """In the worker child (Linux): SIGTERM when `serve` dies, however it dies — a killed
+    `serve` otherwise leaves a worker polling an embedded Redis that is gone."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def build_parser() -> argparse.ArgumentParser:
