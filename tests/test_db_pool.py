@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 from sqlalchemy import text
 
 from marketplace.db import create_engine
 from marketplace.settings import Settings
+from tests.support import Actors
 
 
 async def test_connections_closed_by_the_server_are_replaced_on_checkout(
@@ -55,3 +57,30 @@ async def test_connections_closed_by_the_server_are_replaced_on_checkout(
         assert not set(fresh) & set(pids)
     finally:
         await engine.dispose()
+
+
+async def test_an_exhausted_pool_answers_503_with_retry_after(
+    settings: Settings, actors: Actors
+) -> None:
+    """A request that can't get a connection within the pool timeout is told to retry,
+    not given a 500."""
+    from litestar.testing import AsyncTestClient
+
+    from marketplace.app import create_app
+
+    cramped = msgspec.structs.replace(
+        settings,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout_seconds=0.2,
+        auth_cache_ttl_seconds=0,
+    )
+    kitchen = await actors.org("kitchen", "buyer")
+    app = create_app(cramped)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        engine = app.state.engine
+        async with engine.connect():  # the pool's only connection, held
+            response = await client.get("/v1/listings", headers=kitchen.headers)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["code"] == "service_unavailable"

@@ -60,11 +60,14 @@ class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         # No pre-ping: it cost three loopback round trips per checkout (a third of a cheap
         # catalogue read). `_discard_closed_connection` catches what pre-ping was for — pooled
         # connections a database restart or `pg_terminate_backend` closed — without a round

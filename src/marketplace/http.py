@@ -25,6 +25,7 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from marketplace.errors import BadRequest, DomainError, NotAuthenticated
 
@@ -137,6 +138,22 @@ def database_unavailable_handler(
     if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
         return unexpected_error_handler(request, exc)
     log.warning("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
+    return _service_unavailable(
+        request, "The database connection was lost; nothing was changed. Retry shortly."
+    )
+
+
+def pool_exhausted_handler(
+    request: Request[Any, Any, Any], exc: PoolTimeoutError
+) -> Response[Problem]:
+    """No pooled connection came free within the pool timeout: overload, not a bug."""
+    log.warning("database_pool_exhausted", path=request.url.path)
+    return _service_unavailable(
+        request, "The service is overloaded; nothing was changed. Retry shortly."
+    )
+
+
+def _service_unavailable(request: Request[Any, Any, Any], detail: str) -> Response[Problem]:
     response = _problem_response(
         request,
         Problem(
@@ -144,7 +161,7 @@ def database_unavailable_handler(
             title="Temporarily unavailable",
             status=503,
             code="service_unavailable",
-            detail="The database connection was lost; nothing was changed. Retry shortly.",
+            detail=detail,
         ),
     )
     response.headers["Retry-After"] = "1"
@@ -170,6 +187,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     DBAPIError: database_unavailable_handler,
+    PoolTimeoutError: pool_exhausted_handler,
     Exception: unexpected_error_handler,
 }
 

@@ -19,6 +19,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_key_prefix: str = "mk"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # A request waits at most this long for a pooled connection, then gets a 503.
+    db_pool_timeout_seconds: float = 10.0
     stripe_api_key: str = "sk_test_local"
     stripe_webhook_secret: str = "whsec_local"
     stripe_api_base: str | None = None
@@ -51,6 +53,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=get("LOG_FORMAT") or "console",
         db_pool_size=int(get("DB_POOL_SIZE") or 10),
         db_max_overflow=int(get("DB_MAX_OVERFLOW") or 10),
+        db_pool_timeout_seconds=float(get("DB_POOL_TIMEOUT") or 10.0),
         stripe_api_key=get("STRIPE_API_KEY") or "sk_test_local",
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
         stripe_api_base=get("STRIPE_API_BASE"),

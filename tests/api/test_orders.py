@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -14,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.db import create_session_factory, unit_of_work
+from marketplace.settings import Settings
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, assert_problem
 
@@ -608,3 +611,50 @@ async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_left
             )
         ).scalar_one()
     assert (movements, legs_written) == (3, 3)
+
+
+async def test_a_connection_lost_while_reserving_is_a_503_and_changes_nothing(
+    client: AsyncTestClient[Litestar], world: dict[str, Any], settings: Settings
+) -> None:
+    """The placement blocks on a listing's row lock inside its savepoint; its database
+    backend is then terminated. The answer is a retryable 503, not a 500 from trying to
+    roll back to the savepoint on a dead connection, and nothing was reserved."""
+    listing_id = world["rice_near"]["id"]
+    assert settings.database_url is not None
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    locked = threading.Event()
+    killed: list[int] = []
+
+    async def hold_lock_then_kill_the_waiter() -> None:
+        # Its own thread and loop: the test client blocks this loop while a request runs.
+        holder = await asyncpg.connect(dsn)
+        try:
+            async with holder.transaction():
+                await holder.execute(
+                    "SELECT id FROM listings WHERE id = $1 FOR UPDATE", uuid.UUID(listing_id)
+                )
+                locked.set()
+                for _ in range(500):
+                    waiting = await holder.fetch(
+                        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND application_name = 'marketplace' AND pid <> pg_backend_pid()"
+                    )
+                    if waiting:
+                        killed.append(waiting[0]["pid"])
+                        await holder.execute("SELECT pg_terminate_backend($1)", killed[0])
+                        return
+                    await asyncio.sleep(0.02)
+        finally:
+            await holder.close()
+
+    killer = threading.Thread(target=asyncio.run, args=(hold_lock_then_kill_the_waiter(),))
+    killer.start()
+    try:
+        assert await asyncio.to_thread(locked.wait, 10)
+        response = await place(client, world["kitchen"], order_body([(world["rice"]["id"], 2)]))
+    finally:
+        await asyncio.to_thread(killer.join, 30)
+    assert killed, "the placement never waited on the listing's lock"
+    assert_problem(response, 503)
+    state = await listing_state(client, world["near"], listing_id)
+    assert (state["on_hand"], state["reserved"]) == (10, 0)

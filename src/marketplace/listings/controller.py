@@ -24,6 +24,7 @@ from marketplace.http import (
 from marketplace.listings.domain import ProductCategory
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.schemas import (
+    MAX_UNIT_PRICE,
     CatalogFeedItem,
     CatalogFeedPage,
     ListingCreate,
@@ -340,7 +341,10 @@ class ListingController(Controller):
         ] = None,
         in_stock: Annotated[bool | None, Parameter()] = None,
         seller_kind: Annotated[OrganizationKind | None, Parameter()] = None,
-        max_unit_price: Annotated[int | None, Parameter(ge=1)] = None,
+        max_unit_price: Annotated[
+            int | None,
+            Parameter(ge=1, le=MAX_UNIT_PRICE, description="Integer rupiah per unit, at most"),
+        ] = None,
         seller_id: Annotated[
             uuid.UUID | None,
             Parameter(description="One seller's listings; your own include paused ones"),

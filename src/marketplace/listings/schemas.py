@@ -20,7 +20,8 @@ from marketplace.listings.domain import (
 )
 from marketplace.tax import VatTreatment
 
-Rupiah = Annotated[int, msgspec.Meta(gt=0, le=10_000_000_000, description="Integer rupiah")]
+MAX_UNIT_PRICE = 10_000_000_000  # Rp10 billion: far above any unit price, inside int64
+Rupiah = Annotated[int, msgspec.Meta(gt=0, le=MAX_UNIT_PRICE, description="Integer rupiah")]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 ProductName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

@@ -24,6 +24,7 @@ import zoneinfo
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import msgspec
+from sqlalchemy.exc import DBAPIError
 
 from marketplace import outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
@@ -374,6 +375,10 @@ class OrderPlacement:
         await self.orders.savepoint()
         try:
             yield
+        except DBAPIError:
+            # The entry point rolls the whole transaction back; on a lost connection a
+            # ROLLBACK TO SAVEPOINT would fail too and hide the error that becomes a 503.
+            raise
         except Exception:
             # (Cancelled: no more SQL; the unit of work rolls the whole transaction back.)
             await self.orders.rollback_to_savepoint()
