@@ -61,7 +61,9 @@ migrations-check: install
 migration: install
 	$(BIN)/marketplace make-migration "$(m)"
 
-## Run every benchmark under bench/ (a few minutes each; embedded servers unless *_URL set).
+## Run every benchmark under bench/ (a few minutes each; embedded servers unless *_URL set):
+## search, orders, http, hot_sku, consignment; `make bench b="hot_sku"` runs some of them
+## (the report keeps the others' last figures, marked with their date).
 ## Figures, same-run baselines and ratios go to bench/results/latest.md and latest.json.
 bench: install
 	$(BIN)/python -m bench.run $(b)
@@ -70,6 +72,7 @@ clean:
 	rm -rf $(VENV) $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache
 
 ## Counts that must stay zero (oversell, duplicates, leaks, contract, money, faults).
-## RELIABILITY_ARGS="--seeds 3 --examples 10" for a quick run.
+## Default: the full form (20 seeds, 100 schemathesis examples per operation, ~7.5 min).
+## RELIABILITY_ARGS="--seeds 3 --examples 10" for the quick form CI runs (.ci/run).
 reliability: install
 	$(BIN)/python -m reliability.run $(RELIABILITY_ARGS)

@@ -70,6 +70,7 @@ class Section:
     seconds: float = 0.0
     load_before: float = 0.0
     load_after: float = 0.0
+    date: str = ""  # when it was measured (a report may carry over earlier runs)
 
     def add(self, result: Result) -> Result:
         self.results.append(result)
@@ -130,10 +131,56 @@ def machine() -> dict[str, Any]:
     }
 
 
+CARRIED_OVER = "Carried over from the run of"
+
+
+def _key(section_name: str) -> str:
+    return section_name.split(":", 1)[0]
+
+
+def _merge_previous(sections: Sequence[Section]) -> list[Section]:
+    """This run's sections, plus those of the previous report this run did not repeat
+    (`make bench b=hot_sku` refreshes one benchmark without dropping the others), each
+    marked with the date of the run that measured it."""
+    previous_file = RESULTS_DIR / "latest.json"
+    try:
+        previous = json.loads(previous_file.read_text())
+        old = previous["benchmarks"]
+        date = previous["machine"]["date"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return list(sections)
+    fresh = {_key(s.name): s for s in sections}
+    merged: list[Section] = []
+    for entry in old:
+        key = _key(entry["name"])
+        if key in fresh:
+            merged.append(fresh.pop(key))
+            continue
+        carried_over = f"{CARRIED_OVER} {entry.get('date', date)} (not re-run)."
+        details = [d for d in entry.get("details", []) if not d.startswith(CARRIED_OVER)]
+        merged.append(
+            Section(
+                name=entry["name"],
+                results=[Result(**r) for r in entry.get("results", [])],
+                details=[carried_over, *details],
+                seconds=float(entry.get("seconds", 0.0)),
+                load_before=float(entry.get("load_average", [0.0, 0.0])[0]),
+                load_after=float(entry.get("load_average", [0.0, 0.0])[1]),
+                date=str(entry.get("date", date)),
+            )
+        )
+    merged += [s for s in sections if _key(s.name) in fresh]
+    return merged
+
+
 def write_report(sections: Sequence[Section], extra: dict[str, Any]) -> str:
-    """Write `latest.md` and `latest.json`; return the markdown."""
+    """Write `latest.md` and `latest.json` (keeping the previous report's benchmarks that
+    were not re-run); return the markdown."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     info = {**machine(), **extra, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    for section in sections:
+        section.date = section.date or info["date"]
+    sections = _merge_previous(sections)
     lines = [
         "# Benchmark report",
         "",
@@ -141,7 +188,13 @@ def write_report(sections: Sequence[Section], extra: dict[str, Any]) -> str:
         + (f" · PostgreSQL {info['postgres']}" if info.get("postgres") else ""),
         "",
         "Figures, same-run baselines and ratios are recorded, never asserted. "
-        "Latencies are in ms, rates per second.",
+        "Latencies are in ms, rates per second."
+        + (
+            " Benchmarks this run did not repeat are carried over from an earlier run "
+            "(the date in their heading)."
+            if any(s.details and s.details[0].startswith(CARRIED_OVER) for s in sections)
+            else ""
+        ),
         "",
         "| benchmark | figure | unit | baseline | ratio | target | notes |",
         "|---|---:|---|---:|---:|---|---|",
@@ -156,7 +209,7 @@ def write_report(sections: Sequence[Section], extra: dict[str, Any]) -> str:
     for section in sections:
         lines += [
             "",
-            f"## {section.name} ({section.seconds:.0f} s)",
+            f"## {section.name} ({section.seconds:.0f} s, {section.date})",
             "",
             f"1-minute load average {section.load_before:.1f} before, "
             f"{section.load_after:.1f} after (it counts this benchmark's own servers too; "
@@ -172,6 +225,7 @@ def write_report(sections: Sequence[Section], extra: dict[str, Any]) -> str:
         "benchmarks": [
             {
                 "name": s.name,
+                "date": s.date,
                 "seconds": round(s.seconds, 1),
                 "load_average": [s.load_before, s.load_after],
                 "results": [asdict(r) for r in s.results],

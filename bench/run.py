@@ -1,4 +1,4 @@
-"""Run the benchmarks and write the report: `python -m bench.run [search orders http]`.
+"""Run the benchmarks and write the report: `python -m bench.run [hot_sku …]` (all if none).
 
 Prints every figure as it is measured, then the whole report, which is also written to
 `bench/results/latest.md` and `bench/results/latest.json`. Nothing is asserted.
@@ -19,6 +19,10 @@ BENCHMARKS = {
     "search": ("bench.search", "Catalogue search through the API vs the bare query (issue 3)"),
     "orders": ("bench.orders", "Order placement vs raw asyncpg, and the split engine (issue 4)"),
     "http": ("bench.http", "HTTP read throughput: the API vs a minimal Litestar app (issue 8)"),
+    "hot_sku": (
+        "bench.hot_sku",
+        "Hot SKU: 100 concurrent buyers on one listing vs on 100 listings (issue 8)",
+    ),
     "consignment": (
         "bench.consignment_settlement",
         "Consignment settlement of 1M sales vs SQL GROUP BY (issue 5)",

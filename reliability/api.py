@@ -66,6 +66,11 @@ class Api:
         )
         return org["id"], key["key"]
 
+    async def key(self, organization_id: str, role: str) -> str:
+        """Another API key of `role` for the organization."""
+        path = f"/v1/organizations/{organization_id}/api-keys"
+        return str((await self.ok("POST", path, self.admin, json={"role": role}))["key"])
+
     async def product(self) -> str:
         tag = uuid.uuid4().hex[:8]
         body = {

@@ -43,6 +43,14 @@ def deliver_job_id(delivery_id: uuid.UUID, attempt: int) -> str:
     return f"{DELIVER_JOB}:{delivery_id}:{attempt}"
 
 
+def due_job_id(delivery_id: uuid.UUID, attempt: int, now: dt.datetime) -> str:
+    """The due-retry sweep's job for an attempt: a new id each minute. A worker killed
+    mid-attempt leaves its job "in progress" in arq for the longest job timeout (~5 min),
+    and a retry under the same id would wait that long; a duplicate attempt is harmless
+    (`attempt` skips it under the row lock)."""
+    return f"{deliver_job_id(delivery_id, attempt)}:due:{int(now.timestamp()) // 60}"
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -192,14 +200,17 @@ class DeliveryService:
         self.endpoints = EndpointRepository(uow.session)
         self.deliveries = DeliveryRepository(uow.session)
 
-    def schedule(self, delivery_id: uuid.UUID, attempt: int) -> None:
+    def schedule(self, delivery_id: uuid.UUID, attempt: int, job_id: str | None = None) -> None:
         jobs = self.uow.jobs
         if jobs is None:  # no queue here: the retry_due cron picks the delivery up
             return
 
         async def enqueue() -> None:
             await jobs.enqueue(
-                DELIVER_JOB, str(delivery_id), attempt, job_id=deliver_job_id(delivery_id, attempt)
+                DELIVER_JOB,
+                str(delivery_id),
+                attempt,
+                job_id=job_id or deliver_job_id(delivery_id, attempt),
             )
 
         self.uow.after_commit(enqueue)
@@ -237,9 +248,11 @@ class DeliveryService:
         The table is the source of truth: this recovers jobs Redis lost and attempts cut
         short by a killed worker (its transaction rolled back, the row is still pending).
         """
-        due = await self.deliveries.due(now or _now(), limit)
+        moment = now or _now()
+        due = await self.deliveries.due(moment, limit)
         for delivery_id, attempts_done in due:
-            self.schedule(delivery_id, attempts_done + 1)
+            attempt = attempts_done + 1
+            self.schedule(delivery_id, attempt, due_job_id(delivery_id, attempt, _now()))
         return len(due)
 
     async def attempt(
