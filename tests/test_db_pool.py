@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-from sqlalchemy import text
+from litestar.testing import AsyncTestClient
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from marketplace.app import create_app
 from marketplace.db import create_engine
 from marketplace.settings import Settings
 from tests.support import Actors
@@ -64,10 +67,6 @@ async def test_an_exhausted_pool_answers_503_with_retry_after(
 ) -> None:
     """A request that can't get a connection within the pool timeout is told to retry,
     not given a 500."""
-    from litestar.testing import AsyncTestClient
-
-    from marketplace.app import create_app
-
     cramped = msgspec.structs.replace(
         settings,
         db_pool_size=1,
@@ -84,3 +83,32 @@ async def test_an_exhausted_pool_answers_503_with_retry_after(
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] == "1"
         assert response.json()["code"] == "service_unavailable"
+
+
+async def test_a_refused_connection_attempt_answers_503(
+    settings: Settings, actors: Actors, engine: AsyncEngine
+) -> None:
+    """The server refusing a new connection (here: a role's connection limit, SQLSTATE
+    53300; in the battery: backends terminated while connecting, 57P01) is an outage to
+    retry, not a 500."""
+    kitchen = await actors.org("kitchen", "buyer")
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'no_room') "
+                "THEN CREATE ROLE no_room LOGIN CONNECTION LIMIT 0; END IF; END $$"
+            )
+        )
+    assert settings.database_url is not None
+    refused = msgspec.structs.replace(
+        settings,
+        database_url=make_url(settings.database_url)
+        .set(username="no_room")
+        .render_as_string(hide_password=False),
+        auth_cache_ttl_seconds=0,
+    )
+    app = create_app(refused)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        response = await client.get("/v1/listings", headers=kitchen.headers)
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "service_unavailable"

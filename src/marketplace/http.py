@@ -130,12 +130,21 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
+# Connection exception, insufficient resources (too many connections), operator
+# intervention (a backend terminated or the server shutting down, also while connecting).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
 def database_unavailable_handler(
     request: Request[Any, Any, Any], exc: DBAPIError
 ) -> Response[Problem]:
     """A lost or refused database connection is our outage, not the client's error: 503,
     and the transaction was rolled back, so the client may retry."""
-    if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+    if not (
+        exc.connection_invalidated
+        or isinstance(exc, (OperationalError, InterfaceError))
+        or str(getattr(exc.orig, "sqlstate", "")).startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+    ):
         return unexpected_error_handler(request, exc)
     log.warning("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
     return _service_unavailable(
