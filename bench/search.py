@@ -316,7 +316,7 @@ def run(services: Services, section: Section) -> None:
                 figure=miss,
                 unit="ms p50",
                 notes="one key+organization SELECT, plain columns, in an autocommit session "
-                "(pool checkout with its pre-ping included); the first request of a key per "
+                "(pool checkout included; no pre-ping); the first request of a key per "
                 "process and TTL, and every request while the cache is not subscribed",
             )
         )
