@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from marketplace.db import create_session_factory, unit_of_work
 from marketplace.settings import Settings
@@ -566,7 +566,9 @@ async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_left
         result = await plan(self, *args)
         planned += 1
         if planned == 1:  # a competing order commits (on the app's engine, in its loop)
-            async with unit_of_work(create_session_factory(self.uow.session.bind)) as uow:
+            bind = self.uow.session.bind
+            assert isinstance(bind, AsyncEngine)
+            async with unit_of_work(create_session_factory(bind)) as uow:
                 rice_near = uuid.UUID(world["rice_near"]["id"])
                 await StockService(uow).reserve([(rice_near, 5)], reference="race", principal=None)
                 await uow.commit()
