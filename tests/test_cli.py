@@ -81,6 +81,23 @@ def test_serve_with_embedded_services_answers_and_admin_key_works(tmp_path: Path
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+    # SIGTERM stops everything `serve` started: the worker and the embedded servers.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _processes_mentioning(str(tmp_path)):
+        time.sleep(0.2)
+    assert not _processes_mentioning(str(tmp_path))
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in command:
+            found.append(command)
+    return found
 
 
 PARENT_SCRIPT = """

@@ -148,6 +148,10 @@ def cmd_serve(
             [sys.executable, "-m", "marketplace.cli", "worker"],
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; with the default
+    # action that kills the process before `finally` and atexit run, leaving the worker
+    # and the embedded PostgreSQL running. As an exception, both get to run.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "marketplace.app:create_app",
@@ -167,6 +171,10 @@ def cmd_serve(
                 worker.kill()
                 worker.wait()
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _die_with_parent() -> None:
