@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
 from marketplace.ids import new_id
+from marketplace.jobs import resweep_job_id
 
 log = structlog.get_logger(__name__)
 
@@ -134,13 +135,6 @@ def job_id_for(event_id: uuid.UUID) -> str:
     return f"outbox:{event_id}"
 
 
-def swept_job_id(event_id: uuid.UUID, now: dt.datetime) -> str:
-    """The sweeper's job for an event: a new id each minute. A worker killed mid-job
-    leaves arq holding `job_id_for(event)` "in progress" for the job timeout (~5 min), and
-    a re-enqueue under that id would be dropped until then."""
-    return f"{job_id_for(event_id)}:swept:{int(now.timestamp()) // 60}"
-
-
 async def handle_event(uow: UnitOfWork, event_id: uuid.UUID, handlers: EventHandlers) -> bool:
     """Run the event's handlers once. Returns False if it was already handled."""
     event = (
@@ -188,7 +182,9 @@ async def sweep(uow: UnitOfWork, stale_after: dt.timedelta = STALE_AFTER) -> int
     swept, after, now = 0, None, dt.datetime.now(dt.UTC)
     while ids := await stale_event_ids(uow, stale_after, after=after):
         for event_id in ids:
-            await uow.jobs.enqueue(HANDLE_JOB, str(event_id), job_id=swept_job_id(event_id, now))
+            await uow.jobs.enqueue(
+                HANDLE_JOB, str(event_id), job_id=resweep_job_id(job_id_for(event_id), now)
+            )
         swept += len(ids)
         after = ids[-1]
     await uow.rollback()

@@ -14,6 +14,7 @@ from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import DomainError, NotFound, PermissionDenied
 from marketplace.ids import new_id
+from marketplace.jobs import resweep_job_id
 from marketplace.outbox import OutboxEvent
 from marketplace.webhooks import sender, signing
 from marketplace.webhooks.domain import (
@@ -41,14 +42,6 @@ DUE_BATCH = 500
 def deliver_job_id(delivery_id: uuid.UUID, attempt: int) -> str:
     """One job per (delivery, attempt): arq drops a duplicate while the first is queued."""
     return f"{DELIVER_JOB}:{delivery_id}:{attempt}"
-
-
-def due_job_id(delivery_id: uuid.UUID, attempt: int, now: dt.datetime) -> str:
-    """The due-retry sweep's job for an attempt: a new id each minute. A worker killed
-    mid-attempt leaves its job "in progress" in arq for the longest job timeout (~5 min),
-    and a retry under the same id would wait that long; a duplicate attempt is harmless
-    (`attempt` skips it under the row lock)."""
-    return f"{deliver_job_id(delivery_id, attempt)}:due:{int(now.timestamp()) // 60}"
 
 
 def _now() -> dt.datetime:
@@ -252,7 +245,9 @@ class DeliveryService:
         due = await self.deliveries.due(moment, limit)
         for delivery_id, attempts_done in due:
             attempt = attempts_done + 1
-            self.schedule(delivery_id, attempt, due_job_id(delivery_id, attempt, _now()))
+            self.schedule(
+                delivery_id, attempt, resweep_job_id(deliver_job_id(delivery_id, attempt), _now())
+            )
         return len(due)
 
     async def attempt(
