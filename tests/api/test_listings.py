@@ -370,13 +370,14 @@ async def test_search_filters(
     assert ids(cheap) == [seeded["eggs_blitar"]["id"], seeded["eggs_kranggan"]["id"]]
     by_category = await search_all(client, kitchen, category="oil", q=tag)
     assert ids(by_category) == [seeded["oil_magersari"]["id"]]
-    for bad in [
+    bad_searches: list[dict[str, str | int]] = [
         {"region": "Jawa"},
         {"max_unit_price": 0},
         {"max_unit_price": 2**63},
         {"seller_kind": "bank"},
         {"limit": 0},
-    ]:
+    ]
+    for bad in bad_searches:
         assert_problem(await client.get("/v1/listings", params=bad, headers=kitchen.headers), 400)
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    literal,
     or_,
     select,
     text,
@@ -192,56 +191,23 @@ class ListingRepository:
             stmt = stmt.where(StockMovement.id > after)
         return list((await self.session.execute(stmt)).scalars())
 
-    def search_statement(
-        self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
-    ) -> Select[Listing, Product]:
+    async def own_stock_listing(
+        self, product_id: uuid.UUID, organization_id: uuid.UUID
+    ) -> Listing | None:
+        """The organization's own `stock` listing of a product (paused ones included), the
+        cheapest first if it has several."""
         stmt = (
-            select(Listing, Product)
-            .join(Product, Product.id == Listing.product_id)
+            select(Listing)
+            .where(
+                Listing.product_id == product_id,
+                Listing.seller_organization_id == organization_id,
+                Listing.owner_organization_id == organization_id,
+                Listing.supply_mode == "stock",
+            )
             .order_by(Listing.base_unit_price, Listing.id)
-            .limit(limit)
+            .limit(1)
         )
-        if not (filters.include_paused and filters.seller_organization_id is not None):
-            stmt = stmt.where(Listing.status == "active")
-        if filters.product_id is not None:
-            stmt = stmt.where(Listing.product_id == filters.product_id)
-        if filters.category is not None:
-            stmt = stmt.where(Listing.category == filters.category)
-        if filters.query:
-            stmt = stmt.where(text_match(filters.query))
-        if filters.region_prefix:
-            prefix = filters.region_prefix
-            stmt = stmt.where(
-                or_(
-                    Listing.region_code == prefix,
-                    Listing.region_code.startswith(prefix + ".", autoescape=True),
-                )
-            )
-        if filters.in_stock is True:
-            stmt = stmt.where(
-                or_(Listing.supply_mode != "stock", Listing.on_hand - Listing.reserved > 0)
-            )
-        elif filters.in_stock is False:
-            stmt = stmt.where(
-                and_(Listing.supply_mode == "stock", Listing.on_hand - Listing.reserved <= 0)
-            )
-        if filters.seller_kind is not None:
-            stmt = stmt.where(Listing.seller_kind == filters.seller_kind)
-        if filters.max_unit_price is not None:
-            stmt = stmt.where(Listing.base_unit_price <= filters.max_unit_price)
-        if filters.seller_organization_id is not None:
-            stmt = stmt.where(Listing.seller_organization_id == filters.seller_organization_id)
-        if after is not None:
-            stmt = stmt.where(
-                tuple_(Listing.base_unit_price, Listing.id) > tuple_(literal(after[0]), after[1])
-            )
-        return stmt
-
-    async def search(
-        self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
-    ) -> list[tuple[Listing, Product]]:
-        rows = await self.session.execute(self.search_statement(filters, after=after, limit=limit))
-        return [(r[0], r[1]) for r in rows]
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def search_rows(
         self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
@@ -342,7 +308,7 @@ class _SearchShape(NamedTuple):
 def search_page_query(
     filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """The catalogue page statement (same SQL shape as `search_statement`) and its values."""
+    """The catalogue page statement for these filters (one per filter shape) and its values."""
     words = filters.query.split()[:8] if filters.query else []
     shape = _SearchShape(
         active_only=not (filters.include_paused and filters.seller_organization_id is not None),

@@ -344,16 +344,10 @@ class ListingService:
             raise NotFound("No such listing.")
         return await self.listings.movements_page(listing_id, after=after, limit=limit)
 
-    async def search(
-        self,
-        principal: Principal,
-        filters: SearchFilters,
-        *,
-        after: tuple[int, uuid.UUID] | None,
-        limit: int,
-    ) -> list[tuple[Listing, Product]]:
-        filters = self.catalogue_filters(principal, filters)
-        return await self.listings.search(filters, after=after, limit=limit)
+    async def own_stock_listing(
+        self, product_id: uuid.UUID, organization_id: uuid.UUID
+    ) -> Listing | None:
+        return await self.listings.own_stock_listing(product_id, organization_id)
 
     @staticmethod
     def catalogue_filters(principal: Principal, filters: SearchFilters) -> SearchFilters:

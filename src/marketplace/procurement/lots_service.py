@@ -36,7 +36,7 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.listings.domain import MovementKind, SearchFilters, SupplyMode
+from marketplace.listings.domain import MovementKind, SupplyMode
 from marketplace.listings.pricing import PriceTier, unit_price_for
 from marketplace.listings.schemas import ListingCreate, PriceTierIn
 from marketplace.listings.service import ListingService, ProductService
@@ -534,28 +534,12 @@ class LotService:
     ) -> uuid.UUID:
         """The surplus becomes the cooperative's own stock on its `stock` listing."""
         listings = ListingService(self.uow)
-        found = await listings.search(
-            principal,
-            SearchFilters(
-                product_id=lot.product_id, seller_organization_id=lot.cooperative_organization_id
-            ),
-            after=None,
-            limit=50,
-        )
-        for listing, _ in found:
-            if (
-                listing.supply_mode == SupplyMode.STOCK
-                and listing.owner_organization_id == lot.cooperative_organization_id
-            ):
-                await listings.move(
-                    listing,
-                    MovementKind.RECEIVE,
-                    quantity,
-                    principal,
-                    "Bulog lot surplus",
-                    reference,
-                )
-                return listing.id
+        own = await listings.own_stock_listing(lot.product_id, lot.cooperative_organization_id)
+        if own is not None:
+            await listings.move(
+                own, MovementKind.RECEIVE, quantity, principal, "Bulog lot surplus", reference
+            )
+            return own.id
         bulog_listing, _ = await listings.get(principal, lot.listing_id)
         tiers = [msgspec.convert(t, PriceTier) for t in bulog_listing.tiers]
         created, _ = await listings.create(
