@@ -32,7 +32,12 @@ class Api:
         self.client = httpx.AsyncClient(
             base_url=base_url,
             timeout=60,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: reusing
+            # one just as the server closes it fails a POST with no answer (ReadError) —
+            # a client-side race that would otherwise count as a server fault.
+            limits=httpx.Limits(
+                max_connections=200, max_keepalive_connections=50, keepalive_expiry=2.0
+            ),
         )
         self.admin = admin_key
 
