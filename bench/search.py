@@ -6,8 +6,8 @@ then for each representative search measures, in the same run:
 - the API: `GET /v1/listings?...` on `marketplace serve --workers 1` (a real subprocess),
   sequential requests with httpx over loopback, as a kitchen's buyer key;
 - the bare query: the exact statement and parameters the repository sends to the driver
-  for the page (`listings.repository.search_page_sql`, what `ListingService.search_page`
-  runs in the API's read-only session), run through plain asyncpg;
+  for the page (`listings.repository.search_page_sql`, what `CatalogueService.search_page`
+  sends through the API's read pool), run through plain asyncpg on one connection;
 - the framework's own per-request cost, two ways, both served like the API:
   (a) a minimal Litestar handler returning a few bytes (`/ping`, no middleware);
   (b) a minimal Litestar handler with the API's gzip middleware returning a pre-built
@@ -39,7 +39,6 @@ import asyncpg
 import httpx
 import msgspec
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness import (
     Result,
@@ -68,7 +67,8 @@ from marketplace.db import UnitOfWork, create_engine, create_session_factory
 from marketplace.listings.controller import price_cursor
 from marketplace.listings.domain import ProductCategory, SearchFilters
 from marketplace.listings.repository import search_page_sql
-from marketplace.listings.service import ListingService
+from marketplace.listings.service import CatalogueService
+from marketplace.read_pool import ReadPool
 
 LISTINGS = 100_000
 SELLERS = 2_000
@@ -126,17 +126,12 @@ async def seed(database_url: str) -> list[SeededProduct]:
         await conn.close()
 
 
-def read_factory(engine: AsyncEngine) -> Any:
-    """Sessions like the API's read-only unit of work (autocommit: no BEGIN/ROLLBACK)."""
-    return create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
-
-
 async def capture_search(
-    engine: AsyncEngine, principal: Principal, params: dict[str, str]
+    database_url: str, principal: Principal, params: dict[str, str]
 ) -> tuple[str, tuple[Any, ...], float]:
-    """The statement `ListingService.search_page` (what `GET /v1/listings` calls) sends for
-    these query parameters (the controller's own translation), and the in-process p50 (ms)
-    of that service call in a read-only session as a side figure."""
+    """The statement `CatalogueService.search_page` (what `GET /v1/listings` calls) sends
+    for these query parameters (the controller's own translation), and the in-process p50
+    (ms) of that service call on a `ReadPool` like the API's, as a side figure."""
     filters = SearchFilters(
         product_id=uuid.UUID(params["product_id"]) if "product_id" in params else None,
         category=ProductCategory(params["category"]).value if "category" in params else None,
@@ -147,24 +142,21 @@ async def capture_search(
     )
     after = price_cursor(params.get("cursor"))
     limit = int(params.get("limit", 50)) + 1
-    factory = read_factory(engine)
-    # The read-only session sends the page's statement straight through the driver
-    # (`ListingRepository.search_rows`): this is exactly what it sends.
+    # The page's statement goes to the driver as it is: this is exactly what it sends.
     statement, parameters = search_page_sql(
-        ListingService.catalogue_filters(principal, filters),
-        after=after,
-        limit=limit,
-        dialect=engine.dialect,
+        CatalogueService.catalogue_filters(principal, filters), after=after, limit=limit
     )
+    reads = await ReadPool.open(database_url, max_size=1, acquire_timeout=10)
     samples = []
-    for i in range(40):
-        start = time.perf_counter()
-        async with factory() as session:
-            await ListingService(UnitOfWork(session)).search_page(
-                principal, filters, after=after, limit=limit
-            )
-        if i >= 10:
-            samples.append((time.perf_counter() - start) * 1000)
+    try:
+        service = CatalogueService(reads)
+        for i in range(40):
+            start = time.perf_counter()
+            await service.search_page(principal, filters, after=after, limit=limit)
+            if i >= 10:
+                samples.append((time.perf_counter() - start) * 1000)
+    finally:
+        await reads.close()
     return statement, parameters, median(samples)
 
 
@@ -402,7 +394,7 @@ def run(services: Services, section: Section) -> None:
                         f"framework p50 (a) {a_p50:.2f} ms, (b) {b_p50:.2f} ms; "
                         f"API p99 {percentile(series.api, 99):.2f} ms, bare p99 "
                         f"{percentile(series.bare, 99):.2f} ms ({len(series.api)} interleaved "
-                        f"samples each); in-process service call p50 {bare.orm_p50:.2f} ms; "
+                        f"samples each); in-process service call p50 {bare.service_p50:.2f} ms; "
                         f"{series.items} items"
                         + ("; PLAN SCANS ALL LISTINGS (Seq Scan)" if seq else "")
                         + f"; active-only statement bare p50 {bare.active_only_p50:.2f} ms"
@@ -436,7 +428,7 @@ class Bare(msgspec.Struct):
     statement: str
     parameters: tuple[Any, ...]
     plan: str
-    orm_p50: float
+    service_p50: float
     active_only_p50: float
     active_only_seq_scan: bool
 
@@ -445,18 +437,14 @@ async def measure_bare(database_url: str, principal: Principal, params: dict[str
     """The buyer's statement (its plan; its latency is measured interleaved with the API),
     and for comparison the one the repository builds without the caller's own paused
     listings (as for a platform key), timed on its own."""
-    engine = create_engine(database_url, pool_size=1, max_overflow=0)
     platform = Principal(
         api_key_id=uuid.uuid4(),
         organization_id=uuid.uuid4(),
         organization_kind=OrganizationKind.PLATFORM,
         role=Role.ADMIN,
     )
-    try:
-        statement, parameters, orm_p50 = await capture_search(engine, principal, params)
-        active_statement, active_parameters, _ = await capture_search(engine, platform, params)
-    finally:
-        await engine.dispose()
+    statement, parameters, service_p50 = await capture_search(database_url, principal, params)
+    active_statement, active_parameters, _ = await capture_search(database_url, platform, params)
     dsn = asyncpg_dsn(database_url)
     conn = await asyncpg.connect(dsn)
     try:
@@ -468,7 +456,7 @@ async def measure_bare(database_url: str, principal: Principal, params: dict[str
         statement=statement,
         parameters=parameters,
         plan="\n".join(r[0] for r in plan_rows),
-        orm_p50=orm_p50,
+        service_p50=service_p50,
         active_only_p50=median(active_samples),
         active_only_seq_scan="Seq Scan on listings" in active_plan,
     )
@@ -480,7 +468,7 @@ async def auth_cost(database_url: str, redis_url: str, key: str) -> tuple[float,
     and the cache's look-up (subscribed to Redis, so with its unread-message check). The
     last-used write is due once a minute, so not measured."""
     engine = create_engine(database_url)
-    factory = read_factory(engine)
+    factory = create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
     misses = []
     try:
         for i in range(220):

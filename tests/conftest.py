@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from marketplace.db import create_engine, create_session_factory
+from marketplace.read_pool import ReadPool
 from marketplace.settings import Settings, normalize_database_url
 from tests.support import Actors, ServiceUrls
 
@@ -88,6 +89,15 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(settings.database_url, pool_size=5, max_overflow=20)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def reads(settings: Settings) -> AsyncIterator[ReadPool]:
+    """A read pool like the API's, of its own."""
+    assert settings.database_url is not None
+    pool = await ReadPool.open(settings.database_url, max_size=2, acquire_timeout=5)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ from marketplace.orders.controller import (
 from marketplace.payments.controller import PaymentController
 from marketplace.procurement.controller import BulogLotController, TradeContractController
 from marketplace.procurement.sourcing.controller import SourcingController
+from marketplace.read_pool import ReadPool
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
 from marketplace.webhooks.controller import WebhookController
@@ -130,7 +131,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool_timeout=settings.db_pool_timeout_seconds,
         )
         redis = await create_pool(redis_settings(redis_url))
+        read_pool = await ReadPool.open(
+            database_url,
+            max_size=settings.db_read_pool_size,
+            acquire_timeout=settings.db_pool_timeout_seconds,
+        )
         app.state.settings = settings
+        app.state.read_pool = read_pool
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         app.state.redis = redis
@@ -145,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             with contextlib.suppress(asyncio.CancelledError):
                 await subscriber
             await redis.aclose()
+            await read_pool.close()
             await engine.dispose()
 
     assets = create_static_files_router(

@@ -24,6 +24,7 @@ from marketplace.accounts.service import AccountsService, key_hash_of, last_use_
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotAuthenticated
 from marketplace.jobs import ArqJobQueue
+from marketplace.read_pool import ReadPool
 
 log = structlog.get_logger(__name__)
 
@@ -73,14 +74,25 @@ async def provide_read_uow(state: State) -> AsyncGenerator[UnitOfWork, None]:
         yield ReadOnlyUnitOfWork(session)
 
 
-# `dependencies=READ_ONLY` on a handler that only reads (GET): its `uow` (and the caller's
-# key look-up on a cache miss) runs without a transaction.
+# `dependencies=READ_ONLY` on a handler that only reads (GET): its `uow` runs without a
+# transaction.
 READ_ONLY = {"uow": Provide(provide_read_uow)}
 
 
 async def provide_principal(
     request: Request[Any, Any, State], uow: NamedDependency[UnitOfWork]
 ) -> Principal:
+    """The caller, after the unit of work: Litestar resolves independent dependencies
+    concurrently in a task group, which would cost every request two tasks."""
+    return await _authenticate(request, uow)
+
+
+async def provide_principal_alone(request: Request[Any, Any, State]) -> Principal:
+    """The caller, for a handler that opens no unit of work (`READ_POOL`)."""
+    return await _authenticate(request, None)
+
+
+async def _authenticate(request: Request[Any, Any, State], uow: UnitOfWork | None) -> Principal:
     header = request.headers.get("authorization")
     if not header:
         raise NotAuthenticated("Send your API key as `Authorization: Bearer <key>`.")
@@ -94,9 +106,16 @@ async def provide_principal(
     if cached is not None:
         principal, last_used_at = cached.principal, cached.last_used_at
     else:
-        # A miss (or a cache not in force): one SELECT in the request's unit of work.
+        # A miss (or a cache not in force): one SELECT, in the request's unit of work or,
+        # without one, in a read session of its own.
         generation = cache.generation if cache is not None else 0
-        principal, last_used_at = await AccountsService(uow).authenticate_hash(key_hash)
+        if uow is not None:
+            principal, last_used_at = await AccountsService(uow).authenticate_hash(key_hash)
+        else:
+            async with _read_session_factory(state)() as session:
+                principal, last_used_at = await AccountsService(
+                    ReadOnlyUnitOfWork(session)
+                ).authenticate_hash(key_hash)
         if cache is not None:
             cache.put(key_hash, principal, last_used_at, generation=generation)
     # The last-used time, kept to the minute, is written by a short transaction of its
@@ -108,7 +127,8 @@ async def provide_principal(
         # request holding one connection while waiting for a second deadlocks the pool
         # when a burst of pool-size requests with due keys arrives (the hot-SKU benchmark
         # saw every such request time out with 500 after 30 s).
-        await uow.rollback()
+        if uow is not None:
+            await uow.rollback()
         async with state.session_factory() as session:
             touch = UnitOfWork(session)
             await AccountsService(touch).record_key_use(principal.api_key_id)
@@ -116,6 +136,12 @@ async def provide_principal(
         if cache is not None:
             cache.mark_used(key_hash, now)
     return principal
+
+
+def read_pool(state: State) -> ReadPool:
+    """The process's `ReadPool` (opened by the app's lifespan)."""
+    pool: ReadPool = state.read_pool
+    return pool
 
 
 async def announce_key_revoked(state: State, api_key_id: uuid.UUID) -> None:
@@ -140,3 +166,6 @@ async def announce_key_revoked(state: State, api_key_id: uuid.UUID) -> None:
 # Explicit dependency markers for handler signatures (Litestar 3 drops inference).
 UoW: TypeAlias = NamedDependency[UnitOfWork]
 Caller: TypeAlias = NamedDependency[Principal]
+# `dependencies=READ_POOL` on a handler that reads only through the `ReadPool` (its
+# `state`): the caller is found without opening a unit of work.
+READ_POOL = {"principal": Provide(provide_principal_alone)}

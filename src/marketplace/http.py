@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from marketplace.errors import BadRequest, DomainError, NotAuthenticated
+from marketplace.read_pool import UNAVAILABLE_SQLSTATE_CLASSES, ReadUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -130,11 +131,6 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
-# Connection exception, insufficient resources (too many connections), operator
-# intervention (a backend terminated or the server shutting down, also while connecting).
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
-
-
 def database_unavailable_handler(
     request: Request[Any, Any, Any], exc: DBAPIError
 ) -> Response[Problem]:
@@ -143,7 +139,7 @@ def database_unavailable_handler(
     if not (
         exc.connection_invalidated
         or isinstance(exc, (OperationalError, InterfaceError))
-        or str(getattr(exc.orig, "sqlstate", "")).startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+        or str(getattr(exc.orig, "sqlstate", "")).startswith(UNAVAILABLE_SQLSTATE_CLASSES)
     ):
         return unexpected_error_handler(request, exc)
     log.warning("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
@@ -160,6 +156,14 @@ def pool_exhausted_handler(
     return _service_unavailable(
         request, "The service is overloaded; nothing was changed. Retry shortly."
     )
+
+
+def read_unavailable_handler(
+    request: Request[Any, Any, Any], exc: ReadUnavailable
+) -> Response[Problem]:
+    """A read-pool read that could not be served (see `marketplace.read_pool`)."""
+    log.warning("database_read_unavailable", path=request.url.path, error=repr(exc.__cause__))
+    return _service_unavailable(request, exc.detail)
 
 
 def _service_unavailable(request: Request[Any, Any, Any], detail: str) -> Response[Problem]:
@@ -197,6 +201,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: http_error_handler,
     DBAPIError: database_unavailable_handler,
     PoolTimeoutError: pool_exhausted_handler,
+    ReadUnavailable: read_unavailable_handler,
     Exception: unexpected_error_handler,
 }
 

@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import Select, and_, event, literal, or_, select, text, tuple_
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Select, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.db import unit_of_work
 from marketplace.listings.domain import SearchFilters
 from marketplace.listings.models import Listing, Product
-from marketplace.listings.repository import ListingRepository, search_page_query, text_match
+from marketplace.listings.repository import CatalogueRepository, search_page_query, text_match
+from marketplace.read_pool import ReadPool
 from tests.api.test_listings import seed_search
 from tests.support import Actor, Actors
 
@@ -78,6 +78,7 @@ async def test_every_filter_shape_matches_the_orm_search(
     actors: Actors,
     admin: Actor,
     session_factory: async_sessionmaker[AsyncSession],
+    reads: ReadPool,
 ) -> None:
     tag, seeded = await seed_search(client, actors, admin)
     eggs = uuid.UUID(seeded["eggs"]["id"])
@@ -96,62 +97,21 @@ async def test_every_filter_shape_matches_the_orm_search(
         {"query": "50%_off/x"},  # LIKE wildcards and the escape character are literal
         {"region_prefix": "35.7_"},
     ]
-    autocommit = async_sessionmaker(
-        session_factory.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-    )
-    sent: list[str] = []
-
-    def on_execute(*args: Any) -> None:
-        sent.append(args[2])
-
-    engine = session_factory.kw["bind"].sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        async with unit_of_work(session_factory) as uow, autocommit() as read:
-            for repo in (ListingRepository(uow.session), ListingRepository(read)):
-                for fields in shapes:
-                    filters = SearchFilters(**fields)
-                    for after in (None, (52_000, uuid.UUID(int=0))):
-                        orm = (
-                            await uow.session.execute(
-                                reference_statement(filters, after=after, limit=200)
-                            )
-                        ).all()
-                        sent.clear()
-                        rows = await repo.search_rows(filters, after=after, limit=200)
-                        # In a transaction through SQLAlchemy; in autocommit, the driver.
-                        assert len(sent) == (0 if repo.session is read else 1)
-                        ids = [listing.id for listing, _ in orm]
-                        assert [r[0] for r in rows] == ids, (fields, after)
-                        prices = [listing.base_unit_price for listing, _ in orm]
-                        assert [r[8] for r in rows] == prices
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+    repo = CatalogueRepository(reads)
+    async with unit_of_work(session_factory) as uow:
+        for fields in shapes:
+            filters = SearchFilters(**fields)
+            for after in (None, (52_000, uuid.UUID(int=0))):
+                orm = (
+                    await uow.session.execute(reference_statement(filters, after=after, limit=200))
+                ).all()
+                rows = await repo.search_rows(filters, after=after, limit=200)
+                ids = [listing.id for listing, _ in orm]
+                assert [r[0] for r in rows] == ids, (fields, after)
+                prices = [listing.base_unit_price for listing, _ in orm]
+                assert [r[8] for r in rows] == prices
     # One statement per shape, whatever the values.
     first, _ = search_page_query(SearchFilters(product_id=eggs), after=None, limit=51)
     again, params = search_page_query(SearchFilters(product_id=uuid.uuid4()), after=None, limit=3)
     assert first is again
     assert params["limit"] == 3
-
-
-async def test_a_lost_connection_on_the_driver_path_is_reported_like_any_other(
-    session_factory: async_sessionmaker[AsyncSession],
-) -> None:
-    """The driver path re-runs a failed read through SQLAlchemy: a killed connection is a
-    `DBAPIError` with the connection invalidated (the API answers 503), never a raw driver
-    error (500)."""
-    bind = session_factory.kw["bind"]
-    autocommit = async_sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"))
-    async with autocommit() as read:
-        connection = await read.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        async with bind.connect() as killer:
-            await killer.execute(
-                text("SELECT pg_terminate_backend(:pid)"), {"pid": driver.get_server_pid()}
-            )
-        with pytest.raises(DBAPIError) as caught:
-            await ListingRepository(read).search_rows(
-                SearchFilters(category="rice"), after=None, limit=5
-            )
-        assert caught.value.connection_invalidated

@@ -343,6 +343,24 @@ async def search_all(
             return items
 
 
+async def test_a_search_item_is_the_listing_as_get_shows_it(
+    client: AsyncTestClient[Litestar], actors: Actors, admin: Actor
+) -> None:
+    """Search builds its items from plain rows by position; they must be field for field
+    what `GET /v1/listings/{id}` answers (a reordered schema field would show here)."""
+    _, seeded = await seed_search(client, actors, admin)
+    kitchen = await actors.org("kitchen", "buyer")
+    for product in ("eggs", "oil"):
+        items = await search_all(client, kitchen, product_id=seeded[product]["id"])
+        assert items
+        for item in items:
+            one = await client.get(f"/v1/listings/{item['id']}", headers=kitchen.headers)
+            assert one.status_code == 200, one.text
+            assert item == one.json()
+            assert list(item) == list(one.json())  # the same key order too
+            assert list(item["product"]) == list(one.json()["product"])
+
+
 async def test_search_filters(
     client: AsyncTestClient[Litestar], actors: Actors, admin: Actor
 ) -> None:

@@ -24,12 +24,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from marketplace.accounts.models import Organization
 from marketplace.listings.domain import SearchFilters
 from marketplace.listings.models import Listing, Product, StockMovement
+from marketplace.read_pool import ReadPool
 
 # A listing, its product, its seller and the owner of the goods (a read-side join with
 # the accounts tables: the feed shows the producer's tax ids).
@@ -209,35 +211,6 @@ class ListingRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def search_rows(
-        self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
-    ) -> list[SearchRow]:
-        """The same search as plain columns (`SEARCH_COLUMNS` order, tiers as JSON text).
-
-        A catalogue page needs no ORM objects: the statement is Core-only, built once per
-        filter shape with bound parameters (no expression building per request). In an
-        autocommit session (the read-only unit of work) it is sent straight through the
-        driver, compiled once per shape, rows read by position — no SQLAlchemy execution
-        or result processing per request. Any error there and SQLAlchemy runs it again
-        itself, so a lost connection is reported and invalidated as everywhere else.
-        """
-        stmt, params = search_page_query(filters, after=after, limit=limit)
-        connection = await self.session.connection()
-        options = (
-            connection.sync_connection.get_execution_options() if connection.sync_connection else {}
-        )
-        if options.get("isolation_level") == "AUTOCOMMIT":
-            compiled = _driver_sql(stmt, connection.dialect)
-            driver = (await connection.get_raw_connection()).driver_connection
-            if compiled is not None and driver is not None:
-                sql, names = compiled
-                try:
-                    return list(await driver.fetch(sql, *[params[name] for name in names]))
-                except Exception:  # noqa: S110 - SQLAlchemy re-runs it and reports the error
-                    pass
-        result = await self.session.execute(stmt, params)
-        return list(result.all())
-
     async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
         """Active listings sold by cooperatives (their own or their consignors' goods)."""
         seller = aliased(Organization)
@@ -287,7 +260,7 @@ SEARCH_COLUMNS = (
     _products.c.vat_treatment,
     _products.c.programme,
 )
-SearchRow = tuple[Any, ...]
+SearchRow = Sequence[Any]
 
 
 class _SearchShape(NamedTuple):
@@ -409,25 +382,41 @@ def _search_page_statement(shape: _SearchShape) -> Select[Any]:
     return stmt
 
 
+# The driver's own SQL: `$n` parameters, compiled once per filter shape.
+_DRIVER_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
 @functools.lru_cache(maxsize=512)
-def _driver_sql(stmt: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...]] | None:
+def _driver_sql(stmt: Select[Any]) -> tuple[str, tuple[str, ...]]:
     """The SQL text and positional parameter names the driver gets for a cached search
-    statement; None if a parameter needs SQLAlchemy's own conversion on the way."""
-    compiled = stmt.compile(dialect=dialect)
+    statement. Its values go to asyncpg as they are, so no parameter may need a
+    SQLAlchemy conversion on the way (the bound types are chosen so that none does)."""
+    compiled = stmt.compile(dialect=_DRIVER_DIALECT)
     if compiled._bind_processors or compiled.positiontup is None:
-        return None
+        raise TypeError("a search parameter needs SQLAlchemy's own conversion")
     return str(compiled), tuple(compiled.positiontup)
 
 
+class CatalogueRepository:
+    """The catalogue page, read through the read pool (no session, no ORM)."""
+
+    def __init__(self, reads: ReadPool) -> None:
+        self.reads = reads
+
+    async def search_rows(
+        self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
+    ) -> list[SearchRow]:
+        """One page as plain columns (`SEARCH_COLUMNS` order, tiers as JSON text)."""
+        sql, args = search_page_sql(filters, after=after, limit=limit)
+        return await self.reads.fetch(sql, args)
+
+
 def search_page_sql(
-    filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int, dialect: Any
+    filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int
 ) -> tuple[str, tuple[Any, ...]]:
     """What the driver receives for a catalogue page: SQL text and positional values."""
     stmt, params = search_page_query(filters, after=after, limit=limit)
-    compiled = _driver_sql(stmt, dialect)
-    if compiled is None:
-        raise ValueError("this search statement is not sent through the driver directly")
-    sql, names = compiled
+    sql, names = _driver_sql(stmt)
     return sql, tuple(params[name] for name in names)
 
 

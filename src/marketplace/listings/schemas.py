@@ -117,7 +117,9 @@ class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     status: ListingStatus | msgspec.UnsetType = msgspec.UNSET
 
 
-class ProductSummary(msgspec.Struct, kw_only=True):
+# ProductSummary and ListingOut also take their fields by position: a catalogue page
+# builds 50 of each from plain rows (`controller.listing_row_out`), twice as fast so.
+class ProductSummary(msgspec.Struct):
     id: uuid.UUID
     sku: str
     name: str
@@ -128,7 +130,7 @@ class ProductSummary(msgspec.Struct, kw_only=True):
     programme: Programme | None
 
 
-class ListingOut(msgspec.Struct, kw_only=True):
+class ListingOut(msgspec.Struct):
     id: uuid.UUID
     product: ProductSummary
     seller_organization_id: uuid.UUID

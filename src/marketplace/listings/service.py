@@ -23,13 +23,21 @@ from marketplace.listings.domain import (
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.pricing import PriceTier, validate_tiers
 from marketplace.listings.repository import (
+    CatalogueRepository,
     FeedRow,
     ListingRepository,
     ProductRepository,
     SearchRow,
 )
 
-__all__ = ["FeedRow", "ListingService", "ProductService", "SearchFilters", "SearchRow"]
+__all__ = [
+    "CatalogueService",
+    "FeedRow",
+    "ListingService",
+    "ProductService",
+    "SearchFilters",
+    "SearchRow",
+]
 from marketplace.listings.schemas import (
     ListingCreate,
     ListingUpdate,
@@ -39,6 +47,7 @@ from marketplace.listings.schemas import (
     ProductUpdate,
     StockMovementCreate,
 )
+from marketplace.read_pool import ReadPool
 from marketplace.tax import category_vat_treatment
 
 SUPPLIER_KINDS = (
@@ -349,6 +358,20 @@ class ListingService:
     ) -> Listing | None:
         return await self.listings.own_stock_listing(product_id, organization_id)
 
+    async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
+        return await self.listings.catalog_feed(after=after, limit=limit)
+
+
+class CatalogueService:
+    """The catalogue page: one read through the read pool, no unit of work.
+
+    Every buyer's search is this one statement; it sees committed data only (each
+    statement in autocommit), as a READ COMMITTED transaction would.
+    """
+
+    def __init__(self, reads: ReadPool) -> None:
+        self.catalogue = CatalogueRepository(reads)
+
     @staticmethod
     def catalogue_filters(principal: Principal, filters: SearchFilters) -> SearchFilters:
         """Normalised text; paused listings only for a seller asking for its own."""
@@ -367,7 +390,4 @@ class ListingService:
         limit: int,
     ) -> list[SearchRow]:
         filters = self.catalogue_filters(principal, filters)
-        return await self.listings.search_rows(filters, after=after, limit=limit)
-
-    async def catalog_feed(self, *, after: uuid.UUID | None, limit: int) -> list[FeedRow]:
-        return await self.listings.catalog_feed(after=after, limit=limit)
+        return await self.catalogue.search_rows(filters, after=after, limit=limit)
