@@ -75,6 +75,59 @@ async def test_a_read_cut_off_by_the_server_runs_again_on_a_new_connection(
         await admin.close()
 
 
+async def _pid(pool: ReadPool) -> int:
+    return int((await pool.fetch("SELECT pg_backend_pid()", []))[0][0])
+
+
+async def test_connections_are_reused_and_never_more_than_max_size(settings: Settings) -> None:
+    assert settings.database_url is not None
+    pool = await ReadPool.open(settings.database_url, max_size=3, acquire_timeout=5)
+    try:
+        first = await _pid(pool)
+        assert await _pid(pool) == first  # the idle connection, not a new one
+        # An error the server reported leaves the connection in a known state: kept.
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await pool.fetch("SELECT * FROM no_such_table", [])
+        assert await _pid(pool) == first
+        pids = await asyncio.gather(
+            *(pool.fetch("SELECT pg_backend_pid(), pg_sleep(0.01)", []) for _ in range(60))
+        )
+        assert 1 <= len({rows[0][0] for rows in pids}) <= 3
+    finally:
+        await pool.close()
+
+
+async def test_a_cancelled_read_frees_its_slot_and_its_connection_is_not_reused(
+    one_connection: ReadPool,
+) -> None:
+    before = await _pid(one_connection)
+    slow = asyncio.create_task(one_connection.fetch("SELECT pg_sleep(5)", []))
+    await asyncio.sleep(0.1)
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    # Within the 0.3 s acquire timeout: the slot is free, on a new connection (the old
+    # one was mid-statement).
+    assert await _pid(one_connection) != before
+
+
+async def test_a_connection_idle_too_long_is_replaced(settings: Settings) -> None:
+    assert settings.database_url is not None
+    pool = ReadPool(
+        asyncpg_dsn(settings.database_url),
+        max_size=1,
+        acquire_timeout=5,
+        application_name="read-pool-test",
+        max_idle_seconds=0.05,
+    )
+    try:
+        first = await _pid(pool)
+        await asyncio.sleep(0.1)
+        assert await _pid(pool) != first
+    finally:
+        await pool.close()
+
+
 async def test_no_database_is_read_unavailable_not_a_driver_error() -> None:
     pool = await ReadPool.open(_refused_database_url(), max_size=1, acquire_timeout=2)
     try:
@@ -89,6 +142,7 @@ async def test_no_connection_free_in_time_is_read_unavailable(one_connection: Re
     await asyncio.sleep(0.1)
     with pytest.raises(ReadUnavailable, match="came free in time"):
         await one_connection.fetch("SELECT 1", [])
+    assert not busy.done()  # refused while the only connection was busy, not after
     await busy
 
 
