@@ -4,10 +4,12 @@ Seeds 100,000 listings (300 products, 2,000 sellers over 22 cities) with set-bas
 then for each representative search measures, in the same run:
 
 - the API: `GET /v1/listings?...` on `marketplace serve --workers 1` (a real subprocess),
-  sequential requests with httpx over loopback, as a kitchen's buyer key;
+  sequential requests with httpx's blocking client over loopback, as a kitchen's buyer
+  key;
 - the bare query: the exact statement and parameters the repository sends to the driver
   for the page (`listings.repository.search_page_sql`, what `CatalogueService.search_page`
-  sends through the API's read pool), run through plain asyncpg on one connection;
+  sends through the API's read pool), run through plain asyncpg on one connection, on
+  uvloop as in the server;
 - the framework's own per-request cost, two ways, both served like the API:
   (a) a minimal Litestar handler returning a few bytes (`/ping`, no middleware);
   (b) a minimal Litestar handler with the API's gzip middleware returning a pre-built
@@ -205,27 +207,33 @@ async def interleaved(
 ) -> Series:
     conn = await asyncpg.connect(dsn)
     try:
-        async with (
-            httpx.AsyncClient(base_url=api_url, timeout=30) as api,
-            httpx.AsyncClient(base_url=ping_url, timeout=30) as ping,
-            httpx.AsyncClient(base_url=page_url, timeout=30) as page,
+        # Blocking clients: while one waits, nothing else runs on this loop anyway, and an
+        # async client's own loop overhead differed between the series (on uvloop it added
+        # ~0.4 ms to the API's requests and nothing to the framework's; cause not found).
+        with (
+            httpx.Client(base_url=api_url, timeout=30) as api,
+            httpx.Client(base_url=ping_url, timeout=30) as ping,
+            httpx.Client(base_url=page_url, timeout=30) as page,
         ):
 
-            async def call(client: httpx.AsyncClient, url: str, h: dict[str, str]) -> None:
-                response = await client.get(url, headers=h)
+            def call(client: httpx.Client, url: str, h: dict[str, str]) -> None:
+                response = client.get(url, headers=h)
                 if response.status_code != 200:
                     raise RuntimeError(
                         f"GET {url} -> {response.status_code}: {response.text[:300]}"
                     )
 
+            async def http(client: httpx.Client, url: str, h: dict[str, str]) -> None:
+                call(client, url, h)
+
             async def bare() -> None:
                 await conn.fetch(statement, *parameters)
 
             runners: dict[str, Callable[[], Awaitable[None]]] = {
-                "api": lambda: call(api, path, headers),
+                "api": lambda: http(api, path, headers),
                 "bare": bare,
-                "framework_a": lambda: call(ping, "/ping", {}),
-                "framework_b": lambda: call(page, "/page", {}),
+                "framework_a": lambda: http(ping, "/ping", {}),
+                "framework_b": lambda: http(page, "/page", {}),
             }
             samples: dict[str, list[float]] = {name: [] for name in runners}
             for run in runners.values():
@@ -240,7 +248,7 @@ async def interleaved(
                         samples[name].append((time.perf_counter() - start) * 1000)
                 if done >= MIN_ROUNDS and time.perf_counter() > stop:
                     break
-            items = len((await api.get(path, headers=headers)).json()["items"])
+            items = len(api.get(path, headers=headers).json()["items"])  # noqa: ASYNC212
         return Series(**samples, items=items)
     finally:
         await conn.close()

@@ -361,9 +361,9 @@ class ListingController(Controller):
         rows = await CatalogueService(read_pool(state)).search_page(
             principal, filters, after=price_cursor(cursor), limit=limit + 1
         )
-        items = [listing_row_out(r) for r in rows]
-        page, next_cursor = paginate(items, limit, lambda o: [o.unit_price, o.id])
-        return ListingPage(items=list(page), next_cursor=next_cursor)
+        # The cursor from the row (unit price, id): the extra row is never converted.
+        page, next_cursor = paginate(rows, limit, lambda row: [row[8], row[0]])
+        return ListingPage(items=[listing_row_out(r) for r in page], next_cursor=next_cursor)
 
     @get(
         "/listings/{listing_id:uuid}",
