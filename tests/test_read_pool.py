@@ -128,6 +128,11 @@ async def test_a_connection_idle_too_long_is_replaced(settings: Settings) -> Non
         await pool.close()
 
 
+async def test_a_pool_without_connections_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="DB_READ_POOL_SIZE=0"):
+        await ReadPool.open(_refused_database_url(), max_size=0, acquire_timeout=1)
+
+
 async def test_no_database_is_read_unavailable_not_a_driver_error() -> None:
     pool = await ReadPool.open(_refused_database_url(), max_size=1, acquire_timeout=2)
     try:

@@ -76,6 +76,10 @@ class ReadPool:
         application_name: str,
         max_idle_seconds: float = 300.0,
     ) -> None:
+        if max_size < 1:
+            raise ValueError(
+                f"a read pool needs at least one connection (DB_READ_POOL_SIZE={max_size})"
+            )
         self._dsn = dsn
         self._acquire_timeout = acquire_timeout
         self._max_idle_seconds = max_idle_seconds
