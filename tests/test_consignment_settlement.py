@@ -23,7 +23,9 @@ from marketplace.accounts import OrganizationKind
 from marketplace.accounts.schemas import OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.consignment.domain import SettlementMismatch
+from marketplace.consignment.models import Sale
 from marketplace.consignment.repository import ConsignmentRepository
+from marketplace.consignment.sales import SaleRecorder
 from marketplace.consignment.settlement_service import SettlementService
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.ids import new_id
@@ -107,6 +109,44 @@ async def seed(
             )
         ).one()
     return coop, int(row[0]), int(row[1]), int(row[2])
+
+
+async def only_consignor(factory: Factory, coop: uuid.UUID) -> uuid.UUID:
+    """The consignor of a cooperative seeded with one agreement."""
+    async with factory() as session:
+        consignor: uuid.UUID = (
+            await session.execute(
+                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
+                {"c": coop},
+            )
+        ).scalar_one()
+    return consignor
+
+
+async def record_sale(
+    uow: UnitOfWork,
+    coop: uuid.UUID,
+    consignor: uuid.UUID,
+    *,
+    unit_price: int,
+    quantity: int = 1,
+    vat_treatment: str = "exempt",
+    sold_at: dt.datetime | None = None,
+) -> Sale | None:
+    """One delivered consignment leg's sale, as `SaleRecorder` books it (ids are new)."""
+    return await SaleRecorder(uow).record(
+        leg_id=new_id(),
+        order_id=new_id(),
+        listing_id=None,
+        product_id=new_id(),
+        cooperative_id=coop,
+        consignor_id=consignor,
+        buyer_id=coop,
+        quantity=quantity,
+        unit_price=unit_price,
+        vat_treatment=vat_treatment,
+        sold_at=sold_at,
+    )
 
 
 async def assert_settled_once(
@@ -398,8 +438,6 @@ async def test_a_sale_in_flight_is_never_passed_over(
     a range ending above that number without the sale in it: the sale's shared record
     lock makes the run wait for it. Without the lock (the no-lock case shows the gap is
     real) a later sale with a higher number is settled and the in-flight one never is."""
-    from marketplace.consignment.sales import SaleRecorder
-
     if not record_lock:
 
         async def no_lock(self: ConsignmentRepository, *args: object, **kwargs: object) -> None:
@@ -407,27 +445,10 @@ async def test_a_sale_in_flight_is_never_passed_over(
 
         monkeypatch.setattr(ConsignmentRepository, "lock_records", no_lock)
     coop, *_ = await seed(session_factory, consignors=1, sales_each=2)
-    async with session_factory() as session:
-        consignor = (
-            await session.execute(
-                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
-                {"c": coop},
-            )
-        ).scalar_one()
+    consignor = await only_consignor(session_factory, coop)
 
     async def record(uow: UnitOfWork, price: int) -> None:
-        await SaleRecorder(uow).record(
-            leg_id=new_id(),
-            order_id=new_id(),
-            listing_id=None,
-            product_id=new_id(),
-            cooperative_id=coop,
-            consignor_id=consignor,
-            buyer_id=coop,
-            quantity=1,
-            unit_price=price,
-            vat_treatment="exempt",
-        )
+        await record_sale(uow, coop, consignor, unit_price=price)
 
     async def settle() -> None:
         async with unit_of_work(session_factory) as uow:
@@ -479,16 +500,9 @@ async def test_sale_vat_is_the_legs_not_recomputed_from_the_registration(
 ) -> None:
     """sales.py charges what the leg charged: a VAT-registered consignor's sale on an
     exempt leg (basic staples) posts no VAT, on a standard leg it posts the leg's VAT."""
-    from marketplace.consignment.sales import SaleRecorder
-
     coop, *_ = await seed(session_factory, consignors=1, sales_each=1)
+    consignor = await only_consignor(session_factory, coop)
     async with session_factory() as session:
-        consignor = (
-            await session.execute(
-                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
-                {"c": coop},
-            )
-        ).scalar_one()
         await session.execute(
             text("UPDATE organizations SET vat_registered = true WHERE id = :o"),
             {"o": consignor},
@@ -497,17 +511,8 @@ async def test_sale_vat_is_the_legs_not_recomputed_from_the_registration(
     vats = {}
     for treatment in ("exempt", "standard"):
         async with unit_of_work(session_factory) as uow:
-            sale = await SaleRecorder(uow).record(
-                leg_id=new_id(),
-                order_id=new_id(),
-                listing_id=None,
-                product_id=new_id(),
-                cooperative_id=coop,
-                consignor_id=consignor,
-                buyer_id=coop,
-                quantity=3,
-                unit_price=10_000,
-                vat_treatment=treatment,
+            sale = await record_sale(
+                uow, coop, consignor, quantity=3, unit_price=10_000, vat_treatment=treatment
             )
             await uow.commit()
         assert sale is not None
@@ -519,32 +524,14 @@ async def test_a_past_cutoff_stops_the_range_and_skips_nothing(session_factory: 
     """With a cut-off in the past, a statement's range stops before the first record made
     at or after it; a record numbered later but sold earlier waits for the next statement
     rather than being skipped or settled out of its range."""
-    from marketplace.consignment.sales import SaleRecorder
-
     coop, *_ = await seed(session_factory, consignors=1, sales_each=0)
-    async with session_factory() as session:
-        consignor = (
-            await session.execute(
-                text("SELECT consignor_id FROM consignment_agreements WHERE cooperative_id = :c"),
-                {"c": coop},
-            )
-        ).scalar_one()
+    consignor = await only_consignor(session_factory, coop)
     now = dt.datetime.now(dt.UTC)
     hours_ago = {"first": 3.0, "late": 1.0, "earlier-but-after": 2.0}
     for price, ago in zip((1_000, 2_000, 4_000), hours_ago.values(), strict=True):
         async with unit_of_work(session_factory) as uow:
-            await SaleRecorder(uow).record(
-                leg_id=new_id(),
-                order_id=new_id(),
-                listing_id=None,
-                product_id=new_id(),
-                cooperative_id=coop,
-                consignor_id=consignor,
-                buyer_id=coop,
-                quantity=1,
-                unit_price=price,
-                vat_treatment="exempt",
-                sold_at=now - dt.timedelta(hours=ago),
+            await record_sale(
+                uow, coop, consignor, unit_price=price, sold_at=now - dt.timedelta(hours=ago)
             )
             await uow.commit()
 
