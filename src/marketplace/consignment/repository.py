@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, cast, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -369,16 +369,10 @@ class ConsignmentRepository:
         limit: int,
     ) -> list[Statement]:
         """Newest first."""
-        stmt = select(Statement).order_by(Statement.id.desc()).limit(limit)
-        if party is not None:
-            stmt = stmt.where(
-                or_(Statement.cooperative_id == party, Statement.consignor_id == party)
-            )
-        if consignor_id is not None:
-            stmt = stmt.where(Statement.consignor_id == consignor_id)
-        if after is not None:
-            stmt = stmt.where(Statement.id < after)
-        return list((await self.session.execute(stmt)).scalars())
+        stmt = _party_page(
+            select(Statement), Statement, party, consignor_id=consignor_id, after=after
+        )
+        return list((await self.session.execute(stmt.limit(limit))).scalars())
 
     # --- payouts ---------------------------------------------------------------------
 
@@ -459,16 +453,33 @@ class ConsignmentRepository:
         limit: int,
     ) -> list[tuple[Adjustment, uuid.UUID | None]]:
         """Newest first, each with the statement that settled it (None: not yet)."""
-        stmt = _with_statement().order_by(Adjustment.id.desc()).limit(limit)
-        if party is not None:
-            stmt = stmt.where(
-                or_(Adjustment.cooperative_id == party, Adjustment.consignor_id == party)
-            )
-        if consignor_id is not None:
-            stmt = stmt.where(Adjustment.consignor_id == consignor_id)
-        if after is not None:
-            stmt = stmt.where(Adjustment.id < after)
-        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+        stmt = _party_page(
+            _with_statement(), Adjustment, party, consignor_id=consignor_id, after=after
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(stmt.limit(limit))]
+
+
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
+
+
+def _party_page(
+    stmt: SelectT,
+    model: type[Statement] | type[Adjustment],
+    party: uuid.UUID | None,
+    *,
+    consignor_id: uuid.UUID | None,
+    after: uuid.UUID | None,
+) -> SelectT:
+    """A keyset page, newest first, of what one party (the cooperative or the consignor)
+    may see (`party` None: everything), optionally of one consignor."""
+    stmt = stmt.order_by(model.id.desc())
+    if party is not None:
+        stmt = stmt.where(or_(model.cooperative_id == party, model.consignor_id == party))
+    if consignor_id is not None:
+        stmt = stmt.where(model.consignor_id == consignor_id)
+    if after is not None:
+        stmt = stmt.where(model.id < after)
+    return stmt
 
 
 def _with_statement() -> Select[Adjustment, uuid.UUID]:

@@ -49,6 +49,11 @@ def party_filter(principal: Principal) -> uuid.UUID | None:
     return None if principal.is_platform else principal.organization_id
 
 
+def is_party(principal: Principal, cooperative_id: uuid.UUID, consignor_id: uuid.UUID) -> bool:
+    """Whether the caller may see what is between this cooperative and this consignor."""
+    return principal.is_platform or principal.organization_id in (cooperative_id, consignor_id)
+
+
 class ConsignmentService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
@@ -113,7 +118,7 @@ class ConsignmentService:
 
     async def agreement(self, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
         agreement = await self.repo.agreement(agreement_id)
-        if agreement is None or not self._party(
+        if agreement is None or not is_party(
             principal, agreement.cooperative_id, agreement.consignor_id
         ):
             raise NotFound("No such agreement.")
@@ -128,7 +133,7 @@ class ConsignmentService:
 
     async def _managed_agreement(self, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
         agreement = await self.repo.agreement(agreement_id, for_update=True)
-        if agreement is None or not self._party(
+        if agreement is None or not is_party(
             principal, agreement.cooperative_id, agreement.consignor_id
         ):
             raise NotFound("No such agreement.")
@@ -166,17 +171,13 @@ class ConsignmentService:
             await self.uow.session.refresh(agreement)
         return agreement
 
-    @staticmethod
-    def _party(principal: Principal, cooperative_id: uuid.UUID, consignor_id: uuid.UUID) -> bool:
-        return principal.is_platform or principal.organization_id in (cooperative_id, consignor_id)
-
     # --- intakes ---------------------------------------------------------------------
 
     async def create_intake(self, principal: Principal, data: IntakeCreate) -> Intake:
         """The consignor proposes; the cooperative (or the platform) records a receipt."""
         principal.require_role(Role.SELLER)
         agreement = await self.repo.agreement(data.agreement_id)
-        if agreement is None or not self._party(
+        if agreement is None or not is_party(
             principal, agreement.cooperative_id, agreement.consignor_id
         ):
             raise NotFound("No such agreement.")
@@ -211,7 +212,7 @@ class ConsignmentService:
 
     async def intake(self, principal: Principal, intake_id: uuid.UUID) -> Intake:
         intake = await self.repo.intake(intake_id)
-        if intake is None or not self._party(principal, intake.cooperative_id, intake.consignor_id):
+        if intake is None or not is_party(principal, intake.cooperative_id, intake.consignor_id):
             raise NotFound("No such intake.")
         return intake
 
@@ -234,7 +235,7 @@ class ConsignmentService:
 
     async def _cooperative_intake(self, principal: Principal, intake_id: uuid.UUID) -> Intake:
         intake = await self.repo.intake(intake_id, for_update=True)
-        if intake is None or not self._party(principal, intake.cooperative_id, intake.consignor_id):
+        if intake is None or not is_party(principal, intake.cooperative_id, intake.consignor_id):
             raise NotFound("No such intake.")
         if not principal.is_platform and principal.organization_id != intake.cooperative_id:
             raise PermissionDenied("Only the cooperative confirms or rejects an intake.")
@@ -339,7 +340,7 @@ class ConsignmentService:
         intake: Intake | None = None
         if data.intake_id is not None:
             intake = await self.repo.intake(data.intake_id, for_update=True)
-            if intake is None or not self._party(
+            if intake is None or not is_party(
                 principal, intake.cooperative_id, intake.consignor_id
             ):
                 raise NotFound("No such intake.")
@@ -363,7 +364,7 @@ class ConsignmentService:
         if (
             listing is None
             or listing.owner_organization_id == listing.seller_organization_id
-            or not self._party(
+            or not is_party(
                 principal, listing.seller_organization_id, listing.owner_organization_id
             )
         ):

@@ -39,7 +39,7 @@ from marketplace.consignment.models import (
 )
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.schemas import AdjustmentCreate
-from marketplace.consignment.service import now, party_filter
+from marketplace.consignment.service import is_party, now, party_filter
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
@@ -191,10 +191,7 @@ class SettlementService:
         self, principal: Principal, adjustment_id: uuid.UUID
     ) -> tuple[Adjustment, uuid.UUID | None]:
         found = await self.repo.adjustment(adjustment_id)
-        if found is None or not (
-            principal.is_platform
-            or principal.organization_id in (found[0].cooperative_id, found[0].consignor_id)
-        ):
+        if found is None or not is_party(principal, found[0].cooperative_id, found[0].consignor_id):
             raise NotFound("No such adjustment.")
         return found
 
@@ -223,9 +220,8 @@ class SettlementService:
         self, principal: Principal, statement_id: uuid.UUID
     ) -> tuple[Statement, Payout | None, list[Sale], list[Return], list[Adjustment]]:
         statement = await self.repo.statement(statement_id)
-        if statement is None or not (
-            principal.is_platform
-            or principal.organization_id in (statement.cooperative_id, statement.consignor_id)
+        if statement is None or not is_party(
+            principal, statement.cooperative_id, statement.consignor_id
         ):
             raise NotFound("No such statement.")
         payouts = await self.repo.payouts_of_statements([statement.id])
@@ -254,10 +250,7 @@ class SettlementService:
 
     async def payout(self, principal: Principal, payout_id: uuid.UUID) -> Payout:
         payout = await self.repo.payout(payout_id)
-        if payout is None or not (
-            principal.is_platform
-            or principal.organization_id in (payout.cooperative_id, payout.consignor_id)
-        ):
+        if payout is None or not is_party(principal, payout.cooperative_id, payout.consignor_id):
             raise NotFound("No such payout.")
         return payout
 
@@ -269,10 +262,7 @@ class SettlementService:
         """The cooperative's finance records the bank transfer; the ledger pays the
         consignor's payable out of cash. Repeating it with the same reference is a no-op."""
         payout = await self.repo.payout(payout_id, for_update=True)
-        if payout is None or not (
-            principal.is_platform
-            or principal.organization_id in (payout.cooperative_id, payout.consignor_id)
-        ):
+        if payout is None or not is_party(principal, payout.cooperative_id, payout.consignor_id):
             raise NotFound("No such payout.")
         if not principal.is_platform and principal.organization_id != payout.cooperative_id:
             raise PermissionDenied("Only the cooperative's finance marks a payout paid.")
