@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
@@ -441,18 +441,23 @@ async def sell(api: Api, world: Consignment, orders: int, rng: random.Random) ->
         await asyncio.gather(*(one(i) for i in range(start, min(orders, start + 8))))
 
 
-async def sales_recorded(dsn: str, world: Consignment) -> dict[str, dt.datetime]:
-    """The cooperative's recorded sales (id → sold_at), read from the sales themselves,
-    never from how a statement claims them."""
+class RecordedSale(NamedTuple):
+    sold_at: dt.datetime
+    leg_id: str
+
+
+async def sales_recorded(dsn: str, world: Consignment) -> dict[str, RecordedSale]:
+    """The cooperative's recorded sales by id, read from the sales themselves, never from
+    how a statement claims them."""
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
-            "SELECT id, sold_at FROM consignment_sales WHERE cooperative_id = $1",
+            "SELECT id, sold_at, leg_id FROM consignment_sales WHERE cooperative_id = $1",
             uuid.UUID(world.cooperative_id),
         )
     finally:
         await conn.close()
-    return {str(r["id"]): r["sold_at"] for r in rows}
+    return {str(r["id"]): RecordedSale(r["sold_at"], str(r["leg_id"])) for r in rows}
 
 
 async def wait_for_sales(dsn: str, world: Consignment, limit: float = 120) -> int:
@@ -534,20 +539,12 @@ async def settled_once(api: Api, dsn: str, world: Consignment, cutoff: dt.dateti
     for sale_ids in statements.values():
         for sale_id in sale_ids:
             times[sale_id] = times.get(sale_id, 0) + 1
-    due = [sale for sale, sold_at in recorded.items() if sold_at <= cutoff]
+    due = [sale for sale, recorded_sale in recorded.items() if recorded_sale.sold_at <= cutoff]
     twice = sum(n - 1 for n in times.values() if n > 1) + sum(
         1 for sale in times if sale not in recorded
     )
     never = sum(1 for sale in due if sale not in times)
-    conn = await asyncpg.connect(dsn)
-    try:
-        legs = await conn.fetch(
-            "SELECT leg_id FROM consignment_sales WHERE cooperative_id = $1",
-            uuid.UUID(world.cooperative_id),
-        )
-    finally:
-        await conn.close()
-    sold_legs = [str(r["leg_id"]) for r in legs]
+    sold_legs = [sale.leg_id for sale in recorded.values()]
     expected_legs = {leg for leg, units in world.delivered_legs.items() if units > 0}
     unrecorded = len(expected_legs - set(sold_legs)) + (len(sold_legs) - len(set(sold_legs)))
     detail = (
