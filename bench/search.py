@@ -58,9 +58,9 @@ from bench.minimal_app import PAGE_FILE_ENV
 from bench.seed import (
     SELLER_KINDS_SQL,
     SeededProduct,
-    buyer_with_key,
     insert_products,
     insert_sellers,
+    kitchen_with_key,
     tiers_sql,
 )
 from marketplace.accounts.domain import OrganizationKind, Principal, Role
@@ -87,7 +87,6 @@ ROUNDS = 15
 MIN_ROUNDS = 3
 SECONDS_PER_CASE = 12.0
 DEEP_PAGE = 40
-BUYER_REGION = "35.76.02.1003"
 
 
 async def seed(database_url: str) -> list[SeededProduct]:
@@ -151,7 +150,7 @@ async def capture_search(
     statement, parameters = search_page_sql(
         CatalogueService.catalogue_filters(principal, filters), after=after, limit=limit
     )
-    reads = await ReadPool.open(database_url, max_size=1, acquire_timeout=10)
+    reads = ReadPool.for_database(database_url, max_size=1, acquire_timeout=10)
     samples = []
     try:
         service = CatalogueService(reads)
@@ -300,14 +299,7 @@ def run(services: Services, section: Section) -> None:
             f"Seeded {LISTINGS:,} listings ({PRODUCTS} products x {SELLERS:,} sellers in "
             f"22 cities) in {time.perf_counter() - started:.1f} s, then ANALYZE."
         )
-        principal, key = on_uvloop(
-            buyer_with_key(
-                database_url,
-                kind=OrganizationKind.KITCHEN,
-                region_code=BUYER_REGION,
-                city="Kota Mojokerto",
-            )
-        )
+        principal, key = on_uvloop(kitchen_with_key(database_url))
         headers = {"Authorization": f"Bearer {key}"}
         miss, hit = on_uvloop(auth_cost(database_url, services.redis_url, key))
         section.add(

@@ -95,7 +95,7 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 async def reads(settings: Settings) -> AsyncIterator[ReadPool]:
     """A read pool like the API's, of its own."""
     assert settings.database_url is not None
-    pool = await ReadPool.open(settings.database_url, max_size=2, acquire_timeout=5)
+    pool = ReadPool.for_database(settings.database_url, max_size=2, acquire_timeout=5)
     yield pool
     await pool.close()
 

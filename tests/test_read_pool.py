@@ -4,7 +4,6 @@ a 503, never a raw driver error."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import socket
 from collections.abc import AsyncIterator
 
@@ -29,7 +28,7 @@ def _refused_database_url() -> str:
 @pytest.fixture
 async def one_connection(settings: Settings) -> AsyncIterator[ReadPool]:
     assert settings.database_url is not None
-    pool = await ReadPool.open(
+    pool = ReadPool.for_database(
         settings.database_url,
         max_size=1,
         acquire_timeout=0.3,
@@ -81,7 +80,7 @@ async def _pid(pool: ReadPool) -> int:
 
 async def test_connections_are_reused_and_never_more_than_max_size(settings: Settings) -> None:
     assert settings.database_url is not None
-    pool = await ReadPool.open(settings.database_url, max_size=3, acquire_timeout=5)
+    pool = ReadPool.for_database(settings.database_url, max_size=3, acquire_timeout=5)
     try:
         first = await _pid(pool)
         assert await _pid(pool) == first  # the idle connection, not a new one
@@ -130,11 +129,11 @@ async def test_a_connection_idle_too_long_is_replaced(settings: Settings) -> Non
 
 async def test_a_pool_without_connections_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="DB_READ_POOL_SIZE=0"):
-        await ReadPool.open(_refused_database_url(), max_size=0, acquire_timeout=1)
+        ReadPool.for_database(_refused_database_url(), max_size=0, acquire_timeout=1)
 
 
 async def test_no_database_is_read_unavailable_not_a_driver_error() -> None:
-    pool = await ReadPool.open(_refused_database_url(), max_size=1, acquire_timeout=2)
+    pool = ReadPool.for_database(_refused_database_url(), max_size=1, acquire_timeout=2)
     try:
         with pytest.raises(ReadUnavailable, match="connection was lost"):
             await pool.fetch("SELECT 1", [])
@@ -163,19 +162,14 @@ async def test_search_answers_503_when_the_read_pool_cannot_reach_the_database(
     client: AsyncTestClient[Litestar], app: Litestar, actors: Actors
 ) -> None:
     kitchen = await actors.org("kitchen", "buyer")
-    # The app runs on the test client's own event loop: the pool must be made there.
-    in_app_loop = client.blocking_portal.call
-    unreachable = await asyncio.to_thread(
-        in_app_loop,
-        functools.partial(ReadPool.open, _refused_database_url(), max_size=1, acquire_timeout=2),
-    )
+    unreachable = ReadPool.for_database(_refused_database_url(), max_size=1, acquire_timeout=2)
     working = app.state.read_pool
     app.state.read_pool = unreachable
     try:
         response = await client.get("/v1/listings", headers=kitchen.headers)
     finally:
         app.state.read_pool = working
-        await asyncio.to_thread(in_app_loop, unreachable.close)
+        await unreachable.close()
     assert_problem(response, 503, "service_unavailable")
     assert response.headers["retry-after"] == "1"
     assert (await client.get("/v1/listings", headers=kitchen.headers)).status_code == 200

@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool_timeout=settings.db_pool_timeout_seconds,
         )
         redis = await create_pool(redis_settings(redis_url))
-        read_pool = await ReadPool.open(
+        read_pool = ReadPool.for_database(
             database_url,
             max_size=settings.db_read_pool_size,
             acquire_timeout=settings.db_pool_timeout_seconds,

@@ -92,7 +92,7 @@ class ReadPool:
         self._closed = False
 
     @classmethod
-    async def open(
+    def for_database(
         cls,
         database_url: str,
         *,
