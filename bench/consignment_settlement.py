@@ -55,7 +55,6 @@ SALES = 1_000_000
 ORDER_LINES = 20
 PHASES = 2  # placement phases during settlement runs (and PHASES - 1 during the control)
 PHASE_SECONDS = 5.0
-BUYER_REGION = "35.76.02.1003"
 ROUNDS = 5
 
 
@@ -370,21 +369,14 @@ async def place_for(
 def placement_during_runs(
     section: Section, database_url: str, coop: uuid.UUID, cutoff: dt.datetime
 ) -> None:
+    from bench.orders import orderable_products
     from bench.orders import seed as seed_orders
-    from bench.seed import buyer_with_key
-    from marketplace.accounts.domain import OrganizationKind
+    from bench.seed import kitchen_with_key
 
     started = time.perf_counter()
     products = asyncio.run(seed_orders(database_url))
-    principal, _ = asyncio.run(
-        buyer_with_key(
-            database_url,
-            kind=OrganizationKind.KITCHEN,
-            region_code=BUYER_REGION,
-            city="Kota Mojokerto",
-        )
-    )
-    orderable = [p for p in products if p.name and "SPHP" not in p.name]
+    principal, _ = asyncio.run(kitchen_with_key(database_url))
+    orderable = orderable_products(products)
     section.note(
         f"Placement catalogue (bench/orders.py's seed) in {time.perf_counter() - started:.1f} s; "
         f"{ORDER_LINES}-line orders for an MBG kitchen, sequential, {PHASE_SECONDS:.0f} s per "

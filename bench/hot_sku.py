@@ -27,7 +27,9 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import asyncpg
 import httpx
@@ -42,6 +44,12 @@ ORDERS_EACH = 4  # per buyer and phase
 HOT_STOCK = 600  # per round; its demand is ~BUYERS * ORDERS_EACH * 2 = 800 units
 PER_LISTING = HOT_STOCK // BUYERS
 REGION = "35.76.02.1005"
+
+
+class Compared(TypedDict):
+    figure: float
+    baseline: float
+    ratio: float | None
 
 
 @dataclass
@@ -226,8 +234,10 @@ async def measure(base_url: str, database_url: str, section: Section) -> None:
         await client.aclose()
         await api.close()
 
-    def rate(count: int, phase: Phase) -> float:
-        return count / phase.elapsed
+    def rates(count: Callable[[Phase], int]) -> Compared:
+        """A per-second figure of both phases: hot against the spread baseline."""
+        hot, spread = (count(p) / p.elapsed for p in (hot_phase, spread_phase))
+        return Compared(figure=hot, baseline=spread, ratio=hot / spread if spread else None)
 
     def latency(phase: Phase) -> str:
         return f"p50 {median(phase.latencies):.0f} ms, p99 {percentile(phase.latencies, 99):.0f} ms"
@@ -249,48 +259,34 @@ async def measure(base_url: str, database_url: str, section: Section) -> None:
             + (f" (first: `{phase.wrong[0]}`)" if phase.wrong else "")
             + f"; {latency(phase)}; {phase.resent} sent again after a dropped connection"
         )
-    hot_all, spread_all = (
-        rate(hot_phase.answered, hot_phase),
-        rate(spread_phase.answered, spread_phase),
-    )
     section.add(
         Result(
             name=f"hot SKU: orders/s answered, {BUYERS} buyers on one listing",
-            figure=hot_all,
             unit="orders/s",
-            baseline=spread_all,
-            ratio=hot_all / spread_all,
             target="recorded (baseline: the same buyers on 100 listings)",
             notes=f"hot {latency(hot_phase)}; spread {latency(spread_phase)}",
+            **rates(lambda p: p.answered),
         )
     )
     section.add(
         Result(
             name="hot SKU: orders/s placed (201)",
-            figure=rate(hot_phase.sold, hot_phase),
             unit="orders/s",
-            baseline=rate(spread_phase.sold, spread_phase),
-            ratio=rate(hot_phase.sold, hot_phase) / rate(spread_phase.sold, spread_phase),
             target="recorded",
             notes=f"{hot_phase.sold} vs {spread_phase.sold} orders placed",
+            **rates(lambda p: p.sold),
         )
     )
     section.add(
         Result(
             name="hot SKU: orders/s refused (422 insufficient supply)",
-            figure=rate(hot_phase.refused, hot_phase),
             unit="orders/s",
-            baseline=rate(spread_phase.refused, spread_phase),
-            ratio=(
-                rate(hot_phase.refused, hot_phase) / rate(spread_phase.refused, spread_phase)
-                if spread_phase.refused
-                else None
-            ),
             target="recorded",
             notes=(
                 f"{hot_phase.refused} vs {spread_phase.refused} refused; other answers "
                 f"{len(hot_phase.wrong)} hot, {len(spread_phase.wrong)} spread (must be 0)"
             ),
+            **rates(lambda p: p.refused),
         )
     )
     section.add(

@@ -32,8 +32,7 @@ from bench.harness import (
     percentile,
 )
 from bench.search import seed
-from bench.seed import buyer_with_key
-from marketplace.accounts.domain import OrganizationKind
+from bench.seed import kitchen_with_key
 
 WORKERS = 2
 CONNECTIONS = 32
@@ -108,14 +107,7 @@ async def some_listing(database_url: str) -> str:
 def run(services: Services, section: Section) -> None:
     with services.database("http") as database_url:
         asyncio.run(seed(database_url))
-        _, key = asyncio.run(
-            buyer_with_key(
-                database_url,
-                kind=OrganizationKind.KITCHEN,
-                region_code="35.76.02.1003",
-                city="Kota Mojokerto",
-            )
-        )
+        _, key = asyncio.run(kitchen_with_key(database_url))
         listing_id = asyncio.run(some_listing(database_url))
         headers = {"Authorization": f"Bearer {key}"}
         section.note(

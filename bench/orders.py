@@ -38,13 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.harness import Result, Section, Services, asyncpg_dsn, median
 from bench.seed import (
     CITIES,
+    KITCHEN_REGION,
     SeededProduct,
-    buyer_with_key,
     insert_products,
     insert_sellers,
+    kitchen_with_key,
     tiers_sql,
 )
-from marketplace.accounts.domain import OrganizationKind, Principal
+from marketplace.accounts.domain import Principal
 from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.listings.pricing import PriceTier
 from marketplace.orders import splitting
@@ -54,7 +55,6 @@ from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn
 PRODUCTS = 250
 SELLERS = 200
 PER_PRODUCT = 10
-BUYER_REGION = "35.76.02.1003"
 SIZES = (20, 200)
 # Per order size: (most orders, seconds for placements and replays together, orders per
 # alternating batch).
@@ -94,6 +94,11 @@ async def seed(database_url: str) -> list[SeededProduct]:
         await conn.close()
 
 
+def orderable_products(products: Sequence[SeededProduct]) -> list[SeededProduct]:
+    """What a kitchen may order: SPHP rice is for retail consumers only."""
+    return [p for p in products if p.name and "SPHP" not in p.name]
+
+
 def order_request(products: Sequence[SeededProduct], lines: int, rng: random.Random) -> OrderCreate:
     chosen = rng.sample(list(products), lines)
     tomorrow = dt.datetime.now(zoneinfo.ZoneInfo("Asia/Jakarta")).date() + dt.timedelta(days=1)
@@ -101,7 +106,7 @@ def order_request(products: Sequence[SeededProduct], lines: int, rng: random.Ran
         lines=[OrderLineIn(product_id=p.id, quantity=rng.randint(5, 60)) for p in chosen],
         delivery=DeliveryIn(
             date=tomorrow,
-            region_code=BUYER_REGION,
+            region_code=KITCHEN_REGION,
             address="SPPG Prajurit Kulon, Jl. Empunala No. 12, Kota Mojokerto",
         ),
         notes="menu: nasi, telur, sayur bayam, tempe",
@@ -329,7 +334,9 @@ def time_split(lines: int, runs: int) -> tuple[float, float, int]:
     """(median ms, fastest ms, legs) of `runs` splits of the same input."""
     rng = random.Random(lines)
     requested, sources, rules = split_inputs(lines, rng)
-    buyer = splitting.Buyer(organization_id=uuid.uuid4(), kind="kitchen", region_code=BUYER_REGION)
+    buyer = splitting.Buyer(
+        organization_id=uuid.uuid4(), kind="kitchen", region_code=KITCHEN_REGION
+    )
     plan = splitting.split_order(requested, sources, buyer, products=rules)
     for _ in range(5):
         splitting.split_order(requested, sources, buyer, products=rules)
@@ -376,18 +383,11 @@ def run(services: Services, section: Section) -> None:
         products = asyncio.run(seed(database_url))
         section.note(
             f"Seeded {PRODUCTS} products, {SELLERS} sellers, {PRODUCTS * PER_PRODUCT:,} listings "
-            f"in {time.perf_counter() - started:.1f} s. Buyer: an MBG kitchen in {BUYER_REGION} "
+            f"in {time.perf_counter() - started:.1f} s. Buyer: an MBG kitchen in {KITCHEN_REGION} "
             "(no budget period). Orders are placed sequentially on one connection."
         )
-        principal, _ = asyncio.run(
-            buyer_with_key(
-                database_url,
-                kind=OrganizationKind.KITCHEN,
-                region_code=BUYER_REGION,
-                city="Kota Mojokerto",
-            )
-        )
-        orderable = [p for p in products if p.name and "SPHP" not in p.name]
+        principal, _ = asyncio.run(kitchen_with_key(database_url))
+        orderable = orderable_products(products)
         per_size: dict[int, tuple[float, Counters, int]] = {}
         for size in SIZES:
             most, seconds, batch = BUDGET[size]

@@ -194,10 +194,14 @@ def tiers_sql(price: str) -> str:
     )
 
 
-async def buyer_with_key(
-    database_url: str, *, kind: OrganizationKind, region_code: str, city: str
-) -> tuple[Principal, str]:
-    """A buyer organization with a buyer API key, made by the production service."""
+# Where every benchmark's buyer cooks: an MBG kitchen in Kota Mojokerto.
+KITCHEN_REGION = "35.76.02.1003"
+
+
+async def kitchen_with_key(database_url: str) -> tuple[Principal, str]:
+    """An MBG kitchen in `KITCHEN_REGION` with a buyer API key, made by the production
+    service."""
+    kind, region_code, city = OrganizationKind.KITCHEN, KITCHEN_REGION, "Kota Mojokerto"
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     try:
         async with unit_of_work(create_session_factory(engine)) as uow:

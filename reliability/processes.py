@@ -5,7 +5,6 @@ receiver on loopback."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench.harness import LOGS_DIR, ROOT, server_env
+from bench.harness import LOGS_DIR, ROOT, server_env, stop_process
 
 HEALTH_KEY = "arq:queue:health-check"  # arq writes it when its worker loop starts
 
@@ -74,16 +73,7 @@ class WorkerProcess:
         self.proc = None
 
     def stop(self) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_process(self.proc)
         self.proc = None
 
 
