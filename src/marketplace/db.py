@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import BigInteger, DateTime, MetaData, event, func
+from sqlalchemy import BigInteger, DateTime, MetaData, event, func, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -130,6 +130,21 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._after_commit.clear()
         await self.session.rollback()
+
+    async def has_uncommitted_writes(self) -> bool:
+        """Whether this transaction changed anything that no commit has made durable.
+
+        PostgreSQL assigns a transaction id at a transaction's first write, whatever path
+        the write took (ORM flush, Core statement, text), so the server's answer is the
+        one that cannot miss a write; objects still pending in the session count too.
+        """
+        session = self.session
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            return True
+        if not session.in_transaction():
+            return False
+        assigned = await session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL"))
+        return bool(assigned)
 
 
 @asynccontextmanager

@@ -29,14 +29,45 @@ from marketplace.read_pool import ReadPool
 log = structlog.get_logger(__name__)
 
 
-async def provide_uow(state: State) -> AsyncGenerator[UnitOfWork, None]:
+# Methods whose handlers only read: a write there is a bug of its own, not a lost commit.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ForgottenCommit(RuntimeError):
+    """A write handler returned normally with writes its unit of work never committed."""
+
+
+async def provide_uow(
+    request: Request[Any, Any, State], state: State
+) -> AsyncGenerator[UnitOfWork, None]:
     async with state.session_factory() as session:
         uow = UnitOfWork(session, ArqJobQueue(state.redis))
         try:
             yield uow
+            # Reached only when the handler returned (an exception is thrown in at the
+            # yield): an answer of success over writes about to be rolled back is a lie.
+            if not uow.committed and request.method not in _SAFE_METHODS:
+                await _refuse_forgotten_commit(request, uow, state)
         finally:
             if not uow.committed:
                 await uow.rollback()
+
+
+async def _refuse_forgotten_commit(
+    request: Request[Any, Any, State], uow: UnitOfWork, state: State
+) -> None:
+    if not await uow.has_uncommitted_writes():
+        return
+    route = request.scope.get("path_template") or request.url.path
+    settings = getattr(state, "settings", None)
+    if settings is not None and settings.environment == "production":
+        # The answer is already built; shout in the log rather than fail the caller.
+        log.error("unit_of_work_commit_forgotten", method=request.method, route=route)
+        return
+    raise ForgottenCommit(
+        f"{request.method} {route} returned without committing its writes; "
+        "call `await uow.commit()` after the use case."
+    )
 
 
 class ReadOnlyUnitOfWork(UnitOfWork):
