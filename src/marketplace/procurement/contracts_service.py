@@ -38,6 +38,7 @@ from marketplace.listings.stock_service import StockChanged
 from marketplace.money import apply_basis_points
 from marketplace.orders.splitting import TradeContractSource
 from marketplace.procurement import allotment
+from marketplace.procurement.errors import UnknownProduct
 from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
 from marketplace.procurement.repository import ContractRepository
 from marketplace.procurement.schemas import ShipmentCreate, ShortfallCreate, TradeContractCreate
@@ -46,10 +47,6 @@ TRADE_CONTRACT_KIND = "trade_contract"
 MAX_WEEKS_SHOWN = 260
 CITY_CODE = re.compile(r"^\d{2}\.\d{2}$")
 COUNTERPARTY_KINDS = (OrganizationKind.GOVERNMENT, OrganizationKind.TRADE_CENTER)
-
-
-class UnknownProduct(ValidationFailed):
-    code = "procurement.unknown_product"
 
 
 class InvalidCounterparty(ValidationFailed):

@@ -42,6 +42,7 @@ from marketplace.listings.schemas import ListingCreate, PriceTierIn
 from marketplace.listings.service import ListingService, ProductService
 from marketplace.listings.stock_service import StockChanged, StockService
 from marketplace.procurement import aggregation
+from marketplace.procurement.errors import ReceiptExceedsOrder
 from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
 from marketplace.procurement.repository import LotKeyRow, LotRepository
 
@@ -88,11 +89,6 @@ class LotNotAwaitingDelivery(Conflict):
 class LotChanged(Conflict):
     code = "procurement.lot_changed"
     title = "The lot changed while the request ran; retry"
-
-
-class ReceiptExceedsOrder(ValidationFailed):
-    code = "procurement.receipt_exceeds_order"
-    title = "More was received than the lot ordered"
 
 
 class LegLike(Protocol):

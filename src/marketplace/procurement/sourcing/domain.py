@@ -23,6 +23,7 @@ from types import MappingProxyType
 import msgspec
 
 from marketplace.errors import Conflict, InvalidTransition, ValidationFailed
+from marketplace.procurement.errors import ReceiptExceedsOrder
 from marketplace.tax import InvoiceLine, InvoiceTotals, VatTreatment, compute_invoice
 
 
@@ -131,11 +132,6 @@ class QuoteNotCompliant(ValidationFailed):
 class NoCompliantQuote(ValidationFailed):
     code = "procurement.no_compliant_quote"
     title = "No compliant quote can be awarded"
-
-
-class ReceiptExceedsOrder(ValidationFailed):
-    code = "procurement.receipt_exceeds_order"
-    title = "More would be received than was ordered"
 
 
 class InvalidReceipt(ValidationFailed):

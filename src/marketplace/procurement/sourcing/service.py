@@ -20,6 +20,7 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
 from marketplace.listings.service import ProductService
+from marketplace.procurement.errors import UnknownProduct
 from marketplace.procurement.sourcing import domain
 from marketplace.procurement.sourcing.domain import (
     InvalidRfq,
@@ -83,11 +84,6 @@ class QuoteView(msgspec.Struct, frozen=True, kw_only=True):
     ranked: RankedQuote | None = None
 
 
-class UnknownProducts(InvalidRfq):
-    code = "procurement.unknown_product"
-    title = "Some products are not in the catalogue"
-
-
 class RfqService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
@@ -137,7 +133,7 @@ class RfqService:
         products = await self.products.products.get_many(product_ids)
         missing = [str(pid) for pid in product_ids if pid not in products]
         if missing:
-            raise UnknownProducts("Some products are not in the catalogue.", product_ids=missing)
+            raise UnknownProduct("Some products are not in the catalogue.", product_ids=missing)
         items = [
             RfqItem(
                 line_no=n,
