@@ -15,6 +15,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
@@ -26,6 +28,18 @@ from marketplace.settings import Settings, normalize_database_url
 from tests.support import Actors, ServiceUrls
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis: a quick profile while working, a thorough one in CI (CI=true) and an exhaustive
+# one on demand (HYPOTHESIS_PROFILE=deep). Tests that pin `max_examples` keep their own.
+hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
+hypothesis_settings.register_profile(
+    "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("deep", max_examples=2_000, deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("ci" if os.environ.get("CI", "").lower() in {"1", "true", "yes"} else "dev")
+)
 
 
 def _asyncpg_dsn(sqlalchemy_url: str) -> str:
