@@ -26,9 +26,10 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/marketplace serve --host 127.0.0.1 --port 8000 --with-worker --seed-demo
 
-## Run the whole test suite (real PostgreSQL and Redis; embedded unless *_URL are set).
+## Run the whole test suite (real PostgreSQL and Redis; embedded unless *_URL are set),
+## one pytest-xdist worker per core, each with servers (or databases) of its own.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 ## Lint, format, types, import rules, OpenAPI drift, migration drift.
 check: lint typecheck imports openapi-check migrations-check

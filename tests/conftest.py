@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
 import pytest
@@ -51,11 +52,19 @@ def service_urls() -> Iterator[ServiceUrls]:
     from marketplace.embedded import start_postgres, start_redis
     from marketplace.migrations_runner import upgrade
 
-    data_dir = ROOT / ".data" / "test"
+    worker = xdist_worker_number()
+    # Under pytest-xdist each worker has embedded servers of its own (or, on servers named
+    # by the environment, a database of its own and Redis databases 2n and 2n+1).
+    data_dir = ROOT / ".data" / "test" / (f"gw{worker}" if worker is not None else "")
     server_url = normalize_database_url(os.environ.get("DATABASE_URL")) or start_postgres(
         data_dir, database="postgres"
     )
-    redis_url = os.environ.get("REDIS_URL") or start_redis(data_dir)
+    external_redis = os.environ.get("REDIS_URL")
+    redis_url = (
+        redis_database(external_redis, 2 * (worker or 0))
+        if external_redis
+        else start_redis(data_dir)
+    )
     database = f"marketplace_test_{uuid.uuid4().hex[:10]}"
 
     async def create() -> None:
@@ -81,8 +90,25 @@ def service_urls() -> Iterator[ServiceUrls]:
         asyncio.run(drop())
 
 
+def xdist_worker_number() -> int | None:
+    name = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … under pytest-xdist
+    return int(name.removeprefix("gw")) if name else None
+
+
 def redis_database(url: str, number: int) -> str:
-    return f"{url}{'&' if '?' in url else '?'}db={number}"
+    """`url` pointed at Redis database `number`: a `db` query parameter, which both arq and
+    redis-py read before a database in the path."""
+    base, _, query = url.partition("?")
+    params = [(k, v) for k, v in parse_qsl(query) if k != "db"] + [("db", str(number))]
+    return f"{base}?{urlencode(params)}"
+
+
+def redis_database_number(url: str) -> int:
+    parts = urlsplit(url)
+    named = dict(parse_qsl(parts.query)).get("db")
+    if named is None and parts.scheme != "unix":
+        named = parts.path.strip("/") or None
+    return int(named) if named else 0
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +117,9 @@ def settings(service_urls: ServiceUrls) -> Settings:
     # so a burst worker never wades through every other test's outbox jobs.
     return Settings(
         database_url=service_urls.database_url,
-        redis_url=redis_database(service_urls.redis_url, 1),
+        redis_url=redis_database(
+            service_urls.redis_url, redis_database_number(service_urls.redis_url) + 1
+        ),
         log_level="WARNING",
         webhook_allow_private_targets=True,
     )
