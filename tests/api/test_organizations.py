@@ -74,7 +74,7 @@ async def test_platform_admin_creates_reads_and_updates(
         ({"npwp": "12345"}, 422, "accounts.invalid_identifier"),
         ({"nib": "12"}, 422, "accounts.invalid_identifier"),
         ({"nik": "abc"}, 422, "accounts.invalid_identifier"),
-        ({"time_zone": "Mars/Olympus"}, 422, "accounts.invalid_identifier"),
+        ({"time_zone": "Mars/Olympus"}, 400, "validation_failed"),
         ({"kind": "bank"}, 400, "validation_failed"),
         ({"region_code": "35-76"}, 400, "validation_failed"),
         ({"slug": "Has Spaces"}, 400, "validation_failed"),
