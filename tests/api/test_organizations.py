@@ -178,7 +178,7 @@ async def test_pagination_has_no_duplicates_or_gaps(
     assert set(seen) == created
     assert seen == sorted(seen)
     bad = await client.get("/v1/organizations", params={"cursor": "!!!"}, headers=admin.headers)
-    assert_problem(bad, 400, "bad_request")
+    assert_problem(bad, 400, "pagination.invalid_cursor")
     too_big = await client.get("/v1/organizations", params={"limit": 10_000}, headers=admin.headers)
     assert_problem(too_big, 400)
 
