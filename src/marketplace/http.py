@@ -28,7 +28,7 @@ from litestar.params import Parameter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from marketplace.errors import BadRequest, DomainError, NotAuthenticated
+from marketplace.errors import BadRequest, DomainError
 from marketplace.read_pool import UNAVAILABLE_SQLSTATE_CLASSES, ReadUnavailable
 
 log = structlog.get_logger(__name__)
@@ -337,61 +337,3 @@ async def correct_allow_header(message: Any, scope: Any) -> None:
     if methods:
         headers = MutableScopeHeaders.from_message(message)
         headers["Allow"] = ", ".join(sorted(methods))
-
-
-async def strict_json_body(request: Request[Any, Any, Any]) -> None:
-    """`before_request` hook: checks every request gets at the edge, before any handler.
-
-    No NUL characters in query or body (PostgreSQL text can't hold them); no key means 401
-    before the body is judged; and a JSON body must match its declared type exactly —
-    Litestar converts leniently (`"quantity": "5"` or `"active": 0` would pass), and an
-    integration that sends the wrong types should learn it, not be guessed at.
-    """
-    if b"%00" in request.scope.get("query_string", b"").lower():
-        # PostgreSQL text can't hold NUL; refuse it here rather than fail at the database.
-        raise ValidationException(
-            detail="Query parameters may not contain NUL (%00) characters.",
-            extra=[{"message": "NUL character", "key": "query", "source": "query"}],
-        )
-    field = request.route_handler.parsed_data_field
-    if field is None or request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    # Who is asking comes before what they sent: no key is a 401 whatever the body.
-    if "principal" in request.route_handler.parsed_fn_signature.parameters and not (
-        request.headers.get("authorization")
-    ):
-        raise NotAuthenticated("Send your API key as `Authorization: Bearer <key>`.")
-    body = await request.body()
-    if not body:
-        return
-    if b"\\u0000" in body and _has_nul(_decoded_or_none(body)):
-        raise ValidationException(
-            detail="Text may not contain NUL (\\u0000) characters.",
-            extra=[{"message": "NUL character in a string", "key": "data", "source": "body"}],
-        )
-    try:
-        msgspec.json.decode(body, type=field.annotation, strict=True)
-    except msgspec.ValidationError as exc:
-        raise ValidationException(
-            detail="The request body does not match the schema.",
-            extra=[{"message": str(exc), "key": "data", "source": "body"}],
-        ) from exc
-    except msgspec.DecodeError:
-        return  # malformed JSON: Litestar's own decoding reports it
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _decoded_or_none(body: bytes) -> Any:
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return None  # malformed JSON: Litestar's own decoding reports it
