@@ -71,8 +71,8 @@ async def edge_checks(request: Request[Any, Any, Any]) -> None:
 # Deeper than any request schema (the deepest is 4), shallow enough that no decoder or
 # walk over a body can exhaust the interpreter's recursion limit (1,000).
 MAX_JSON_DEPTH = 32
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 def _check_readable_json(body: bytes) -> None:
@@ -99,7 +99,10 @@ def _nesting_fits(body: bytes, limit: int) -> bool:
     balanced body nested `d` deep is empty after exactly `d` rounds."""
     if body.count(b"[") + body.count(b"{") <= limit:
         return True
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if b"\\" in body:
+        body = _ESCAPE.sub(b"", body)  # no escaped quote is left to end a string early
+    # Only brackets and quotes remain; every other piece between quotes is a string.
+    brackets = b"".join(body.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
     for _ in range(limit):
         if not brackets:
             return True
