@@ -73,6 +73,9 @@ async def edge_checks(request: Request[Any, Any, Any]) -> None:
 MAX_JSON_DEPTH = 32
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+# One pass removes the innermost pairs of both kinds at once (two `replace` calls in a row
+# would peel `{[]}` whole, two levels in one round).
+_INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
 
 
 def _check_readable_json(body: bytes) -> None:
@@ -106,7 +109,7 @@ def _nesting_fits(body: bytes, limit: int) -> bool:
     for _ in range(limit):
         if not brackets:
             return True
-        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        peeled = _INNERMOST_PAIR.sub(b"", brackets)
         if peeled == brackets:
             return False  # unbalanced
         brackets = peeled

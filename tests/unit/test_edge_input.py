@@ -10,6 +10,7 @@ import zoneinfo
 import msgspec
 import pytest
 from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from marketplace.accounts.domain import time_zone_problem
@@ -97,7 +98,9 @@ json_values = st.recursive(
 )
 
 
+@hypothesis_settings(max_examples=500)
 @given(json_values, st.integers(1, 12))
+@example({"": []}, 1)
 def test_nesting_is_measured_outside_strings(value: object, limit: int) -> None:
     body = msgspec.json.encode(value)
     assert _nesting_fits(body, limit) == (reference_depth(value) <= limit)
