@@ -67,7 +67,7 @@ from marketplace.accounts.domain import OrganizationKind, Principal, Role
 from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.accounts.service import AccountsService, key_hash_of
 from marketplace.db import UnitOfWork, create_engine, create_session_factory
-from marketplace.listings.controller import price_cursor
+from marketplace.http import PRICE_KEY, decode_cursor
 from marketplace.listings.domain import ProductCategory, SearchFilters
 from marketplace.listings.repository import search_page_sql
 from marketplace.listings.service import CatalogueService
@@ -144,7 +144,7 @@ async def capture_search(
         in_stock={"true": True, "false": False}.get(params.get("in_stock", "")),
         max_unit_price=int(params["max_unit_price"]) if "max_unit_price" in params else None,
     )
-    after = price_cursor(params.get("cursor"))
+    after = decode_cursor(params.get("cursor"), PRICE_KEY)
     limit = int(params.get("limit", 50)) + 1
     # The page's statement goes to the driver as it is: this is exactly what it sends.
     statement, parameters = search_page_sql(

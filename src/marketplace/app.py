@@ -23,12 +23,7 @@ from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
-from marketplace.http import (
-    EXCEPTION_HANDLERS,
-    compression_config,
-    correct_allow_header,
-    strict_json_body,
-)
+from marketplace.http import EXCEPTION_HANDLERS, compression_config, correct_allow_header
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
@@ -42,6 +37,7 @@ from marketplace.payments.controller import PaymentController
 from marketplace.procurement.controller import BulogLotController, TradeContractController
 from marketplace.procurement.sourcing.controller import SourcingController
 from marketplace.read_pool import ReadPool
+from marketplace.request_edge import edge_checks
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
 from marketplace.webhooks.controller import WebhookController
@@ -166,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[correct_allow_header],
-        before_request=strict_json_body,
+        before_request=edge_checks,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],

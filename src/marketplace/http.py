@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 import structlog
@@ -27,7 +28,7 @@ from litestar.params import Parameter
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from marketplace.errors import BadRequest, DomainError, NotAuthenticated
+from marketplace.errors import BadRequest, DomainError
 from marketplace.read_pool import UNAVAILABLE_SQLSTATE_CLASSES, ReadUnavailable
 
 log = structlog.get_logger(__name__)
@@ -252,28 +253,53 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> list[Any] | None:
+class InvalidCursor(BadRequest):
+    code = "pagination.invalid_cursor"
+
+
+KeyT = TypeVar("KeyT", bound=tuple[Any, ...])
+
+
+class CursorKey(Generic[KeyT]):
+    """The exact shape of one kind of cursor, decoded strictly by msgspec."""
+
+    def __init__(self, key_type: Any) -> None:
+        self._decoder = msgspec.json.Decoder(key_type, strict=True)
+
+    def decode(self, raw: bytes) -> KeyT:
+        key: KeyT = self._decoder.decode(raw)
+        return key
+
+
+# A cursor is what `encode_cursor` wrote for one of these keys, nothing else: an id alone,
+# or an int64 (BIGINT column) and an id. Decoding into the exact tuple type refuses any
+# other shape at its first element, so no nesting is ever followed and no number reaches
+# the database that its column can't hold.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+ID_KEY: CursorKey[tuple[uuid.UUID]] = CursorKey(tuple[uuid.UUID])
+PRICE_KEY: CursorKey[tuple[int, uuid.UUID]] = CursorKey(tuple[Int64, uuid.UUID])
+# The longest key above encodes to 82 characters.
+MAX_CURSOR_LENGTH = 128
+_CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def decode_cursor(cursor: str | None, key: CursorKey[KeyT]) -> KeyT | None:
+    """The one decoder of every keyset cursor: strict base64url of bounded length, then
+    JSON of exactly the key's shape. Anything else is 400 `pagination.invalid_cursor`."""
     if cursor is None or cursor == "":
         return None
+    if len(cursor) > MAX_CURSOR_LENGTH or not _CURSOR_TEXT.fullmatch(cursor):
+        raise InvalidCursor("The cursor is not one this API issued.", parameter="cursor")
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = msgspec.json.decode(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, msgspec.DecodeError, ValueError) as exc:
-        raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc
-    if not isinstance(value, list):
-        raise BadRequest("The cursor is not one this API issued.", parameter="cursor")
-    return value
+        return key.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, msgspec.DecodeError, ValueError) as exc:  # incl. bad UTF-8
+        raise InvalidCursor("The cursor is not one this API issued.", parameter="cursor") from exc
 
 
 def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:
     """Cursor of lists ordered by id alone."""
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        return uuid.UUID(str(key[0]))
-    except (ValueError, IndexError) as exc:
-        raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc
+    key = decode_cursor(cursor, ID_KEY)
+    return None if key is None else key[0]
 
 
 # Query parameters every list endpoint takes.
@@ -311,61 +337,3 @@ async def correct_allow_header(message: Any, scope: Any) -> None:
     if methods:
         headers = MutableScopeHeaders.from_message(message)
         headers["Allow"] = ", ".join(sorted(methods))
-
-
-async def strict_json_body(request: Request[Any, Any, Any]) -> None:
-    """`before_request` hook: checks every request gets at the edge, before any handler.
-
-    No NUL characters in query or body (PostgreSQL text can't hold them); no key means 401
-    before the body is judged; and a JSON body must match its declared type exactly —
-    Litestar converts leniently (`"quantity": "5"` or `"active": 0` would pass), and an
-    integration that sends the wrong types should learn it, not be guessed at.
-    """
-    if b"%00" in request.scope.get("query_string", b"").lower():
-        # PostgreSQL text can't hold NUL; refuse it here rather than fail at the database.
-        raise ValidationException(
-            detail="Query parameters may not contain NUL (%00) characters.",
-            extra=[{"message": "NUL character", "key": "query", "source": "query"}],
-        )
-    field = request.route_handler.parsed_data_field
-    if field is None or request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    # Who is asking comes before what they sent: no key is a 401 whatever the body.
-    if "principal" in request.route_handler.parsed_fn_signature.parameters and not (
-        request.headers.get("authorization")
-    ):
-        raise NotAuthenticated("Send your API key as `Authorization: Bearer <key>`.")
-    body = await request.body()
-    if not body:
-        return
-    if b"\\u0000" in body and _has_nul(_decoded_or_none(body)):
-        raise ValidationException(
-            detail="Text may not contain NUL (\\u0000) characters.",
-            extra=[{"message": "NUL character in a string", "key": "data", "source": "body"}],
-        )
-    try:
-        msgspec.json.decode(body, type=field.annotation, strict=True)
-    except msgspec.ValidationError as exc:
-        raise ValidationException(
-            detail="The request body does not match the schema.",
-            extra=[{"message": str(exc), "key": "data", "source": "body"}],
-        ) from exc
-    except msgspec.DecodeError:
-        return  # malformed JSON: Litestar's own decoding reports it
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _decoded_or_none(body: bytes) -> Any:
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        return None  # malformed JSON: Litestar's own decoding reports it

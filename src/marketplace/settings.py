@@ -8,6 +8,15 @@ from pathlib import Path
 
 import msgspec
 
+# How far ahead an order may be placed for delivery. Kitchens order for next-day cooking
+# and plan at most a school term ahead; food stalls and cooperatives buy for the coming
+# weeks. An order reserves stock and fixes today's price, so one for a date months away
+# would hold a seller's stock back for that long at a price the zone cap (HET) or the
+# seller may have changed since. A quarter covers every real plan (Ramadan and Lebaran
+# stocking is arranged some 2-3 months ahead); anything further is a typo (2062 for 2026)
+# or an attempt on the stock. Recurring needs are standing orders, placed day by day.
+DEFAULT_ORDER_DELIVERY_HORIZON_DAYS = 90
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: str = "development"
@@ -30,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an API process trusts a cached API key between revocation notices (the
     # backstop if one is missed); 0 turns the cache off.
     auth_cache_ttl_seconds: float = 30.0
+    order_delivery_horizon_days: int = DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -62,6 +72,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stripe_api_base=get("STRIPE_API_BASE"),
         webhook_allow_private_targets=(get("WEBHOOK_ALLOW_PRIVATE_TARGETS") or "").lower() in _TRUE,
         auth_cache_ttl_seconds=float(get("AUTH_CACHE_TTL_SECONDS") or 30.0),
+        order_delivery_horizon_days=int(
+            get("ORDER_DELIVERY_HORIZON_DAYS") or DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
+        ),
     )
 
 

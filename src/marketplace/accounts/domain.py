@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import uuid
 import zoneinfo
@@ -88,12 +89,21 @@ def validate_region_code(value: str) -> str:
     return value
 
 
-def validate_time_zone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidIdentifier("Unknown IANA time zone.", field="time_zone", value=value) from exc
-    return value
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names of the installed tz database.
+
+    Membership, not `ZoneInfo(value)`: the latter reads files named by the value, so a
+    region directory (`Asia`) raises IsADirectoryError, and a path (`../x`) ValueError.
+    """
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_problem(value: str) -> str | None:
+    """Why `value` is not a time zone an organization may have, or None."""
+    if value in known_time_zones():
+        return None
+    return f"`time_zone` must be an IANA time zone such as Asia/Jakarta, not {value!r}"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,15 +8,33 @@ from typing import Annotated
 
 import msgspec
 
-from marketplace.accounts.domain import REGION_CODE_PATTERN, SLUG_PATTERN, OrganizationKind, Role
+from marketplace.accounts.domain import (
+    REGION_CODE_PATTERN,
+    SLUG_PATTERN,
+    OrganizationKind,
+    Role,
+    time_zone_problem,
+)
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Slug = Annotated[str, msgspec.Meta(min_length=2, max_length=80, pattern=SLUG_PATTERN)]
 RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE_PATTERN, examples=["35.76.02.1001"])]
 City = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Asia/Jakarta"])]
+TimeZone = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=64, examples=["Asia/Jakarta"], description="IANA time zone name"
+    ),
+]
 TaxId = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 KeyName = Annotated[str, msgspec.Meta(max_length=100)]
+
+
+def require_time_zone(value: str) -> None:
+    """The one check of a time zone a request names: msgspec turns the ValueError into a
+    validation error at decoding (400 naming the field), before any use case runs."""
+    if problem := time_zone_problem(value):
+        raise ValueError(problem)
 
 
 class OrganizationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -31,6 +49,9 @@ class OrganizationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     nib: TaxId | None = None
     vat_registered: bool = False
 
+    def __post_init__(self) -> None:
+        require_time_zone(self.time_zone)
+
 
 class OrganizationUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Only the fields sent are changed; `kind` and `slug` are fixed once created."""
@@ -43,6 +64,10 @@ class OrganizationUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     nik: TaxId | msgspec.UnsetType | None = msgspec.UNSET
     nib: TaxId | msgspec.UnsetType | None = msgspec.UNSET
     vat_registered: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if self.time_zone is not msgspec.UNSET:
+            require_time_zone(self.time_zone)
 
 
 class OrganizationOut(msgspec.Struct, kw_only=True):

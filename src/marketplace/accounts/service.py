@@ -91,7 +91,7 @@ class AccountsService:
             slug=data.slug,
             region_code=domain.validate_region_code(data.region_code),
             city=data.city,
-            time_zone=domain.validate_time_zone(data.time_zone),
+            time_zone=data.time_zone,  # checked by the schema
             npwp=domain.validate_npwp(data.npwp) if data.npwp else None,
             nik=domain.validate_nik(data.nik) if data.nik else None,
             nib=domain.validate_nib(data.nib) if data.nib else None,
@@ -142,7 +142,6 @@ class AccountsService:
         }
         validators = {
             "region_code": domain.validate_region_code,
-            "time_zone": domain.validate_time_zone,
             "npwp": domain.validate_npwp,
             "nik": domain.validate_nik,
             "nib": domain.validate_nib,

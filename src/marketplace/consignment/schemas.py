@@ -14,6 +14,7 @@ from marketplace.consignment.domain import (
     IntakeStatus,
     PayoutStatus,
 )
+from marketplace.dates import BoundedDates, BusinessDate, Instant
 
 Currency = Literal["IDR"]
 Rupiah = Annotated[int, msgspec.Meta(gt=0, le=10_000_000_000, description="Integer rupiah")]
@@ -84,14 +85,14 @@ class AgreementPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
-class IntakeCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class IntakeCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     """Proposed by the consignor; recorded (confirmed at once) when the cooperative sends it."""
 
     agreement_id: uuid.UUID
     product_id: uuid.UUID
     quantity: Quantity
     unit_price: Rupiah
-    expiry_date: dt.date | None = None
+    expiry_date: BusinessDate | None = None
 
 
 class IntakeConfirm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -148,8 +149,8 @@ class ReturnOut(msgspec.Struct, kw_only=True):
     returned_at: dt.datetime
 
 
-class SettlementRunCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    cutoff: dt.datetime
+class SettlementRunCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
+    cutoff: Instant
     cooperative_id: uuid.UUID | None = None
     """Only for a platform administrator acting for a cooperative."""
 

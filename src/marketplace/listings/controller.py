@@ -12,9 +12,9 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.accounts import OrganizationKind
 from marketplace.dependencies import READ_ONLY, READ_POOL, Caller, UoW, read_pool
-from marketplace.errors import BadRequest
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
+    PRICE_KEY,
     PageCursor,
     PageLimit,
     decode_cursor,
@@ -207,17 +207,6 @@ def feed_item(row: FeedRow) -> CatalogFeedItem:
     )
 
 
-def price_cursor(cursor: str | None) -> tuple[int, uuid.UUID] | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    try:
-        price, listing_id = key
-        return int(price), uuid.UUID(str(listing_id))
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("The cursor is not one this API issued.", parameter="cursor") from exc
-
-
 class ProductController(Controller):
     path = "/v1/products"
     tags = ["catalogue"]
@@ -359,7 +348,7 @@ class ListingController(Controller):
             seller_organization_id=seller_id,
         )
         rows = await CatalogueService(read_pool(state)).search_page(
-            principal, filters, after=price_cursor(cursor), limit=limit + 1
+            principal, filters, after=decode_cursor(cursor, PRICE_KEY), limit=limit + 1
         )
         # The cursor from the row (unit price, id): the extra row is never converted.
         page, next_cursor = paginate(rows, limit, lambda row: [row[8], row[0]])

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
+from marketplace.db import UnitOfWork
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -227,6 +229,10 @@ def standing_out(s: StandingOrder) -> StandingOrderOut:
     )
 
 
+def placement(uow: UnitOfWork, state: State) -> OrderPlacement:
+    return OrderPlacement(uow, delivery_horizon_days=state.settings.order_delivery_horizon_days)
+
+
 class OrderController(Controller):
     path = "/v1"
     tags = ["orders"]
@@ -246,10 +252,11 @@ class OrderController(Controller):
         data: JSONBody[OrderCreate],
         uow: UoW,
         principal: Caller,
+        state: State,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[OrderOut]:
         async def action() -> OrderOut:
-            placed = await OrderPlacement(uow).place(principal, data)
+            placed = await placement(uow, state).place(principal, data)
             return order_out(placed.order, placed.lines, placed.legs, full=True)
 
         return await run_idempotent(
@@ -270,9 +277,9 @@ class OrderController(Controller):
         responses=problem_responses(401, 403, 422),
     )
     async def preview_order(
-        self, data: JSONBody[OrderCreate], uow: UoW, principal: Caller
+        self, data: JSONBody[OrderCreate], uow: UoW, principal: Caller, state: State
     ) -> OrderPreviewOut:
-        plan, budget = await OrderPlacement(uow).preview(principal, data)
+        plan, budget = await placement(uow, state).preview(principal, data)
         return preview_out(plan, budget)
 
     @get(

@@ -39,6 +39,7 @@ from marketplace.orders.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
+from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
 from marketplace.tax import vat_for
 
 MAX_ATTEMPTS = 3
@@ -58,6 +59,10 @@ class UnknownProduct(ValidationFailed):
 
 class DeliveryInPast(ValidationFailed):
     code = "orders.delivery_in_past"
+
+
+class DeliveryTooFar(ValidationFailed):
+    code = "orders.delivery_too_far"
 
 
 class PricedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -209,8 +214,14 @@ def to_sources(
 
 
 class OrderPlacement:
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        delivery_horizon_days: int = DEFAULT_ORDER_DELIVERY_HORIZON_DAYS,
+    ) -> None:
         self.uow = uow
+        self.delivery_horizon_days = delivery_horizon_days
         self.orders = OrderRepository(uow.session)
         self.budgets = BudgetRepository(uow.session)
         self.stock = StockService(uow)
@@ -327,6 +338,15 @@ class OrderPlacement:
         if day < today:
             raise DeliveryInPast(
                 "The delivery date is in the past.", delivery_date=day, today=today
+            )
+        latest = today + dt.timedelta(days=self.delivery_horizon_days)
+        if day > latest:
+            raise DeliveryTooFar(
+                f"Orders are taken for delivery at most {self.delivery_horizon_days} days ahead.",
+                delivery_date=day,
+                today=today,
+                latest_delivery_date=latest,
+                horizon_days=self.delivery_horizon_days,
             )
 
     async def place(

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from marketplace.accounts.domain import REGION_CODE_PATTERN
+from marketplace.dates import BoundedDates, BusinessDate
 from marketplace.orders.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.splitting import LegKind
 
@@ -35,8 +36,8 @@ class OrderLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     listing_id: uuid.UUID | None = None
 
 
-class DeliveryIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    date: dt.date
+class DeliveryIn(BoundedDates, forbid_unknown_fields=True, kw_only=True):
+    date: BusinessDate
     region_code: RegionCode
     address: Address
 
@@ -173,8 +174,8 @@ class PortionBandIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rupiah_per_portion: Literal[8000, 10000]
 
 
-class BudgetPeriodCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    start_date: dt.date
+class BudgetPeriodCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
+    start_date: BusinessDate
     operating_days: Annotated[int, msgspec.Meta(ge=1, le=31)] = 10
     portions_per_day: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
     rupiah_per_portion: Literal[8000, 10000] | None = None

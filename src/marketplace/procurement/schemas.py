@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from marketplace.dates import BoundedDates, BusinessDate
+
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 Currency = Literal["IDR"]
 LotStatusName = Literal["open", "closed", "received", "cancelled"]
@@ -100,7 +102,7 @@ class SupplierIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     weekly_capacity: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 
 
-class TradeContractCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class TradeContractCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     product_id: uuid.UUID
     counterparty_organization_id: uuid.UUID
     counterparty_city_code: CityCode | None = None
@@ -108,8 +110,8 @@ class TradeContractCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
     weekly_volume: Quantity
     unit_price: Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
     levy_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
-    start_date: dt.date
-    end_date: dt.date
+    start_date: BusinessDate
+    end_date: BusinessDate
     suppliers: Annotated[list[SupplierIn], msgspec.Meta(min_length=1, max_length=100)]
 
 
@@ -117,10 +119,10 @@ class ShortfallCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     quantity: Quantity
 
 
-class ShipmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ShipmentCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     allotment_id: uuid.UUID
     quantity: Quantity
-    shipped_on: dt.date | None = None
+    shipped_on: BusinessDate | None = None
     reference: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
 

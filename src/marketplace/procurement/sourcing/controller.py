@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 import uuid
 from typing import Annotated, Any
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
+from marketplace.dates import INSTANT_TEXT, Instant
 from marketplace.dependencies import Caller, UoW
 from marketplace.errors import BadRequest
 from marketplace.http import (
@@ -468,21 +468,11 @@ class SourcingController(Controller):
         uow: UoW,
         principal: Caller,
         since: Annotated[
-            dt.datetime | None,
-            Parameter(description="Timezone-aware; releases at or after this moment"),
+            Instant | None,
+            Parameter(description=f"Releases at or after this moment; {INSTANT_TEXT}"),
         ] = None,
         limit: Annotated[int, Parameter(ge=1, le=500, description="At most this many")] = 100,
     ) -> dict[str, Any]:
-        raw_since = request.query_params.get("since")
-        if raw_since is not None:
-            # Litestar would also read `since=0.5` as seconds since 1970; only ISO 8601 is ours.
-            try:
-                dt.datetime.fromisoformat(raw_since)
-            except ValueError as exc:
-                raise BadRequest(
-                    "`since` must be an ISO 8601 date-time such as 2026-11-22T00:00:00+07:00.",
-                    parameter="since",
-                ) from exc
         if since is not None and since.tzinfo is None:
             raise BadRequest("`since` must carry a time zone offset.", parameter="since")
         base = str(request.base_url).rstrip("/")

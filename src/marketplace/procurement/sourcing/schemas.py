@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from marketplace.accounts.domain import REGION_CODE_PATTERN
+from marketplace.dates import INSTANT_TEXT, BoundedDates, BusinessDate, Instant
 from marketplace.procurement.sourcing.domain import (
     EvaluationRule,
     PurchaseOrderStatus,
@@ -29,7 +30,6 @@ CityRegionCode = Annotated[
 Text200 = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text1000 = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
-AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 Currency = Literal["IDR"]
 MAX_ITEMS = 100
 
@@ -42,13 +42,13 @@ class RfqItemIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     quantity: Quantity
 
 
-class RfqDeliveryIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    date: dt.date
+class RfqDeliveryIn(BoundedDates, forbid_unknown_fields=True, kw_only=True):
+    date: BusinessDate
     region_code: CityRegionCode
     address: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class RfqCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RfqCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     title: Text200
     items: Annotated[list[RfqItemIn], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
     delivery: RfqDeliveryIn
@@ -61,9 +61,7 @@ class RfqCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             description="RUP/DPA budget plan code",
         ),
     ]
-    deadline: Annotated[
-        dt.datetime, msgspec.Meta(tz=True, description="Quotes close; timezone-aware")
-    ]
+    deadline: Annotated[Instant, msgspec.Meta(description=f"Quotes close; {INSTANT_TEXT}")]
     evaluation_rule: EvaluationRule = EvaluationRule.LOWEST_PRICE
     ceiling_amount: (
         Annotated[int, msgspec.Meta(ge=1, le=10**15, description="Owner's estimate (HPS), pre-VAT")]
@@ -76,9 +74,9 @@ class QuoteLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     unit_price: UnitPrice
 
 
-class QuoteCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class QuoteCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     lines: Annotated[list[QuoteLineIn], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
-    delivery_promise_date: dt.date
+    delivery_promise_date: BusinessDate
     note: Text1000 | None = None
 
 
@@ -97,19 +95,19 @@ class ReceiptLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     quantity: ReceivedQuantity
 
 
-class ReceiptCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ReceiptCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     lines: Annotated[list[ReceiptLineIn], msgspec.Meta(min_length=1, max_length=MAX_ITEMS)]
-    received_on: dt.date
+    received_on: BusinessDate
     document_number: Reference | None = None
     """The BAST number."""
     note: Text1000 | None = None
 
 
-class PaymentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class PaymentCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     sp2d_number: Reference
     amount: Amount
     currency: Currency = "IDR"
-    paid_on: dt.date
+    paid_on: BusinessDate
 
 
 # --- responses -----------------------------------------------------------------------
