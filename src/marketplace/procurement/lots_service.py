@@ -31,7 +31,7 @@ from typing import Protocol
 
 import msgspec
 
-from marketplace import outbox
+from marketplace import clock, outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -166,7 +166,7 @@ def cutoff_after(now: dt.datetime, time_zone: str) -> dt.datetime:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 # --- use cases -------------------------------------------------------------------------
