@@ -399,7 +399,9 @@ class SourcingController(Controller):
         "/purchase-orders/{po_id:uuid}/invoice",
         operation_id="issueInvoice",
         summary="Invoice the received quantities: VAT per line, PPh 22 withheld, net payable",
-        description="Once per purchase order (again → 409). Posted to the ledger.",
+        description="Once per purchase order (again → 409 `procurement.already_invoiced`), on "
+        "what the goods receipts (BAST) recorded: before any receipt → 422 "
+        "`procurement.nothing_received`. Posted to the ledger.",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def issue_invoice(
