@@ -1,7 +1,9 @@
 """Business dates are the organization's local dates, never UTC's (issue 13, item 15).
 
-Every test freezes the clock at 01:00 WIB on Monday 7 December 2026 — 18:00 UTC on Sunday
-the 6th, so UTC is still on the previous day and the previous ISO week.
+Every test freezes the clock at 01:00 WIB on Monday 30 November 2026 — 18:00 UTC on Sunday
+the 29th, so UTC is still on the previous day and the previous ISO week. (A day in the past:
+what the tests write must not look newer than the real clock to tests sharing the database,
+such as the OCDS feed's.)
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from tests.api.test_trade_contracts import contract_body, create_contract
 from tests.api.test_trade_contracts import trade_world as trade_world
 from tests.support import Actors, assert_problem
 
-MONDAY = dt.date(2026, 12, 7)
-MONDAY_0100_WIB = dt.datetime(2026, 12, 6, 18, 0, tzinfo=dt.UTC)
+MONDAY = dt.date(2026, 11, 30)
+MONDAY_0100_WIB = dt.datetime(2026, 11, 29, 18, 0, tzinfo=dt.UTC)
 
 
 async def ship_without_date(
@@ -74,7 +76,7 @@ async def test_a_monday_0100_wib_shipment_takes_this_iso_weeks_volume(
     assert response.json()["week_start"] == MONDAY.isoformat()
     weeks = {w["week_start"]: w for w in response.json()["contract"]["weeks"]}
     assert weeks[MONDAY.isoformat()]["shipped"] == 5
-    assert weeks[MONDAY.isoformat()]["iso_week"] == "2026-W50"
+    assert weeks[MONDAY.isoformat()]["iso_week"] == "2026-W49"
     assert weeks[(MONDAY - dt.timedelta(days=7)).isoformat()]["shipped"] == 0
     assert contract["id"] == response.json()["contract_id"]
 
@@ -143,7 +145,7 @@ async def test_a_weekly_settlement_is_due_from_the_cooperatives_midnight(
     async with session_factory() as session:
         await session.execute(
             text("UPDATE consignment_agreements SET last_settled_at = :at WHERE id = :id"),
-            {"at": dt.datetime(2026, 11, 30, 16, 0, tzinfo=dt.UTC), "id": agreement["id"]},
+            {"at": dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC), "id": agreement["id"]},
         )
         await session.commit()
 
