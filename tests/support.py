@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -10,10 +11,17 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace import clock
 from marketplace.accounts.domain import OrganizationKind, Role
 from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.db import unit_of_work
+
+
+def local_today() -> dt.date:
+    """Today for a test organization (default time zone), as the product's rules see it:
+    not `date.today()`, which is the machine's (UTC) date and a day behind after 17:00 UTC."""
+    return clock.today_in(clock.DEFAULT_TIME_ZONE)
 
 
 class ServiceUrls(msgspec.Struct, frozen=True):

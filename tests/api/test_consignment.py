@@ -17,7 +17,7 @@ from marketplace import outbox
 from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
 from tests.catalog import create_product
-from tests.support import Actor, Actors, assert_problem
+from tests.support import Actor, Actors, assert_problem, local_today
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 BANK = {"bank_name": "BRI", "account_number": "0123456789", "account_holder": "Bu Sri"}
@@ -522,7 +522,7 @@ async def test_expired_intakes_are_flagged_for_return(
             "product_id": w["rice"]["id"],
             "quantity": 4,
             "unit_price": 50_000,
-            "expiry_date": (dt.date.today() + dt.timedelta(days=1)).isoformat(),
+            "expiry_date": (local_today() + dt.timedelta(days=1)).isoformat(),
         },
         headers=w["coop"].headers,
     )

@@ -511,8 +511,10 @@ async def test_authorization(
         await client.post(f"{po_url}/decline", json={"reason": "x"}, headers=office.headers), 404
     )
     assert_problem(await client.get(po_url), 401)
-    # Nothing received yet: no invoice.
-    assert_problem(await client.post(f"{po_url}/invoice", headers=a.headers), 409)
+    # Nothing received yet: no invoice, for that reason, and nothing changes.
+    nothing = await client.post(f"{po_url}/invoice", headers=a.headers)
+    assert_problem(nothing, 422, "procurement.nothing_received")
+    assert (await client.get(po_url, headers=a.headers)).json()["status"] == "issued"
     assert_problem(await client.get(f"{po_url}/invoice", headers=a.headers), 404)
 
 

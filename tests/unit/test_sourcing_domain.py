@@ -224,13 +224,16 @@ def test_purchase_order_state_machine() -> None:
     assert domain.next_po_status(St.INVOICED, Ev.PAY) is St.PAID
     for status, event in [
         (St.PARTIALLY_RECEIVED, Ev.DECLINE),
-        (St.ISSUED, Ev.INVOICE),
+        (St.DECLINED, Ev.INVOICE),
         (St.PAID, Ev.PAY),
         (St.INVOICED, Ev.RECEIVE_PART),
         (St.DECLINED, Ev.RECEIVE_ALL),
     ]:
         with pytest.raises(InvalidTransition):
             domain.next_po_status(status, event)
+    # Invoicing before any goods receipt: the specific reason, not a bare transition.
+    with pytest.raises(domain.NothingReceived):
+        domain.next_po_status(St.ISSUED, Ev.INVOICE)
 
 
 def test_payment_must_equal_net_payable_and_rfq_closes_at_deadline() -> None:

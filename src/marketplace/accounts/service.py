@@ -8,6 +8,7 @@ import uuid
 import msgspec
 from sqlalchemy.exc import IntegrityError
 
+from marketplace import clock
 from marketplace.accounts import domain
 from marketplace.accounts.domain import OrganizationKind, Principal, Role
 from marketplace.accounts.keys import generate_api_key, hash_api_key, looks_like_api_key
@@ -231,6 +232,14 @@ class OrganizationRecord(msgspec.Struct, frozen=True, kw_only=True):
     nib: str | None
     vat_registered: bool
 
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The date `moment` falls on in the organization's calendar."""
+        return clock.local_date(moment, self.time_zone)
+
+    def today(self) -> dt.date:
+        """Today in the organization's calendar: the "today" of its business rules."""
+        return clock.today_in(self.time_zone)
+
 
 def organization_record(o: Organization) -> OrganizationRecord:
     return OrganizationRecord(
@@ -259,6 +268,11 @@ class OrganizationDirectory:
     async def get_many(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrganizationRecord]:
         found = await self.organizations.get_many(ids)
         return {k: organization_record(v) for k, v in found.items()}
+
+    async def today_of(self, organization_id: uuid.UUID) -> dt.date:
+        """Today in the organization's calendar (`clock.DEFAULT_TIME_ZONE` if unknown)."""
+        found = await self.get(organization_id)
+        return found.today() if found else clock.today_in(clock.DEFAULT_TIME_ZONE)
 
     async def of_kind(self, kind: OrganizationKind) -> list[OrganizationRecord]:
         """Every organization of a kind (few: e.g. the Bulog branches), in id order."""

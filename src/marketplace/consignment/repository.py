@@ -14,7 +14,23 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, cast, func, or_, select, text, update
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +47,16 @@ from marketplace.consignment.models import (
 )
 
 # One statement per consignor with new records (see `insert_statements`).
+# An organization's time zone, read for its local calendar (the accounts context owns it).
+_ORGANIZATIONS = table("organizations", column("id", PG_UUID), column("time_zone", String))
+
+
+def _local_date(instant: dt.datetime, time_zone: Any) -> Any:
+    """The date `instant` falls on in the organization's zone (`clock.local_date` in SQL)."""
+    moment = bindparam("instant", instant, type_=DateTime(timezone=True))
+    return cast(func.timezone(time_zone, moment), Date)
+
+
 SETTLE_SQL = text(
     """
     WITH pairs AS (
@@ -159,13 +185,19 @@ class ConsignmentRepository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def due_agreements(self, now: dt.datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        """(cooperative, consignor) of active agreements whose settlement cycle has elapsed."""
+        """(cooperative, consignor) of active agreements whose settlement cycle has elapsed,
+        counted in whole days of the cooperative's calendar: a 7-day cycle settled on a
+        Monday is due again from the next Monday's local midnight, whatever the hour of
+        the last run (an elapsed-time rule drifted later by the cron's hour every cycle)."""
+        zone = _ORGANIZATIONS.c.time_zone
         reference = func.coalesce(Agreement.last_settled_at, Agreement.created_at)
+        last_day = cast(func.timezone(zone, reference), Date)
         stmt = (
             select(Agreement.cooperative_id, Agreement.consignor_id)
             .where(
+                _ORGANIZATIONS.c.id == Agreement.cooperative_id,
                 Agreement.status == "active",
-                reference + Agreement.settlement_cycle_days * text("interval '1 day'") <= now,
+                last_day + cast(Agreement.settlement_cycle_days, Integer) <= _local_date(now, zone),
             )
             .order_by(Agreement.cooperative_id, Agreement.consignor_id)
         )
@@ -219,13 +251,15 @@ class ConsignmentRepository:
             stmt = stmt.where(Intake.id > after)
         return list((await self.session.execute(stmt)).scalars())
 
-    async def flag_expired(self, today: dt.date) -> int:
-        """Flag confirmed intakes past their expiry date with goods still to hand back."""
+    async def flag_expired(self, now: dt.datetime) -> int:
+        """Flag confirmed intakes past their expiry date with goods still to hand back; the
+        date is past when it is before today in the cooperative's own calendar."""
         result = await self.session.execute(
             update(Intake)
             .where(
+                _ORGANIZATIONS.c.id == Intake.cooperative_id,
                 Intake.status == "confirmed",
-                Intake.expiry_date < today,
+                Intake.expiry_date < _local_date(now, _ORGANIZATIONS.c.time_zone),
                 Intake.expired_flagged_at.is_(None),
                 Intake.returned_quantity < Intake.received_quantity,
             )

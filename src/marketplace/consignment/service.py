@@ -11,6 +11,7 @@ import uuid
 
 import msgspec
 
+from marketplace import clock
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.consignment.domain import (
     AgreementExists,
@@ -42,7 +43,7 @@ from marketplace.listings.service import ListingService, ProductService
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def party_filter(principal: Principal) -> uuid.UUID | None:
@@ -186,10 +187,15 @@ class ConsignmentService:
         if agreement.status != AgreementStatus.ACTIVE:
             raise AgreementNotActive("The agreement has ended; no new goods can be placed.")
         product = await self.products.get(data.product_id)
-        if data.expiry_date is not None and data.expiry_date <= now().date():
-            raise ValidationFailed(
-                "The expiry date must be in the future.", expiry_date=str(data.expiry_date)
-            )
+        if data.expiry_date is not None:
+            # The goods sit at the cooperative: its calendar says what "today" is.
+            today = await self.directory.today_of(agreement.cooperative_id)
+            if data.expiry_date <= today:
+                raise ValidationFailed(
+                    "The expiry date must be in the future.",
+                    expiry_date=str(data.expiry_date),
+                    today=str(today),
+                )
         intake = Intake(
             id=new_id(),
             agreement_id=agreement.id,
@@ -326,8 +332,9 @@ class ConsignmentService:
         intake.confirmed_at = now()
         await self.repo.flush()
 
-    async def flag_expired(self, today: dt.date | None = None) -> int:
-        return await self.repo.flag_expired(today or now().date())
+    async def flag_expired(self, at: dt.datetime | None = None) -> int:
+        """Flag intakes whose expiry date is past in their cooperative's own calendar."""
+        return await self.repo.flag_expired(at or clock.now())
 
     # --- returns ---------------------------------------------------------------------
 

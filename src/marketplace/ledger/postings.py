@@ -85,8 +85,12 @@ def consignment_adjustment(
 def stock_sale(
     leg_id: uuid.UUID, buyer_org: uuid.UUID, seller_org: uuid.UUID, gross: int, vat: int
 ) -> JournalTransaction:
-    """A stock leg delivered: the buyer owes gross + VAT, the seller is owed both (the VAT
-    for it to remit)."""
+    """A leg of the seller's own goods delivered — from its stock, from a Bulog lot it
+    bought, or called off a trade contract; every kind but consignment — for what arrived
+    (`gross` is the delivered quantity times the leg's price, `vat` the leg's VAT on it):
+    the buyer owes gross + VAT (its purchase), the seller is owed the gross (its turnover)
+    and holds the VAT as output tax to remit. A call-off's levy was already debited from
+    the seller's payable when it shipped (`levy`). Reference ``stock_sale:<leg id>``."""
     _positive("gross", gross)
     _non_negative("vat", vat)
     return _build(

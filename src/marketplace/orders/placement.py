@@ -20,13 +20,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-import zoneinfo
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import msgspec
 from sqlalchemy.exc import DBAPIError
 
-from marketplace import outbox
+from marketplace import clock, outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import PermissionDenied, ValidationFailed
@@ -334,7 +333,7 @@ class OrderPlacement:
 
     async def _check_delivery_date(self, buyer: splitting.Buyer, day: dt.date) -> None:
         # `_buyer` read the organization already; its time zone decides what "today" is.
-        today = dt.datetime.now(zoneinfo.ZoneInfo(self._buyer_time_zone)).date()
+        today = clock.today_in(self._buyer_time_zone)
         if day < today:
             raise DeliveryInPast(
                 "The delivery date is in the past.", delivery_date=day, today=today

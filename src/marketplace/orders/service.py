@@ -15,6 +15,7 @@ from marketplace import outbox
 from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.ledger import LedgerService, postings
 from marketplace.listings.stock_service import StockService
 from marketplace.orders import lifecycle
 from marketplace.orders.lifecycle import LegEvent, LegStatus, OrderStatus
@@ -275,6 +276,18 @@ class OrderService:
         leg.credited_amount = credit
         leg.receipt_note = note
         order.credited_total += credit
+        if leg.kind != LegKind.CONSIGNMENT and received > 0:
+            # The supplier sold its own goods (stock, a received Bulog lot, a call-off): what
+            # arrived is posted now, once per leg. Consignment sales post in their context.
+            await LedgerService(self.uow).post(
+                postings.stock_sale(
+                    leg.id,
+                    order.buyer_organization_id,
+                    leg.supplier_organization_id,
+                    gross=delivered_subtotal,
+                    vat=delivered_vat,
+                )
+            )
         await self.orders.flush()
         await self._refresh_status(order)
         await self.orders.flush()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 
 import msgspec
 import structlog
@@ -68,7 +67,7 @@ class StandingOrderService:
         due = []
         for template in templates:
             buyer = buyers[template.buyer_organization_id]
-            tomorrow = now.astimezone(zoneinfo.ZoneInfo(buyer.time_zone)).date() + dt.timedelta(1)
+            tomorrow = buyer.local_date(now) + dt.timedelta(1)
             if str(tomorrow.isoweekday()) in template.weekdays:
                 due.append((template.id, tomorrow))
         return due

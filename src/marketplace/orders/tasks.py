@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from marketplace import clock
 from marketplace.db import unit_of_work
 from marketplace.orders.standing import StandingOrderService
 
@@ -23,7 +24,7 @@ async def schedule_standing_orders(ctx: dict[str, Any]) -> int:
     (template + date) and the unique (template, date) key make repeats harmless.
     """
     async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
-        due = await StandingOrderService(uow).due(dt.datetime.now(dt.UTC))
+        due = await StandingOrderService(uow).due(clock.now())
     for standing_id, delivery_date in due:
         await ctx["jobs"].enqueue(
             MATERIALIZE_JOB,

@@ -14,6 +14,10 @@ shipment — as `postings.levy` with reference ``levy:<leg id>`` or ``levy:<ship
 the supplier's payable is debited, the trade center's levy payable credited. Posting at
 shipment rather than at the buyer's receipt keeps the levy with the contract's weekly
 shipped figures; a cancelled call-off never shipped, so never carries a posted levy.
+
+Days. A contract's period and weeks are its trade center's calendar: "today" (a shipment
+recorded without `shipped_on`, the current week of a shortfall) is the trade center's local
+date (`OrganizationDirectory.today_of`), never UTC's.
 """
 
 from __future__ import annotations
@@ -125,10 +129,6 @@ def week_start(day: dt.date) -> dt.date:
 def iso_week(day: dt.date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 class ContractCalloffs:
@@ -385,6 +385,10 @@ class ContractService:
 
     # --- changing ------------------------------------------------------------------
 
+    async def _today(self, contract: TradeContract) -> dt.date:
+        """Today in the contract's calendar: its trade center's local date."""
+        return await self.directory.today_of(contract.trade_center_organization_id)
+
     async def _locked_for_party(
         self, principal: Principal, contract_id: uuid.UUID, allotment_id: uuid.UUID
     ) -> tuple[TradeContract, list[TradeAllotment], TradeAllotment]:
@@ -430,7 +434,8 @@ class ContractService:
         )
         new_quantity = {a.supplier_id: a.quantity for a in result.allotments}
         new_capacity = {c.supplier_id: c.capacity for c in result.capacities}
-        called_off = await self.contracts.most_called_off_since(short.id, week_start(_today()))
+        today = await self._today(contract)
+        called_off = await self.contracts.most_called_off_since(short.id, week_start(today))
         if new_quantity[short.supplier_organization_id] < called_off:
             raise ShortfallAlreadyCalledOff(
                 f"{called_off} units are already called off from this allotment in a week.",
@@ -463,7 +468,7 @@ class ContractService:
         contract, _, target = await self._locked_for_party(
             principal, contract_id, data.allotment_id
         )
-        day = data.shipped_on or _today()
+        day = data.shipped_on or await self._today(contract)
         if not contract.start_date <= day <= contract.end_date:
             raise InvalidPeriod(
                 "The shipment falls outside the contract period.",

@@ -14,7 +14,11 @@ A leg that got nothing is reported as unfilled and keeps waiting (`orders.leg_wa
 
 Cancelling an order withdraws its demand lines (`LotPooling.withdraw`): an open lot's demand
 drops; a closed lot still buys the units, which become surplus on receipt; units a received
-lot had reserved for the leg are unreserved on the Bulog listing.
+lot had released to the leg are unreserved and move, like a surplus, to the cooperative's own
+`stock` listing (out of the Bulog listing with an `adjust`, into its own with a `receive`,
+both logged). A Bulog listing is never offered as stock — it stands for "pool into a lot" —
+so it only ever holds units reserved for waiting legs; units left there unreserved would sit
+in the warehouse unsold while the next order pooled a new lot.
 
 Lock order: listings before lots, as placement takes them (stock reserved, then pooled), so
 a receipt moves stock first and locks its lot last.
@@ -31,19 +35,19 @@ from typing import Protocol
 
 import msgspec
 
-from marketplace import outbox
+from marketplace import clock, outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.listings.domain import MovementKind, SupplyMode
-from marketplace.listings.pricing import PriceTier, unit_price_for
-from marketplace.listings.schemas import ListingCreate, PriceTierIn
+from marketplace.listings.domain import MovementKind
+from marketplace.listings.pricing import unit_price_for
 from marketplace.listings.service import ListingService, ProductService
 from marketplace.listings.stock_service import StockChanged, StockService
 from marketplace.procurement import aggregation
 from marketplace.procurement.errors import ReceiptExceedsOrder
 from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
+from marketplace.procurement.own_stock import OwnStock
 from marketplace.procurement.repository import LotKeyRow, LotRepository
 
 BULOG_LOT_KIND = "bulog_lot"
@@ -166,7 +170,7 @@ def cutoff_after(now: dt.datetime, time_zone: str) -> dt.datetime:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 # --- use cases -------------------------------------------------------------------------
@@ -298,6 +302,8 @@ class LotPooling:
             return
         now = _now()
         unreserve: list[tuple[uuid.UUID, int]] = []
+        freed: dict[uuid.UUID, int] = defaultdict(int)
+        lots = {lot.id: lot for _, lot in found}
         for line, lot in found:
             if line.withdrawn_at is not None:
                 continue
@@ -306,10 +312,18 @@ class LotPooling:
                 lot.total_demand -= line.quantity
             elif lot.status == LotStatus.RECEIVED and line.released_quantity:
                 unreserve.append((lot.listing_id, line.released_quantity))
+                freed[lot.id] += line.released_quantity
         await self.lots.flush()
         if unreserve:
             await StockService(self.uow).release(
                 unreserve, reference="bulog_lot:withdrawn", principal=principal
+            )
+        # The unreserved units are in the warehouse: they become sellable stock at once.
+        # Releasing locked the Bulog listing, which serialises creating the own listing.
+        own_stock = OwnStock(self.uow)
+        for lot_id, quantity in sorted(freed.items()):
+            await own_stock.take_from_bulog_listing(
+                lots[lot_id], quantity, principal, f"bulog_lot:{lot_id}"
             )
 
     async def released_quantity(self, leg_id: uuid.UUID) -> int:
@@ -529,31 +543,9 @@ class LotService:
         self, principal: Principal, lot: BulogLot, quantity: int, reference: str
     ) -> uuid.UUID:
         """The surplus becomes the cooperative's own stock on its `stock` listing."""
-        listings = ListingService(self.uow)
-        own = await listings.own_stock_listing(lot.product_id, lot.cooperative_organization_id)
-        if own is not None:
-            await listings.move(
-                own, MovementKind.RECEIVE, quantity, principal, "Bulog lot surplus", reference
-            )
-            return own.id
-        bulog_listing, _ = await listings.get(principal, lot.listing_id)
-        tiers = [msgspec.convert(t, PriceTier) for t in bulog_listing.tiers]
-        created, _ = await listings.create(
-            principal,
-            ListingCreate(
-                product_id=lot.product_id,
-                price_tiers=[
-                    PriceTierIn(min_quantity=t.min_quantity, unit_price=t.unit_price) for t in tiers
-                ],
-                min_order_quantity=bulog_listing.min_order_quantity,
-                supply_mode=SupplyMode.STOCK,
-                opening_stock=quantity,
-                seller_organization_id=lot.cooperative_organization_id
-                if principal.is_platform
-                else None,
-            ),
+        return await OwnStock(self.uow).receive(
+            lot, quantity, principal, "Bulog lot surplus", reference
         )
-        return created.id
 
     def _emit_released(self, lot: BulogLot, allocation: aggregation.ReceiptAllocation) -> None:
         payload = {

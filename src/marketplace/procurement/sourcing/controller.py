@@ -7,7 +7,9 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from marketplace.dates import INSTANT_TEXT, Instant
 from marketplace.dependencies import Caller, UoW
@@ -399,7 +401,9 @@ class SourcingController(Controller):
         "/purchase-orders/{po_id:uuid}/invoice",
         operation_id="issueInvoice",
         summary="Invoice the received quantities: VAT per line, PPh 22 withheld, net payable",
-        description="Once per purchase order (again → 409). Posted to the ledger.",
+        description="Once per purchase order (again → 409 `procurement.already_invoiced`), on "
+        "what the goods receipts (BAST) recorded: before any receipt → 422 "
+        "`procurement.nothing_received`. Posted to the ledger.",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def issue_invoice(
@@ -459,8 +463,23 @@ class SourcingController(Controller):
         summary="Open Contracting (OCDS 1.1) release package of sourcing processes",
         description="The current release of every process whose release is at or after "
         "`since`, oldest first. Poll with the last release's `date` as `since`; releases "
-        "are identified by `id`, so a repeated one can be dropped.",
-        responses=problem_responses(401),
+        "are identified by `id`, so a repeated one can be dropped. With no release to "
+        "publish the answer is 204 No Content with no body: an OCDS 1.1 release package "
+        "must hold at least one release (`minItems: 1`), so an empty one would be invalid. "
+        "Amounts: `tender.value` is the owner's estimate before VAT; award and contract "
+        "`value` the purchase order with VAT (`x_valueBreakdown` itemises it); a "
+        "transaction is the treasury's payment, the invoice net of PPh 22 (`x_invoice`).",
+        responses={
+            200: ResponseSpec(
+                data_container=dict[str, Any],
+                description="An OCDS 1.1 release package of at least one release",
+                generate_examples=False,
+            ),
+            204: ResponseSpec(
+                data_container=None, description="Nothing released at or after `since`"
+            ),
+            **problem_responses(401),
+        },
     )
     async def ocds_releases(
         self,
@@ -472,7 +491,7 @@ class SourcingController(Controller):
             Parameter(description=f"Releases at or after this moment; {INSTANT_TEXT}"),
         ] = None,
         limit: Annotated[int, Parameter(ge=1, le=500, description="At most this many")] = 100,
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any] | None]:
         if since is not None and since.tzinfo is None:
             raise BadRequest("`since` must carry a time zone offset.", parameter="since")
         base = str(request.base_url).rstrip("/")
@@ -480,6 +499,9 @@ class SourcingController(Controller):
             {k: v for k, v in {"since": since.isoformat() if since else None}.items() if v}
         )
         uri = f"{base}{request.url.path}" + (f"?{query}" if query else "")
-        return await PublicationService(uow).release_package(
+        package = await PublicationService(uow).release_package(
             principal, since=since, limit=limit, uri=uri, publisher_uri=base
         )
+        if package is None:
+            return Response(content=None, status_code=HTTP_204_NO_CONTENT)
+        return Response(content=package)

@@ -86,6 +86,13 @@ anything was received; it is invoiced once, on what was received, and then paid.
 
 
 def next_po_status(current: PurchaseOrderStatus, event: PurchaseOrderEvent) -> PurchaseOrderStatus:
+    """The status after `event`. Invoicing an issued order is refused for what it is —
+    nothing has been received yet (422 `procurement.nothing_received`) — rather than as a
+    bare invalid transition; every other pair not in `PO_TRANSITIONS` is 409."""
+    if event is PurchaseOrderEvent.INVOICE and current is PurchaseOrderStatus.ISSUED:
+        raise NothingReceived(
+            "Record a goods receipt (BAST) before invoicing.", status=current.value
+        )
     try:
         return PO_TRANSITIONS[(current, event)]
     except KeyError:

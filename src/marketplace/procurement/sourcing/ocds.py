@@ -9,6 +9,26 @@ through awards. Units are UN/CEFACT codes (scheme ``UNCEFACT``); amounts are IDR
 
 The OCDS prefix here is this deployment's; a production publisher registers its own with
 the Open Contracting Partnership and configures it.
+
+How the amounts relate (all integer rupiah, IDR), so a contract's value and its payments
+reconcile:
+
+- ``tender.value`` is the owner's estimate (HPS) **before VAT** — quotes are compared with it
+  on their pre-VAT totals — flagged ``tender.x_valueExcludesVat: true``.
+- ``awards[].value`` and ``contracts[].value`` are the purchase order as ordered **with VAT**
+  (pre-VAT amount + VAT), itemised in ``x_valueBreakdown``: ``beforeVat``, ``vat``,
+  ``pph22Withheld`` (1.5 % of the pre-VAT amount, withheld by the treasurer; 0 up to
+  Rp2,000,000) and ``netPayable`` = value - PPh 22.
+- ``contracts[].implementation.transactions[].value`` is what the treasury transferred
+  (SP2D): the invoice, on what the goods receipts recorded, **net of PPh 22**. Each
+  transaction carries ``x_invoice`` (``id``, ``total`` with VAT, ``pph22Withheld``), and
+  ``value = x_invoice.total - x_invoice.pph22Withheld``. When everything ordered was
+  received the invoice total is the contract value, so contract value - PPh 22 = the
+  transaction; a short receipt invoices (and pays) less.
+
+``x_`` fields are this publisher's additions; the standard allows them, consumers may ignore
+them. A package always holds at least one release (the 1.1 package schema's ``minItems: 1``):
+with nothing to publish there is no package (`build_package` refuses, the API answers 204).
 """
 
 from __future__ import annotations
@@ -59,6 +79,11 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
     sp2d_number: str
     recorded_at: dt.datetime
     amount: int
+    """What the treasury transferred: the invoice's total less the PPh 22 it withheld."""
+    invoice_id: uuid.UUID
+    invoice_total: int
+    """The invoice with VAT, on the quantities received."""
+    pph22: int
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,8 +101,15 @@ class Award(msgspec.Struct, frozen=True, kw_only=True):
     """The purchase order's status."""
     created_at: dt.datetime
     items: tuple[Item, ...]
+    subtotal: int
+    """Before VAT, as ordered."""
+    vat: int
+    pph22: int
+    """Withheld by the treasurer on the pre-VAT amount."""
     total: int
-    """Including VAT: what the contract is worth to the buyer."""
+    """Including VAT: what the contract is worth to the buyer (``subtotal + vat``)."""
+    net_payable: int
+    """``total - pph22``: what the supplier is paid if everything ordered arrives."""
     receipts: tuple[Receipt, ...] = ()
     payments: tuple[Payment, ...] = ()
 
@@ -182,6 +214,7 @@ def build_release(process: Process, parties: Mapping[uuid.UUID, Party]) -> dict[
     }
     if process.ceiling_amount is not None:
         tender["value"] = _value(process.ceiling_amount)
+        tender["x_valueExcludesVat"] = True
     if process.tenderer_ids is not None:
         tender["numberOfTenderers"] = len(process.tenderer_ids)
         tender["tenderers"] = [_ref(parties, t) for t in process.tenderer_ids]
@@ -190,12 +223,19 @@ def build_release(process: Process, parties: Mapping[uuid.UUID, Party]) -> dict[
     contracts: list[dict[str, Any]] = []
     for award in process.awards:
         award_items = [_item(i) for i in award.items]
+        breakdown = {
+            "beforeVat": _value(award.subtotal),
+            "vat": _value(award.vat),
+            "pph22Withheld": _value(award.pph22),
+            "netPayable": _value(award.net_payable),
+        }
         awards.append(
             {
                 "id": str(award.id),
                 "status": _award_status(award.status),
                 "date": _ts(award.created_at),
                 "value": _value(award.total),
+                "x_valueBreakdown": breakdown,
                 "suppliers": [_ref(parties, award.supplier_id)],
                 "items": award_items,
             }
@@ -207,6 +247,7 @@ def build_release(process: Process, parties: Mapping[uuid.UUID, Party]) -> dict[
             "status": _contract_status(award.status),
             "statusDetails": award.status,
             "value": _value(award.total),
+            "x_valueBreakdown": breakdown,
             "items": award_items,
             "dateSigned": _ts(award.created_at),
         }
@@ -221,6 +262,11 @@ def build_release(process: Process, parties: Mapping[uuid.UUID, Party]) -> dict[
                     "payer": _ref(parties, process.buyer_id),
                     "payee": _ref(parties, award.supplier_id),
                     "uri": None,
+                    "x_invoice": {
+                        "id": str(p.invoice_id),
+                        "total": _value(p.invoice_total),
+                        "pph22Withheld": _value(p.pph22),
+                    },
                 }
                 for p in award.payments
             ]
@@ -290,7 +336,11 @@ def build_package(
     published_at: dt.datetime,
     publisher_uri: str | None = None,
 ) -> dict[str, Any]:
-    """A release package (OCDS 1.1) of the processes' current releases."""
+    """A release package (OCDS 1.1) of the processes' current releases. The package schema
+    asks for at least one release, so there is no empty package: `ValueError`."""
+    releases = [build_release(p, parties) for p in processes]
+    if not releases:
+        raise ValueError("an OCDS 1.1 release package holds at least one release")
     return {
         "uri": uri,
         "version": OCDS_VERSION,
@@ -298,5 +348,5 @@ def build_package(
         "publisher": {"name": PUBLISHER_NAME, "scheme": None, "uid": None, "uri": publisher_uri},
         "license": None,
         "publicationPolicy": None,
-        "releases": [build_release(p, parties) for p in processes],
+        "releases": releases,
     }

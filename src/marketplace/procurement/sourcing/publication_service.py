@@ -1,7 +1,9 @@
 """Use case: publish the sourcing records as an OCDS release package.
 
 Procurement records are public information, so any authenticated caller may read the
-feed; quotes stay sealed until the deadline and only awarded prices are published.
+feed; quotes stay sealed until the deadline and only awarded prices are published. With
+no release at or after `since` there is no package (OCDS 1.1 packages hold at least one
+release): `release_package` answers None and the API 204.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from marketplace.procurement.sourcing.domain import RfqStatus
 from marketplace.procurement.sourcing.fulfilment_service import po_lines
 from marketplace.procurement.sourcing.models import (
     GoodsReceipt,
+    Invoice,
     PurchaseOrder,
     Quote,
     Rfq,
@@ -39,9 +42,11 @@ class PublicationService:
         limit: int,
         uri: str,
         publisher_uri: str | None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         moment = now()
         rfqs = await self.repo.rfqs_released_since(since, moment, limit)
+        if not rfqs:
+            return None
         ids = [r.id for r in rfqs]
         quotes: dict[uuid.UUID, list[Quote]] = {i: [] for i in ids}
         for q in await self.repo.quotes_of(ids):
@@ -57,6 +62,7 @@ class PublicationService:
         payments: dict[uuid.UUID, list[TreasuryPayment]] = {i: [] for i in po_ids}
         for p in await self.repo.payments_of(po_ids):
             payments[p.purchase_order_id].append(p)
+        invoices = {i.id: i for i in await self.repo.invoices_of(po_ids)}
         org_ids = sorted(
             {r.buyer_organization_id for r in rfqs}
             | {q.supplier_organization_id for qs in quotes.values() for q in qs}
@@ -68,7 +74,9 @@ class PublicationService:
             )
             for o in orgs.values()
         }
-        processes = [_process(r, quotes[r.id], pos[r.id], receipts, payments, moment) for r in rfqs]
+        processes = [
+            _process(r, quotes[r.id], pos[r.id], receipts, payments, invoices, moment) for r in rfqs
+        ]
         return ocds.build_package(
             processes, parties, uri=uri, published_at=moment, publisher_uri=publisher_uri
         )
@@ -80,6 +88,7 @@ def _process(
     pos: list[PurchaseOrder],
     receipts: dict[uuid.UUID, list[GoodsReceipt]],
     payments: dict[uuid.UUID, list[TreasuryPayment]],
+    invoices: dict[uuid.UUID, Invoice],
     moment: dt.datetime,
 ) -> ocds.Process:
     status = domain.effective_rfq_status(RfqStatus(rfq.status), rfq.deadline, moment)
@@ -116,7 +125,11 @@ def _process(
                 supplier_id=po.supplier_organization_id,
                 status=po.status,
                 created_at=po.created_at,
+                subtotal=po.subtotal,
+                vat=po.vat,
+                pph22=po.pph22,
                 total=po.total,
+                net_payable=po.net_payable,
                 items=tuple(
                     ocds.Item(
                         line_no=line.line_no,
@@ -141,6 +154,9 @@ def _process(
                         sp2d_number=p.sp2d_number,
                         recorded_at=p.created_at,
                         amount=p.amount,
+                        invoice_id=p.invoice_id,
+                        invoice_total=invoices[p.invoice_id].total,
+                        pph22=invoices[p.invoice_id].pph22,
                     )
                     for p in payments[po.id]
                 ),

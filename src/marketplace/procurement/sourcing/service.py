@@ -14,7 +14,7 @@ import uuid
 
 import msgspec
 
-from marketplace import outbox
+from marketplace import clock, outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
@@ -37,7 +37,7 @@ from marketplace.tax import VatTreatment
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def rfq_items(rfq: Rfq) -> list[RfqItem]:
@@ -121,11 +121,16 @@ class RfqService:
             raise InvalidRfq(
                 "The quote deadline must be in the future.", deadline=data.deadline, now=moment
             )
-        if data.delivery.date < data.deadline.date():
+        # The office's calendar: a deadline of 23:00 WIB sent as 16:00Z closes on that day.
+        office = await self.directory.get(principal.organization_id)
+        assert office is not None
+        closing_day = office.local_date(data.deadline)
+        if data.delivery.date < closing_day:
             raise InvalidRfq(
                 "Delivery cannot be required before quotes close.",
                 delivery_date=data.delivery.date,
                 deadline=data.deadline,
+                deadline_date=closing_day,
             )
         product_ids = [item.product_id for item in data.items]
         if len(set(product_ids)) != len(product_ids):
