@@ -50,7 +50,9 @@ class NetContentUnit(enum.StrEnum):
 
 
 class Programme(enum.StrEnum):
-    SPHP = "sphp"  # Bulog price-stabilisation rice: retail only, ≤10 kg per consumer
+    # Bulog price-stabilisation rice: consumers only, a daily limit per buyer (25 kg
+    # from 2026: `orders.domain.SPHP_DAILY_LIMIT_GRAMS`).
+    SPHP = "sphp"
 
 
 class SupplyMode(enum.StrEnum):

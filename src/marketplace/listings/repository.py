@@ -431,7 +431,7 @@ def _escape_like_slash(value: str) -> str:
 _PRODUCT_FACTS = text(
     """
     SELECT p.id, p.category, p.vat_treatment, p.programme, p.net_content,
-           p.net_content_unit, p.bulog_supplied
+           p.net_content_unit, p.bulog_supplied, CAST(p.price_caps AS text)
     FROM products AS p
     WHERE p.id = ANY(CAST(:product_ids AS uuid[]))
     """
@@ -496,7 +496,8 @@ class StockRepository:
 
     async def product_facts(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
         """(id, category, vat_treatment, programme, net_content, net_content_unit,
-        bulog_supplied) of these products: what placing an order needs, as columns."""
+        bulog_supplied, price caps as JSON text) of these products: what placing an order
+        needs, as columns."""
         if not product_ids:
             return []
         result = await self.session.execute(_PRODUCT_FACTS, {"product_ids": list(product_ids)})

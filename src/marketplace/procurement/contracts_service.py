@@ -139,10 +139,15 @@ class ContractCalloffs:
         self.contracts = ContractRepository(uow.session)
 
     async def sources(
-        self, product_ids: Sequence[uuid.UUID], buyer_region: str, delivery_date: dt.date
+        self,
+        product_ids: Sequence[uuid.UUID],
+        delivery_region: str,
+        delivery_date: dt.date,
     ) -> list[TradeContractSource]:
+        """Allotments with volume left in the delivery week for an order delivered to
+        `delivery_region`."""
         rows = await self.contracts.sources(
-            product_ids, buyer_region, delivery_date, week_start(delivery_date)
+            product_ids, delivery_region, delivery_date, week_start(delivery_date)
         )
         return [
             TradeContractSource(
@@ -154,6 +159,7 @@ class ContractCalloffs:
                 remaining=r.remaining,
                 unit_price=r.unit_price,
                 levy_bps=r.levy_bps,
+                supplier_region_code=r.supplier_region_code,
             )
             for r in rows
         ]
