@@ -18,7 +18,8 @@ Rules at the moment of sale: the split ranks sources from the order's delivery r
 it is given each product's zone price caps as they are now, so nothing is sold above
 the cap, whatever a listing or contract was priced at (`splitting`). SPHP rice: what the
 buyer already ordered on its local day is read under a transaction-scoped lock on
-(buyer, day), so two concurrent orders can't both fit under the daily limit.
+(buyer, day), so two concurrent orders can't both fit under the daily limit. Trade
+contracts' allotments are locked before their volume is read (`ContractCalloffs`).
 """
 
 from __future__ import annotations
@@ -231,8 +232,10 @@ class OrderPlacement:
         order: OrderInput,
         *,
         sphp_bought_today: int = 0,
+        lock_contracts: bool = False,
     ) -> PricedPlan:
-        """Split against current stock and price every leg (reads only)."""
+        """Split against current stock and price every leg. Reads only, except that with
+        `lock_contracts` (placing) the trade-contract allotments it reads are locked."""
         products, requested, rules = order.products, order.lines, order.rules
         product_ids = sorted(products)
         listings = await self.stock.sources(product_ids)
@@ -261,6 +264,7 @@ class OrderPlacement:
                 product_ids,
                 buyer.delivery_region_code,
                 data.delivery.date,
+                lock=lock_contracts,
             )
             raw = split(sources)
         unbranched = {s.product_id for s in lots if s.seller_organization_id not in branches}
@@ -347,7 +351,9 @@ class OrderPlacement:
         budget = await self.budget_check(buyer, data.delivery.date, lock=True)
         bought = await self.sphp_bought_today(buyer, order, lock=True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            plan = await self.plan(principal, data, buyer, order, sphp_bought_today=bought)
+            plan = await self.plan(
+                principal, data, buyer, order, sphp_bought_today=bought, lock_contracts=True
+            )
             splitting.SplitPlan(
                 legs=tuple(leg.planned for leg in plan.legs), shortfalls=plan.shortfalls
             ).require_complete()

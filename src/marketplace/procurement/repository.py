@@ -304,6 +304,23 @@ class ContractRepository:
             ),
         )
 
+    async def lock_covering_allotments(
+        self, product_ids: Sequence[uuid.UUID], region: str, day: dt.date
+    ) -> None:
+        """Row locks, in id order, on every allotment of the contracts that could serve
+        an order delivered to `region` on `day` — before their volume is read, so what is
+        read is what the call-off will find (see `ContractCalloffs.sources`)."""
+        if not product_ids:
+            return
+        stmt = (
+            select(TradeAllotment.id)
+            .join(TradeContract, TradeContract.id == TradeAllotment.contract_id)
+            .where(self._covering(product_ids, region, day))
+            .order_by(TradeAllotment.id)
+            .with_for_update(of=TradeAllotment)
+        )
+        await self.session.execute(stmt)
+
     async def sources(
         self, product_ids: Sequence[uuid.UUID], region: str, day: dt.date, week: dt.date
     ) -> list[SourceRow]:
