@@ -190,6 +190,15 @@ class ConsignmentService:
             raise ValidationFailed(
                 "The expiry date must be in the future.", expiry_date=str(data.expiry_date)
             )
+        # The goods will be sold from the cooperative's store: its zone's price cap holds
+        # from the proposal on (the confirmation checks again, in case the cap fell since).
+        cooperative = await self.directory.get(agreement.cooperative_id)
+        assert cooperative is not None
+        self.listings.check_price_caps(
+            product,
+            (PriceTier(min_quantity=1, unit_price=data.unit_price),),
+            cooperative.region_code,
+        )
         intake = Intake(
             id=new_id(),
             agreement_id=agreement.id,

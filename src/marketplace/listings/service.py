@@ -279,6 +279,12 @@ class ListingService:
         principal.acting_for(listing.seller_organization_id, "listing")
         return listing
 
+    @staticmethod
+    def check_price_caps(product: Product, tiers: Sequence[PriceTier], region_code: str) -> None:
+        """`listings.price_above_cap` if a price is above the product's cap where it would
+        be sold (the cap of the seller's region, as for a listing)."""
+        domain.check_price_caps(tiers, product_caps(product), region_code)
+
     async def update(
         self, principal: Principal, listing_id: uuid.UUID, data: ListingUpdate
     ) -> tuple[Listing, Product]:
