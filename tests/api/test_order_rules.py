@@ -95,6 +95,61 @@ async def reserved(client: AsyncTestClient[Litestar], who: Actor, listing_id: st
 # --- zone price caps at the moment of sale ------------------------------------------
 
 
+async def test_a_lowered_cap_holds_at_sale_for_stock_legs_zone_by_zone(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The issue's case: Mojokerto's cap falls to Rp70,000 while a Mojokerto listing asks
+    Rp72,000. It is paused and not sold; the Blitar listing at Rp72,000 is within
+    Blitar's (the province's) Rp75,000 and fills the Mojokerto kitchen's order."""
+    admin = await actors.platform_admin()
+    caps = [{"region_prefix": "35", "max_unit_price": 75_000}]
+    rice = await create_product(client, admin, price_caps=caps)
+    near = await actors.org("cooperative", "seller", region_code=MOJOKERTO)
+    blitar = await actors.org("cooperative", "seller", region_code=BLITAR)
+    kitchen = await actors.org("kitchen", "buyer", region_code=MOJOKERTO)
+    near_listing = await create_listing(client, near, rice["id"], tiers=[(1, 72_000)], stock=50)
+    far_listing = await create_listing(client, blitar, rice["id"], tiers=[(1, 72_000)], stock=50)
+
+    await set_caps(client, admin, rice["id"], {"35": 75_000, "35.76": 70_000})
+    paused = await client.get(f"/v1/listings/{near_listing['id']}", headers=near.headers)
+    assert paused.json()["status"] == "paused"
+    async with session_factory() as session:
+        told = (
+            await session.execute(
+                text(
+                    "SELECT organization_id, payload FROM outbox_events "
+                    "WHERE topic = 'listing.paused' AND payload->>'listing_id' = :l"
+                ),
+                {"l": near_listing["id"]},
+            )
+        ).all()
+    assert [(org, p["cap"], p["lowest_unit_price"]) for org, p in told] == [
+        (near.organization_id, 70_000, 72_000)
+    ]
+    # Search no longer offers it; re-opening it at the old price is refused.
+    found = await client.get(
+        "/v1/listings", params={"product_id": rice["id"]}, headers=kitchen.headers
+    )
+    assert [item["id"] for item in found.json()["items"]] == [far_listing["id"]]
+    reopen = await client.patch(
+        f"/v1/listings/{near_listing['id']}", json={"status": "active"}, headers=near.headers
+    )
+    assert_problem(reopen, 422, "listings.price_above_cap")
+
+    body = order_body([(rice["id"], 10)])
+    planned = await preview(client, kitchen, body)
+    assert [(leg["listing_id"], leg["unit_price"]) for leg in planned["legs"]] == [
+        (far_listing["id"], 72_000)
+    ]
+    placed = await place(client, kitchen, body)
+    assert placed.status_code == 201, placed.text
+    assert [(leg["listing_id"], leg["unit_price"]) for leg in placed.json()["legs"]] == [
+        (far_listing["id"], 72_000)
+    ]
+
+
 async def test_an_active_listing_above_the_cap_is_never_sold_above_it(
     client: AsyncTestClient[Litestar],
     actors: Actors,

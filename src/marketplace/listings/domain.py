@@ -109,6 +109,17 @@ def cap_for_region(caps: Iterable[PriceCap], region_code: str) -> PriceCap | Non
     return best
 
 
+def priced_above_cap(
+    tiers: Sequence[PriceTier], caps: Iterable[PriceCap], region_code: str
+) -> PriceCap | None:
+    """The region's cap when even the cheapest tier is above it (nothing can be sold
+    within the cap), else None."""
+    cap = cap_for_region(caps, region_code)
+    if cap is None or min(tier.unit_price for tier in tiers) <= cap.max_unit_price:
+        return None
+    return cap
+
+
 def _covers(prefix: str, region_code: str) -> bool:
     return region_code == prefix or region_code.startswith(prefix + ".")
 

@@ -193,6 +193,16 @@ class ListingRepository:
             stmt = stmt.where(StockMovement.id > after)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def active_of_product(self, product_id: uuid.UUID) -> list[Listing]:
+        """Every active listing of a product, locked (their status may change)."""
+        stmt = (
+            select(Listing)
+            .where(Listing.product_id == product_id, Listing.status == "active")
+            .order_by(Listing.id)
+            .with_for_update()
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def own_stock_listing(
         self, product_id: uuid.UUID, organization_id: uuid.UUID
     ) -> Listing | None:
