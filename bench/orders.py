@@ -335,7 +335,7 @@ def time_split(lines: int, runs: int) -> tuple[float, float, int]:
     rng = random.Random(lines)
     requested, sources, rules = split_inputs(lines, rng)
     buyer = splitting.Buyer(
-        organization_id=uuid.uuid4(), kind="kitchen", region_code=KITCHEN_REGION
+        organization_id=uuid.uuid4(), kind="kitchen", delivery_region_code=KITCHEN_REGION
     )
     plan = splitting.split_order(requested, sources, buyer, products=rules)
     for _ in range(5):

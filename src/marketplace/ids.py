@@ -8,6 +8,7 @@ made by one process are strictly increasing.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -35,3 +36,10 @@ def new_id() -> uuid.UUID:
     value |= 0b10 << 62
     value |= int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
     return uuid.UUID(int=value)
+
+
+def first_id_at(moment: dt.datetime) -> uuid.UUID:
+    """The smallest id `new_id` can make at or after `moment` (to the millisecond): a
+    bound for reading rows made in a time range by an index on their id."""
+    unix_ms = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=((unix_ms & 0xFFFF_FFFF_FFFF) << 80) | (0x7 << 76) | (0b10 << 62))

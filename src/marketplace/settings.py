@@ -40,6 +40,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # backstop if one is missed); 0 turns the cache off.
     auth_cache_ttl_seconds: float = 30.0
     order_delivery_horizon_days: int = DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
+    # SPHP rice a consumer may buy per day, counted per buyer over its local day. From
+    # 2026, 5 packs / 25 kg (it was 2 packs / 10 kg): Bulog's SPHP rule as recorded in
+    # domain-facts.md ("Bulog", 2026).
+    sphp_daily_limit_kg: int = 25
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -75,7 +79,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         order_delivery_horizon_days=int(
             get("ORDER_DELIVERY_HORIZON_DAYS") or DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
         ),
+        sphp_daily_limit_kg=_not_negative(
+            "SPHP_DAILY_LIMIT_KG", int(get("SPHP_DAILY_LIMIT_KG") or 25)
+        ),
     )
+
+
+def _not_negative(name: str, value: int) -> int:
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, not {value}")
+    return value
 
 
 def normalize_database_url(url: str | None) -> str | None:

@@ -394,11 +394,26 @@ async def test_agreement_authorization_and_bad_input(
         ),
         400,
     )
+    # Above the cap (Rp70,000 in province 35) at the proposal: refused there, nothing kept.
     pricey = await client.post(
         "/v1/consignment/intakes", json={**intake_body, "unit_price": 80_000}, headers=umkm.headers
     )
-    assert pricey.status_code == 201
-    pricey_id = pricey.json()["id"]
+    refusal = assert_problem(pricey, 422, "listings.price_above_cap")
+    assert (refusal["extra"]["cap"], refusal["extra"]["unit_price"]) == (70_000, 80_000)
+    assert refusal["extra"]["region_prefix"] == "35"
+    listed = await client.get("/v1/consignment/intakes", headers=umkm.headers)
+    assert listed.json()["items"] == []
+    # Within the cap when proposed; the cap then falls below it before the goods arrive.
+    proposed = await client.post("/v1/consignment/intakes", json=intake_body, headers=umkm.headers)
+    assert proposed.status_code == 201, proposed.text
+    pricey_id = proposed.json()["id"]
+    product_url = f"/v1/products/{w['rice']['id']}"
+    lowered = await client.patch(
+        product_url,
+        json={"price_caps": [{"region_prefix": "35", "max_unit_price": 55_000}]},
+        headers=w["admin"].headers,
+    )
+    assert lowered.status_code == 200, lowered.text
     confirm = f"/v1/consignment/intakes/{pricey_id}/confirm"
     assert_problem(
         await client.post(confirm, json={"received_quantity": 5}, headers=umkm.headers), 403
@@ -413,7 +428,9 @@ async def test_agreement_authorization_and_bad_input(
         "consignment.received_more_than_proposed",
     )
     assert_problem(
-        await client.post(confirm, json={"received_quantity": 5}, headers=coop.headers), 422
+        await client.post(confirm, json={"received_quantity": 5}, headers=coop.headers),
+        422,
+        "listings.price_above_cap",
     )
     still = await client.get(f"/v1/consignment/intakes/{pricey_id}", headers=umkm.headers)
     assert (still.json()["status"], still.json()["listing_id"]) == ("proposed", None)
@@ -427,6 +444,12 @@ async def test_agreement_authorization_and_bad_input(
     assert_problem(
         await client.post(confirm, json={"received_quantity": 5}, headers=coop.headers), 409
     )
+    restored = await client.patch(
+        product_url,
+        json={"price_caps": [{"region_prefix": "35", "max_unit_price": 70_000}]},
+        headers=w["admin"].headers,
+    )
+    assert restored.status_code == 200, restored.text
 
     # A cooperative records an intake directly: confirmed at once.
     direct = await client.post(

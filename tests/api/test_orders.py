@@ -190,7 +190,8 @@ async def test_sphp_is_never_sold_to_a_kitchen(
     assert body["extra"]["line_no"] == 1
     stall = await actors.org("food_stall", "buyer", region_code="35.76.02.1005")
     assert (await place(client, stall, order_body([(sphp["id"], 2)]))).status_code == 201
-    over = await place(client, stall, order_body([(sphp["id"], 3)]))  # 15 kg > 10 kg
+    # 10 kg today already: 20 kg more would pass the 25 kg a day of the 2026 rule.
+    over = await place(client, stall, order_body([(sphp["id"], 4)]))
     assert_problem(over, 422, "orders.programme_restricted")
 
 
@@ -561,9 +562,9 @@ async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_left
 
     plan, planned = OrderPlacement.plan, 0
 
-    async def plan_then_lose_the_race(self: OrderPlacement, *args: Any) -> Any:
+    async def plan_then_lose_the_race(self: OrderPlacement, *args: Any, **kwargs: Any) -> Any:
         nonlocal planned
-        result = await plan(self, *args)
+        result = await plan(self, *args, **kwargs)
         planned += 1
         if planned == 1:  # a competing order commits (on the app's engine, in its loop)
             bind = self.uow.session.bind

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Sequence
 from uuid import UUID
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from marketplace.listings.domain import PriceCap, cap_for_region
 from marketplace.listings.pricing import PriceTier, unit_price_for
 from marketplace.money import apply_basis_points
 from marketplace.orders.domain import leg_vat_treatment
@@ -16,10 +18,12 @@ from marketplace.orders.splitting import (
     BulogLotSource,
     Buyer,
     DuplicateLine,
+    HeldBackAboveCap,
     InsufficientSupply,
     InvalidQuantity,
     LegKind,
     ListingNotEligible,
+    PriceAboveCap,
     ProductRule,
     ProgrammeRestricted,
     RequestedLine,
@@ -29,6 +33,7 @@ from marketplace.orders.splitting import (
     SplitPolicy,
     StockSource,
     TradeContractSource,
+    asks_for_sphp,
     split_order,
 )
 from marketplace.tax import vat_for
@@ -108,9 +113,18 @@ def contract(
     levy_bps: int = 250,
     contract_no: int = 900,
     supplier: UUID = COOP_B,
+    supplier_region: str = PROVINCE,
 ) -> TradeContractSource:
     return TradeContractSource(
-        uid(contract_no), uid(allotment), product, supplier, city, remaining, price, levy_bps
+        uid(contract_no),
+        uid(allotment),
+        product,
+        supplier,
+        city,
+        remaining,
+        price,
+        levy_bps,
+        supplier_region,
     )
 
 
@@ -122,7 +136,7 @@ def line(
 
 def split(
     lines: list[RequestedLine],
-    sources: list[Source],
+    sources: Sequence[Source],
     buyer: Buyer = KITCHEN,
     policy: SplitPolicy = DEFAULT_POLICY,
 ) -> SplitPlan:
@@ -374,7 +388,9 @@ def test_trade_contracts_serve_only_their_counterparty_city(city: str, served: b
 # --- SPHP ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["kitchen", "cooperative", "government", "bulog"])
+@pytest.mark.parametrize(
+    "kind", ["kitchen", "cooperative", "government", "bulog", "bumn", "trade_center"]
+)
 def test_sphp_rice_is_never_sold_to_kitchens_or_wholesale_buyers(kind: str) -> None:
     buyer = Buyer(uid(3), kind, VILLAGE)
     with pytest.raises(ProgrammeRestricted) as raised:
@@ -384,33 +400,173 @@ def test_sphp_rice_is_never_sold_to_kitchens_or_wholesale_buyers(kind: str) -> N
     assert error.status == 422
     assert error.extra["line_no"] == 2
     assert error.extra["reason"] == "buyer_kind_not_allowed"
+    assert error.extra["buyer_kind"] == kind
+    assert error.extra["allowed_buyer_kinds"] == ["food_stall", "umkm"]
 
 
-def test_sphp_rice_up_to_ten_kilograms_is_sold_retail() -> None:
-    plan = split([line(1, 2, SPHP_RICE)], [stock(1, product=SPHP_RICE)], STALL)
-    assert takes(plan) == [(1, LegKind.STOCK, uid(1), 2)]
+def test_a_cooperative_is_told_it_gets_sphp_through_its_bulog_lots() -> None:
+    buyer = Buyer(uid(3), "cooperative", VILLAGE)
+    with pytest.raises(ProgrammeRestricted, match="through Bulog lots"):
+        split([line(1, 1, SPHP_RICE)], [stock(1, product=SPHP_RICE)], buyer)
 
 
-def test_sphp_weight_cap_sums_every_sphp_line_of_the_order() -> None:
-    lines = [line(1, 1, SPHP_RICE), line(2, 3, SPHP_PREMIUM)]  # 5 kg + 7.5 kg
+@pytest.mark.parametrize("kind", ["food_stall", "umkm"])
+def test_sphp_rice_up_to_the_daily_limit_is_sold_to_consumers(kind: str) -> None:
+    buyer = Buyer(uid(3), kind, VILLAGE)
+    plan = split([line(1, 5, SPHP_RICE)], [stock(1, product=SPHP_RICE)], buyer)  # 25 kg
+    assert takes(plan) == [(1, LegKind.STOCK, uid(1), 5)]
+
+
+def test_the_sphp_daily_limit_sums_every_line_and_what_was_bought_today() -> None:
+    lines = [line(1, 2, SPHP_RICE), line(2, 3, SPHP_PREMIUM)]  # 10 kg + 7.5 kg
+    sources = [stock(1, product=SPHP_RICE), stock(2, product=SPHP_PREMIUM)]
+    assert split_order(lines, sources, STALL, products=PRODUCTS, sphp_grams_bought_today=7_500)
     with pytest.raises(ProgrammeRestricted) as raised:
-        split(lines, [stock(1, product=SPHP_RICE)], STALL)
+        split_order(lines, sources, STALL, products=PRODUCTS, sphp_grams_bought_today=7_501)
     assert raised.value.extra == {
         "line_no": 2,
         "programme": "sphp",
-        "reason": "over_order_weight_limit",
-        "grams": 12_500,
-        "max_grams": 10_000,
+        "reason": "over_daily_weight_limit",
+        "max_grams": 25_000,
+        "bought_today_grams": 7_501,
+        "requested_grams": 17_500,
+        "grams": 25_001,
     }
+    with pytest.raises(ProgrammeRestricted) as raised:  # the first line already crosses it
+        split_order(lines, sources, STALL, products=PRODUCTS, sphp_grams_bought_today=20_000)
+    assert (raised.value.extra["line_no"], raised.value.extra["requested_grams"]) == (1, 17_500)
 
 
 def test_sphp_without_a_net_weight_is_refused_and_policy_is_configurable() -> None:
     products = [ProductRule(SPHP_RICE, programme="sphp")]
     with pytest.raises(ProgrammeRestricted, match="net weight"):
         split_order([line(1, 1, SPHP_RICE)], [], STALL, products=products)
-    lenient = SplitPolicy(frozenset({"kitchen"}), sphp_max_grams_per_order=20_000)
-    plan = split([line(1, 4, SPHP_RICE)], [stock(1, product=SPHP_RICE)], KITCHEN, lenient)
+    lenient = SplitPolicy(frozenset({"kitchen"}), sphp_max_grams_per_day=50_000)
+    plan = split([line(1, 10, SPHP_RICE)], [stock(1, product=SPHP_RICE)], KITCHEN, lenient)
     assert plan.is_complete
+    strict = SplitPolicy(sphp_max_grams_per_day=10_000)  # the 2025 rule: 2 packs, 10 kg
+    with pytest.raises(ProgrammeRestricted, match=r"10\.000 g"):
+        split([line(1, 3, SPHP_RICE)], [stock(1, product=SPHP_RICE)], STALL, strict)
+
+
+def test_asks_for_sphp_sees_only_lines_of_sphp_products() -> None:
+    assert asks_for_sphp([line(1, 1), line(2, 1, SPHP_PREMIUM)], PRODUCTS)
+    assert not asks_for_sphp([line(1, 1), line(2, 1, OIL)], PRODUCTS)
+
+
+# --- delivery region ----------------------------------------------------------------
+
+MOJOKERTO_VILLAGE, BLITAR_VILLAGE = "35.76.02.1001", "35.72.03.1004"
+
+
+def test_nearest_is_measured_from_the_delivery_region_not_the_buyers_address() -> None:
+    """A kitchen registered in Mojokerto orders for a Blitar village: Blitar stock wins,
+    however cheaper Mojokerto's is."""
+    sources = [
+        stock(1, region=MOJOKERTO_VILLAGE, price=9_000),
+        stock(2, region="35.72.03.1009", price=11_000),
+    ]
+    to_blitar = Buyer(uid(3), "kitchen", BLITAR_VILLAGE)
+    assert takes(split([line(1, 10)], sources, to_blitar)) == [(1, LegKind.STOCK, uid(2), 10)]
+    to_mojokerto = Buyer(uid(3), "kitchen", MOJOKERTO_VILLAGE)
+    assert takes(split([line(1, 10)], sources, to_mojokerto)) == [(1, LegKind.STOCK, uid(1), 10)]
+
+
+def test_a_trade_contract_serves_the_city_the_order_is_delivered_to() -> None:
+    depok_contract = [contract(31, product=OIL, city="32.76")]
+    to_depok = Buyer(uid(3), "kitchen", "32.76.01.1001")
+    assert split([line(1, 10, OIL)], depok_contract, to_depok).is_complete
+    assert not split([line(1, 10, OIL)], depok_contract, KITCHEN).is_complete
+
+
+# --- zone price caps (HET) at the moment of sale ------------------------------------
+
+CAPPED_RICE = uid(1_005)
+CAPS = (PriceCap("35", 70_000), PriceCap("35.76", 68_000))
+
+
+def capped_split(
+    lines: list[RequestedLine], sources: Sequence[Source], caps: tuple[PriceCap, ...] = CAPS
+) -> SplitPlan:
+    products = [*PRODUCTS, ProductRule(CAPPED_RICE, bulog_supplied=True, price_caps=caps)]
+    return split_order(lines, sources, KITCHEN, products=products)
+
+
+def test_a_listing_above_its_zones_cap_is_not_sold_and_another_fills() -> None:
+    """The nearest listing was priced before the city's cap fell to Rp68,000: the line
+    goes to the next one within the cap (the province's Rp70,000 applies in Blitar)."""
+    sources = [
+        stock(1, product=CAPPED_RICE, price=72_000),
+        stock(2, product=CAPPED_RICE, region=DISTRICT, price=68_000),
+        stock(3, product=CAPPED_RICE, region=PROVINCE, price=69_000),
+    ]
+    plan = capped_split([line(1, 150, CAPPED_RICE)], sources)
+    assert takes(plan) == [(1, LegKind.STOCK, uid(2), 100), (1, LegKind.STOCK, uid(3), 50)]
+    assert max(leg.unit_price for leg in plan.legs) <= 70_000
+
+
+def test_a_short_line_names_the_sources_held_back_above_the_cap() -> None:
+    sources: list[Source] = [
+        stock(1, product=CAPPED_RICE, price=72_000, available=40),
+        lot(2, product=CAPPED_RICE, price=71_000),
+        contract(3, product=CAPPED_RICE, price=75_000, supplier_region=VILLAGE),
+        stock(4, product=CAPPED_RICE, region=DISTRICT, price=60_000, available=10),
+    ]
+    plan = capped_split([line(1, 30, CAPPED_RICE)], sources)
+    assert takes(plan) == [(1, LegKind.STOCK, uid(4), 10)]
+    [short] = plan.shortfalls
+    assert (short.requested, short.unfilled) == (30, 20)
+    assert short.held_back_above_cap == (
+        HeldBackAboveCap(listing_id=uid(1), lowest_unit_price=72_000, cap=68_000,
+                         region_prefix="35.76"),
+        HeldBackAboveCap(listing_id=uid(2), lowest_unit_price=71_000, cap=68_000,
+                         region_prefix="35.76"),
+        HeldBackAboveCap(contract_id=uid(900), allotment_id=uid(3), lowest_unit_price=75_000,
+                         cap=68_000, region_prefix="35.76"),
+    )  # fmt: skip
+    with pytest.raises(InsufficientSupply, match="3 offer"):
+        plan.require_complete()
+
+
+def test_a_trade_contract_above_its_suppliers_cap_is_not_called_off() -> None:
+    """The cap of the supplying cooperative's zone applies, as a listing's seller's does."""
+    blitar = contract(5, product=CAPPED_RICE, price=69_500, contract_no=901)
+    mojokerto = contract(6, product=CAPPED_RICE, price=69_000, contract_no=902,
+                         supplier_region=CITY)  # fmt: skip
+    plan = capped_split([line(1, 10, CAPPED_RICE)], [blitar, mojokerto], caps=CAPS[:1])
+    assert takes(plan) == [(1, LegKind.TRADE_CONTRACT, uid(6), 10)]  # both within 70,000
+    plan = capped_split([line(1, 10, CAPPED_RICE)], [blitar, mojokerto])
+    assert takes(plan) == [(1, LegKind.TRADE_CONTRACT, uid(5), 10)]  # Mojokerto's is 68,000
+
+
+def test_a_listing_sells_only_at_the_quantities_whose_tier_is_within_the_cap() -> None:
+    tiers = (PriceTier(1, 72_000), PriceTier(20, 67_000))
+    sources = [stock(1, product=CAPPED_RICE, tiers=tiers), stock(2, product=CAPPED_RICE,
+               region=PROVINCE, price=69_500)]  # fmt: skip
+    small = capped_split([line(1, 10, CAPPED_RICE)], sources)
+    assert takes(small) == [(1, LegKind.STOCK, uid(2), 10)]
+    large = capped_split([line(1, 25, CAPPED_RICE)], sources)
+    assert [(leg.listing_id, leg.unit_price) for leg in large.legs] == [(uid(1), 67_000)]
+
+
+def test_a_line_pinned_to_a_listing_above_the_cap_is_refused_with_the_figures() -> None:
+    tiers = (PriceTier(1, 72_000), PriceTier(20, 67_000))
+    sources = [stock(1, product=CAPPED_RICE, price=72_000), stock(2, product=CAPPED_RICE,
+               tiers=tiers)]  # fmt: skip
+    with pytest.raises(PriceAboveCap) as raised:
+        capped_split([line(1, 5, CAPPED_RICE, pin=1)], sources)
+    assert raised.value.code == "orders.price_above_cap"
+    assert raised.value.extra == {
+        "line_no": 1,
+        "listing_id": str(uid(1)),
+        "unit_price": 72_000,
+        "cap": 68_000,
+    }
+    with pytest.raises(PriceAboveCap) as raised:  # its small-quantity tier is above the cap
+        capped_split([line(1, 5, CAPPED_RICE, pin=2)], sources)
+    assert raised.value.extra["unit_price"] == 72_000
+    plan = capped_split([line(1, 20, CAPPED_RICE, pin=2)], sources)
+    assert [(leg.listing_id, leg.unit_price) for leg in plan.legs] == [(uid(2), 67_000)]
 
 
 # --- invalid input, shortfalls, plan helpers ----------------------------------------
@@ -519,6 +675,7 @@ def any_source(n: int) -> st.SearchStrategy[Source]:
             levy_bps=st.integers(0, 1_000),
             contract_no=st.integers(1, 3),
             supplier=org,
+            supplier_region=st.sampled_from(REGIONS),
         ),
     )
 
@@ -555,7 +712,7 @@ def serves(source: ListingSource, buyer: Buyer) -> bool:
 
 def covers(contract: TradeContractSource, buyer: Buyer) -> bool:
     city = contract.counterparty_city_code.split(".")
-    in_city = buyer.region_code.split(".")[: len(city)] == city
+    in_city = buyer.delivery_region_code.split(".")[: len(city)] == city
     return in_city and contract.supplier_org_id != buyer.organization_id
 
 
@@ -572,7 +729,7 @@ def source_id(source: Source) -> UUID:
 
 
 def distance_rank(source: StockSource, buyer: Buyer) -> tuple[int, int]:
-    ours, theirs = buyer.region_code.split("."), source.region_code.split(".")
+    ours, theirs = buyer.delivery_region_code.split("."), source.region_code.split(".")
     shared = 0
     while shared < min(len(ours), len(theirs)) and ours[shared] == theirs[shared]:
         shared += 1
@@ -725,6 +882,120 @@ def test_contracts_never_change_a_plan_that_listings_complete(scenario: Scenario
     without_contracts = split(lines, listing_sources(sources), buyer)
     if without_contracts.is_complete:
         assert split(lines, sources, buyer) == without_contracts
+
+
+def cap_tables() -> st.SearchStrategy[tuple[PriceCap, ...]]:
+    """Caps on a few region prefixes (province, city, district), prices that bind some."""
+    prefix = st.sampled_from(["35", "35.76", "35.76.02", "32", "35.72"])
+    return st.lists(
+        st.builds(PriceCap, prefix, st.integers(1, 20_000)),
+        max_size=3,
+        unique_by=lambda c: c.region_prefix,
+    ).map(tuple)
+
+
+def ceiling_of(source: Source, caps: tuple[PriceCap, ...]) -> int | None:
+    region = (
+        source.supplier_region_code
+        if isinstance(source, TradeContractSource)
+        else source.region_code
+    )
+    cap = cap_for_region(caps, region)
+    return None if cap is None else cap.max_unit_price
+
+
+def smallest_take_within(source: ListingSource, ceiling: int | None) -> int | None:
+    """The least quantity the source may sell under the ceiling (None: no quantity)."""
+    minimum = max(source.min_order_quantity, 1)
+    if ceiling is None:
+        return minimum
+    within = [tier.min_quantity for tier in source.tiers if tier.unit_price <= ceiling]
+    return max(minimum, within[0]) if within else None
+
+
+@settings(deadline=None, max_examples=300)
+@given(scenarios(), cap_tables(), cap_tables())
+def test_no_unit_is_sold_above_the_cap_of_its_sellers_zone(
+    scenario: Scenario, rice_caps: tuple[PriceCap, ...], oil_caps: tuple[PriceCap, ...]
+) -> None:
+    lines, sources, buyer = scenario
+    caps = {RICE: rice_caps, OIL: oil_caps}
+    products = [
+        ProductRule(RICE, bulog_supplied=True, price_caps=rice_caps),
+        ProductRule(OIL, price_caps=oil_caps),
+    ]
+    refusal: PriceAboveCap | None = None
+    try:
+        plan = split_order(lines, sources, buyer, products=products)
+    except PriceAboveCap as refused:
+        refusal = refused
+    if refusal is not None:  # only for a pinned line, only at a price above the cap
+        pinned = {line.line_no for line in lines if line.listing_id is not None}
+        assert refusal.extra["line_no"] in pinned
+        assert refusal.extra["unit_price"] > refusal.extra["cap"]
+        return
+    by_id = {source_id(source): source for source in sources}
+    assert_every_unit_lands_once(plan, lines)
+    assert_no_source_overdrawn(plan, sources)
+    for leg in plan.legs:
+        key = leg.allotment_id or leg.listing_id
+        assert key is not None
+        ceiling = ceiling_of(by_id[key], caps[leg.product_id])
+        assert ceiling is None or leg.unit_price <= ceiling
+    # Short only when what is left within the caps is spent (as without caps, for MOQs).
+    taken = taken_from(plan)
+    pinned_lines = {line.line_no for line in lines if line.listing_id is not None}
+    for shortfall in plan.shortfalls:
+        if shortfall.line_no in pinned_lines:
+            continue
+        for source in sources:
+            if source.product_id != shortfall.product_id:
+                continue
+            ceiling = ceiling_of(source, caps[source.product_id])
+            capacity = capacity_of(source)
+            if isinstance(source, TradeContractSource):
+                if covers(source, buyer) and (ceiling is None or source.unit_price <= ceiling):
+                    assert capacity == taken[source.allotment_id]
+                continue
+            if not serves(source, buyer) or (
+                isinstance(source, BulogLotSource) and source.product_id != RICE
+            ):
+                continue
+            minimum = smallest_take_within(source, ceiling)
+            if minimum is None:
+                continue  # held back: every price is above the cap
+            left = None if capacity is None else capacity - taken[source.listing_id]
+            assert (left is not None and left < minimum) or shortfall.unfilled < minimum
+        # What a short line reports held back: sources of its product whose every price
+        # is above their cap, with the figures, and never one that sold.
+        for entry in shortfall.held_back_above_cap:
+            key = entry.allotment_id or entry.listing_id
+            assert key is not None
+            assert key not in taken
+            held = by_id[key]
+            lowest = (
+                held.unit_price
+                if isinstance(held, TradeContractSource)
+                else min(tier.unit_price for tier in held.tiers)
+            )
+            assert held.product_id == shortfall.product_id
+            assert (entry.lowest_unit_price, entry.cap) == (
+                lowest,
+                ceiling_of(held, caps[held.product_id]),
+            )
+            assert lowest > entry.cap
+
+
+@settings(deadline=None)
+@given(scenarios(), st.integers(20_000, 10**6))
+def test_caps_no_price_reaches_change_nothing(scenario: Scenario, ceiling: int) -> None:
+    """Every price drawn is at most Rp20,000: caps at or above that bind nothing."""
+    lines, sources, buyer = scenario
+    loose = [
+        ProductRule(RICE, bulog_supplied=True, price_caps=(PriceCap("35", ceiling),)),
+        ProductRule(OIL, price_caps=(PriceCap("3", ceiling), PriceCap("32.76", 20_000))),
+    ]
+    assert split_order(lines, sources, buyer, products=loose) == split(lines, sources, buyer)
 
 
 @pytest.mark.parametrize(

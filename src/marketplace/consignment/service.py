@@ -187,15 +187,24 @@ class ConsignmentService:
         if agreement.status != AgreementStatus.ACTIVE:
             raise AgreementNotActive("The agreement has ended; no new goods can be placed.")
         product = await self.products.get(data.product_id)
+        cooperative = await self.directory.get(agreement.cooperative_id)
+        assert cooperative is not None
         if data.expiry_date is not None:
             # The goods sit at the cooperative: its calendar says what "today" is.
-            today = await self.directory.today_of(agreement.cooperative_id)
+            today = cooperative.today()
             if data.expiry_date <= today:
                 raise ValidationFailed(
                     "The expiry date must be in the future.",
                     expiry_date=str(data.expiry_date),
                     today=str(today),
                 )
+        # The goods will be sold from the cooperative's store: its zone's price cap holds
+        # from the proposal on (the confirmation checks again, in case the cap fell since).
+        self.listings.check_price_caps(
+            product,
+            (PriceTier(min_quantity=1, unit_price=data.unit_price),),
+            cooperative.region_code,
+        )
         intake = Intake(
             id=new_id(),
             agreement_id=agreement.id,

@@ -50,7 +50,9 @@ class NetContentUnit(enum.StrEnum):
 
 
 class Programme(enum.StrEnum):
-    SPHP = "sphp"  # Bulog price-stabilisation rice: retail only, ≤10 kg per consumer
+    # Bulog price-stabilisation rice: consumers only, a daily limit per buyer (25 kg
+    # from 2026: `orders.domain.SPHP_DAILY_LIMIT_GRAMS`).
+    SPHP = "sphp"
 
 
 class SupplyMode(enum.StrEnum):
@@ -105,6 +107,17 @@ def cap_for_region(caps: Iterable[PriceCap], region_code: str) -> PriceCap | Non
         ):
             best = cap
     return best
+
+
+def priced_above_cap(
+    tiers: Sequence[PriceTier], caps: Iterable[PriceCap], region_code: str
+) -> PriceCap | None:
+    """The region's cap when even the cheapest tier is above it (nothing can be sold
+    within the cap), else None."""
+    cap = cap_for_region(caps, region_code)
+    if cap is None or min(tier.unit_price for tier in tiers) <= cap.max_unit_price:
+        return None
+    return cap
 
 
 def _covers(prefix: str, region_code: str) -> bool:

@@ -193,6 +193,16 @@ class ListingRepository:
             stmt = stmt.where(StockMovement.id > after)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def active_of_product(self, product_id: uuid.UUID) -> list[Listing]:
+        """Every active listing of a product, locked (their status may change)."""
+        stmt = (
+            select(Listing)
+            .where(Listing.product_id == product_id, Listing.status == "active")
+            .order_by(Listing.id)
+            .with_for_update()
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def own_stock_listing(
         self, product_id: uuid.UUID, organization_id: uuid.UUID
     ) -> Listing | None:
@@ -431,7 +441,7 @@ def _escape_like_slash(value: str) -> str:
 _PRODUCT_FACTS = text(
     """
     SELECT p.id, p.category, p.vat_treatment, p.programme, p.net_content,
-           p.net_content_unit, p.bulog_supplied
+           p.net_content_unit, p.bulog_supplied, CAST(p.price_caps AS text)
     FROM products AS p
     WHERE p.id = ANY(CAST(:product_ids AS uuid[]))
     """
@@ -496,7 +506,8 @@ class StockRepository:
 
     async def product_facts(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
         """(id, category, vat_treatment, programme, net_content, net_content_unit,
-        bulog_supplied) of these products: what placing an order needs, as columns."""
+        bulog_supplied, price caps as JSON text) of these products: what placing an order
+        needs, as columns."""
         if not product_ids:
             return []
         result = await self.session.execute(_PRODUCT_FACTS, {"product_ids": list(product_ids)})

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from marketplace import outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied
@@ -66,9 +67,14 @@ class ListingExists(Conflict):
     code = "listings.listing_exists"
 
 
+LISTING_PAUSED = "listing.paused"
+
+
 class ProductService:
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.products = ProductRepository(uow.session)
+        self.listings = ListingRepository(uow.session)
 
     async def create(self, principal: Principal | None, data: ProductCreate) -> Product:
         if principal is not None:
@@ -112,11 +118,41 @@ class ProductService:
             product.bulog_supplied = data.bulog_supplied
         if data.price_caps is not msgspec.UNSET:
             product.price_caps = _caps_json(data.price_caps)
+            await self._pause_listings_above_caps(product)
         product.search_text = domain.product_search_text(
             product.name, product.name_en, product.category
         )
         await self.products.flush()
         return product
+
+    async def _pause_listings_above_caps(self, product: Product) -> None:
+        """New caps apply to the sale at once (placement never sells above them); an
+        active listing that can now sell nothing within its region's cap is paused, so
+        search stops offering it, and its seller is told (`listing.paused`) to reprice.
+        A listing with cheaper tiers within the cap stays active and sells only at
+        those quantities."""
+        caps = product_caps(product)
+        if not caps:
+            return
+        for listing in await self.listings.active_of_product(product.id):
+            cap = domain.priced_above_cap(listing_tiers(listing), caps, listing.region_code)
+            if cap is None:
+                continue
+            listing.status = ListingStatus.PAUSED.value
+            outbox.emit(
+                self.uow,
+                LISTING_PAUSED,
+                {
+                    "listing_id": str(listing.id),
+                    "product_id": str(product.id),
+                    "reason": "price_above_cap",
+                    "lowest_unit_price": min(t["unit_price"] for t in listing.tiers),
+                    "cap": cap.max_unit_price,
+                    "region_prefix": cap.region_prefix,
+                    "currency": "IDR",
+                },
+                organization_id=listing.seller_organization_id,
+            )
 
     async def get(self, product_id: uuid.UUID) -> Product:
         product = await self.products.get(product_id)
@@ -279,6 +315,12 @@ class ListingService:
         principal.acting_for(listing.seller_organization_id, "listing")
         return listing
 
+    @staticmethod
+    def check_price_caps(product: Product, tiers: Sequence[PriceTier], region_code: str) -> None:
+        """`listings.price_above_cap` if a price is above the product's cap where it would
+        be sold (the cap of the seller's region, as for a listing)."""
+        domain.check_price_caps(tiers, product_caps(product), region_code)
+
     async def update(
         self, principal: Principal, listing_id: uuid.UUID, data: ListingUpdate
     ) -> tuple[Listing, Product]:
@@ -290,6 +332,12 @@ class ListingService:
             domain.check_price_caps(tiers, product_caps(product), listing.region_code)
             listing.tiers = _tiers_json(tiers)
             listing.base_unit_price = tiers[0].unit_price
+        elif data.status is ListingStatus.ACTIVE and listing.status != ListingStatus.ACTIVE:
+            # Re-opened with the prices it had: they must be within today's cap, as for a
+            # new listing (a cap lowered meanwhile paused it).
+            domain.check_price_caps(
+                listing_tiers(listing), product_caps(product), listing.region_code
+            )
         if data.min_order_quantity is not msgspec.UNSET:
             listing.min_order_quantity = data.min_order_quantity
         if data.status is not msgspec.UNSET:

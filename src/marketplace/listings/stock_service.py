@@ -19,11 +19,12 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict
 from marketplace.ids import new_id
 from marketplace.listings import domain
-from marketplace.listings.domain import MovementKind
+from marketplace.listings.domain import MovementKind, PriceCap
 from marketplace.listings.pricing import PriceTier
 from marketplace.listings.repository import StockRepository
 
 _TIERS = msgspec.json.Decoder(tuple[PriceTier, ...])
+_CAPS = msgspec.json.Decoder(tuple[PriceCap, ...])
 
 
 @functools.lru_cache(maxsize=8192)
@@ -32,6 +33,12 @@ def _tiers(text: str) -> tuple[PriceTier, ...]:
     after order: decoding their tiers once keeps thousands of objects per order from
     being made (and collected). Tiers are immutable, so sharing them is safe."""
     return _TIERS.decode(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _caps(text: str) -> tuple[PriceCap, ...]:
+    """Decoded zone price caps by their JSON text (a product's, read with every order)."""
+    return _CAPS.decode(text)
 
 
 # By value, without an enum call per candidate row.
@@ -54,6 +61,8 @@ class ProductFacts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     net_content: int
     net_content_unit: str
     bulog_supplied: bool
+    price_caps: tuple[PriceCap, ...]
+    """The zone caps (HET) as they are now: what every sale of the product must keep to."""
 
 
 class SourceListing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -90,9 +99,10 @@ class StockService:
                 net_content=net_content,
                 net_content_unit=net_content_unit,
                 bulog_supplied=bulog_supplied,
+                price_caps=_caps(price_caps),
             )
             for (pid, category, vat_treatment, programme, net_content, net_content_unit,
-                 bulog_supplied) in rows
+                 bulog_supplied, price_caps) in rows
         }  # fmt: skip
 
     async def sources(self, product_ids: Sequence[uuid.UUID]) -> list[SourceListing]:

@@ -24,20 +24,15 @@ from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
 from marketplace.orders.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder
-from marketplace.orders.placement import (
-    BudgetCheck,
-    OrderPlacement,
-    PlacedLeg,
-    PlacedLine,
-    PlacedOrderRow,
-    PricedPlan,
-)
+from marketplace.orders.placed import BudgetCheck, PlacedLeg, PlacedLine, PlacedOrderRow, PricedPlan
+from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.schemas import (
     BudgetCheckOut,
     BudgetPeriodCreate,
     BudgetPeriodOut,
     BudgetReportOut,
     DeliveryOut,
+    HeldBackOut,
     LegDelivery,
     LegOut,
     LegPage,
@@ -166,6 +161,17 @@ def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut
                 product_id=s.product_id,
                 requested=s.requested,
                 unfilled=s.unfilled,
+                held_back_above_cap=[
+                    HeldBackOut(
+                        listing_id=h.listing_id,
+                        contract_id=h.contract_id,
+                        lowest_unit_price=h.lowest_unit_price,
+                        cap=h.cap,
+                        region_prefix=h.region_prefix,
+                        currency="IDR",
+                    )
+                    for h in s.held_back_above_cap
+                ],
             )
             for s in plan.shortfalls
         ],
@@ -230,7 +236,12 @@ def standing_out(s: StandingOrder) -> StandingOrderOut:
 
 
 def placement(uow: UnitOfWork, state: State) -> OrderPlacement:
-    return OrderPlacement(uow, delivery_horizon_days=state.settings.order_delivery_horizon_days)
+    settings = state.settings
+    return OrderPlacement(
+        uow,
+        placement_policy(settings),
+        delivery_horizon_days=settings.order_delivery_horizon_days,
+    )
 
 
 class OrderController(Controller):

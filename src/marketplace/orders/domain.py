@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 
 from marketplace.errors import ValidationFailed
+from marketplace.listings.domain import PriceCap
 from marketplace.listings.pricing import PriceTier
 from marketplace.money import Rupiah
 from marketplace.tax import VatTreatment
@@ -34,16 +35,23 @@ class RequestedLine(msgspec.Struct, frozen=True, gc=False):
 class Buyer(msgspec.Struct, frozen=True, gc=False):
     organization_id: UUID
     kind: str
-    region_code: str
-    """Kemendagri code, ``province.city.district.village`` (e.g. ``35.76.02.1001``)."""
+    delivery_region_code: str
+    """Where this order's goods go (its delivery address), a Kemendagri code
+    ``province.city.district.village`` (e.g. ``35.76.02.1001``). "Nearest" and a trade
+    contract's city are measured from here, not from the buyer's registered address: a
+    kitchen registered in Mojokerto cooking in a Blitar village is supplied from Blitar."""
 
 
 class ProductRule(msgspec.Struct, frozen=True, gc=False):
     product_id: UUID
     programme: str | None = None
     unit_net_grams: int | None = None
-    """Net weight of one sale unit; needed to enforce per-order weight caps."""
+    """Net weight of one sale unit; needed to enforce programme weight limits."""
     bulog_supplied: bool = False
+    price_caps: tuple[PriceCap, ...] = ()
+    """The product's zone price caps (HET) as they are now: no unit is sold above the
+    cap of its seller's region (`listings.domain.cap_for_region`), whatever the price a
+    listing or contract was made with."""
 
 
 class StockSource(msgspec.Struct, frozen=True, gc=False):
@@ -82,19 +90,33 @@ class TradeContractSource(msgspec.Struct, frozen=True, gc=False):
     product_id: UUID
     supplier_org_id: UUID
     counterparty_city_code: str
-    """The buyer's city the contract serves, e.g. ``32.76`` (Depok)."""
+    """The city the contract delivers to, e.g. ``32.76`` (Depok)."""
     remaining: int
     unit_price: Rupiah
     levy_bps: int
+    supplier_region_code: str
+    """Where the supplying cooperative sells from: the zone whose price cap applies, as
+    for a listing (a listing's region is its seller's)."""
 
 
 Source = StockSource | BulogLotSource | TradeContractSource
 
 
+SPHP_RETAIL_BUYER_KINDS = frozenset({"food_stall", "umkm"})
+"""Who may order SPHP rice here: the marketplace's consumers — food stalls and UMKM buying
+for their own kitchen. Never an MBG kitchen (it must cook with Bulog's premium/medium
+rice, and SPHP is not for institutions), nor anyone who would resell it wholesale or
+retail: a cooperative receives SPHP from its Bulog branch as a registered outlet (through
+Bulog lots) and sells it; Bulog, BUMN, trade centers and governments are not consumers."""
+SPHP_DAILY_LIMIT_GRAMS = 25_000
+"""From 2026 a consumer may buy up to 5 packs (25 kg) of SPHP rice a day (it was 2 packs
+/ 10 kg) — /work/shared/domain-facts.md, "Bulog", 2026; `SPHP_DAILY_LIMIT_KG` sets it."""
+
+
 class SplitPolicy(msgspec.Struct, frozen=True):
-    sphp_allowed_buyer_kinds: frozenset[str] = frozenset({"food_stall", "umkm"})
-    """SPHP rice is retail only: never to kitchens or wholesale buyers."""
-    sphp_max_grams_per_order: int = 10_000
+    sphp_allowed_buyer_kinds: frozenset[str] = SPHP_RETAIL_BUYER_KINDS
+    sphp_max_grams_per_day: int = SPHP_DAILY_LIMIT_GRAMS
+    """Per buyer per local day, over every order placed that day (not per order)."""
 
 
 DEFAULT_POLICY = SplitPolicy()
@@ -122,11 +144,26 @@ class PlannedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     added to it); 0 for every other kind."""
 
 
-class Shortfall(msgspec.Struct, frozen=True, gc=False):
+class HeldBackAboveCap(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """A source left out of the split because even its lowest price is above the zone
+    price cap (HET) of its region now (the cap was lowered after it was priced)."""
+
+    listing_id: UUID | None = None
+    contract_id: UUID | None = None
+    allotment_id: UUID | None = None
+    lowest_unit_price: Rupiah
+    cap: Rupiah
+    region_prefix: str
+
+
+class Shortfall(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     line_no: int
     product_id: UUID
     requested: int
     unfilled: int
+    held_back_above_cap: tuple[HeldBackAboveCap, ...] = ()
+    """Sources of the product that would have had units but are priced above the cap:
+    the reason supply exists and still falls short."""
 
 
 class SplitPlan(msgspec.Struct, frozen=True):
@@ -153,6 +190,12 @@ class SplitPlan(msgspec.Struct, frozen=True):
         if self.shortfalls:
             short = "; ".join(
                 f"line {s.line_no}: {s.unfilled} of {s.requested} unavailable"
+                + (
+                    f", {len(s.held_back_above_cap)} offer(s) held back as priced above "
+                    "the zone price cap"
+                    if s.held_back_above_cap
+                    else ""
+                )
                 for s in self.shortfalls
             )
             raise InsufficientSupply(
@@ -199,6 +242,11 @@ class ProgrammeRestricted(ValidationFailed):
 class ListingNotEligible(ValidationFailed):
     code = "orders.listing_not_eligible"
     title = "The pinned listing cannot supply this line"
+
+
+class PriceAboveCap(ValidationFailed):
+    code = "orders.price_above_cap"
+    title = "The pinned listing's price is above the product's zone price cap (HET)"
 
 
 class InsufficientSupply(ValidationFailed):

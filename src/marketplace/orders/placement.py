@@ -13,6 +13,13 @@ session to track and flush); what it returns are the rows it wrote.
 VAT: each leg charges VAT by its product's treatment, except a consignment leg whose
 consignor is not VAT-registered, which charges none (`domain.leg_vat_treatment`); the
 leg stores that effective treatment, so later recomputations agree.
+
+Rules at the moment of sale: the split ranks sources from the order's delivery region;
+it is given each product's zone price caps as they are now, so nothing is sold above
+the cap, whatever a listing or contract was priced at (`splitting`). SPHP rice: what the
+buyer already ordered on its local day is read under a transaction-scoped lock on
+(buyer, day), so two concurrent orders can't both fit under the daily limit. Trade
+contracts' allotments are locked before their volume is read (`ContractCalloffs`).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
+import zoneinfo
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import msgspec
@@ -31,14 +39,28 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
 from marketplace.listings.domain import SupplyMode
-from marketplace.listings.stock_service import SourceListing, StockChanged, StockService
+from marketplace.listings.stock_service import (
+    ProductFacts,
+    SourceListing,
+    StockChanged,
+    StockService,
+)
 from marketplace.orders import budgets, splitting
 from marketplace.orders.domain import leg_vat_treatment
 from marketplace.orders.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.placed import (
+    BudgetCheck,
+    PlacedLeg,
+    PlacedLine,
+    PlacedOrder,
+    PlacedOrderRow,
+    PricedLeg,
+    PricedPlan,
+)
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
-from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
+from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS, Settings
 from marketplace.tax import vat_for
 
 MAX_ATTEMPTS = 3
@@ -56,6 +78,15 @@ class UnknownProduct(ValidationFailed):
     code = "orders.unknown_product"
 
 
+class OrderInput(msgspec.Struct, frozen=True, kw_only=True):
+    """What an order asks for, read once per placement: its products' catalogue facts
+    and the split's view of its lines and products."""
+
+    products: dict[uuid.UUID, ProductFacts]
+    lines: list[splitting.RequestedLine]
+    rules: list[splitting.ProductRule]
+
+
 class DeliveryInPast(ValidationFailed):
     code = "orders.delivery_in_past"
 
@@ -64,112 +95,9 @@ class DeliveryTooFar(ValidationFailed):
     code = "orders.delivery_too_far"
 
 
-class PricedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    planned: splitting.PlannedLeg
-    category: str
-    vat_treatment: str
-    """The leg's effective treatment (`domain.leg_vat_treatment`)."""
-    vat_amount: int
-
-
-class PricedPlan(msgspec.Struct, frozen=True, kw_only=True):
-    legs: tuple[PricedLeg, ...]
-    shortfalls: tuple[splitting.Shortfall, ...]
-
-    @property
-    def subtotal(self) -> int:
-        return sum(leg.planned.line_total for leg in self.legs)
-
-    @property
-    def vat_total(self) -> int:
-        return sum(leg.vat_amount for leg in self.legs)
-
-    @property
-    def levy_total(self) -> int:
-        return sum(leg.planned.levy_amount for leg in self.legs)
-
-    @property
-    def total(self) -> int:
-        # The levy is carried by the supplier's side of a call-off, not added for the buyer.
-        return self.subtotal + self.vat_total
-
-
-class BudgetCheck(msgspec.Struct, frozen=True, kw_only=True):
-    period_id: uuid.UUID
-    envelope: int
-    committed: int
-
-
-class PlacedOrderRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """The `orders` row a placement wrote (the fields of `models.Order`)."""
-
-    id: uuid.UUID
-    buyer_organization_id: uuid.UUID
-    status: str
-    delivery_date: dt.date
-    delivery_region_code: str
-    delivery_address: str
-    notes: str | None
-    subtotal: int
-    vat_total: int
-    levy_total: int
-    total: int
-    credited_total: int
-    budget_period_id: uuid.UUID | None
-    standing_order_id: uuid.UUID | None
-    placed_by_api_key_id: uuid.UUID | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-class PlacedLine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """An `order_lines` row a placement wrote (the fields of `models.OrderLine`)."""
-
-    id: uuid.UUID
-    order_id: uuid.UUID
-    line_no: int
-    product_id: uuid.UUID
-    quantity: int
-    listing_id: uuid.UUID | None
-
-
-class PlacedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """An `order_legs` row a placement wrote (the fields of `models.OrderLeg`); it is
-    what procurement's pooling and call-offs read of a leg, too."""
-
-    id: uuid.UUID
-    order_id: uuid.UUID
-    line_no: int
-    kind: str
-    product_id: uuid.UUID
-    category: str
-    listing_id: uuid.UUID | None
-    contract_id: uuid.UUID | None
-    allotment_id: uuid.UUID | None
-    supplier_organization_id: uuid.UUID
-    owner_organization_id: uuid.UUID
-    buyer_organization_id: uuid.UUID
-    quantity: int
-    unit_price: int
-    subtotal: int
-    vat_treatment: str
-    vat_amount: int
-    levy_amount: int
-    status: str
-    shipped_at: dt.datetime | None = None
-    delivered_at: dt.datetime | None = None
-    cancelled_at: dt.datetime | None = None
-    shipped_quantity: int | None = None
-    delivered_quantity: int | None = None
-    credited_amount: int = 0
-    receipt_note: str | None = None
-    created_at: dt.datetime
-
-
-class PlacedOrder(msgspec.Struct, frozen=True, kw_only=True):
-    order: PlacedOrderRow
-    lines: list[PlacedLine]
-    legs: list[PlacedLeg]
+def placement_policy(settings: Settings) -> splitting.SplitPolicy:
+    """The programme rules in force, from the settings read at start-up."""
+    return splitting.SplitPolicy(sphp_max_grams_per_day=settings.sphp_daily_limit_kg * 1000)
 
 
 def to_sources(
@@ -216,10 +144,13 @@ class OrderPlacement:
     def __init__(
         self,
         uow: UnitOfWork,
+        policy: splitting.SplitPolicy = splitting.DEFAULT_POLICY,
         *,
         delivery_horizon_days: int = DEFAULT_ORDER_DELIVERY_HORIZON_DAYS,
     ) -> None:
+        """`policy`: the programme rules in force (`placement_policy` of the settings)."""
         self.uow = uow
+        self.policy = policy
         self.delivery_horizon_days = delivery_horizon_days
         self.orders = OrderRepository(uow.session)
         self.budgets = BudgetRepository(uow.session)
@@ -227,59 +158,115 @@ class OrderPlacement:
         self.directory = OrganizationDirectory(uow)
         self._buyer_time_zone = "Asia/Jakarta"
 
-    async def _buyer(self, principal: Principal) -> splitting.Buyer:
+    async def _buyer(self, principal: Principal, data: OrderCreate) -> splitting.Buyer:
         principal.require_role(Role.BUYER)
         if principal.is_platform:
             raise PermissionDenied("The platform does not place orders; use a buyer's key.")
         buyer = await self.directory.get(principal.organization_id)
         assert buyer is not None
         self._buyer_time_zone = buyer.time_zone
+        # Sources are ranked from where the goods go, not from the buyer's own address.
         return splitting.Buyer(
-            organization_id=buyer.id, kind=buyer.kind.value, region_code=buyer.region_code
+            organization_id=buyer.id,
+            kind=buyer.kind.value,
+            delivery_region_code=data.delivery.region_code,
         )
 
-    async def plan(
-        self, principal: Principal, data: OrderCreate, buyer: splitting.Buyer
-    ) -> PricedPlan:
-        """Split against current stock and price every leg (reads only)."""
+    async def read_order(self, data: OrderCreate) -> OrderInput:
+        """The order's products (one query; unknown ones refused) and lines."""
         product_ids = sorted({line.product_id for line in data.lines})
         products = await self.stock.product_facts(product_ids)
         missing = [str(pid) for pid in product_ids if pid not in products]
         if missing:
             raise UnknownProduct("Some products are not in the catalogue.", product_ids=missing)
+        return OrderInput(
+            products=products,
+            lines=[
+                splitting.RequestedLine(
+                    line_no=i,
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    listing_id=line.listing_id,
+                )
+                for i, line in enumerate(data.lines, start=1)
+            ],
+            rules=[
+                splitting.ProductRule(
+                    product_id=p.id,
+                    programme=p.programme,
+                    unit_net_grams=p.net_content if p.net_content_unit == "GRM" else None,
+                    bulog_supplied=p.bulog_supplied,
+                    price_caps=p.price_caps,
+                )
+                for p in products.values()
+            ],
+        )
+
+    async def sphp_bought_today(
+        self, buyer: splitting.Buyer, order: OrderInput, *, lock: bool
+    ) -> int:
+        """SPHP rice (grams) the buyer ordered earlier on its local day, in orders not
+        cancelled; 0 without an SPHP line. The day is the one the order is placed on
+        (the point of sale), in the buyer's time zone. With `lock`, a lock on (buyer,
+        day) held to the end of the transaction comes first, so concurrent orders of
+        one buyer count each other."""
+        if buyer.kind not in self.policy.sphp_allowed_buyer_kinds or not splitting.asks_for_sphp(
+            order.lines, order.rules
+        ):
+            return 0  # nothing to count (a buyer who may not order SPHP is refused anyway)
+        zone = zoneinfo.ZoneInfo(self._buyer_time_zone)
+        today = clock.today_in(self._buyer_time_zone)
+        start = dt.datetime.combine(today, dt.time(), zone)
+        end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), zone)
+        if lock:
+            await self.orders.lock_buyer_day(buyer.organization_id, splitting.SPHP_PROGRAMME, today)
+        return await self.orders.programme_grams_ordered(
+            buyer.organization_id, splitting.SPHP_PROGRAMME, start, end
+        )
+
+    async def plan(
+        self,
+        principal: Principal,
+        data: OrderCreate,
+        buyer: splitting.Buyer,
+        order: OrderInput,
+        *,
+        sphp_bought_today: int = 0,
+        lock_contracts: bool = False,
+    ) -> PricedPlan:
+        """Split against current stock and price every leg. Reads only, except that with
+        `lock_contracts` (placing) the trade-contract allotments it reads are locked."""
+        products, requested, rules = order.products, order.lines, order.rules
+        product_ids = sorted(products)
         listings = await self.stock.sources(product_ids)
         # Procurement: each cooperative's Bulog branch, and trade-contract allotments with
-        # weekly volume left for this buyer's city in the delivery week.
+        # weekly volume left for the delivery city in the delivery week.
         lots = [s for s in listings if s.supply_mode is SupplyMode.BULOG_LOT]
         branches = await LotPooling(self.uow).branches_for(s.seller_organization_id for s in lots)
         sources = to_sources(listings, branches)
-        rules = [
-            splitting.ProductRule(
-                product_id=p.id,
-                programme=p.programme,
-                unit_net_grams=p.net_content if p.net_content_unit == "GRM" else None,
-                bulog_supplied=p.bulog_supplied,
+
+        def split(sources: list[splitting.Source]) -> splitting.SplitPlan:
+            return splitting.split_order(
+                requested,
+                sources,
+                buyer,
+                self.policy,
+                products=rules,
+                sphp_grams_bought_today=sphp_bought_today,
             )
-            for p in products.values()
-        ]
-        requested = [
-            splitting.RequestedLine(
-                line_no=i,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                listing_id=line.listing_id,
-            )
-            for i, line in enumerate(data.lines, start=1)
-        ]
-        raw = splitting.split_order(requested, sources, buyer, products=rules)
+
+        raw = split(sources)
         if raw.shortfalls:
             # Trade contracts only take what listings can't fill, so they are read (and
             # the split redone with them) only when something is left unfilled: the
             # plan is the same as splitting with every source from the start.
             sources += await ContractCalloffs(self.uow).sources(
-                product_ids, buyer.region_code, data.delivery.date
+                product_ids,
+                buyer.delivery_region_code,
+                data.delivery.date,
+                lock=lock_contracts,
             )
-            raw = splitting.split_order(requested, sources, buyer, products=rules)
+            raw = split(sources)
         unbranched = {s.product_id for s in lots if s.seller_organization_id not in branches}
         if any(short.product_id in unbranched for short in raw.shortfalls):
             raise NoBulogBranch("No Bulog branch exists to supply the Bulog lot listings.")
@@ -325,11 +312,12 @@ class OrderPlacement:
     async def preview(
         self, principal: Principal, data: OrderCreate
     ) -> tuple[PricedPlan, BudgetCheck | None]:
-        buyer = await self._buyer(principal)
+        buyer = await self._buyer(principal, data)
         await self._check_delivery_date(buyer, data.delivery.date)
-        return await self.plan(principal, data, buyer), await self.budget_check(
-            buyer, data.delivery.date, lock=False
-        )
+        order = await self.read_order(data)
+        bought = await self.sphp_bought_today(buyer, order, lock=False)
+        plan = await self.plan(principal, data, buyer, order, sphp_bought_today=bought)
+        return plan, await self.budget_check(buyer, data.delivery.date, lock=False)
 
     async def _check_delivery_date(self, buyer: splitting.Buyer, day: dt.date) -> None:
         # `_buyer` read the organization already; its time zone decides what "today" is.
@@ -355,12 +343,17 @@ class OrderPlacement:
         *,
         standing_order_id: uuid.UUID | None = None,
     ) -> PlacedOrder:
-        buyer = await self._buyer(principal)
+        buyer = await self._buyer(principal, data)
         await self._check_delivery_date(buyer, data.delivery.date)
-        # The budget row lock serialises a kitchen's concurrent orders against its envelope.
+        order = await self.read_order(data)
+        # The budget row lock serialises a kitchen's concurrent orders against its envelope,
+        # the (buyer, day) lock a buyer's concurrent orders against the SPHP daily limit.
         budget = await self.budget_check(buyer, data.delivery.date, lock=True)
+        bought = await self.sphp_bought_today(buyer, order, lock=True)
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            plan = await self.plan(principal, data, buyer)
+            plan = await self.plan(
+                principal, data, buyer, order, sphp_bought_today=bought, lock_contracts=True
+            )
             splitting.SplitPlan(
                 legs=tuple(leg.planned for leg in plan.legs), shortfalls=plan.shortfalls
             ).require_complete()

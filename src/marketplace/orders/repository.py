@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.ids import first_id_at
 from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine, StandingOrder
 
 # Placement's statements, built once (SQLAlchemy caches their compiled form): Core
@@ -58,6 +59,23 @@ _PERIOD_COVERING = select(_PERIODS.c.id, _PERIODS.c.envelope).where(
     _PERIODS.c.end_date >= bindparam("day"),
 )
 _PERIOD_COVERING_LOCKED = _PERIOD_COVERING.with_for_update()
+# A buyer's orders of a programme's goods placed in [start, end), by weight. The id range
+# (ids are time-ordered, `ids.first_id_at`) keeps the read to that day's orders on
+# `ix_orders_buyer`; `created_at` is the exact bound.
+_PROGRAMME_GRAMS = text(
+    """
+    SELECT COALESCE(sum(l.quantity * p.net_content), 0)
+    FROM orders AS o
+    JOIN order_legs AS l ON l.order_id = o.id
+    JOIN products AS p ON p.id = l.product_id
+    WHERE o.buyer_organization_id = CAST(:buyer_id AS uuid)
+      AND o.id >= CAST(:first_id AS uuid) AND o.id < CAST(:past_id AS uuid)
+      AND o.created_at >= CAST(:start AS timestamptz) AND o.created_at < CAST(:end AS timestamptz)
+      AND o.status <> 'cancelled' AND l.status <> 'cancelled'
+      AND p.programme = CAST(:programme AS varchar) AND p.net_content_unit = 'GRM'
+    """
+)
+_LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 _SAVEPOINT = text("SAVEPOINT order_placement")
 _ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT order_placement")
 
@@ -73,6 +91,30 @@ class OrderRepository:
 
     async def rollback_to_savepoint(self) -> None:
         await self.session.execute(_ROLLBACK_TO_SAVEPOINT)
+
+    async def lock_buyer_day(self, buyer_id: uuid.UUID, programme: str, day: dt.date) -> None:
+        """A transaction-scoped lock on (buyer, programme, day): a buyer's orders of the
+        programme's goods that day count and write one after the other."""
+        await self.session.execute(_LOCK_KEY, {"k": f"programme-day:{programme}:{buyer_id}:{day}"})
+
+    async def programme_grams_ordered(
+        self, buyer_id: uuid.UUID, programme: str, start: dt.datetime, end: dt.datetime
+    ) -> int:
+        """Grams of the programme's goods in the buyer's live legs of orders placed in
+        [start, end)."""
+        row = await self.session.execute(
+            _PROGRAMME_GRAMS,
+            {
+                "buyer_id": buyer_id,
+                "programme": programme,
+                # A minute's slack: an order's id is made just before its `created_at`.
+                "first_id": first_id_at(start - dt.timedelta(minutes=1)),
+                "past_id": first_id_at(end + dt.timedelta(minutes=1)),
+                "start": start,
+                "end": end,
+            },
+        )
+        return int(row.scalar_one())
 
     async def insert_placed(
         self,

@@ -63,11 +63,24 @@ class PlannedLegOut(msgspec.Struct, kw_only=True):
     levy_amount: int
 
 
+class HeldBackOut(msgspec.Struct, kw_only=True):
+    """A source of the line's product not offered because even its lowest price is above
+    the product's zone price cap (HET) for its region now."""
+
+    listing_id: uuid.UUID | None
+    contract_id: uuid.UUID | None
+    lowest_unit_price: int
+    cap: int
+    region_prefix: str
+    currency: Currency
+
+
 class ShortfallOut(msgspec.Struct, kw_only=True):
     line_no: int
     product_id: uuid.UUID
     requested: int
     unfilled: int
+    held_back_above_cap: list[HeldBackOut]
 
 
 class BudgetCheckOut(msgspec.Struct, kw_only=True):

@@ -170,6 +170,9 @@ class OrderService:
                 "Only an order with nothing shipped yet can be cancelled.",
                 status=order.status,
             )
+        # Trade-contract volume back first: a placement locks allotments before listings,
+        # so taking them in the same order here keeps the two from deadlocking.
+        await ContractCalloffs(self.uow).cancelled(legs, order.delivery_date)
         await self.stock.release(
             [
                 (leg.listing_id, leg.quantity)
@@ -181,9 +184,8 @@ class OrderService:
             reference=f"order:{order.id}",
             principal=principal,
         )
-        # Procurement: withdraw pooled Bulog demand, give trade-contract volume back.
+        # Procurement: withdraw pooled Bulog demand.
         await LotPooling(self.uow).withdraw(legs, principal=principal)
-        await ContractCalloffs(self.uow).cancelled(legs, order.delivery_date)
         now = _now()
         for leg in legs:
             leg.status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.CANCEL).value

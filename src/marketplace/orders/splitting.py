@@ -2,12 +2,24 @@
 
 A pure function of (order lines, candidate sources, buyer, product rules, policy). For
 each line, in ``line_no`` order, it fills from listings that ship from stock, nearest to
-the buyer first (same village, district, city, province, then anywhere), local UMKM and
-consignment stock before others at the same distance, then the cheapest price for what
-would be taken, then the lowest listing id. What stock cannot fill is pooled into an
-open Bulog lot (Bulog-supplied products only), then called off an inter-city trade
-contract that covers the buyer's city. What is still missing is reported as a shortfall;
-the caller decides whether to refuse the order (`SplitPlan.require_complete`).
+where the order is delivered first (same village, district, city, province, then
+anywhere), local UMKM and consignment stock before others at the same distance, then the
+cheapest price for what would be taken, then the lowest listing id. What stock cannot
+fill is pooled into an open Bulog lot (Bulog-supplied products only), then called off an
+inter-city trade contract that covers the delivery city. What is still missing is
+reported as a shortfall; the caller decides whether to refuse the order
+(`SplitPlan.require_complete`).
+
+Zone price caps (HET) hold at the moment of sale, for every kind of leg: no unit is sold
+above the product's current cap for its seller's region (a listing's region; a contract
+supplier's). A source whose every price is above the cap is not on offer — another
+supplier fills the line, and a short line names the sources held back; a listing whose
+cheaper tiers are within the cap sells only at those quantities (like a minimum order);
+a line pinned to a listing above the cap is refused (`PriceAboveCap`).
+
+Programme rules are checked first (`programmes.check_programmes`): SPHP rice only for the
+policy's buyer kinds, and within the daily limit given what the buyer bought earlier
+that day (``sphp_grams_bought_today``, read by the caller).
 
 Availability is shared across lines: two lines of the same product draw on the same
 stock. Every requested unit lands in exactly one leg or in a shortfall, and the plan
@@ -21,6 +33,7 @@ from uuid import UUID
 
 import msgspec
 
+from marketplace.listings.domain import PriceCap, cap_for_region
 from marketplace.listings.pricing import PriceTier, unit_price_for
 from marketplace.money import Rupiah, apply_basis_points
 from marketplace.orders.domain import (
@@ -28,11 +41,13 @@ from marketplace.orders.domain import (
     BulogLotSource,
     Buyer,
     DuplicateLine,
+    HeldBackAboveCap,
     InsufficientSupply,
     InvalidQuantity,
     LegKind,
     ListingNotEligible,
     PlannedLeg,
+    PriceAboveCap,
     ProductRule,
     ProgrammeRestricted,
     RequestedLine,
@@ -43,21 +58,25 @@ from marketplace.orders.domain import (
     StockSource,
     TradeContractSource,
 )
+from marketplace.orders.programmes import SPHP_PROGRAMME, asks_for_sphp, check_programmes
 
-SPHP_PROGRAMME = "sphp"
-"""Bulog's price-stabilisation rice: retail only, capped per consumer per order."""
 UMKM_KIND = "umkm"
+NO_CAP = 1 << 62
+"""The price ceiling of a source with no cap in its region (above any real price)."""
 
 __all__ = [
     "DEFAULT_POLICY",
+    "SPHP_PROGRAMME",
     "BulogLotSource",
     "Buyer",
     "DuplicateLine",
+    "HeldBackAboveCap",
     "InsufficientSupply",
     "InvalidQuantity",
     "LegKind",
     "ListingNotEligible",
     "PlannedLeg",
+    "PriceAboveCap",
     "ProductRule",
     "ProgrammeRestricted",
     "RequestedLine",
@@ -67,6 +86,7 @@ __all__ = [
     "SplitPolicy",
     "StockSource",
     "TradeContractSource",
+    "asks_for_sphp",
     "split_order",
 ]
 
@@ -81,19 +101,21 @@ def split_order(
     policy: SplitPolicy = DEFAULT_POLICY,
     *,
     products: Iterable[ProductRule],
+    sphp_grams_bought_today: int = 0,
 ) -> SplitPlan:
     """Plan which sources fill each line. See the module docstring for the order of
     preference. ``products`` must hold a rule for every requested product: a missing rule
     would silently skip programme checks, so it is a ``ValueError``.
+    ``sphp_grams_bought_today``: SPHP rice the buyer already ordered on its local day.
 
-    Raises `InvalidQuantity`, `DuplicateLine`, `ProgrammeRestricted` or
-    `ListingNotEligible` for a request that can never be served; a request that merely
-    cannot be served *now* yields shortfalls instead.
+    Raises `InvalidQuantity`, `DuplicateLine`, `ProgrammeRestricted`,
+    `ListingNotEligible` or `PriceAboveCap` for a request that can never be served; a
+    request that merely cannot be served *now* yields shortfalls instead.
     """
     ordered_lines = sorted(lines, key=lambda line: line.line_no)
     rules = {rule.product_id: rule for rule in products}
     _check_lines(ordered_lines, rules)
-    _check_programmes(ordered_lines, rules, buyer, policy)
+    check_programmes(ordered_lines, rules, buyer, policy, sphp_grams_bought_today)
 
     planner = _Planner(sources, buyer, unbounded=sum(line.quantity for line in ordered_lines))
     for line in ordered_lines:
@@ -118,45 +140,6 @@ def _check_lines(lines: list[RequestedLine], rules: Mapping[UUID, ProductRule]) 
             raise ValueError(f"no product rule given for product {line.product_id}")
 
 
-def _check_programmes(
-    lines: list[RequestedLine],
-    rules: Mapping[UUID, ProductRule],
-    buyer: Buyer,
-    policy: SplitPolicy,
-) -> None:
-    # The cap is per consumer per order, so it sums every SPHP line, whatever the pack.
-    sphp_grams = 0
-    limit = policy.sphp_max_grams_per_order
-    for line in lines:
-        rule = rules[line.product_id]
-        if rule.programme != SPHP_PROGRAMME:
-            continue
-        if buyer.kind not in policy.sphp_allowed_buyer_kinds:
-            why = f"SPHP rice is sold retail only, not to a {buyer.kind}"
-            raise _sphp_refusal(line, "buyer_kind_not_allowed", why, buyer_kind=buyer.kind)
-        if rule.unit_net_grams is None:
-            why = "the product has no net weight, so the SPHP weight cap cannot be checked"
-            raise _sphp_refusal(line, "unit_weight_unknown", why)
-        sphp_grams += line.quantity * rule.unit_net_grams
-        if sphp_grams > limit:
-            why = f"SPHP rice is capped at {limit} g per order; this order asks for {sphp_grams} g"
-            raise _sphp_refusal(
-                line, "over_order_weight_limit", why, grams=sphp_grams, max_grams=limit
-            )
-
-
-def _sphp_refusal(
-    line: RequestedLine, reason: str, why: str, **figures: int | str
-) -> ProgrammeRestricted:
-    return ProgrammeRestricted(
-        f"line {line.line_no}: {why}",
-        line_no=line.line_no,
-        programme=SPHP_PROGRAMME,
-        reason=reason,
-        **figures,
-    )
-
-
 class _Offer(msgspec.Struct, eq=False, gc=False):
     """A listing-backed source (stock, consignment or Bulog lot) and what it has left."""
 
@@ -168,6 +151,8 @@ class _Offer(msgspec.Struct, eq=False, gc=False):
     tiers: tuple[PriceTier, ...]
     floor_price: Rupiah
     """The cheapest tier's price: no quantity taken from this offer can cost less."""
+    max_price: Rupiah
+    """The zone price cap of its region (`NO_CAP` without one): no take priced above."""
     listing_key: int
     left: int
 
@@ -188,10 +173,15 @@ class _Allotment(msgspec.Struct, eq=False, gc=False):
 class _ProductSupply(msgspec.Struct):
     """One product's sources, ranked for this buyer; built the first time it is needed."""
 
+    caps: tuple[PriceCap, ...]
     stock: list[_Group]
     lots: list[_Group]
     allotments: list[_Allotment]
     by_listing: dict[int, _Offer]
+    cap_by_region: dict[str, PriceCap | None]
+    held_back: dict[int, tuple[LegKind, bool, HeldBackAboveCap]]
+    """Sources left out because every price is above their cap, by key: their kind,
+    whether they have units (only those explain a shortfall), what is reported."""
 
 
 class _Planner:
@@ -205,8 +195,8 @@ class _Planner:
 
     def __init__(self, sources: Iterable[Source], buyer: Buyer, *, unbounded: int) -> None:
         self._buyer_id = buyer.organization_id.int
-        self._buyer_segments = buyer.region_code.split(".")
-        # The buyer's code cut after each segment, longest first: a source shares k
+        self._buyer_segments = buyer.delivery_region_code.split(".")
+        # The delivery code cut after each segment, longest first: a source shares k
         # leading segments with it when its code (plus ".") starts with the k-segment cut.
         self._buyer_prefixes = [
             (".".join(self._buyer_segments[:k]) + ".", k)
@@ -222,7 +212,8 @@ class _Planner:
         self.shortfalls: list[Shortfall] = []
 
     def fill(self, line: RequestedLine, rule: ProductRule) -> None:
-        supply = self._supply_of(line.product_id)
+        supply = self._supply_of(line.product_id, rule)
+        held_back: tuple[HeldBackAboveCap, ...] = ()
         if line.listing_id is not None:
             unfilled = self._fill_pinned(line, line.listing_id, supply)
         else:
@@ -231,9 +222,15 @@ class _Planner:
                 unfilled = self._take_offers(line, unfilled, self._offers_of(supply, supply.lots))
             if unfilled:
                 unfilled = self._take_allotments(line, unfilled, supply.allotments)
+            if unfilled:
+                held_back = tuple(
+                    entry
+                    for _, (kind, has_units, entry) in sorted(supply.held_back.items())
+                    if has_units and (kind is not LegKind.BULOG_LOT or rule.bulog_supplied)
+                )
         if unfilled:
             self.shortfalls.append(
-                Shortfall(line.line_no, line.product_id, line.quantity, unfilled)
+                Shortfall(line.line_no, line.product_id, line.quantity, unfilled, held_back)
             )
 
     def _fill_pinned(self, line: RequestedLine, listing_id: UUID, supply: _ProductSupply) -> int:
@@ -241,7 +238,16 @@ class _Planner:
             pass  # make every offer of the product, so the pin shares its stock counter
         offer = supply.by_listing.get(listing_id.int)
         if offer is not None:
+            take = min(line.quantity, offer.left)
+            if take >= offer.min_take:
+                price = unit_price_for(offer.tiers, take)
+                if price > offer.max_price:
+                    raise _pinned_above_cap(line, listing_id, price, offer.max_price)
             return self._take_offers(line, line.quantity, iter([[offer]]))
+        held = supply.held_back.get(listing_id.int)
+        if held is not None:
+            _, _, entry = held
+            raise _pinned_above_cap(line, listing_id, entry.lowest_unit_price, entry.cap)
         source = self._listing_source(listing_id)
         if source is None:
             return line.quantity  # not on offer now (sold out, closed): a shortfall
@@ -269,6 +275,8 @@ class _Planner:
                     if take < offer.min_take:
                         continue
                     price = unit_price_for(offer.tiers, take)
+                    if price > offer.max_price:
+                        continue  # only a larger take would reach a tier within the cap
                     if (
                         best is None
                         or price < best_price
@@ -328,14 +336,14 @@ class _Planner:
                 break
         return unfilled
 
-    def _supply_of(self, product_id: UUID) -> _ProductSupply:
+    def _supply_of(self, product_id: UUID, rule: ProductRule) -> _ProductSupply:
         supply = self._supply.get(product_id.int)
         if supply is None:
-            supply = self._rank_supply(self._sources_by_product.get(product_id.int, []))
+            supply = self._rank_supply(self._sources_by_product.get(product_id.int, []), rule)
             self._supply[product_id.int] = supply
         return supply
 
-    def _rank_supply(self, sources: list[Source]) -> _ProductSupply:
+    def _rank_supply(self, sources: list[Source], rule: ProductRule) -> _ProductSupply:
         stock: dict[tuple[int, int], list[StockSource | BulogLotSource]] = {}
         lots: dict[tuple[int, int], list[StockSource | BulogLotSource]] = {}
         listings: set[int] = set()
@@ -357,27 +365,75 @@ class _Planner:
                     source.owner_org_id.int != source.seller_org_id.int
                 )
                 stock.setdefault((remoteness, 0 if local else 1), []).append(source)
-        usable = [a for a in allotments.values() if self._contract_covers_buyer(a.source)]
-        usable.sort(
-            key=lambda a: (a.source.unit_price, a.source.contract_id.int, a.source.allotment_id.int)
-        )
-        return _ProductSupply(
+        supply = _ProductSupply(
+            caps=rule.price_caps,
             stock=[_Group(stock[rank]) for rank in sorted(stock)],
             lots=[_Group(lots[rank]) for rank in sorted(lots)],
-            allotments=usable,
+            allotments=[],
             by_listing={},
+            cap_by_region={},
+            held_back={},
         )
+        for allotment in allotments.values():
+            contract = allotment.source
+            if not self._contract_covers_buyer(contract):
+                continue
+            cap = self._cap(supply, contract.supplier_region_code)
+            if cap is None or contract.unit_price <= cap.max_unit_price:
+                supply.allotments.append(allotment)
+            else:
+                supply.held_back[contract.allotment_id.int] = (
+                    LegKind.TRADE_CONTRACT,
+                    allotment.left > 0,
+                    HeldBackAboveCap(
+                        contract_id=contract.contract_id,
+                        allotment_id=contract.allotment_id,
+                        lowest_unit_price=contract.unit_price,
+                        cap=cap.max_unit_price,
+                        region_prefix=cap.region_prefix,
+                    ),
+                )
+        supply.allotments.sort(
+            key=lambda a: (a.source.unit_price, a.source.contract_id.int, a.source.allotment_id.int)
+        )
+        return supply
+
+    def _cap(self, supply: _ProductSupply, region_code: str) -> PriceCap | None:
+        """The product's cap for a seller's region, looked up once per region."""
+        if not supply.caps:
+            return None
+        if region_code not in supply.cap_by_region:
+            supply.cap_by_region[region_code] = cap_for_region(supply.caps, region_code)
+        return supply.cap_by_region[region_code]
 
     def _offers_of(self, supply: _ProductSupply, groups: list[_Group]) -> Iterator[list[_Offer]]:
         for group in groups:
             if group.offers is None:
-                offers = [self._offer(source) for source in group.sources if self._serves(source)]
+                offers = []
+                for source in group.sources:
+                    if not self._serves(source):
+                        continue
+                    cap = self._cap(supply, source.region_code)
+                    offer = self._offer(source, cap)
+                    if cap is None or offer.floor_price <= cap.max_unit_price:
+                        offers.append(offer)
+                    else:
+                        supply.held_back[offer.listing_key] = (
+                            offer.kind,
+                            offer.left > 0,
+                            HeldBackAboveCap(
+                                listing_id=offer.listing_id,
+                                lowest_unit_price=offer.floor_price,
+                                cap=cap.max_unit_price,
+                                region_prefix=cap.region_prefix,
+                            ),
+                        )
                 offers.sort(key=lambda offer: (offer.floor_price, offer.listing_key))
                 supply.by_listing.update((offer.listing_key, offer) for offer in offers)
                 group.offers = offers
             yield group.offers
 
-    def _offer(self, source: StockSource | BulogLotSource) -> _Offer:
+    def _offer(self, source: StockSource | BulogLotSource, cap: PriceCap | None) -> _Offer:
         if isinstance(source, BulogLotSource):
             # A lot with no ceiling can never take more than the whole order.
             capacity = self._unbounded if source.capacity is None else source.capacity
@@ -395,6 +451,7 @@ class _Planner:
             min_take=max(source.min_order_quantity, 1),
             tiers=source.tiers,
             floor_price=min((tier.unit_price for tier in source.tiers), default=0),
+            max_price=NO_CAP if cap is None else cap.max_unit_price,
             listing_key=source.listing_id.int,
             left=max(capacity, 0),
         )
@@ -427,3 +484,16 @@ class _Planner:
                 if not isinstance(source, TradeContractSource) and source.listing_id == listing_id:
                     return source
         return None
+
+
+def _pinned_above_cap(
+    line: RequestedLine, listing_id: UUID, price: Rupiah, cap: Rupiah
+) -> PriceAboveCap:
+    return PriceAboveCap(
+        f"line {line.line_no} is pinned to a listing priced at Rp{price:,}, above the zone "
+        f"price cap of Rp{cap:,}".replace(",", "."),
+        line_no=line.line_no,
+        listing_id=str(listing_id),
+        unit_price=price,
+        cap=cap,
+    )

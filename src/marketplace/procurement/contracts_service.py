@@ -7,6 +7,13 @@ order, allotments locked in id order), in the week of the order's delivery date;
 shipments recorded by a supplier take volume the same way. So called-off volume never
 exceeds an allotment, however many orders race for it.
 
+A placement locks the allotments that could serve it *before* it reads their volume
+(`sources(..., lock=True)`), so the volume it plans with is what it calls off: an order
+that loses the race for the week's volume learns so from the read — an honest
+`orders.insufficient_supply` with the figures — not from a refused call-off that a retry
+would turn into that answer. Allotments are therefore locked before the order's listings
+(and before them on cancellation too).
+
 Levy. Each call-off leg carries its levy (`levy_bps` of the leg's subtotal, computed by the
 split). The levy is posted to the ledger when the goods leave — when the supplier ships the
 leg (`ContractCalloffs.shipped`, called from `orders.service.ship`) or records a direct
@@ -139,10 +146,23 @@ class ContractCalloffs:
         self.contracts = ContractRepository(uow.session)
 
     async def sources(
-        self, product_ids: Sequence[uuid.UUID], buyer_region: str, delivery_date: dt.date
+        self,
+        product_ids: Sequence[uuid.UUID],
+        delivery_region: str,
+        delivery_date: dt.date,
+        *,
+        lock: bool = False,
     ) -> list[TradeContractSource]:
+        """Allotments with volume left in the delivery week for an order delivered to
+        `delivery_region`. With `lock` (placing, not previewing) every allotment that
+        could serve it is locked first, until the transaction ends: the volume read is
+        then exact, and `call_off` of what was planned from it cannot be refused."""
+        if lock:
+            await self.contracts.lock_covering_allotments(
+                product_ids, delivery_region, delivery_date
+            )
         rows = await self.contracts.sources(
-            product_ids, buyer_region, delivery_date, week_start(delivery_date)
+            product_ids, delivery_region, delivery_date, week_start(delivery_date)
         )
         return [
             TradeContractSource(
@@ -154,13 +174,15 @@ class ContractCalloffs:
                 remaining=r.remaining,
                 unit_price=r.unit_price,
                 levy_bps=r.levy_bps,
+                supplier_region_code=r.supplier_region_code,
             )
             for r in rows
         ]
 
     async def call_off(self, legs: Sequence[CallOffLeg], delivery_date: dt.date) -> None:
         """Take the trade-contract legs' volume from their allotments in the delivery
-        week, atomically; `StockChanged` (the placement retries) if another order took it."""
+        week, atomically. The placement read that volume under the allotments' locks, so
+        a refusal (`StockChanged`, the placement retries) is only a defence."""
         per_allotment: dict[uuid.UUID, int] = defaultdict(int)
         for leg in legs:
             if leg.kind == TRADE_CONTRACT_KIND and leg.allotment_id is not None:

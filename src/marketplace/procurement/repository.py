@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts.models import Organization
 from marketplace.procurement.models import (
     BulogDemandLine,
     BulogLot,
@@ -215,6 +216,7 @@ class SourceRow(NamedTuple):
     remaining: int
     unit_price: int
     levy_bps: int
+    supplier_region_code: str
 
 
 class WeekRow(NamedTuple):
@@ -287,11 +289,43 @@ class ContractRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    @staticmethod
+    def _covering(product_ids: Sequence[uuid.UUID], region: str, day: dt.date) -> Any:
+        """Active contracts of these products covering `day` whose counterparty city
+        contains `region` (where an order is delivered)."""
+        return and_(
+            TradeContract.product_id.in_(set(product_ids)),
+            TradeContract.status == "active",
+            TradeContract.start_date <= day,
+            TradeContract.end_date >= day,
+            or_(
+                TradeContract.counterparty_city_code == region,
+                func.strpos(region, TradeContract.counterparty_city_code + ".") == 1,
+            ),
+        )
+
+    async def lock_covering_allotments(
+        self, product_ids: Sequence[uuid.UUID], region: str, day: dt.date
+    ) -> None:
+        """Row locks, in id order, on every allotment of the contracts that could serve
+        an order delivered to `region` on `day` — before their volume is read, so what is
+        read is what the call-off will find (see `ContractCalloffs.sources`)."""
+        if not product_ids:
+            return
+        stmt = (
+            select(TradeAllotment.id)
+            .join(TradeContract, TradeContract.id == TradeAllotment.contract_id)
+            .where(self._covering(product_ids, region, day))
+            .order_by(TradeAllotment.id)
+            .with_for_update(of=TradeAllotment)
+        )
+        await self.session.execute(stmt)
+
     async def sources(
-        self, product_ids: Sequence[uuid.UUID], buyer_region: str, day: dt.date, week: dt.date
+        self, product_ids: Sequence[uuid.UUID], region: str, day: dt.date, week: dt.date
     ) -> list[SourceRow]:
         """Allotments with weekly volume left on `week`, of active contracts covering
-        `day` whose counterparty city contains the buyer's region."""
+        `day` whose counterparty city contains `region`, with their supplier's region."""
         if not product_ids:
             return []
         used = func.coalesce(TradeAllotmentWeek.called_off, 0)
@@ -305,8 +339,10 @@ class ContractRepository:
                 TradeAllotment.quantity - used,
                 TradeContract.unit_price,
                 TradeContract.levy_bps,
+                Organization.region_code,
             )
             .join(TradeAllotment, TradeAllotment.contract_id == TradeContract.id)
+            .join(Organization, Organization.id == TradeAllotment.supplier_organization_id)
             .outerjoin(
                 TradeAllotmentWeek,
                 and_(
@@ -314,17 +350,7 @@ class ContractRepository:
                     TradeAllotmentWeek.week_start == week,
                 ),
             )
-            .where(
-                TradeContract.product_id.in_(set(product_ids)),
-                TradeContract.status == "active",
-                TradeContract.start_date <= day,
-                TradeContract.end_date >= day,
-                or_(
-                    TradeContract.counterparty_city_code == buyer_region,
-                    func.strpos(buyer_region, TradeContract.counterparty_city_code + ".") == 1,
-                ),
-                TradeAllotment.quantity - used > 0,
-            )
+            .where(self._covering(product_ids, region, day), TradeAllotment.quantity - used > 0)
         )
         return [SourceRow(*row) for row in await self.session.execute(stmt)]
 
