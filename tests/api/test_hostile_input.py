@@ -193,7 +193,8 @@ async def test_dates_outside_the_accepted_range_are_400_on_every_kind_of_field(
         params={"since": "2000-01-01T00:00:00Z"},
         headers=office.headers,
     )
-    assert at_the_edge.status_code == 200, at_the_edge.text
+    # Within the range, answered: 204 (no body) as this new office has no release yet.
+    assert at_the_edge.status_code in (200, 204), at_the_edge.text
 
 
 # --- cursors -------------------------------------------------------------------------
