@@ -47,8 +47,8 @@ from bench.seed import (
 )
 from marketplace.accounts.domain import Principal
 from marketplace.db import create_engine, create_session_factory, unit_of_work
-from marketplace.listings.pricing import PriceTier
-from marketplace.orders import splitting
+from marketplace.listings.domain.pricing import PriceTier
+from marketplace.orders.domain import splitting
 from marketplace.orders.placement import OrderPlacement
 from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.accounts import Principal, Role
 from marketplace.db import unit_of_work
 from marketplace.errors import DomainError
-from marketplace.orders.placed import PlacedOrder
+from marketplace.orders.domain.placed import PlacedOrder
 from marketplace.orders.placement import OrderPlacement
 from marketplace.orders.schemas import OrderCreate
 from tests.support import Actor

@@ -28,6 +28,7 @@ from marketplace.accounts import OrganizationKind, Principal, Role
 from marketplace.accounts.schemas import OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.consignment.domain import PayoutStatus
+from marketplace.consignment.domain.settlement import commission_for
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.sales import SaleRecorder, on_leg_delivered
 from marketplace.consignment.schemas import (
@@ -38,11 +39,10 @@ from marketplace.consignment.schemas import (
     ReturnCreate,
 )
 from marketplace.consignment.service import ConsignmentService
-from marketplace.consignment.settlement import commission_for
 from marketplace.consignment.settlement_service import SettlementService
 from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.ids import new_id
-from marketplace.ledger import postings
+from marketplace.ledger.domain import postings
 from marketplace.listings.schemas import ProductCreate
 from marketplace.listings.service import ProductService
 from marketplace.settings import Settings

@@ -382,7 +382,7 @@ async def test_cron_settles_agreements_whose_cycle_elapsed(session_factory: Fact
 
 async def test_sql_statements_agree_with_the_pure_rule(session_factory: Factory) -> None:
     """The set-based run computes what `settlement.build_statement` says, to the rupiah."""
-    from marketplace.consignment.settlement import SaleRecord, build_statement
+    from marketplace.consignment.domain.settlement import SaleRecord, build_statement
 
     coop, *_ = await seed(session_factory, consignors=3, sales_each=17)
     cutoff = dt.datetime.now(dt.UTC)

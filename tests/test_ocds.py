@@ -16,7 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.procurement.sourcing import ocds
+from marketplace.procurement.sourcing.domain import ocds
 from tests.api.test_sourcing import (
     DELIVERY,
     award,

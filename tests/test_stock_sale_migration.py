@@ -14,7 +14,8 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 from marketplace.db import create_engine, create_session_factory, unit_of_work
-from marketplace.ledger import LedgerService, postings
+from marketplace.ledger import LedgerService
+from marketplace.ledger.domain import postings
 from marketplace.migrations_runner import alembic_config, upgrade
 from tests.support import ServiceUrls
 from tests.test_consignment_migration import dsn, sql

@@ -20,7 +20,7 @@ from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.db import UnitOfWork, create_engine, create_session_factory, unit_of_work
 from marketplace.demo_catalog import demo_listings, demo_products
-from marketplace.listings.pricing import PriceTier, validate_tiers
+from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.service import ListingService, ProductService
 
 DEMO_KEY_NAME = "demo"

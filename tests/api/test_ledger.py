@@ -10,7 +10,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.db import unit_of_work
-from marketplace.ledger import PLATFORM_HOLDER, JournalTransaction, LedgerService, postings
+from marketplace.ledger import PLATFORM_HOLDER, JournalTransaction, LedgerService
+from marketplace.ledger.domain import postings
 from tests.support import Actor, Actors, assert_problem
 
 Client = AsyncTestClient[Litestar]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.db import unit_of_work
 from marketplace.orders.domain import ProgrammeRestricted
-from marketplace.orders.placed import PlacedOrder
+from marketplace.orders.domain.placed import PlacedOrder
 from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.repository import OrderRepository
 from marketplace.orders.schemas import OrderCreate

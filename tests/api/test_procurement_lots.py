@@ -337,10 +337,10 @@ async def test_concurrent_receipts_of_one_lot_move_stock_once(
 
 def test_lot_sources_are_bought_from_the_cooperatives_branch() -> None:
     from marketplace.listings.domain import SupplyMode
-    from marketplace.listings.pricing import PriceTier
+    from marketplace.listings.domain.pricing import PriceTier
     from marketplace.listings.stock_service import SourceListing
+    from marketplace.orders.domain.splitting import BulogLotSource
     from marketplace.orders.placement import to_sources
-    from marketplace.orders.splitting import BulogLotSource
 
     coop, branch = uuid.uuid4(), uuid.uuid4()
     listing = SourceListing(

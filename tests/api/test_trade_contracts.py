@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from marketplace.db import create_session_factory, unit_of_work
 from marketplace.ledger import LedgerService
-from marketplace.orders.placed import PlacedOrder
+from marketplace.orders.domain.placed import PlacedOrder
 from marketplace.procurement.contracts_service import iso_week, week_start
 from marketplace.procurement.models import TradeContract
 from tests.catalog import create_product

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.ledger import postings
 from marketplace.ledger.domain import (
     PLATFORM_HOLDER,
     AccountKey,
@@ -23,6 +22,7 @@ from marketplace.ledger.domain import (
     UnbalancedTransaction,
     ZeroEntry,
     account_balances,
+    postings,
     same_posting,
     validate_transaction,
 )

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.errors import InvalidTransition
-from marketplace.orders.lifecycle import (
+from marketplace.orders.domain.lifecycle import (
     CLOSED_ORDER_STATUSES,
     LEG_TRANSITIONS,
     LegEvent,

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.errors import ValidationFailed
-from marketplace.listings.pricing import (
+from marketplace.listings.domain.pricing import (
     InvalidPriceTiers,
     PriceTier,
     line_total,

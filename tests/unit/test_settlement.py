@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.consignment.settlement import (
+from marketplace.consignment.domain.settlement import (
     Adjustment,
     DuplicateSettlementRecord,
     ForeignSettlementRecord,

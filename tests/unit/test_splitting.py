@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from marketplace.listings.domain import PriceCap, cap_for_region
-from marketplace.listings.pricing import PriceTier, unit_price_for
+from marketplace.listings.domain.pricing import PriceTier, unit_price_for
 from marketplace.money import apply_basis_points
 from marketplace.orders.domain import leg_vat_treatment
-from marketplace.orders.splitting import (
+from marketplace.orders.domain.splitting import (
     DEFAULT_POLICY,
     BulogLotSource,
     Buyer,

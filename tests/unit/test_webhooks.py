@@ -21,8 +21,8 @@ from marketplace.webhooks.domain import (
     parse_target,
     retry_delay,
 )
+from marketplace.webhooks.domain.signing import generate_secret, secret_key, sign, signature_headers
 from marketplace.webhooks.sender import IPAddress, TargetGuard, pinned_request
-from marketplace.webhooks.signing import generate_secret, secret_key, sign, signature_headers
 
 NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
 

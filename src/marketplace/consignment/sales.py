@@ -25,12 +25,13 @@ from typing import Any
 
 import structlog
 
+from marketplace.consignment.domain.settlement import commission_for
 from marketplace.consignment.models import Sale
 from marketplace.consignment.repository import ConsignmentRepository
-from marketplace.consignment.settlement import commission_for
 from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService, postings
+from marketplace.ledger import LedgerService
+from marketplace.ledger.domain import postings
 from marketplace.orders.service import OrderService
 from marketplace.tax import vat_for
 

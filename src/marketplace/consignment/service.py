@@ -37,7 +37,7 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
 from marketplace.listings.domain import ListingStatus, MovementKind, SupplyMode
-from marketplace.listings.pricing import PriceTier
+from marketplace.listings.domain.pricing import PriceTier
 from marketplace.listings.schemas import ListingUpdate, PriceTierIn
 from marketplace.listings.service import ListingService, ProductService
 

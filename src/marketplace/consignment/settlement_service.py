@@ -43,7 +43,8 @@ from marketplace.consignment.service import is_party, now, party_filter
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService, postings
+from marketplace.ledger import LedgerService
+from marketplace.ledger.domain import postings
 
 # Clock skew allowed between the caller and the database for "now" as a cut-off.
 CUTOFF_TOLERANCE = dt.timedelta(minutes=5)

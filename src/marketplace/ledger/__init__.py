@@ -7,7 +7,6 @@ never edits; balances are sums of entries. Posting is idempotent by an external 
 derived from domain ids. Other domains call its public posting API; it calls no one.
 """
 
-from marketplace.ledger import postings
 from marketplace.ledger.domain import (
     PLATFORM_HOLDER,
     AccountKey,
@@ -16,6 +15,7 @@ from marketplace.ledger.domain import (
     JournalTransaction,
     ReferenceConflict,
     TransactionKind,
+    postings,
 )
 from marketplace.ledger.service import (
     AccountBalance,

@@ -21,8 +21,8 @@ from marketplace.listings.domain import (
     StockLevel,
     SupplyMode,
 )
+from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.models import Listing, Product, StockMovement
-from marketplace.listings.pricing import PriceTier, validate_tiers
 from marketplace.listings.repository import (
     CatalogueRepository,
     FeedRow,

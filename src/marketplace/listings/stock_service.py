@@ -20,7 +20,7 @@ from marketplace.errors import Conflict
 from marketplace.ids import new_id
 from marketplace.listings import domain
 from marketplace.listings.domain import MovementKind, PriceCap
-from marketplace.listings.pricing import PriceTier
+from marketplace.listings.domain.pricing import PriceTier
 from marketplace.listings.repository import StockRepository
 
 _TIERS = msgspec.json.Decoder(tuple[PriceTier, ...])

@@ -10,7 +10,7 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound
 from marketplace.ids import new_id
-from marketplace.orders import budgets
+from marketplace.orders.domain import budgets
 from marketplace.orders.models import BudgetPeriod
 from marketplace.orders.repository import BudgetRepository
 from marketplace.orders.schemas import BudgetPeriodCreate

@@ -22,9 +22,15 @@ from marketplace.http import (
 )
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
-from marketplace.orders.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.domain.placed import (
+    BudgetCheck,
+    PlacedLeg,
+    PlacedLine,
+    PlacedOrderRow,
+    PricedPlan,
+)
 from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder
-from marketplace.orders.placed import BudgetCheck, PlacedLeg, PlacedLine, PlacedOrderRow, PricedPlan
 from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.schemas import (
     BudgetCheckOut,

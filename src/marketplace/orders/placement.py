@@ -45,10 +45,9 @@ from marketplace.listings.stock_service import (
     StockChanged,
     StockService,
 )
-from marketplace.orders import budgets, splitting
-from marketplace.orders.domain import leg_vat_treatment
-from marketplace.orders.lifecycle import LegStatus, OrderStatus
-from marketplace.orders.placed import (
+from marketplace.orders.domain import budgets, leg_vat_treatment, splitting
+from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.domain.placed import (
     BudgetCheck,
     PlacedLeg,
     PlacedLine,

@@ -10,8 +10,8 @@ import msgspec
 
 from marketplace.accounts.domain import REGION_CODE_PATTERN
 from marketplace.dates import BoundedDates, BusinessDate
-from marketplace.orders.lifecycle import LegStatus, OrderStatus
-from marketplace.orders.splitting import LegKind
+from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus
+from marketplace.orders.domain.splitting import LegKind
 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 RegionCode = Annotated[str, msgspec.Meta(pattern=REGION_CODE_PATTERN)]

@@ -15,13 +15,14 @@ from marketplace import outbox
 from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
-from marketplace.ledger import LedgerService, postings
+from marketplace.ledger import LedgerService
+from marketplace.ledger.domain import postings
 from marketplace.listings.stock_service import StockService
-from marketplace.orders import lifecycle
-from marketplace.orders.lifecycle import LegEvent, LegStatus, OrderStatus
+from marketplace.orders.domain import lifecycle
+from marketplace.orders.domain.lifecycle import LegEvent, LegStatus, OrderStatus
+from marketplace.orders.domain.splitting import LegKind
 from marketplace.orders.models import Order, OrderLeg, OrderLine
 from marketplace.orders.repository import OrderRepository
-from marketplace.orders.splitting import LegKind
 from marketplace.procurement import ContractCalloffs, LotPooling
 from marketplace.tax import vat_for
 

@@ -18,7 +18,7 @@ import structlog
 from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
 from marketplace.payments.domain import InvalidStripeEvent, interpret_stripe_event
-from marketplace.payments.gateway import PaymentGateway
+from marketplace.payments.domain.gateway import PaymentGateway
 from marketplace.payments.repository import PaymentRepository, StripeEventRepository
 from marketplace.payments.service import (
     CANCEL_CARD_JOB,

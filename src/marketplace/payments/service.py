@@ -21,7 +21,8 @@ from marketplace.accounts import OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService, postings
+from marketplace.ledger import LedgerService
+from marketplace.ledger.domain import postings
 from marketplace.money import from_stripe_minor_units
 from marketplace.orders.service import OrderService, OrderView
 from marketplace.payments.domain import (
@@ -48,7 +49,7 @@ from marketplace.payments.domain import (
     refund_channel,
     virtual_account_number,
 )
-from marketplace.payments.gateway import GatewayRejected, GatewayUnavailable, PaymentGateway
+from marketplace.payments.domain.gateway import GatewayRejected, GatewayUnavailable, PaymentGateway
 from marketplace.payments.models import Payment, Refund
 from marketplace.payments.repository import PaymentRepository
 from marketplace.payments.schemas import PaymentCreate

@@ -18,7 +18,7 @@ from stripe.params import PaymentIntentCreateParams
 
 from marketplace.money import Rupiah, to_stripe_minor_units
 from marketplace.payments.domain import InvalidSignature, PaymentStatus, RefundStatus
-from marketplace.payments.gateway import (
+from marketplace.payments.domain.gateway import (
     CardCharge,
     GatewayRejected,
     GatewayUnavailable,

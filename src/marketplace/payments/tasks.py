@@ -19,7 +19,7 @@ from arq.worker import func
 
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.outbox import OutboxEvent
-from marketplace.payments.gateway import GatewayUnavailable, PaymentGateway
+from marketplace.payments.domain.gateway import GatewayUnavailable, PaymentGateway
 from marketplace.payments.inbox_service import HANDLE_STRIPE_EVENT_JOB, SWEEP_JOB, StripeInbox
 from marketplace.payments.service import CANCEL_CARD_JOB, SUBMIT_REFUND_JOB, PaymentService
 from marketplace.payments.stripe_gateway import gateway_for

@@ -43,13 +43,14 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService, postings
+from marketplace.ledger import LedgerService
+from marketplace.ledger.domain import postings
 from marketplace.listings.service import ProductService
 from marketplace.listings.stock_service import StockChanged
 from marketplace.money import apply_basis_points
-from marketplace.orders.splitting import TradeContractSource
-from marketplace.procurement import allotment
-from marketplace.procurement.errors import UnknownProduct
+from marketplace.orders.domain.splitting import TradeContractSource
+from marketplace.procurement.domain import allotment
+from marketplace.procurement.domain.errors import UnknownProduct
 from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
 from marketplace.procurement.repository import ContractRepository
 from marketplace.procurement.schemas import ShipmentCreate, ShortfallCreate, TradeContractCreate

@@ -41,11 +41,11 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
 from marketplace.listings.domain import MovementKind
-from marketplace.listings.pricing import unit_price_for
+from marketplace.listings.domain.pricing import unit_price_for
 from marketplace.listings.service import ListingService, ProductService
 from marketplace.listings.stock_service import StockChanged, StockService
-from marketplace.procurement import aggregation
-from marketplace.procurement.errors import ReceiptExceedsOrder
+from marketplace.procurement.domain import aggregation
+from marketplace.procurement.domain.errors import ReceiptExceedsOrder
 from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
 from marketplace.procurement.own_stock import OwnStock
 from marketplace.procurement.repository import LotKeyRow, LotRepository

@@ -16,7 +16,7 @@ import msgspec
 from marketplace.accounts import Principal
 from marketplace.db import UnitOfWork
 from marketplace.listings.domain import ListingStatus, MovementKind, SupplyMode
-from marketplace.listings.pricing import PriceTier
+from marketplace.listings.domain.pricing import PriceTier
 from marketplace.listings.service import ListingService, ProductService
 from marketplace.procurement.models import BulogLot
 

@@ -16,7 +16,7 @@ from marketplace.errors import DomainError, NotFound, PermissionDenied
 from marketplace.ids import new_id
 from marketplace.jobs import resweep_job_id
 from marketplace.outbox import OutboxEvent
-from marketplace.webhooks import sender, signing
+from marketplace.webhooks import sender
 from marketplace.webhooks.domain import (
     DISABLE_AFTER_FAILED_DELIVERIES,
     EVENT_TYPES,
@@ -26,6 +26,7 @@ from marketplace.webhooks.domain import (
     EndpointDisabled,
     EventType,
     decide,
+    signing,
 )
 from marketplace.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from marketplace.webhooks.repository import DeliveryRepository, EndpointRepository

@@ -14,8 +14,8 @@ from typing import Any
 
 from marketplace.accounts import OrganizationDirectory, Principal
 from marketplace.db import UnitOfWork
-from marketplace.procurement.sourcing import domain, ocds
-from marketplace.procurement.sourcing.domain import RfqStatus
+from marketplace.procurement.sourcing import domain
+from marketplace.procurement.sourcing.domain import RfqStatus, ocds
 from marketplace.procurement.sourcing.fulfilment_service import po_lines
 from marketplace.procurement.sourcing.models import (
     GoodsReceipt,

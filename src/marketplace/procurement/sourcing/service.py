@@ -20,7 +20,7 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
 from marketplace.listings.service import ProductService
-from marketplace.procurement.errors import UnknownProduct
+from marketplace.procurement.domain.errors import UnknownProduct
 from marketplace.procurement.sourcing import domain
 from marketplace.procurement.sourcing.domain import (
     InvalidRfq,

@@ -23,7 +23,7 @@ from types import MappingProxyType
 import msgspec
 
 from marketplace.errors import Conflict, InvalidTransition, ValidationFailed
-from marketplace.procurement.errors import ReceiptExceedsOrder
+from marketplace.procurement.domain.errors import ReceiptExceedsOrder
 from marketplace.tax import InvoiceLine, InvoiceTotals, VatTreatment, compute_invoice
 
 

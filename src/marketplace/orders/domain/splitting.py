@@ -34,7 +34,7 @@ from uuid import UUID
 import msgspec
 
 from marketplace.listings.domain import PriceCap, cap_for_region
-from marketplace.listings.pricing import PriceTier, unit_price_for
+from marketplace.listings.domain.pricing import PriceTier, unit_price_for
 from marketplace.money import Rupiah, apply_basis_points
 from marketplace.orders.domain import (
     DEFAULT_POLICY,
@@ -58,7 +58,7 @@ from marketplace.orders.domain import (
     StockSource,
     TradeContractSource,
 )
-from marketplace.orders.programmes import SPHP_PROGRAMME, asks_for_sphp, check_programmes
+from marketplace.orders.domain.programmes import SPHP_PROGRAMME, asks_for_sphp, check_programmes
 
 UMKM_KIND = "umkm"
 NO_CAP = 1 << 62

@@ -9,7 +9,7 @@ import msgspec
 
 from marketplace.errors import ValidationFailed
 from marketplace.listings.domain import PriceCap
-from marketplace.listings.pricing import PriceTier
+from marketplace.listings.domain.pricing import PriceTier
 from marketplace.money import Rupiah
 from marketplace.tax import VatTreatment
 

@@ -12,7 +12,7 @@ import uuid
 
 import msgspec
 
-from marketplace.orders import splitting
+from marketplace.orders.domain import splitting
 
 
 class PricedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from marketplace.errors import ValidationFailed
-from marketplace.listings.pricing import PriceTier
+from marketplace.listings.domain.pricing import PriceTier
 
 
 class ProductCategory(enum.StrEnum):

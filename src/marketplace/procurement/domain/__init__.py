@@ -1,0 +1,1 @@
+"""Procurement: pure rules (no I/O imports; checked by import-linter)."""
