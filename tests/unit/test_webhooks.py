@@ -7,6 +7,8 @@ import ipaddress
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from marketplace.webhooks.domain import (
     MAX_ATTEMPTS,
@@ -14,14 +16,17 @@ from marketplace.webhooks.domain import (
     DeliveryState,
     DisabledReason,
     InvalidWebhookUrl,
+    IPAddress,
     UnresolvableWebhookUrl,
     UnsafeWebhookUrl,
     decide,
+    embedded_ipv4,
+    is_unsafe_address,
     parse_retry_after,
     parse_target,
     retry_delay,
 )
-from marketplace.webhooks.sender import IPAddress, TargetGuard, pinned_request
+from marketplace.webhooks.sender import TargetGuard, pinned_request
 from marketplace.webhooks.signing import generate_secret, secret_key, sign, signature_headers
 
 NOW = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
@@ -126,6 +131,8 @@ DNS = {
     "internal.example": ["10.20.30.40"],
     "rebind.example": ["93.184.215.14", "192.168.1.10"],
     "metadata.example": ["169.254.169.254"],
+    "nat64.example": ["64:ff9b::a14:1e28"],
+    "dns64.example": ["64:ff9b::5db8:d70e"],  # 93.184.215.14 through NAT64
 }
 
 
@@ -147,6 +154,15 @@ DNS = {
         "http://[fc00::1]/hooks",
         "http://[ff02::1]/hooks",
         "http://[::ffff:127.0.0.1]/hooks",
+        "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of the metadata address
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b:1::808:808]/",  # NAT64 local-use prefix, whatever it carries
+        "http://[::ffff:0:a00:1]/",  # IPv4-translated 10.0.0.1
+        "http://[::10.0.0.1]/",  # IPv4-compatible (deprecated)
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+        "http://[2606:4700::5efe:c0a8:101]/",  # ISATAP of 192.168.1.1
+        "https://nat64.example/hooks",  # DNS64 answer for an internal host
         "https://localhost/hooks",
         "https://internal.example/hooks",
         "https://rebind.example/hooks",  # one private answer is enough to refuse
@@ -166,6 +182,9 @@ async def test_guard_accepts_public_targets_and_pins_the_vetted_address() -> Non
     assert vetted.connect_to == ipaddress.ip_address("93.184.215.14")
     literal = await guard.vet("http://93.184.215.14:8080/hooks")
     assert literal.connect_to == ipaddress.ip_address("93.184.215.14")
+    # An IPv6-only network's DNS64 answer for a public host is a public target.
+    translated = await guard.vet("https://dns64.example/hooks")
+    assert translated.connect_to == ipaddress.ip_address("64:ff9b::5db8:d70e")
 
     async with httpx.AsyncClient() as client:
         request = pinned_request(client, vetted, {"webhook-id": "e1"}, b"{}")
@@ -192,3 +211,108 @@ async def test_guard_allows_private_targets_when_configured_without_resolving() 
     assert vetted.connect_to is None
     with pytest.raises(InvalidWebhookUrl):  # the URL's shape is still checked
         await guard.vet("file:///etc/passwd")
+
+
+# --- addresses that carry an IPv4 address -----------------------------------------------
+
+# IANA's IPv4 special-purpose registry, the blocks not globally reachable, and multicast
+# and the deprecated 6to4 relay anycast.
+NON_GLOBAL_IPV4 = [
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+]  # fmt: skip
+non_global_ipv4 = st.sampled_from(NON_GLOBAL_IPV4).flatmap(
+    lambda network: st.ip_addresses(network=network)
+)
+global_ipv4 = st.ip_addresses(v=4).filter(
+    lambda a: a.is_global and not any(a in ipaddress.ip_network(n) for n in NON_GLOBAL_IPV4)
+)
+PUBLIC_PREFIX = int(ipaddress.IPv6Address("2606:4700::"))  # a global unicast /32
+
+
+def v6(value: int) -> ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(value)
+
+
+def mapped(a: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    return v6(0xFFFF << 32 | int(a))
+
+
+def translated(a: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    return v6(0xFFFF << 48 | int(a))
+
+
+def nat64(a: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    return v6(int(ipaddress.IPv6Address("64:ff9b::")) | int(a))
+
+
+def six_to_four(a: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    return v6(0x2002 << 112 | int(a) << 80 | 1)
+
+
+def isatap(a: ipaddress.IPv4Address, marker: int = 0x00005EFE) -> ipaddress.IPv6Address:
+    return v6(PUBLIC_PREFIX | marker << 32 | int(a))
+
+
+def compatible(a: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    return v6(int(a))
+
+
+def teredo(server: ipaddress.IPv4Address, client: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    # 2001:0000:<server>:<flags>:<port ^ 0xffff>:<client ^ 0xffffffff> (RFC 4380 §4)
+    return v6(
+        0x20010000 << 96
+        | int(server) << 64
+        | 0x8000 << 48
+        | 0xFFFF << 32
+        | (~int(client) & 0xFFFFFFFF)
+    )
+
+
+EMBEDDINGS = [mapped, translated, nat64, six_to_four, isatap, compatible]
+
+
+@given(address=non_global_ipv4, embed=st.sampled_from(EMBEDDINGS))
+def test_every_embedding_of_a_non_global_ipv4_address_is_refused(
+    address: ipaddress.IPv4Address, embed: object
+) -> None:
+    assert callable(embed)
+    carried = embed(address)
+    assert embedded_ipv4(carried) == address or (compatible is embed and int(address) <= 1)
+    assert is_unsafe_address(address)
+    assert is_unsafe_address(carried)
+
+
+@given(server=st.ip_addresses(v=4), client=st.ip_addresses(v=4))
+def test_teredo_is_refused_whatever_it_carries(
+    server: ipaddress.IPv4Address, client: ipaddress.IPv4Address
+) -> None:
+    address = teredo(server, client)
+    assert address.teredo == (server, client)
+    assert is_unsafe_address(address)
+
+
+@given(address=global_ipv4)
+def test_translations_of_a_public_ipv4_address_are_public_deprecated_tunnels_are_not(
+    address: ipaddress.IPv4Address,
+) -> None:
+    for embed in (mapped, translated, nat64, isatap):
+        assert embedded_ipv4(embed(address)) == address
+        assert not is_unsafe_address(embed(address)), embed
+    for embed in (six_to_four, compatible):  # RFC 7526, RFC 4291: nobody's webhook lives there
+        assert is_unsafe_address(embed(address)), embed
+
+
+@given(address=non_global_ipv4, marker=st.sampled_from([0x00005EFE, 0x02005EFE, 0x01005EFE]))
+def test_isatap_with_either_universal_local_bit_carries_its_address(
+    address: ipaddress.IPv4Address, marker: int
+) -> None:
+    assert embedded_ipv4(isatap(address, marker)) == address
+    assert is_unsafe_address(isatap(address, marker))
+
+
+def test_plain_ipv6_addresses_carry_nothing() -> None:
+    for text in ("2606:4700::1111", "2a00:1450:4001:82a::200e", "::1", "::", "fe80::1"):
+        assert embedded_ipv4(ipaddress.IPv6Address(text)) is None
+    assert not is_unsafe_address(ipaddress.IPv6Address("2606:4700::1111"))

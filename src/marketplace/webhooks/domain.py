@@ -122,10 +122,74 @@ def parse_target(url: str) -> Target:
     )
 
 
-def is_unsafe_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Private, loopback, link-local, multicast, reserved or otherwise non-global."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return is_unsafe_address(ip.ipv4_mapped)
+# IPv6 forms that carry an IPv4 address inside them (RFC 6052 §2, RFC 4291 §2.5.5, RFC 3056,
+# RFC 4380, RFC 5214): a packet to such an address can end up at the IPv4 address it
+# carries — through the host's own stack, a NAT64 gateway or a tunnel relay — so a guard
+# that looks only at the IPv6 address lets `http://[2002:7f00:1::]/` reach 127.0.0.1.
+IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT (RFC 2765)
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+# Refused whatever they carry: deprecated tunnels whose far end we cannot vouch for, and
+# NAT64 prefixes that are local by definition (RFC 8215).
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated (RFC 4291 §2.5.5.1)
+SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")  # deprecated (RFC 7526)
+TEREDO = ipaddress.IPv6Network("2001::/32")  # the client's IPv4 is obfuscated in it
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+REFUSED_IPV6_NETWORKS = (IPV4_COMPATIBLE, SIX_TO_FOUR, TEREDO, NAT64_LOCAL_USE)
+# ISATAP interface identifier `…:0000:5efe:a.b.c.d` (u/g bits of its first octet ignored).
+ISATAP_MARKER = 0x00005EFE
+ISATAP_MARKER_MASK = 0xFCFFFFFF
+
+# IANA's IPv4 special-purpose registry, the blocks not globally reachable (plus multicast
+# and the deprecated 6to4 relay anycast), stated here rather than left to the flags of
+# Python's `ipaddress`, which differ between versions (3.11 calls 192.0.0.8 global).
+NON_GLOBAL_IPV4_NETWORKS = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    )
+)  # fmt: skip
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries, in every form that can deliver to it:
+    IPv4-mapped, IPv4-translated, NAT64 (well-known prefix), 6to4, Teredo (its server),
+    ISATAP and IPv4-compatible; None for a plain IPv6 address."""
+    low32 = ipaddress.IPv4Address(ip.packed[-4:])
+    if ip in IPV4_MAPPED or ip in IPV4_TRANSLATED or ip in NAT64_WELL_KNOWN:
+        return low32
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[0]
+    if ((int(ip) >> 32) & ISATAP_MARKER_MASK) == ISATAP_MARKER:
+        return low32
+    if ip in IPV4_COMPATIBLE and int(ip) > 1:  # not :: or ::1
+        return low32
+    return None
+
+
+def is_unsafe_address(ip: IPAddress) -> bool:
+    """Private, loopback, link-local, multicast, reserved or otherwise non-global — the
+    IPv4 address an IPv6 address carries included. A translated address (IPv4-mapped,
+    SIIT, NAT64's well-known prefix, as DNS64 answers for IPv4-only hosts) is judged by
+    the IPv4 address it stands for."""
+    if isinstance(ip, ipaddress.IPv4Address):
+        if any(ip in network for network in NON_GLOBAL_IPV4_NETWORKS):
+            return True
+    else:
+        if any(ip in network for network in REFUSED_IPV6_NETWORKS):
+            return True
+        carried = embedded_ipv4(ip)
+        if carried is not None:
+            if ip in IPV4_MAPPED or ip in IPV4_TRANSLATED or ip in NAT64_WELL_KNOWN:
+                return is_unsafe_address(carried)
+            if is_unsafe_address(carried):
+                return True
     return (
         ip.is_private
         or ip.is_loopback
