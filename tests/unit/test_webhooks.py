@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.webhooks.domain import (
+    ERROR_TEXT_LIMIT,
     MAX_ATTEMPTS,
+    MAX_RETRY_AFTER,
     AttemptResult,
     DeliveryState,
     DisabledReason,
@@ -20,11 +22,14 @@ from marketplace.webhooks.domain import (
     UnresolvableWebhookUrl,
     UnsafeWebhookUrl,
     decide,
+    decode_excerpt,
     embedded_ipv4,
     is_unsafe_address,
+    parse_http_date,
     parse_retry_after,
     parse_target,
     retry_delay,
+    storable_text,
 )
 from marketplace.webhooks.sender import TargetGuard, pinned_request
 from marketplace.webhooks.signing import generate_secret, secret_key, sign, signature_headers
@@ -69,10 +74,13 @@ def test_retry_schedule_backs_off_then_gives_up() -> None:
     assert retry_delay(1, jitter=1.0) == dt.timedelta(seconds=5.5)
 
 
-def result(status: int | None, **kw: object) -> AttemptResult:
+def result(status: int | None, retry_after: dt.timedelta | None = None) -> AttemptResult:
     return AttemptResult(
-        status_code=status, error=None if status == 200 else "x", duration_ms=3, **kw
-    )  # type: ignore[arg-type]
+        status_code=status,
+        error=None if status == 200 else "x",
+        duration_ms=3,
+        retry_after=retry_after,
+    )
 
 
 def test_decisions() -> None:
@@ -95,9 +103,8 @@ def test_decisions() -> None:
     assert slow.next_attempt_at == NOW + dt.timedelta(minutes=3)
     capped = decide(result(503, retry_after=dt.timedelta(days=30)), 1, NOW)
     assert capped.next_attempt_at == NOW + dt.timedelta(hours=6)
-    assert parse_retry_after("120") == dt.timedelta(seconds=120)
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
-    assert parse_retry_after(None) is None
+    assert parse_retry_after("120", NOW) == dt.timedelta(seconds=120)
+    assert parse_retry_after(None, NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -316,3 +323,128 @@ def test_plain_ipv6_addresses_carry_nothing() -> None:
     for text in ("2606:4700::1111", "2a00:1450:4001:82a::200e", "::1", "::", "fe80::1"):
         assert embedded_ipv4(ipaddress.IPv6Address(text)) is None
     assert not is_unsafe_address(ipaddress.IPv6Address("2606:4700::1111"))
+
+
+# --- Retry-After, strictly (RFC 9110 §10.2.3) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "delay"),
+    [
+        ("120", dt.timedelta(seconds=120)),
+        ("0", dt.timedelta(0)),
+        (" 7\t", dt.timedelta(seconds=7)),  # optional whitespace around the value
+        ("0000000000000000000000030", dt.timedelta(seconds=30)),
+        ("99999999999999999999", MAX_RETRY_AFTER),  # overflowed timedelta before
+        ("9" * 10_000, MAX_RETRY_AFTER),  # beyond Python's int-from-text limit
+        ("21601", MAX_RETRY_AFTER),
+        ("²", None),  # str.isdigit() is True for it; int() raised
+        ("١٢٣", None),  # Arabic-Indic digits
+        ("\uff11\uff12", None),  # full-width digits
+        ("-5", None),
+        ("+5", None),
+        ("1.5", None),
+        ("5 5", None),
+        ("120, 120", None),  # two Retry-After fields
+        ("", None),
+        ("soon", None),
+        ("Sun, 22 Nov 2026 03:10:00 GMT", dt.timedelta(minutes=10)),  # IMF-fixdate
+        ("Sunday, 22-Nov-26 03:10:00 GMT", dt.timedelta(minutes=10)),  # RFC 850
+        ("Sun Nov 22 03:10:00 2026", dt.timedelta(minutes=10)),  # asctime
+        ("Mon Nov  2 03:00:00 2026", dt.timedelta(0)),  # asctime, one-digit day, past
+        ("Sun, 06 Nov 1994 08:49:37 GMT", dt.timedelta(0)),  # far past: now
+        ("Fri, 31 Dec 9999 23:59:59 GMT", MAX_RETRY_AFTER),  # far future: the cap
+        ("Sun, 22 Nov 2026 03:00:60 GMT", dt.timedelta(seconds=59)),  # leap second
+        ("Mon, 30 Feb 2026 03:10:00 GMT", None),
+        ("Sun, 22 Nov 2026 25:10:00 GMT", None),
+        ("Sun, 22 Nov 0000 03:10:00 GMT", None),
+        ("sun, 22 nov 2026 03:10:00 gmt", None),  # the grammar is case-sensitive
+        ("Sun, 22 Nov 2026 03:10:00 +0700", None),
+        ("2026-11-22T03:10:00Z", None),
+    ],
+)
+def test_retry_after_is_parsed_strictly_and_bounded(value: str, delay: dt.timedelta | None) -> None:
+    assert parse_retry_after(value, NOW) == delay
+
+
+def test_a_two_digit_year_more_than_50_years_ahead_is_last_century() -> None:
+    moment = parse_http_date("Thursday, 01-Jan-98 00:00:00 GMT", NOW)
+    assert moment == dt.datetime(1998, 1, 1, tzinfo=dt.UTC)
+    assert parse_http_date("Sunday, 01-Jan-56 00:00:00 GMT", NOW) == dt.datetime(
+        2056, 1, 1, tzinfo=dt.UTC
+    )
+
+
+@given(value=st.text(max_size=200) | st.from_regex(r"[0-9]{1,40}", fullmatch=True))
+def test_no_retry_after_raises_and_every_delay_is_bounded(value: str) -> None:
+    delay = parse_retry_after(value, NOW)
+    assert delay is None or dt.timedelta(0) <= delay <= MAX_RETRY_AFTER
+
+
+@given(seconds=st.integers(min_value=0, max_value=10**40))
+def test_delay_seconds_are_honoured_up_to_the_cap(seconds: int) -> None:
+    expected = min(dt.timedelta(seconds=min(seconds, 10**9)), MAX_RETRY_AFTER)
+    assert parse_retry_after(str(seconds), NOW) == expected
+
+
+@given(digits=st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=5))
+def test_only_ascii_digits_are_delay_seconds(digits: str) -> None:
+    if all(c in "0123456789" for c in digits):
+        assert parse_retry_after(digits, NOW) is not None
+    else:
+        assert parse_retry_after(digits, NOW) is None
+
+
+@given(
+    moment=st.datetimes(
+        min_value=dt.datetime(1000, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59)
+    )
+)
+def test_an_imf_fixdate_is_a_delay_until_it_clamped(moment: dt.datetime) -> None:
+    moment = moment.replace(microsecond=0, tzinfo=dt.UTC)
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    text = (
+        f"{days[moment.weekday()]}, {moment.day:02d} {months[moment.month - 1]} "
+        f"{moment.year:04d} {moment:%H:%M:%S} GMT"
+    )
+    expected = min(max(moment - NOW, dt.timedelta(0)), MAX_RETRY_AFTER)
+    assert parse_retry_after(text, NOW) == expected
+
+
+def test_retry_after_never_shortens_the_backoff_and_never_exceeds_the_cap() -> None:
+    far = decide(result(503, retry_after=parse_retry_after("9" * 30, NOW)), 1, NOW)
+    assert far.next_attempt_at == NOW + MAX_RETRY_AFTER
+    past = decide(
+        result(503, retry_after=parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", NOW)), 1, NOW
+    )
+    assert past.next_attempt_at == NOW + dt.timedelta(seconds=5)
+
+
+# --- what is stored of an error --------------------------------------------------------
+
+
+def test_stored_text_has_no_nul_no_broken_utf8_and_a_bound() -> None:
+    assert storable_text(None) is None
+    assert storable_text("HTTP 500: boom\x00\x00!") == "HTTP 500: boom\ufffd\ufffd!"
+    assert storable_text("a\udcffb") == "a?b"  # an unpaired surrogate cannot be UTF-8
+    assert storable_text("line 1\nline 2\ttab") == "line 1\nline 2\ttab"
+    assert storable_text("x" * 10_000) == "x" * ERROR_TEXT_LIMIT
+    assert decode_excerpt(b"\xff\xfeok\xc3(", 200) == "\ufffd\ufffdok\ufffd("
+
+
+@given(text=st.text(), limit=st.integers(min_value=1, max_value=600))
+def test_any_text_becomes_storable(text: str, limit: int) -> None:
+    stored = storable_text(text, limit)
+    assert stored is not None
+    assert len(stored) <= limit
+    assert "\x00" not in stored
+    stored.encode("utf-8")  # strict: raises on anything PostgreSQL would refuse
+    assert stored[:1] == "" or text[:1] in (stored[:1], "?") or not text[:1].isprintable()
+
+
+@given(raw=st.binary(max_size=2_000))
+def test_any_body_decodes_to_a_bounded_excerpt(raw: bytes) -> None:
+    excerpt = decode_excerpt(raw, 200)
+    assert len(excerpt) <= 200
+    excerpt.encode("utf-8")

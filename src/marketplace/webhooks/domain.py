@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import ipaddress
+import re
 from urllib.parse import SplitResult, urlsplit
 
 import msgspec
@@ -257,8 +258,103 @@ def decide(
     return Decision(state=DeliveryState.PENDING, next_attempt_at=now + delay)
 
 
-def parse_retry_after(value: str | None) -> dt.timedelta | None:
-    """`Retry-After: <seconds>` (the HTTP-date form is ignored)."""
-    if value is None or not value.strip().isdigit():
+# --- what a receiver says, made safe to act on and to store ----------------------------
+
+# The longest delay-seconds we read; longer (up to any number of digits) means "at least the
+# cap" and is never converted, so no answer can overflow a timedelta or Python's int parser.
+_RETRY_AFTER_MAX_DIGITS = len(str(int(MAX_RETRY_AFTER.total_seconds())))
+_DELAY_SECONDS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() accepts "²"
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_SHORT_DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_LONG_DAY = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTH = "(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_TIME = "(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+# RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient
+# must accept. Case-sensitive, as the grammar is.
+_IMF_FIXDATE = re.compile(
+    rf"{_SHORT_DAY}, (?P<day>[0-9]{{2}}) {_MONTH} (?P<year>[0-9]{{4}}) {_TIME} GMT"
+)
+_RFC850_DATE = re.compile(
+    rf"{_LONG_DAY}, (?P<day>[0-9]{{2}})-{_MONTH}-(?P<year>[0-9]{{2}}) {_TIME} GMT"
+)
+_ASCTIME_DATE = re.compile(
+    rf"{_SHORT_DAY} {_MONTH} (?P<day>[ 0-9][0-9]) {_TIME} (?P<year>[0-9]{{4}})"
+)
+
+
+def parse_http_date(value: str, now: dt.datetime) -> dt.datetime | None:
+    """An HTTP-date (RFC 9110 §5.6.7) as an aware UTC datetime; None unless it is one."""
+    match = (
+        _IMF_FIXDATE.fullmatch(value)
+        or _RFC850_DATE.fullmatch(value)
+        or _ASCTIME_DATE.fullmatch(value)
+    )
+    if match is None:
         return None
-    return dt.timedelta(seconds=int(value.strip()))
+    year = int(match["year"])
+    if len(match["year"]) == 2:
+        # RFC 9110: a two-digit year more than 50 years ahead is in the past century.
+        year += now.year - now.year % 100
+        if year > now.year + 50:
+            year -= 100
+    try:
+        return dt.datetime(
+            year,
+            _MONTHS[match["month"]],
+            int(match["day"].strip()),
+            int(match["hour"]),
+            int(match["minute"]),
+            min(int(match["second"]), 59),  # a leap second is the second before it
+            tzinfo=dt.UTC,
+        )
+    except ValueError:  # 31 Feb, hour 25, …
+        return None
+
+
+def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
+    """A receiver's `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) as a
+    delay between zero and `MAX_RETRY_AFTER`; None when absent or not well formed.
+
+    Strict: ASCII digits only (no sign, no "²" or other Unicode digits), no fractions; a
+    date already past means "now". Whatever its size, a value never raises."""
+    if value is None:
+        return None
+    text = value.strip(" \t")
+    if _DELAY_SECONDS.fullmatch(text):
+        digits = text.lstrip("0") or "0"
+        if len(digits) > _RETRY_AFTER_MAX_DIGITS:
+            return MAX_RETRY_AFTER
+        return min(dt.timedelta(seconds=int(digits)), MAX_RETRY_AFTER)
+    moment = parse_http_date(text, now)
+    if moment is None:
+        return None
+    if moment <= now:
+        return dt.timedelta(0)
+    return min(moment - now, MAX_RETRY_AFTER)
+
+
+# What is stored of an error or a receiver's answer: PostgreSQL text holds no NUL and only
+# valid UTF-8, and the log's columns are 500 characters.
+ERROR_TEXT_LIMIT = 500
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def storable_text(text: str | None, limit: int = ERROR_TEXT_LIMIT) -> str | None:
+    """`text` made safe to store and show: at most `limit` characters, control characters
+    (NUL first) replaced by U+FFFD and unpaired surrogates by "?"; None stays None."""
+    if text is None:
+        return None
+    bounded = text[:limit]  # first, so a huge input costs no more than a short one
+    valid = bounded.encode("utf-8", "replace").decode("utf-8")
+    return _UNPRINTABLE.sub("\ufffd", valid)
+
+
+def decode_excerpt(raw: bytes, limit: int) -> str:
+    """The start of a receiver's body as text: invalid UTF-8 replaced, at most `limit`
+    characters, stripped."""
+    return raw[: limit * 4].decode("utf-8", "replace")[:limit].strip()
