@@ -14,15 +14,25 @@ from marketplace.errors import Conflict, ValidationFailed
 
 
 class EventType(enum.StrEnum):
-    """Every event a partner can subscribe to. The outbox topic is the same string."""
+    """Every event a partner can subscribe to. The outbox topic is the same string; each
+    is emitted, in the transaction of its state change, to every organization named in the
+    README's table of partner events (tests/api/test_partner_events.py runs each flow)."""
 
     ORDER_PLACED = "order.placed"
     ORDER_CANCELLED = "order.cancelled"
     ORDER_LEG_SHIPPED = "order.leg.shipped"
     ORDER_LEG_DELIVERED = "order.leg.delivered"
     CONSIGNMENT_STATEMENT_ISSUED = "consignment.statement.issued"
+    PROCUREMENT_BULOG_LOT_CLOSED = "procurement.bulog_lot.closed"
+    PROCUREMENT_BULOG_LOT_SUBMITTED = "procurement.bulog_lot.submitted"
+    PROCUREMENT_BULOG_LOT_RECEIVED = "procurement.bulog_lot.received"
+    PROCUREMENT_TRADE_CONTRACT_SIGNED = "procurement.trade_contract.signed"
+    PROCUREMENT_TRADE_CONTRACT_REALLOTTED = "procurement.trade_contract.reallotted"
+    PROCUREMENT_TRADE_CONTRACT_SHIPMENT_RECORDED = "procurement.trade_contract.shipment_recorded"
     PROCUREMENT_RFQ_PUBLISHED = "procurement.rfq.published"
     PROCUREMENT_PURCHASE_ORDER_CREATED = "procurement.purchase_order.created"
+    PROCUREMENT_INVOICE_ISSUED = "procurement.invoice.issued"
+    PROCUREMENT_TREASURY_PAYMENT_RECORDED = "procurement.treasury_payment.recorded"
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     PAYMENT_REFUNDED = "payment.refunded"
