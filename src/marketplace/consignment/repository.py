@@ -394,6 +394,34 @@ class ConsignmentRepository:
         stmt = select(Statement).where(Statement.run_id == run_id).order_by(Statement.id)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def statement_events_of_run(self, run_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Each statement of the run with its payout id, as plain rows (no ORM objects:
+        a run may issue thousands), for the partners' `consignment.statement.issued`."""
+        payout = select(Payout.id).where(Payout.statement_id == Statement.id).scalar_subquery()
+        stmt = (
+            select(
+                Statement.id.label("statement_id"),
+                Statement.run_id,
+                Statement.cooperative_id,
+                Statement.consignor_id,
+                Statement.cutoff,
+                Statement.opening_balance,
+                Statement.sales_count,
+                Statement.gross_sales,
+                Statement.commission,
+                Statement.net_sales,
+                Statement.returns_count,
+                Statement.returns_quantity,
+                Statement.adjustments_total,
+                Statement.payout_due,
+                Statement.closing_balance,
+                payout.label("payout_id"),
+            )
+            .where(Statement.run_id == run_id)
+            .order_by(Statement.id)
+        )
+        return [dict(row._mapping) for row in await self.session.execute(stmt)]
+
     async def statements_page(
         self,
         *,

@@ -22,6 +22,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
+from marketplace.consignment import statement_events
 from marketplace.consignment.domain import (
     CutoffInFuture,
     PayoutAlreadyPaid,
@@ -122,6 +123,7 @@ class SettlementService:
             run.sales_count = sum(w[2] for w in written)
             run.payout_total = sum(w[4] for w in written)
             await self.repo.mark_settled(cooperative_id, [w[1] for w in written], now())
+            await statement_events.issued(self.uow, run.id)
         await self.repo.flush()
         return run
 

@@ -38,7 +38,6 @@ from typing import Protocol
 
 import msgspec
 
-from marketplace import outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -49,6 +48,7 @@ from marketplace.listings.service import ProductService
 from marketplace.listings.stock_service import StockChanged
 from marketplace.money import apply_basis_points
 from marketplace.orders.domain.splitting import TradeContractSource
+from marketplace.procurement import contract_events
 from marketplace.procurement.domain import allotment
 from marketplace.procurement.domain.errors import UnknownProduct
 from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
@@ -224,22 +224,22 @@ class ContractCalloffs:
         await self.contracts.lock_allotments([leg.allotment_id])
         if not await self.contracts.add_shipped(leg.allotment_id, week, leg.quantity):
             raise VolumeExhausted("The call-off is not on record for its week.", leg_id=str(leg.id))
-        self.contracts.add_all(
-            [
-                TradeShipment(
-                    id=new_id(),
-                    contract_id=contract.id,
-                    allotment_id=leg.allotment_id,
-                    week_start=week,
-                    quantity=leg.quantity,
-                    amount=leg.subtotal,
-                    levy_amount=leg.levy_amount,
-                    order_leg_id=leg.id,
-                    reference=f"leg:{leg.id}",
-                )
-            ]
+        shipment = TradeShipment(
+            id=new_id(),
+            contract_id=contract.id,
+            allotment_id=leg.allotment_id,
+            week_start=week,
+            quantity=leg.quantity,
+            amount=leg.subtotal,
+            levy_amount=leg.levy_amount,
+            order_leg_id=leg.id,
+            reference=f"leg:{leg.id}",
         )
+        self.contracts.add_all([shipment])
         await self.contracts.flush()
+        contract_events.shipment_recorded(
+            self.uow, contract, leg.supplier_organization_id, shipment
+        )
         if leg.levy_amount > 0:
             await LedgerService(self.uow).post(
                 postings.levy(
@@ -337,14 +337,7 @@ class ContractService:
         await self.contracts.flush()
         self.contracts.add_all(allotments)
         await self.contracts.flush()
-        payload = {"contract_id": str(contract.id), "product_id": str(contract.product_id)}
-        for organization_id in sorted({counterparty.id, *supplier_ids}):
-            outbox.emit(
-                self.uow,
-                "procurement.trade_contract.signed",
-                payload,
-                organization_id=organization_id,
-            )
+        contract_events.signed(self.uow, contract, allotments)
         return await self._view(contract)
 
     # --- reading -------------------------------------------------------------------
@@ -470,16 +463,8 @@ class ContractService:
             a.capacity = new_capacity[a.supplier_organization_id]
         contract.unplaced += result.unplaced
         await self.contracts.flush()
-        outbox.emit(
-            self.uow,
-            "procurement.trade_contract.reallotted",
-            {
-                "contract_id": str(contract.id),
-                "allotment_id": str(short.id),
-                "shortfall": data.quantity,
-                "unplaced": result.unplaced,
-            },
-            organization_id=contract.trade_center_organization_id,
+        contract_events.reallotted(
+            self.uow, contract, allotments, short, data.quantity, result.unplaced
         )
         return ShortfallResult(view=await self._view(contract), unplaced=result.unplaced)
 
@@ -533,16 +518,7 @@ class ContractService:
                     levy,
                 )
             )
-        outbox.emit(
-            self.uow,
-            "procurement.trade_contract.shipped",
-            {
-                "contract_id": str(contract.id),
-                "shipment_id": str(shipment.id),
-                "quantity": data.quantity,
-                "levy": levy,
-                "currency": "IDR",
-            },
-            organization_id=contract.counterparty_organization_id,
+        contract_events.shipment_recorded(
+            self.uow, contract, target.supplier_organization_id, shipment
         )
         return shipment, await self._view(contract)

@@ -35,7 +35,7 @@ from typing import Protocol
 
 import msgspec
 
-from marketplace import clock, outbox
+from marketplace import clock
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -44,6 +44,7 @@ from marketplace.listings.domain import MovementKind
 from marketplace.listings.domain.pricing import unit_price_for
 from marketplace.listings.service import ListingService, ProductService
 from marketplace.listings.stock_service import StockChanged, StockService
+from marketplace.procurement import lot_events
 from marketplace.procurement.domain import aggregation
 from marketplace.procurement.domain.errors import ReceiptExceedsOrder
 from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
@@ -422,6 +423,7 @@ class LotService:
         if order.order_quantity == 0:
             lot.status = LotStatus.CANCELLED  # nothing to buy
             await self.lots.flush()
+            lot_events.closed(self.uow, lot)
             return
         lot.status = LotStatus.CLOSED
         po = BulogPurchaseOrder(
@@ -437,20 +439,8 @@ class LotService:
         )
         self.lots.add_all([po])
         await self.lots.flush()
-        payload = {
-            "lot_id": str(lot.id),
-            "purchase_order_id": str(po.id),
-            "product_id": str(lot.product_id),
-            "quantity": po.quantity,
-            "unit_price": po.unit_price,
-            "total": po.total,
-            "currency": "IDR",
-            "reason": reason,
-        }
-        for organization_id in sorted({lot.cooperative_organization_id, lot.bulog_organization_id}):
-            outbox.emit(
-                self.uow, "procurement.bulog_lot.closed", payload, organization_id=organization_id
-            )
+        lot_events.closed(self.uow, lot)
+        lot_events.submitted(self.uow, lot, po)
 
     # --- receiving -----------------------------------------------------------------
 
@@ -532,7 +522,7 @@ class LotService:
         if po is not None:
             po.status = "received"
         await self.lots.flush()
-        self._emit_released(lot, allocation)
+        lot_events.received(self.uow, lot, po, allocation)
         return ReceiptResult(
             view=LotView(lot=lot, lines=await self.lots.demand_lines(lot.id), purchase_order=po),
             allocation=allocation,
@@ -545,21 +535,6 @@ class LotService:
         """The surplus becomes the cooperative's own stock on its `stock` listing."""
         return await OwnStock(self.uow).receive(
             lot, quantity, principal, "Bulog lot surplus", reference
-        )
-
-    def _emit_released(self, lot: BulogLot, allocation: aggregation.ReceiptAllocation) -> None:
-        payload = {
-            "lot_id": str(lot.id),
-            "received_quantity": lot.received_quantity,
-            "released": allocation.released_total,
-            "unfilled": allocation.unfilled_total,
-            "surplus": allocation.surplus,
-        }
-        outbox.emit(
-            self.uow,
-            "procurement.bulog_lot.received",
-            payload,
-            organization_id=lot.cooperative_organization_id,
         )
 
 

@@ -21,6 +21,7 @@ from marketplace.http import (
 from marketplace.webhooks.domain import (
     DISABLE_AFTER_FAILED_DELIVERIES,
     MAX_ATTEMPTS,
+    MAX_RETRY_AFTER,
     RETRY_SCHEDULE,
     DeliveryState,
     DisabledReason,
@@ -65,8 +66,11 @@ the base64-decoded secret after its `whsec_` prefix). Verify the signature with 
 constant-time comparison and reject stale timestamps (e.g. older than 5 minutes).
 
 Delivery is **at least once**: deduplicate by `webhook-id`. Events are not ordered. Any
-2xx answer (within 10 seconds; redirects are not followed) counts as delivered; anything
-else is retried after {RETRY_TEXT} ({MAX_ATTEMPTS} attempts in all). 410 Gone disables the
+2xx answer (within 10 seconds; redirects are not followed; its body is not read) counts as
+delivered; anything else — another status, a timeout, a refused or broken connection — is
+an attempt, logged with the status and the first 200 bytes of the answer, and retried after
+{RETRY_TEXT} ({MAX_ATTEMPTS} attempts in all). A `Retry-After` (delay-seconds or HTTP-date)
+postpones a retry, up to {_duration(MAX_RETRY_AFTER)}. 410 Gone disables the
 endpoint at once, as do {DISABLE_AFTER_FAILED_DELIVERIES} deliveries in a row that fail after all
 retries; re-enable it with `PATCH {{"enabled": true}}` and redeliver what it missed.
 

@@ -11,6 +11,7 @@ that changes between the check and the connection cannot redirect it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import ipaddress
 import socket
 import time
@@ -21,18 +22,23 @@ import msgspec
 
 from marketplace.webhooks.domain import (
     AttemptResult,
+    IPAddress,
     Target,
     UnresolvableWebhookUrl,
     UnsafeWebhookUrl,
+    decode_excerpt,
     is_unsafe_address,
     parse_retry_after,
     parse_target,
+    storable_text,
 )
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The whole attempt — connect, send, the answer's head and excerpt — ends by then; well
+# inside the deliver job's own timeout, so an attempt is always recorded.
+ATTEMPT_DEADLINE_SECONDS = 10.0
 USER_AGENT = "KoperasiMarketplace-Webhooks/1.0"
 # How much of a receiver's answer to keep in the delivery log.
 RESPONSE_EXCERPT = 200
@@ -100,51 +106,103 @@ def pinned_request(
     return client.build_request("POST", url, headers=headers, content=body, extensions=extensions)
 
 
-async def post(vetted: VettedTarget, headers: dict[str, str], body: bytes) -> AttemptResult:
-    """One POST, never following redirects; every failure is reported, none raised."""
+async def post(
+    vetted: VettedTarget,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    deadline: float = ATTEMPT_DEADLINE_SECONDS,
+) -> AttemptResult:
+    """One POST, never following redirects; whatever the receiver does, the outcome is
+    reported and nothing raised.
+
+    The whole exchange has one deadline (httpx's timeouts bound each read, not a receiver
+    that drips a byte at a time); only a non-2xx answer's body is read, raw (never
+    decompressed) and at most `RESPONSE_EXCERPT` bytes of it."""
     started = time.monotonic()
 
     def elapsed() -> int:
         return int((time.monotonic() - started) * 1000)
 
-    all_headers = {"content-type": "application/json", "user-agent": USER_AGENT, **headers}
+    all_headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "accept-encoding": "identity",
+        **headers,
+    }
+    answer: _Answer | None = None
     try:
-        async with httpx.AsyncClient(
-            timeout=TIMEOUT, follow_redirects=False, trust_env=False
-        ) as client:
+        async with (
+            asyncio.timeout(deadline),
+            httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client,
+        ):
             request = pinned_request(client, vetted, all_headers, body)
             response = await client.send(request, stream=True)
             try:
-                excerpt = await _read_excerpt(response)
+                answer = _Answer(
+                    status=response.status_code,
+                    retry_after=response.headers.get("retry-after"),
+                    encoding=response.headers.get("content-encoding", "identity"),
+                )
+                if not answer.succeeded:
+                    answer.excerpt = await _read_excerpt(response, answer.encoding)
             finally:
                 await response.aclose()
-    except httpx.TimeoutException as exc:
-        return AttemptResult(
-            status_code=None, error=f"timeout: {_describe(exc)}", duration_ms=elapsed()
-        )
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        if answer is None:
+            return _failure(f"timeout: {_describe(exc)}", elapsed())
+        answer.excerpt = answer.excerpt or "(the body did not arrive in time)"
     except httpx.HTTPError as exc:
+        if answer is None:
+            return _failure(f"connection failed: {_describe(exc)}", elapsed())
+        answer.excerpt = answer.excerpt or f"(the body could not be read: {_describe(exc)})"
+    except Exception as exc:  # whatever a receiver provokes is its attempt's outcome
+        if answer is None:
+            return _failure(f"failed: {type(exc).__name__}: {_describe(exc)}", elapsed())
+        answer.excerpt = answer.excerpt or f"(the body could not be read: {type(exc).__name__})"
+    return answer.result(elapsed(), dt.datetime.now(dt.UTC))
+
+
+class _Answer:
+    """What arrived of the receiver's answer."""
+
+    def __init__(self, *, status: int, retry_after: str | None, encoding: str) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        self.encoding = encoding
+        self.excerpt = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return 200 <= self.status < 300
+
+    def result(self, duration_ms: int, now: dt.datetime) -> AttemptResult:
+        error = None
+        if not self.succeeded:
+            error = f"HTTP {self.status}" + (f": {self.excerpt}" if self.excerpt else "")
         return AttemptResult(
-            status_code=None, error=f"connection failed: {_describe(exc)}", duration_ms=elapsed()
+            status_code=self.status,
+            error=storable_text(error),
+            duration_ms=duration_ms,
+            retry_after=parse_retry_after(self.retry_after, now),
         )
-    status = response.status_code
-    error = None if 200 <= status < 300 else f"HTTP {status}" + (f": {excerpt}" if excerpt else "")
-    return AttemptResult(
-        status_code=status,
-        error=error,
-        duration_ms=elapsed(),
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
-    )
 
 
-async def _read_excerpt(response: httpx.Response) -> str:
+def _failure(error: str, duration_ms: int) -> AttemptResult:
+    return AttemptResult(status_code=None, error=storable_text(error), duration_ms=duration_ms)
+
+
+async def _read_excerpt(response: httpx.Response, encoding: str) -> str:
+    if encoding.strip().lower() not in ("", "identity"):
+        return f"({storable_text(encoding, 40)}-encoded body)"
     chunks = b""
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_raw():
         chunks += chunk
         if len(chunks) >= RESPONSE_EXCERPT:
             break
-    return chunks[:RESPONSE_EXCERPT].decode("utf-8", "replace").strip()
+    return decode_excerpt(chunks[:RESPONSE_EXCERPT], RESPONSE_EXCERPT)
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text[:300]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 import uuid
 from typing import Any
 
@@ -27,6 +28,7 @@ from marketplace.webhooks.domain import (
     EventType,
     decide,
     signing,
+    storable_text,
 )
 from marketplace.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from marketplace.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -38,11 +40,22 @@ log = structlog.get_logger(__name__)
 DELIVER_JOB = "webhooks.deliver"
 RETRY_DUE_JOB = "webhooks.retry_due"
 DUE_BATCH = 500
+# An attempt's duration as stored (INTEGER milliseconds); real ones end at the deadline.
+MAX_DURATION_MS = 24 * 3600 * 1000
 
 
 def deliver_job_id(delivery_id: uuid.UUID, attempt: int) -> str:
     """One job per (delivery, attempt): arq drops a duplicate while the first is queued."""
     return f"{DELIVER_JOB}:{delivery_id}:{attempt}"
+
+
+class SentAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    """An attempt whose POST was made, with what came of it, before it is recorded."""
+
+    delivery_id: uuid.UUID
+    attempt: int
+    started: dt.datetime
+    result: AttemptResult
 
 
 def _now() -> dt.datetime:
@@ -193,6 +206,7 @@ class DeliveryService:
         self.guard = guard or TargetGuard(allow_private=False)
         self.endpoints = EndpointRepository(uow.session)
         self.deliveries = DeliveryRepository(uow.session)
+        self.sent: SentAttempt | None = None  # set once `attempt` has made its POST
 
     def schedule(self, delivery_id: uuid.UUID, attempt: int, job_id: str | None = None) -> None:
         jobs = self.uow.jobs
@@ -257,7 +271,10 @@ class DeliveryService:
         """Make attempt number `attempt` of the delivery, holding its row lock throughout.
 
         Returns what happened: `delivered`, `retry`, `failed`, `skipped` (not pending,
-        another worker holds it, or that attempt was already made).
+        another worker holds it, or that attempt was already made). Once the POST is made
+        (`self.sent`), whatever the receiver answered is recorded; if recording it fails
+        all the same, the entry point records the bare attempt in a new transaction
+        (`record_unrecorded`), so no answer can keep a delivery looping unrecorded.
         """
         delivery = await self.deliveries.lock_pending(delivery_id)
         if delivery is None or delivery.attempt_count != attempt - 1:
@@ -273,26 +290,68 @@ class DeliveryService:
             return "failed"
 
         started = now or _now()
-        result = await self._send(endpoint, delivery, started)
-        delivery.attempt_count = attempt
+        clock = time.monotonic()
+        try:
+            result = await self._send(endpoint, delivery, started)
+        except Exception as exc:  # a defect of ours: the attempt still counts and is logged
+            log.exception("webhook_attempt_error", delivery_id=str(delivery.id), attempt=attempt)
+            result = AttemptResult(
+                status_code=None,
+                error=f"internal error: {type(exc).__name__}",
+                duration_ms=int((time.monotonic() - clock) * 1000),
+            )
+        self.sent = SentAttempt(
+            delivery_id=delivery.id, attempt=attempt, started=started, result=result
+        )
+        return await self._record(endpoint, delivery, self.sent)
+
+    async def record_unrecorded(self, sent: SentAttempt) -> str:
+        """Record an attempt whose outcome could not be written with what the receiver
+        said (its transaction failed): the status code and timing only, so the schedule
+        moves on and the attempt counts toward giving up."""
+        delivery = await self.deliveries.lock_pending(sent.delivery_id)
+        if delivery is None or delivery.attempt_count != sent.attempt - 1:
+            return "skipped"
+        endpoint = await self.endpoints.get_for_attempt(delivery.endpoint_id)
+        if endpoint is None:
+            return "skipped"
+        status = sent.result.status_code
+        bare = AttemptResult(
+            status_code=status,
+            error=None
+            if sent.result.succeeded
+            else "the receiver's answer could not be recorded"
+            + (f" (HTTP {status})" if status is not None else ""),
+            duration_ms=sent.result.duration_ms,
+        )
+        return await self._record(endpoint, delivery, msgspec.structs.replace(sent, result=bare))
+
+    async def _record(
+        self, endpoint: WebhookEndpoint, delivery: WebhookDelivery, sent: SentAttempt
+    ) -> str:
+        """The attempt's log row and the delivery's next step, from what the POST gave."""
+        result = sent.result
+        error = storable_text(result.error)
+        duration_ms = max(0, min(result.duration_ms, MAX_DURATION_MS))
+        delivery.attempt_count = sent.attempt
         delivery.round_attempts += 1
         decision = decide(result, delivery.round_attempts, _now(), random.random())
         self.deliveries.add_attempt(
             WebhookDeliveryAttempt(
                 id=new_id(),
                 delivery_id=delivery.id,
-                attempt=attempt,
-                attempted_at=started,
+                attempt=sent.attempt,
+                attempted_at=sent.started,
                 status_code=result.status_code,
-                error=result.error[:500] if result.error else None,
-                duration_ms=result.duration_ms,
+                error=error,
+                duration_ms=duration_ms,
                 next_attempt_at=decision.next_attempt_at,
             )
         )
         delivery.state = decision.state.value
         delivery.next_attempt_at = decision.next_attempt_at
         delivery.last_status_code = result.status_code
-        delivery.last_error = result.error[:500] if result.error else None
+        delivery.last_error = error
         if decision.state is DeliveryState.DELIVERED:
             delivery.delivered_at = _now()
             await self.endpoints.record_success(endpoint.id)
@@ -307,7 +366,7 @@ class DeliveryService:
             "webhook_attempt",
             delivery_id=str(delivery.id),
             endpoint_id=str(endpoint.id),
-            attempt=attempt,
+            attempt=sent.attempt,
             status_code=result.status_code,
             outcome=decision.state.value,
         )

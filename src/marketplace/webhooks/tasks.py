@@ -13,11 +13,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import structlog
+
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.outbox import OutboxEvent
 from marketplace.settings import Settings, load_settings
 from marketplace.webhooks.sender import TargetGuard
 from marketplace.webhooks.service import DELIVER_JOB, RETRY_DUE_JOB, DeliveryService
+
+log = structlog.get_logger(__name__)
 
 __all__ = ["DELIVER_JOB", "RETRY_DUE_JOB", "deliver", "fan_out_event", "retry_due"]
 
@@ -35,9 +39,24 @@ def _settings(ctx: dict[str, Any]) -> Settings:
 
 
 async def deliver(ctx: dict[str, Any], delivery_id: str, attempt: int) -> str:
+    """One attempt. If its outcome cannot be committed once the POST is made (a value the
+    database refuses, a defect in handling an answer), the attempt is recorded bare in a
+    new transaction: otherwise the delivery would stay due with the same attempt number
+    and be POSTed again on every sweep, forever."""
     guard = TargetGuard(allow_private=_settings(ctx).webhook_allow_private_targets)
     async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
-        outcome = await DeliveryService(uow, guard).attempt(uuid.UUID(delivery_id), attempt)
+        service = DeliveryService(uow, guard)
+        try:
+            outcome = await service.attempt(uuid.UUID(delivery_id), attempt)
+            await uow.commit()
+            return outcome
+        except Exception:
+            if service.sent is None:
+                raise  # nothing was sent: arq retries the job, the sweep finds the delivery
+            log.exception("webhook_attempt_not_recorded", delivery_id=delivery_id, attempt=attempt)
+            sent = service.sent
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        outcome = await DeliveryService(uow, guard).record_unrecorded(sent)
         await uow.commit()
     return outcome
 

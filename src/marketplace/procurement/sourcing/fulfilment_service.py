@@ -37,6 +37,7 @@ from marketplace.procurement.sourcing.models import (
 from marketplace.procurement.sourcing.repository import SourcingRepository
 from marketplace.procurement.sourcing.schemas import PaymentCreate, ReceiptCreate
 from marketplace.procurement.sourcing.service import now
+from marketplace.webhooks import EventType
 
 
 class AlreadyInvoiced(Conflict):
@@ -250,13 +251,18 @@ class FulfilmentService:
         payload = {
             "purchase_order_id": str(po.id),
             "invoice_id": str(invoice.id),
+            "issued_by_organization_id": str(principal.organization_id),
+            "subtotal": invoice.subtotal,
+            "vat": invoice.vat,
             "total": invoice.total,
             "pph22": invoice.pph22,
             "net_payable": invoice.net_payable,
             "currency": "IDR",
         }
         for org in sorted({po.buyer_organization_id, po.supplier_organization_id}):
-            outbox.emit(self.uow, "procurement.invoice.issued", payload, organization_id=org)
+            outbox.emit(
+                self.uow, EventType.PROCUREMENT_INVOICE_ISSUED, payload, organization_id=org
+            )
         return InvoiceView(invoice=invoice, payment=None)
 
     async def pay(self, principal: Principal, po_id: uuid.UUID, data: PaymentCreate) -> InvoiceView:
@@ -289,17 +295,20 @@ class FulfilmentService:
         self.repo.add(payment)
         po.status = new_status.value
         await self.repo.flush()
-        outbox.emit(
-            self.uow,
-            "procurement.payment.recorded",
-            {
-                "purchase_order_id": str(po.id),
-                "invoice_id": str(invoice.id),
-                "payment_id": str(payment.id),
-                "sp2d_number": payment.sp2d_number,
-                "amount": payment.amount,
-                "currency": "IDR",
-            },
-            organization_id=po.supplier_organization_id,
-        )
+        payload = {
+            "purchase_order_id": str(po.id),
+            "invoice_id": str(invoice.id),
+            "payment_id": str(payment.id),
+            "sp2d_number": payment.sp2d_number,
+            "paid_on": payment.paid_on.isoformat(),
+            "amount": payment.amount,
+            "currency": "IDR",
+        }
+        for org in sorted({po.buyer_organization_id, po.supplier_organization_id}):
+            outbox.emit(
+                self.uow,
+                EventType.PROCUREMENT_TREASURY_PAYMENT_RECORDED,
+                payload,
+                organization_id=org,
+            )
         return InvoiceView(invoice=invoice, payment=payment)
