@@ -129,12 +129,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
         )
         redis = await create_pool(redis_settings(redis_url))
         read_pool = ReadPool.for_database(
             database_url,
             max_size=settings.db_read_pool_size,
             acquire_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
         )
         app.state.settings = settings
         app.state.read_pool = read_pool

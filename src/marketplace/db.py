@@ -31,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from marketplace.ids import new_id
 from marketplace.jobs import JobQueue
+from marketplace.outages import DatabaseUnavailable, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +61,18 @@ class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
+# An asyncpg connect waits up to 60 s by default for a server that accepted the socket
+# but doesn't answer (stopped, overloaded, a network black hole).
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> AsyncEngine:
     engine = create_async_engine(
         url,
@@ -75,14 +86,36 @@ def create_engine(
         # then recycles every older pooled connection.
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "marketplace"}},
+        connect_args={
+            "server_settings": {"application_name": "marketplace"},
+            "timeout": connect_timeout,
+        },
         # JSONB columns (price tiers, payloads) through msgspec: several times faster than
         # the standard library on every row read.
         json_serializer=_encode_json,
         json_deserializer=msgspec.json.decode,
     )
     event.listen(engine.sync_engine.pool, "checkout", _discard_closed_connection)
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
     return engine
+
+
+def _connect_or_unavailable(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect; a server that isn't there is `DatabaseUnavailable`, not a bare OSError.
+
+    SQLAlchemy wraps only the driver's own errors; a stopped server (no socket file:
+    `FileNotFoundError`), a closed port (`ConnectionRefusedError`) or a connect timeout
+    reach the caller raw and would be indistinguishable from a bug. The driver's errors
+    (the server refusing: starting up, too many connections) stay SQLAlchemy's to wrap.
+    """
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception as exc:
+        if isinstance(exc, dialect.loaded_dbapi.Error) or not database_unavailable(exc):
+            raise
+        raise DatabaseUnavailable(
+            "The database cannot be reached; nothing was changed. Retry shortly."
+        ) from exc
 
 
 def _discard_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:

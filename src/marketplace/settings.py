@@ -23,6 +23,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_timeout_seconds: float = 10.0
     # Read-only connections for the catalogue page (`marketplace.read_pool`), per process.
     db_read_pool_size: int = 5
+    # A new database connection that isn't established in this long is an outage (503),
+    # not a request hanging for asyncpg's 60 s default.
+    db_connect_timeout_seconds: float = 5.0
     stripe_api_key: str = "sk_test_local"
     stripe_webhook_secret: str = "whsec_local"
     stripe_api_base: str | None = None
@@ -57,6 +60,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_max_overflow=int(get("DB_MAX_OVERFLOW") or 10),
         db_pool_timeout_seconds=float(get("DB_POOL_TIMEOUT") or 10.0),
         db_read_pool_size=int(get("DB_READ_POOL_SIZE") or 5),
+        db_connect_timeout_seconds=float(get("DB_CONNECT_TIMEOUT") or 5.0),
         stripe_api_key=get("STRIPE_API_KEY") or "sk_test_local",
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
         stripe_api_base=get("STRIPE_API_BASE"),

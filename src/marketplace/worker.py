@@ -43,7 +43,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     configure_logging(settings.log_level, settings.log_format)
     assert settings.database_url is not None
-    engine = create_engine(settings.database_url, pool_size=5, max_overflow=5)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=5,
+        max_overflow=5,
+        connect_timeout=settings.db_connect_timeout_seconds,
+    )
     ctx["engine"] = engine
     ctx["session_factory"] = create_session_factory(engine)
     ctx["jobs"] = ArqJobQueue(ctx["redis"])
