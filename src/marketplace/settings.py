@@ -32,6 +32,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a write's response may wait, after its commit, for its jobs to be queued;
     # what isn't queued by then is re-enqueued by the outbox and other sweepers.
     job_enqueue_timeout_seconds: float = 0.5
+    # The worker's heartbeat (`marketplace worker-health`, `/readyz`): written this often,
+    # and gone (the worker counts as stale) after three missed beats.
+    worker_heartbeat_seconds: float = 5.0
+    # An outbox event not handled this long after creation is re-enqueued by the sweeper.
+    outbox_stale_after_seconds: float = 30.0
     stripe_api_key: str = "sk_test_local"
     stripe_webhook_secret: str = "whsec_local"
     stripe_api_base: str | None = None
@@ -69,6 +74,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_connect_timeout_seconds=float(get("DB_CONNECT_TIMEOUT") or 5.0),
         redis_timeout_seconds=float(get("REDIS_TIMEOUT") or 2.0),
         job_enqueue_timeout_seconds=float(get("JOB_ENQUEUE_TIMEOUT") or 0.5),
+        worker_heartbeat_seconds=float(get("WORKER_HEARTBEAT_SECONDS") or 5.0),
+        outbox_stale_after_seconds=float(get("OUTBOX_STALE_AFTER_SECONDS") or 30.0),
         stripe_api_key=get("STRIPE_API_KEY") or "sk_test_local",
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
         stripe_api_base=get("STRIPE_API_BASE"),
