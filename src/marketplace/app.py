@@ -9,8 +9,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
-from arq import create_pool
-from arq.connections import RedisSettings
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -24,6 +22,7 @@ from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.http import EXCEPTION_HANDLERS, compression_config, correct_allow_header
+from marketplace.jobs import connect_redis
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
@@ -104,10 +103,6 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
-
-
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -125,12 +120,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
         )
-        redis = await create_pool(redis_settings(redis_url))
+        redis = connect_redis(redis_url, timeout=settings.redis_timeout_seconds)
         read_pool = ReadPool.for_database(
             database_url,
             max_size=settings.db_read_pool_size,
             acquire_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
         )
         app.state.settings = settings
         app.state.read_pool = read_pool
@@ -138,7 +135,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.session_factory = create_session_factory(engine)
         app.state.redis = redis
         # Authenticated keys are cached per process while subscribed to revocations.
-        principal_cache = PrincipalCache(settings.auth_cache_ttl_seconds)
+        principal_cache = PrincipalCache(
+            settings.auth_cache_ttl_seconds, probe_timeout=settings.redis_timeout_seconds
+        )
         app.state.principal_cache = principal_cache
         subscriber = asyncio.create_task(principal_cache.run(redis), name="principal-cache")
         try:

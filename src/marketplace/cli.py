@@ -1,4 +1,5 @@
-"""`marketplace` command line: serve, worker, migrate, demo, admin-key, openapi.
+"""`marketplace` command line: serve, worker, worker-health, migrate, demo, admin-key,
+openapi.
 
 With no DATABASE_URL / REDIS_URL in the environment, commands start (or join) the
 embedded PostgreSQL and Redis under the data folder and export their URLs to any
@@ -12,12 +13,12 @@ import asyncio
 import ctypes
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from marketplace.logs import configure_logging
 from marketplace.settings import Settings, load_settings
+from marketplace.supervisor import ProcessSupervisor
 
 
 def _services(settings: Settings) -> tuple[str, str]:
@@ -119,13 +120,41 @@ def cmd_openapi(output: str | None) -> int:
 
 
 def cmd_worker(settings: Settings) -> int:
-    from arq import run_worker
-
-    from marketplace.worker import WorkerSettings, redis_settings
+    from marketplace.worker import run
 
     _services(settings)
-    run_worker(WorkerSettings, redis_settings=redis_settings())  # type: ignore[arg-type]
+    run(load_settings())
     return 0
+
+
+def cmd_worker_health(settings: Settings) -> int:
+    """Exit 0 if some worker has beaten within three heartbeat intervals, else 1."""
+    from marketplace.jobs import connect_redis, read_heartbeat
+
+    _, redis_url = _services(settings)
+
+    async def check() -> int:
+        redis = connect_redis(redis_url, timeout=settings.redis_timeout_seconds)
+        try:
+            heartbeat = await read_heartbeat(redis)
+        except Exception as exc:
+            print(f"unknown: Redis cannot be asked ({type(exc).__name__}: {exc})")
+            return 1
+        finally:
+            await redis.aclose()
+        if heartbeat is None:
+            print(
+                "stale: no worker heartbeat in the last "
+                f"{3 * settings.worker_heartbeat_seconds:g} s"
+            )
+            return 1
+        print(
+            f"ok: {heartbeat.worker} beat at {heartbeat.at.isoformat()} "
+            f"({heartbeat.jobs_complete} jobs complete, {heartbeat.jobs_failed} failed)"
+        )
+        return 0
+
+    return asyncio.run(check())
 
 
 def cmd_serve(
@@ -142,12 +171,14 @@ def cmd_serve(
         cmd_migrate(settings)
     if seed_demo:
         cmd_demo(settings)
-    worker: subprocess.Popen[bytes] | None = None
+    worker: ProcessSupervisor | None = None
     if with_worker:
-        worker = subprocess.Popen(
+        # Restarted whenever it dies (see `marketplace.supervisor`).
+        worker = ProcessSupervisor(
             [sys.executable, "-m", "marketplace.cli", "worker"],
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
+        worker.start()
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with the default
     # action that kills the process before `finally` and atexit run, leaving the worker
     # and the embedded PostgreSQL running. As an exception, both get to run.
@@ -164,12 +195,7 @@ def cmd_serve(
         )
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            worker.stop()
     return 0
 
 
@@ -194,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--with-worker", action="store_true", help="also run the arq worker")
     serve.add_argument("--seed-demo", action="store_true", help="migrate and seed demo data")
     sub.add_parser("worker", help="run the background job worker")
+    sub.add_parser(
+        "worker-health",
+        help="exit 0 if a worker's heartbeat is fresh, 1 if stale or Redis can't be asked",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     make_migration = sub.add_parser("make-migration", help="autogenerate a migration")
     make_migration.add_argument("message")
@@ -220,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         case "worker":
             return cmd_worker(settings)
+        case "worker-health":
+            return cmd_worker_health(settings)
         case "migrate":
             return cmd_migrate(settings)
         case "make-migration":

@@ -5,12 +5,15 @@ the service: services take a `UnitOfWork`, do their reads and writes in its sess
 never commit, so one use case can call another's service and still be one transaction.
 The entry point calls `commit()` once; callbacks registered with `after_commit` run
 only after the commit succeeded (side effects such as enqueueing jobs never fire for a
-rolled-back transaction).
+rolled-back transaction), and never hold the entry point longer than
+`after_commit_timeout`: what they leave undone is picked up by its sweeper.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from marketplace.ids import new_id
 from marketplace.jobs import JobQueue
+from marketplace.outages import DatabaseUnavailable, database_unavailable, redis_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +64,21 @@ class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
+# An asyncpg connect waits up to 60 s by default for a server that accepted the socket
+# but doesn't answer (stopped, overloaded, a network black hole).
+DEFAULT_CONNECT_TIMEOUT = 5.0
+# After a commit, its side effects (enqueueing jobs) may hold the caller this long at
+# most; the outbox and payment/webhook sweepers re-enqueue whatever is left undone.
+DEFAULT_AFTER_COMMIT_TIMEOUT = 0.5
+
+
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30.0
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> AsyncEngine:
     engine = create_async_engine(
         url,
@@ -75,14 +92,36 @@ def create_engine(
         # then recycles every older pooled connection.
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": "marketplace"}},
+        connect_args={
+            "server_settings": {"application_name": "marketplace"},
+            "timeout": connect_timeout,
+        },
         # JSONB columns (price tiers, payloads) through msgspec: several times faster than
         # the standard library on every row read.
         json_serializer=_encode_json,
         json_deserializer=msgspec.json.decode,
     )
     event.listen(engine.sync_engine.pool, "checkout", _discard_closed_connection)
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
     return engine
+
+
+def _connect_or_unavailable(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect; a server that isn't there is `DatabaseUnavailable`, not a bare OSError.
+
+    SQLAlchemy wraps only the driver's own errors; a stopped server (no socket file:
+    `FileNotFoundError`), a closed port (`ConnectionRefusedError`) or a connect timeout
+    reach the caller raw and would be indistinguishable from a bug. The driver's errors
+    (the server refusing: starting up, too many connections) stay SQLAlchemy's to wrap.
+    """
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception as exc:
+        if isinstance(exc, dialect.loaded_dbapi.Error) or not database_unavailable(exc):
+            raise
+        raise DatabaseUnavailable(
+            "The database cannot be reached; nothing was changed. Retry shortly."
+        ) from exc
 
 
 def _discard_closed_connection(dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -106,9 +145,16 @@ AfterCommit = Callable[[], Awaitable[Any]]
 class UnitOfWork:
     """One transaction. Entry points commit; services only use `session`."""
 
-    def __init__(self, session: AsyncSession, jobs: JobQueue | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        jobs: JobQueue | None = None,
+        *,
+        after_commit_timeout: float = DEFAULT_AFTER_COMMIT_TIMEOUT,
+    ) -> None:
         self.session = session
         self.jobs = jobs
+        self.after_commit_timeout = after_commit_timeout
         self._after_commit: list[AfterCommit] = []
         self.committed = False
 
@@ -119,13 +165,8 @@ class UnitOfWork:
         await self.session.commit()
         self.committed = True
         callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            try:
-                await callback()
-            except Exception:
-                # The transaction is durable; a failed side effect is retried by its own
-                # mechanism (the outbox sweeper), so it must not turn into an error here.
-                log.exception("after_commit_callback_failed")
+        if callbacks:
+            await run_after_commit(callbacks, self.after_commit_timeout)
 
     async def rollback(self) -> None:
         self._after_commit.clear()
@@ -145,6 +186,43 @@ class UnitOfWork:
             return False
         assigned = await session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL"))
         return bool(assigned)
+
+
+async def run_after_commit(callbacks: list[AfterCommit], within: float) -> None:
+    """Run a committed transaction's side effects, for `within` seconds at most.
+
+    The transaction is durable; a side effect that fails or doesn't finish in time is
+    redone by its own mechanism (the outbox sweeper and the payment and webhook sweeps
+    re-enqueue lost jobs), so neither turns into an error nor holds the response: a
+    stalled Redis once held every write's answer for as long as it was stopped.
+    """
+    started = time.monotonic()
+    done = failed = 0
+    first_error: BaseException | None = None
+    try:
+        async with asyncio.timeout(within):
+            for callback in callbacks:
+                try:
+                    await callback()
+                    done += 1
+                except Exception as exc:
+                    failed += 1
+                    if first_error is None:
+                        first_error = exc
+                        if not redis_unavailable(exc):
+                            log.exception("after_commit_callback_failed")
+    except TimeoutError:
+        pass
+    left = len(callbacks) - done - failed
+    if failed or left:
+        log.warning(
+            "after_commit_incomplete",
+            done=done,
+            failed=failed,
+            unfinished=left,
+            seconds=round(time.monotonic() - started, 3),
+            error=repr(first_error) if first_error is not None else "timeout",
+        )
 
 
 @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncGenerator
@@ -41,7 +42,11 @@ async def provide_uow(
     request: Request[Any, Any, State], state: State
 ) -> AsyncGenerator[UnitOfWork, None]:
     async with state.session_factory() as session:
-        uow = UnitOfWork(session, ArqJobQueue(state.redis))
+        uow = UnitOfWork(
+            session,
+            ArqJobQueue(state.redis),
+            after_commit_timeout=state.settings.job_enqueue_timeout_seconds,
+        )
         try:
             yield uow
             # Reached only when the handler returned (an exception is thrown in at the
@@ -178,9 +183,10 @@ def read_pool(state: State) -> ReadPool:
 async def announce_key_revoked(state: State, api_key_id: uuid.UUID) -> None:
     """After a revocation's commit: drop the key here at once and tell every process.
 
-    A failed publish is logged, not raised (the revocation is committed): processes that
-    still hold the key are then disconnected from Redis too, so not trusting their cache,
-    or drop it within the cache's TTL.
+    A failed publish is logged, not raised (the revocation is committed), and takes at
+    most the Redis timeout: processes that still hold the key are then cut off from Redis
+    too, so they stop trusting their cache once their probe goes unanswered (a stalled
+    Redis) or at once (a lost connection), or drop the key within the cache's TTL.
     """
     cache: PrincipalCache | None = getattr(state, "principal_cache", None)
     if cache is not None:
@@ -188,10 +194,12 @@ async def announce_key_revoked(state: State, api_key_id: uuid.UUID) -> None:
     redis = getattr(state, "redis", None)
     if redis is None:
         return
+    settings = getattr(state, "settings", None)
     try:
-        await publish_invalidation(redis, Invalidation(api_key_id=api_key_id))
-    except Exception:
-        log.exception("principal_cache_publish_failed", api_key_id=str(api_key_id))
+        async with asyncio.timeout(settings.redis_timeout_seconds if settings else 2.0):
+            await publish_invalidation(redis, Invalidation(api_key_id=api_key_id))
+    except Exception as exc:
+        log.warning("principal_cache_publish_failed", api_key_id=str(api_key_id), error=repr(exc))
 
 
 # Explicit dependency markers for handler signatures (Litestar 3 drops inference).

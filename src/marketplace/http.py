@@ -25,11 +25,11 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from marketplace.errors import BadRequest, DomainError
-from marketplace.read_pool import UNAVAILABLE_SQLSTATE_CLASSES, ReadUnavailable
+from marketplace.outages import DatabaseUnavailable, database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -132,21 +132,25 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return response
 
 
-def database_unavailable_handler(
-    request: Request[Any, Any, Any], exc: DBAPIError
-) -> Response[Problem]:
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
     """A lost or refused database connection is our outage, not the client's error: 503,
-    and the transaction was rolled back, so the client may retry."""
-    if not (
-        exc.connection_invalidated
-        or isinstance(exc, (OperationalError, InterfaceError))
-        or str(getattr(exc.orig, "sqlstate", "")).startswith(UNAVAILABLE_SQLSTATE_CLASSES)
-    ):
+    and the transaction was rolled back, so the client may retry. Any other database
+    error is a bug (500). What counts as an outage: `marketplace.outages`."""
+    if not database_unavailable(exc):
         return unexpected_error_handler(request, exc)
     log.warning("database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
     return _service_unavailable(
         request, "The database connection was lost; nothing was changed. Retry shortly."
     )
+
+
+def database_unavailable_handler(
+    request: Request[Any, Any, Any], exc: DatabaseUnavailable
+) -> Response[Problem]:
+    """The database could not be reached at all (stopped, restarting, refused, timed out),
+    by the engine or the read pool (`ReadUnavailable`)."""
+    log.warning("database_unavailable", path=request.url.path, error=repr(exc.__cause__))
+    return _service_unavailable(request, exc.detail)
 
 
 def pool_exhausted_handler(
@@ -157,14 +161,6 @@ def pool_exhausted_handler(
     return _service_unavailable(
         request, "The service is overloaded; nothing was changed. Retry shortly."
     )
-
-
-def read_unavailable_handler(
-    request: Request[Any, Any, Any], exc: ReadUnavailable
-) -> Response[Problem]:
-    """A read-pool read that could not be served (see `marketplace.read_pool`)."""
-    log.warning("database_read_unavailable", path=request.url.path, error=repr(exc.__cause__))
-    return _service_unavailable(request, exc.detail)
 
 
 def _service_unavailable(request: Request[Any, Any, Any], detail: str) -> Response[Problem]:
@@ -200,9 +196,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
-    DBAPIError: database_unavailable_handler,
+    DBAPIError: database_error_handler,
+    DatabaseUnavailable: database_unavailable_handler,
     PoolTimeoutError: pool_exhausted_handler,
-    ReadUnavailable: read_unavailable_handler,
     Exception: unexpected_error_handler,
 }
 

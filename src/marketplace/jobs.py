@@ -2,12 +2,27 @@
 
 Services never talk to arq directly; they get a `JobQueue` through the unit of work,
 and only enqueue after commit. Job names are `"<domain>.<verb>"`.
+
+Also here, because the API and the CLI read it and only the CLI may import the worker:
+the Redis connection every process uses, and the worker's heartbeat.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from typing import Any, Protocol
+
+import msgspec
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
+
+# Present while some worker's loop is polling Redis; written every heartbeat interval
+# with a time to live of three intervals, so it expires by itself when no worker is left
+# (dead, stuck, or cut off from Redis — then nobody can write it, which is the truth).
+HEARTBEAT_KEY = "marketplace:worker:heartbeat"
+HEARTBEAT_MISSES = 3
 
 
 class JobQueue(Protocol):
@@ -22,6 +37,17 @@ class ArqJobQueue:
         await self.redis.enqueue_job(name, *args, _job_id=job_id)
 
 
+def connect_redis(url: str, *, timeout: float) -> ArqRedis:
+    """A Redis client whose every command gives up after `timeout` seconds.
+
+    Without a socket timeout a command sent to a stalled server (SIGSTOP, a network
+    black hole) waits for as long as it stalls. Nothing is sent yet: the API starts,
+    and keeps answering, while Redis is away; each command connects when it needs to.
+    """
+    pool = ConnectionPool.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return ArqRedis(pool)
+
+
 def resweep_job_id(job_id: str, now: dt.datetime) -> str:
     """The id under which a sweeper re-enqueues `job_id`: a new one each minute.
 
@@ -30,3 +56,32 @@ def resweep_job_id(job_id: str, now: dt.datetime) -> str:
     that long. Running a job twice is harmless: every handler is idempotent.
     """
     return f"{job_id}:swept:{int(now.timestamp()) // 60}"
+
+
+class Heartbeat(msgspec.Struct, frozen=True):
+    """What the last worker to beat said about itself."""
+
+    worker: str
+    at: dt.datetime
+    jobs_complete: int = 0
+    jobs_failed: int = 0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def write_heartbeat(redis: Any, heartbeat: Heartbeat, interval: float) -> None:
+    ttl_ms = max(1, int(interval * HEARTBEAT_MISSES * 1000))
+    await redis.set(HEARTBEAT_KEY, msgspec.json.encode(heartbeat), px=ttl_ms)
+
+
+async def read_heartbeat(redis: Any) -> Heartbeat | None:
+    """The latest heartbeat, or None when no worker has beaten within three intervals."""
+    raw = await redis.get(HEARTBEAT_KEY)
+    if raw is None:
+        return None
+    try:
+        return msgspec.json.decode(raw, type=Heartbeat)
+    except msgspec.DecodeError:
+        return None

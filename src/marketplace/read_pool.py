@@ -28,31 +28,16 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-# Connection exception, insufficient resources (too many connections), operator
-# intervention (a backend terminated, the server shutting down or starting up).
-UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+from marketplace.outages import DatabaseUnavailable, database_unavailable
 
 
-class ReadUnavailable(Exception):
+class ReadUnavailable(DatabaseUnavailable):
     """The read could not be served now; nothing was changed and a retry may succeed."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
 
 
 def asyncpg_dsn(database_url: str) -> str:
     """The SQLAlchemy URL (`postgresql+asyncpg://…`) as a libpq-style DSN for asyncpg."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(False)
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` says the connection or the server is gone (not that the SQL is bad)."""
-    if isinstance(exc, (OSError, asyncpg.ConnectionDoesNotExistError)):
-        return True
-    if isinstance(exc, asyncpg.InterfaceError):
-        return "closed" in str(exc)
-    return str(getattr(exc, "sqlstate", "") or "").startswith(UNAVAILABLE_SQLSTATE_CLASSES)
 
 
 class ReadPool:
@@ -75,6 +60,7 @@ class ReadPool:
         acquire_timeout: float,
         application_name: str,
         max_idle_seconds: float = 300.0,
+        connect_timeout: float | None = None,
     ) -> None:
         if max_size < 1:
             raise ValueError(
@@ -82,6 +68,7 @@ class ReadPool:
             )
         self._dsn = dsn
         self._acquire_timeout = acquire_timeout
+        self._connect_timeout = acquire_timeout if connect_timeout is None else connect_timeout
         self._max_idle_seconds = max_idle_seconds
         self._server_settings = {
             "application_name": application_name,
@@ -99,12 +86,14 @@ class ReadPool:
         max_size: int,
         acquire_timeout: float,
         application_name: str = "marketplace-read",
+        connect_timeout: float | None = None,
     ) -> ReadPool:
         return cls(
             asyncpg_dsn(database_url),
             max_size=max_size,
             acquire_timeout=acquire_timeout,
             application_name=application_name,
+            connect_timeout=connect_timeout,
         )
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[asyncpg.Record]:
@@ -117,7 +106,7 @@ class ReadPool:
                 rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
                 return rows
             except BaseException as exc:
-                lost = isinstance(exc, Exception) and connection_lost(exc)
+                lost = isinstance(exc, Exception) and database_unavailable(exc)
                 if connection is not None and (lost or not isinstance(exc, asyncpg.PostgresError)):
                     # Cut off, cancelled mid-statement or broken: its state is unknown.
                     connection.terminate()
@@ -157,7 +146,7 @@ class ReadPool:
                 continue
             return connection
         fresh: asyncpg.Connection = await asyncpg.connect(
-            self._dsn, timeout=self._acquire_timeout, server_settings=self._server_settings
+            self._dsn, timeout=self._connect_timeout, server_settings=self._server_settings
         )
         return fresh
 

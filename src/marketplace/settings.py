@@ -32,6 +32,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_timeout_seconds: float = 10.0
     # Read-only connections for the catalogue page (`marketplace.read_pool`), per process.
     db_read_pool_size: int = 5
+    # A new database connection that isn't established in this long is an outage (503),
+    # not a request hanging for asyncpg's 60 s default.
+    db_connect_timeout_seconds: float = 5.0
+    # Every Redis command (and connect) of the API and the worker gives up after this
+    # long: a stalled Redis (SIGSTOP, a network black hole) answers nothing, ever.
+    redis_timeout_seconds: float = 2.0
+    # How long a write's response may wait, after its commit, for its jobs to be queued;
+    # what isn't queued by then is re-enqueued by the outbox and other sweepers.
+    job_enqueue_timeout_seconds: float = 0.5
+    # The worker's heartbeat (`marketplace worker-health`, `/readyz`): written this often,
+    # and gone (the worker counts as stale) after three missed beats.
+    worker_heartbeat_seconds: float = 5.0
+    # An outbox event not handled this long after creation is re-enqueued by the sweeper.
+    outbox_stale_after_seconds: float = 30.0
     stripe_api_key: str = "sk_test_local"
     stripe_webhook_secret: str = "whsec_local"
     stripe_api_base: str | None = None
@@ -71,6 +85,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_max_overflow=int(get("DB_MAX_OVERFLOW") or 10),
         db_pool_timeout_seconds=float(get("DB_POOL_TIMEOUT") or 10.0),
         db_read_pool_size=int(get("DB_READ_POOL_SIZE") or 5),
+        db_connect_timeout_seconds=float(get("DB_CONNECT_TIMEOUT") or 5.0),
+        redis_timeout_seconds=float(get("REDIS_TIMEOUT") or 2.0),
+        job_enqueue_timeout_seconds=float(get("JOB_ENQUEUE_TIMEOUT") or 0.5),
+        worker_heartbeat_seconds=float(get("WORKER_HEARTBEAT_SECONDS") or 5.0),
+        outbox_stale_after_seconds=float(get("OUTBOX_STALE_AFTER_SECONDS") or 30.0),
         stripe_api_key=get("STRIPE_API_KEY") or "sk_test_local",
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or "whsec_local",
         stripe_api_base=get("STRIPE_API_BASE"),

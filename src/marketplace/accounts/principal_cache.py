@@ -10,6 +10,10 @@ seen, and every process subscribes at start-up to `INVALIDATION_CHANNEL`:
   after a lost Redis connection (until re-subscribed) and while any published message
   may still be unread on the subscriber's socket, requests authenticate against the
   database as before; a re-subscription flushes the cache (what was missed is unknown);
+- a subscription that has been quiet for `PROBE_INTERVAL` is probed with a PING; no
+  PONG within the probe timeout counts as a lost connection: a stalled Redis (SIGSTOP,
+  a network black hole) keeps the socket open and would otherwise look subscribed while
+  a revocation published elsewhere could never arrive;
 - every entry also expires after a short TTL, the backstop for a key changed outside
   the API (SQL by hand, a crashed process between commit and publish).
 
@@ -40,6 +44,12 @@ INVALIDATION_CHANNEL = "marketplace:auth:invalidate"
 DEFAULT_TTL_SECONDS = 30.0
 MAX_ENTRIES = 10_000
 _RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
+PROBE_INTERVAL = 1.0
+DEFAULT_PROBE_TIMEOUT = 2.0
+
+
+class RedisUnresponsive(ConnectionError):
+    """The subscribed server did not answer a PING in time."""
 
 
 class CachedKey(msgspec.Struct):
@@ -67,8 +77,12 @@ class PrincipalCache:
         *,
         max_entries: int = MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
+        probe_interval: float = PROBE_INTERVAL,
+        probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
     ) -> None:
         self.ttl = ttl_seconds
+        self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[str, CachedKey] = {}
@@ -182,20 +196,7 @@ class PrincipalCache:
                 self._subscriber = pubsub
                 failures = 0
                 log.info("principal_cache_subscribed", channel=INVALIDATION_CHANNEL)
-                while True:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is None:
-                        continue
-                    if message.get("type") == "subscribe":
-                        # The client reconnected and re-subscribed by itself: whatever was
-                        # published meanwhile is unknown.
-                        self.flush()
-                    elif message.get("type") == "message":
-                        try:
-                            self.apply(_decode_invalidation(message["data"]))
-                        except msgspec.DecodeError:
-                            log.warning("principal_cache_bad_message", data=repr(message["data"]))
-                            self.flush()
+                await self._listen(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -208,6 +209,33 @@ class PrincipalCache:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             await asyncio.sleep(delay)
+
+    async def _listen(self, pubsub: Any) -> None:
+        """Apply messages as they come; probe a quiet subscription (see module doc)."""
+        ping_sent_at: float | None = None
+        while True:
+            message = await pubsub.get_message(timeout=self.probe_interval)
+            now = time.monotonic()
+            if ping_sent_at is not None and now - ping_sent_at > self.probe_timeout:
+                raise RedisUnresponsive(f"no PONG within {self.probe_timeout} s")
+            if message is None:
+                if ping_sent_at is None:
+                    await pubsub.ping()
+                    ping_sent_at = now
+                continue
+            kind = message.get("type")
+            if kind == "pong":
+                ping_sent_at = None
+            elif kind == "subscribe":
+                # The client reconnected and re-subscribed by itself: whatever was
+                # published meanwhile is unknown.
+                self.flush()
+            elif kind == "message":
+                try:
+                    self.apply(_decode_invalidation(message["data"]))
+                except msgspec.DecodeError:
+                    log.warning("principal_cache_bad_message", data=repr(message["data"]))
+                    self.flush()
 
 
 async def publish_invalidation(redis: Any, change: Invalidation) -> None:
