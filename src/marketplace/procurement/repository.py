@@ -309,7 +309,7 @@ class ContractRepository:
     ) -> None:
         """Row locks, in id order, on every allotment of the contracts that could serve
         an order delivered to `region` on `day` — before their volume is read, so what is
-        read is what the call-off will find (see `ContractCalloffs.sources`)."""
+        read is what the call-off will find (see `ContractCalloffs.offers`)."""
         if not product_ids:
             return
         stmt = (
