@@ -6,7 +6,14 @@ caller from `Principal` and reads organizations through `OrganizationDirectory`.
 object of another organization is reported as not found, never as forbidden.
 """
 
-from marketplace.accounts.domain import OrganizationKind, Principal, Role
+from marketplace.accounts.domain import OrganizationKind, Principal, Role, Scope
 from marketplace.accounts.service import OrganizationDirectory, OrganizationRecord
 
-__all__ = ["OrganizationDirectory", "OrganizationKind", "OrganizationRecord", "Principal", "Role"]
+__all__ = [
+    "OrganizationDirectory",
+    "OrganizationKind",
+    "OrganizationRecord",
+    "Principal",
+    "Role",
+    "Scope",
+]

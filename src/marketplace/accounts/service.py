@@ -128,7 +128,7 @@ class AccountsService:
         limit: int,
     ) -> list[Organization]:
         return await self.organizations.list_page(
-            only_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             kind=kind.value if kind else None,
             region_prefix=region_prefix,
             after=after,

@@ -367,9 +367,8 @@ class ContractService:
         contract = await self.contracts.get(contract_id)
         if contract is None:
             raise NotFound("No such trade contract.")
-        if principal.is_platform or principal.organization_id in (
-            contract.trade_center_organization_id,
-            contract.counterparty_organization_id,
+        if principal.is_party(
+            contract.trade_center_organization_id, contract.counterparty_organization_id
         ):
             return contract
         suppliers = {
@@ -383,7 +382,7 @@ class ContractService:
         self, principal: Principal, *, after: uuid.UUID | None, limit: int
     ) -> list[TradeContract]:
         return await self.contracts.page(
-            organization_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             after=after,
             limit=limit,
         )
@@ -436,10 +435,8 @@ class ContractService:
         assert contract is not None
         allotments = await self.contracts.allotments(contract_id, for_update=True)
         target = next((a for a in allotments if a.id == allotment_id), None)
-        if target is None or not (
-            principal.is_platform
-            or principal.organization_id
-            in (contract.trade_center_organization_id, target.supplier_organization_id)
+        if target is None or not principal.is_party(
+            contract.trade_center_organization_id, target.supplier_organization_id
         ):
             raise NotFound("No such allotment.")
         principal.require_role(Role.SELLER)
