@@ -55,12 +55,7 @@ class AccountsService:
         self.keys = ApiKeyRepository(uow.session)
         self.key_namespace = key_namespace
 
-    # --- authentication -----------------------------------------------------------
-
-    async def authenticate(self, raw_key: str) -> tuple[Principal, bool]:
-        """The caller, and whether its key's last-used time is due to be recorded."""
-        principal, last_used_at = await self.authenticate_hash(key_hash_of(raw_key))
-        return principal, last_use_due(last_used_at)
+    # --- authentication (the request path is `accounts.authentication`) --------------
 
     async def authenticate_hash(self, key_hash: str) -> tuple[Principal, dt.datetime | None]:
         """The caller of an active key (by its hash, see `key_hash_of`) and its last use."""
