@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "marketplace"
 COMMIT_ROLES = ("controller.py", "tasks.py")
 COMMITTING_INFRASTRUCTURE = (
     "db.py",  # UnitOfWork.commit itself
-    "dependencies.py",  # the key's last-use touch, a short transaction of its own
+    "accounts/authentication.py",  # the key's last-use touch, a short transaction of its own
     "idempotency.py",  # run_idempotent commits the use case with its stored answer
     "outbox.py",  # handling one event is a transaction of its own
     "worker.py",
@@ -37,7 +37,7 @@ def may_commit(path: Path) -> bool:
     relative = path.relative_to(PACKAGE)
     if path.name in COMMIT_ROLES:
         return True
-    return len(relative.parts) == 1 and path.name in COMMITTING_INFRASTRUCTURE
+    return relative.as_posix() in COMMITTING_INFRASTRUCTURE
 
 
 def test_only_entry_points_commit() -> None:

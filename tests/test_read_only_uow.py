@@ -8,7 +8,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace.accounts.models import Organization
-from marketplace.dependencies import ReadOnlyUnitOfWork, provide_read_uow
+from marketplace.db import ReadOnlyUnitOfWork
+from marketplace.dependencies import provide_read_uow
 
 
 async def test_reads_run_without_a_transaction_and_writes_are_refused(

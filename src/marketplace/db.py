@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from marketplace.ids import new_id
 from marketplace.jobs import JobQueue
@@ -236,3 +236,30 @@ async def unit_of_work(
         finally:
             if not uow.committed:
                 await uow.rollback()
+
+
+class ReadOnlyUnitOfWork(UnitOfWork):
+    """A unit of work for handlers that only read: no transaction at all.
+
+    Its session runs each statement in autocommit, so a read costs its SELECTs and no
+    BEGIN/ROLLBACK round trips. Every statement sees committed data (as READ COMMITTED
+    does anyway); nothing may be written: flushing or committing raises.
+    """
+
+    async def commit(self) -> None:
+        raise RuntimeError("A read-only unit of work cannot commit.")
+
+
+class _ReadOnlySession(Session):
+    def flush(self, objects: Any = None) -> None:
+        raise RuntimeError("A read-only unit of work cannot write.")
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for `ReadOnlyUnitOfWork`: autocommit statements, and any flush refused."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        sync_session_class=_ReadOnlySession,
+        expire_on_commit=False,
+        autoflush=False,
+    )

@@ -2,11 +2,21 @@
 
 Owns organizations (their kind, region, tax ids) and API keys (prefixed, stored only as
 a hash, one organization and one role each, revocable). Every other context learns the
-caller from `Principal` and reads organizations through `OrganizationDirectory`. An
-object of another organization is reported as not found, never as forbidden.
+caller from `Principal` (found by `authentication.Authenticator`, cached per process and
+forgotten everywhere once a revocation commits) and reads organizations through
+`OrganizationDirectory`. Visibility is one rule, `Principal.is_party`/`require_party`: an
+object of another organization is reported as not found, never as forbidden; every list
+query is narrowed by the caller's `Scope`.
 """
 
-from marketplace.accounts.domain import OrganizationKind, Principal, Role
+from marketplace.accounts.domain import OrganizationKind, Principal, Role, Scope
 from marketplace.accounts.service import OrganizationDirectory, OrganizationRecord
 
-__all__ = ["OrganizationDirectory", "OrganizationKind", "OrganizationRecord", "Principal", "Role"]
+__all__ = [
+    "OrganizationDirectory",
+    "OrganizationKind",
+    "OrganizationRecord",
+    "Principal",
+    "Role",
+    "Scope",
+]

@@ -23,7 +23,7 @@ from marketplace.accounts.schemas import (
     OrganizationUpdate,
 )
 from marketplace.accounts.service import AccountsService
-from marketplace.dependencies import Caller, UoW, announce_key_revoked
+from marketplace.dependencies import Caller, UoW, key_revocations
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -211,8 +211,10 @@ class OrganizationController(Controller):
     async def revoke_api_key(
         self, key_id: FromPath[uuid.UUID], uow: UoW, principal: Caller, state: State
     ) -> Response[ApiKeyOut]:
-        key = await AccountsService(uow).revoke_api_key(principal, key_id)
+        key = await AccountsService(uow).revoke_api_key(
+            principal, key_id, revocations=key_revocations(state)
+        )
+        # The commit announces the revocation: every API process drops the key from its
+        # principal cache before we answer.
         await uow.commit()
-        # Every API process drops the key from its principal cache before we answer.
-        await announce_key_revoked(state, key.id)
         return Response(api_key_out(key), status_code=200)

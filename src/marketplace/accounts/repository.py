@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts.domain import Scope
 from marketplace.accounts.models import ApiKey, Organization
 
 # Recording every request's use would turn each read into a write; a minute is precise
@@ -41,15 +42,14 @@ class OrganizationRepository:
     async def list_page(
         self,
         *,
-        only_id: uuid.UUID | None,
+        scope: Scope,
         kind: str | None,
         region_prefix: str | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[Organization]:
         query = select(Organization).order_by(Organization.id).limit(limit)
-        if only_id is not None:
-            query = query.where(Organization.id == only_id)
+        query = scope.narrow(query, lambda org: Organization.id == org)
         if kind is not None:
             query = query.where(Organization.kind == kind)
         if region_prefix is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,9 @@ from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate, Organ
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotAuthenticated, NotFound
 from marketplace.ids import new_id
+
+if TYPE_CHECKING:
+    from marketplace.accounts.authentication import KeyRevocations
 
 PLATFORM_SLUG = "platform"
 
@@ -51,12 +55,7 @@ class AccountsService:
         self.keys = ApiKeyRepository(uow.session)
         self.key_namespace = key_namespace
 
-    # --- authentication -----------------------------------------------------------
-
-    async def authenticate(self, raw_key: str) -> tuple[Principal, bool]:
-        """The caller, and whether its key's last-used time is due to be recorded."""
-        principal, last_used_at = await self.authenticate_hash(key_hash_of(raw_key))
-        return principal, last_use_due(last_used_at)
+    # --- authentication (the request path is `accounts.authentication`) --------------
 
     async def authenticate_hash(self, key_hash: str) -> tuple[Principal, dt.datetime | None]:
         """The caller of an active key (by its hash, see `key_hash_of`) and its last use."""
@@ -124,7 +123,7 @@ class AccountsService:
         limit: int,
     ) -> list[Organization]:
         return await self.organizations.list_page(
-            only_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             kind=kind.value if kind else None,
             region_prefix=region_prefix,
             after=after,
@@ -192,7 +191,10 @@ class AccountsService:
             raise NotFound("No such organization.")
         return await self.keys.list_for_organization(organization_id, after=after, limit=limit)
 
-    async def revoke_api_key(self, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    async def revoke_api_key(
+        self, principal: Principal, key_id: uuid.UUID, *, revocations: KeyRevocations
+    ) -> ApiKey:
+        """Revoke a key; once the revocation commits, every process forgets the key."""
         key = await self.keys.get(key_id)
         if key is None or not principal.can_see_organization(key.organization_id):
             raise NotFound("No such API key.")
@@ -201,6 +203,10 @@ class AccountsService:
         if key.revoked_at is None:
             key.revoked_at = dt.datetime.now(dt.UTC)
             await self.organizations.flush()
+            revoked_id = key.id
+            # Registered here, in the unit of work that revokes: announced only after its
+            # commit, and never for a revocation rolled back.
+            self.uow.after_commit(lambda: revocations.announce(revoked_id))
         return key
 
     async def ensure_platform_organization(self) -> Organization:

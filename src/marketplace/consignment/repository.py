@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts import Scope
 from marketplace.consignment.models import (
     Adjustment,
     Agreement,
@@ -173,13 +174,12 @@ class ConsignmentRepository:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def agreements_page(
-        self, *, party: uuid.UUID | None, after: uuid.UUID | None, limit: int
+        self, *, scope: Scope, after: uuid.UUID | None, limit: int
     ) -> list[Agreement]:
         stmt = select(Agreement).order_by(Agreement.id).limit(limit)
-        if party is not None:
-            stmt = stmt.where(
-                or_(Agreement.cooperative_id == party, Agreement.consignor_id == party)
-            )
+        stmt = scope.narrow(
+            stmt, lambda org: or_(Agreement.cooperative_id == org, Agreement.consignor_id == org)
+        )
         if after is not None:
             stmt = stmt.where(Agreement.id > after)
         return list((await self.session.execute(stmt)).scalars())
@@ -229,15 +229,16 @@ class ConsignmentRepository:
     async def intakes_page(
         self,
         *,
-        party: uuid.UUID | None,
+        scope: Scope,
         status: str | None,
         expired: bool | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[Intake]:
         stmt = select(Intake).order_by(Intake.id).limit(limit)
-        if party is not None:
-            stmt = stmt.where(or_(Intake.cooperative_id == party, Intake.consignor_id == party))
+        stmt = scope.narrow(
+            stmt, lambda org: or_(Intake.cooperative_id == org, Intake.consignor_id == org)
+        )
         if status is not None:
             stmt = stmt.where(Intake.status == status)
         if expired is True:
@@ -425,14 +426,14 @@ class ConsignmentRepository:
     async def statements_page(
         self,
         *,
-        party: uuid.UUID | None,
+        scope: Scope,
         consignor_id: uuid.UUID | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[Statement]:
         """Newest first."""
         stmt = _party_page(
-            select(Statement), Statement, party, consignor_id=consignor_id, after=after
+            select(Statement), Statement, scope, consignor_id=consignor_id, after=after
         )
         return list((await self.session.execute(stmt.limit(limit))).scalars())
 
@@ -453,11 +454,12 @@ class ConsignmentRepository:
         return {p.statement_id: p for p in (await self.session.execute(stmt)).scalars()}
 
     async def payouts_page(
-        self, *, party: uuid.UUID | None, status: str | None, after: uuid.UUID | None, limit: int
+        self, *, scope: Scope, status: str | None, after: uuid.UUID | None, limit: int
     ) -> list[Payout]:
         stmt = select(Payout).order_by(Payout.id).limit(limit)
-        if party is not None:
-            stmt = stmt.where(or_(Payout.cooperative_id == party, Payout.consignor_id == party))
+        stmt = scope.narrow(
+            stmt, lambda org: or_(Payout.cooperative_id == org, Payout.consignor_id == org)
+        )
         if status is not None:
             stmt = stmt.where(Payout.status == status)
         if after is not None:
@@ -509,14 +511,14 @@ class ConsignmentRepository:
     async def adjustments_page(
         self,
         *,
-        party: uuid.UUID | None,
+        scope: Scope,
         consignor_id: uuid.UUID | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[tuple[Adjustment, uuid.UUID | None]]:
         """Newest first, each with the statement that settled it (None: not yet)."""
         stmt = _party_page(
-            _with_statement(), Adjustment, party, consignor_id=consignor_id, after=after
+            _with_statement(), Adjustment, scope, consignor_id=consignor_id, after=after
         )
         return [(row[0], row[1]) for row in await self.session.execute(stmt.limit(limit))]
 
@@ -527,16 +529,17 @@ SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 def _party_page(
     stmt: SelectT,
     model: type[Statement] | type[Adjustment],
-    party: uuid.UUID | None,
+    scope: Scope,
     *,
     consignor_id: uuid.UUID | None,
     after: uuid.UUID | None,
 ) -> SelectT:
-    """A keyset page, newest first, of what one party (the cooperative or the consignor)
-    may see (`party` None: everything), optionally of one consignor."""
+    """A keyset page, newest first, of what the scope's party (the cooperative or the
+    consignor) may see, optionally of one consignor."""
     stmt = stmt.order_by(model.id.desc())
-    if party is not None:
-        stmt = stmt.where(or_(model.cooperative_id == party, model.consignor_id == party))
+    stmt = scope.narrow(
+        stmt, lambda org: or_(model.cooperative_id == org, model.consignor_id == org)
+    )
     if consignor_id is not None:
         stmt = stmt.where(model.consignor_id == consignor_id)
     if after is not None:

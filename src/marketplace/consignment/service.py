@@ -46,15 +46,6 @@ def now() -> dt.datetime:
     return clock.now()
 
 
-def party_filter(principal: Principal) -> uuid.UUID | None:
-    return None if principal.is_platform else principal.organization_id
-
-
-def is_party(principal: Principal, cooperative_id: uuid.UUID, consignor_id: uuid.UUID) -> bool:
-    """Whether the caller may see what is between this cooperative and this consignor."""
-    return principal.is_platform or principal.organization_id in (cooperative_id, consignor_id)
-
-
 class ConsignmentService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
@@ -119,8 +110,8 @@ class ConsignmentService:
 
     async def agreement(self, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
         agreement = await self.repo.agreement(agreement_id)
-        if agreement is None or not is_party(
-            principal, agreement.cooperative_id, agreement.consignor_id
+        if agreement is None or not principal.is_party(
+            agreement.cooperative_id, agreement.consignor_id
         ):
             raise NotFound("No such agreement.")
         return agreement
@@ -128,17 +119,15 @@ class ConsignmentService:
     async def agreements(
         self, principal: Principal, *, after: uuid.UUID | None, limit: int
     ) -> list[Agreement]:
-        return await self.repo.agreements_page(
-            party=party_filter(principal), after=after, limit=limit
-        )
+        return await self.repo.agreements_page(scope=principal.scope, after=after, limit=limit)
 
     async def _managed_agreement(self, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
         agreement = await self.repo.agreement(agreement_id, for_update=True)
-        if agreement is None or not is_party(
-            principal, agreement.cooperative_id, agreement.consignor_id
+        if agreement is None or not principal.is_party(
+            agreement.cooperative_id, agreement.consignor_id
         ):
             raise NotFound("No such agreement.")
-        if not principal.is_platform and principal.organization_id != agreement.cooperative_id:
+        if not principal.is_party(agreement.cooperative_id):
             raise PermissionDenied("Only the cooperative changes the agreement.")
         principal.require_role(Role.ADMIN)
         principal.acting_for(agreement.cooperative_id, "agreement")
@@ -178,8 +167,8 @@ class ConsignmentService:
         """The consignor proposes; the cooperative (or the platform) records a receipt."""
         principal.require_role(Role.SELLER)
         agreement = await self.repo.agreement(data.agreement_id)
-        if agreement is None or not is_party(
-            principal, agreement.cooperative_id, agreement.consignor_id
+        if agreement is None or not principal.is_party(
+            agreement.cooperative_id, agreement.consignor_id
         ):
             raise NotFound("No such agreement.")
         if principal.is_platform:
@@ -227,7 +216,7 @@ class ConsignmentService:
 
     async def intake(self, principal: Principal, intake_id: uuid.UUID) -> Intake:
         intake = await self.repo.intake(intake_id)
-        if intake is None or not is_party(principal, intake.cooperative_id, intake.consignor_id):
+        if intake is None or not principal.is_party(intake.cooperative_id, intake.consignor_id):
             raise NotFound("No such intake.")
         return intake
 
@@ -241,7 +230,7 @@ class ConsignmentService:
         limit: int,
     ) -> list[Intake]:
         return await self.repo.intakes_page(
-            party=party_filter(principal),
+            scope=principal.scope,
             status=status.value if status else None,
             expired=expired,
             after=after,
@@ -250,9 +239,9 @@ class ConsignmentService:
 
     async def _cooperative_intake(self, principal: Principal, intake_id: uuid.UUID) -> Intake:
         intake = await self.repo.intake(intake_id, for_update=True)
-        if intake is None or not is_party(principal, intake.cooperative_id, intake.consignor_id):
+        if intake is None or not principal.is_party(intake.cooperative_id, intake.consignor_id):
             raise NotFound("No such intake.")
-        if not principal.is_platform and principal.organization_id != intake.cooperative_id:
+        if not principal.is_party(intake.cooperative_id):
             raise PermissionDenied("Only the cooperative confirms or rejects an intake.")
         principal.require_role(Role.SELLER)
         principal.acting_for(intake.cooperative_id, "intake")
@@ -356,9 +345,7 @@ class ConsignmentService:
         intake: Intake | None = None
         if data.intake_id is not None:
             intake = await self.repo.intake(data.intake_id, for_update=True)
-            if intake is None or not is_party(
-                principal, intake.cooperative_id, intake.consignor_id
-            ):
+            if intake is None or not principal.is_party(intake.cooperative_id, intake.consignor_id):
                 raise NotFound("No such intake.")
             if intake.status != IntakeStatus.CONFIRMED or intake.listing_id is None:
                 raise IntakeNotProposed(
@@ -380,15 +367,10 @@ class ConsignmentService:
         if (
             listing is None
             or listing.owner_organization_id == listing.seller_organization_id
-            or not is_party(
-                principal, listing.seller_organization_id, listing.owner_organization_id
-            )
+            or not principal.is_party(listing.seller_organization_id, listing.owner_organization_id)
         ):
             raise NotFound("No such consigned listing.")
-        if (
-            not principal.is_platform
-            and principal.organization_id != listing.seller_organization_id
-        ):
+        if not principal.is_party(listing.seller_organization_id):
             raise PermissionDenied("Only the cooperative hands goods back.")
         principal.acting_for(listing.seller_organization_id, "listing")
         agreement = await self.repo.agreement_for_pair(

@@ -40,7 +40,7 @@ from marketplace.consignment.models import (
 )
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.schemas import AdjustmentCreate
-from marketplace.consignment.service import is_party, now, party_filter
+from marketplace.consignment.service import now
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
@@ -187,14 +187,14 @@ class SettlementService:
     ) -> list[tuple[Adjustment, uuid.UUID | None]]:
         """Newest first, with the statement that settled each (a consignor sees its own)."""
         return await self.repo.adjustments_page(
-            party=party_filter(principal), consignor_id=consignor_id, after=after, limit=limit
+            scope=principal.scope, consignor_id=consignor_id, after=after, limit=limit
         )
 
     async def adjustment(
         self, principal: Principal, adjustment_id: uuid.UUID
     ) -> tuple[Adjustment, uuid.UUID | None]:
         found = await self.repo.adjustment(adjustment_id)
-        if found is None or not is_party(principal, found[0].cooperative_id, found[0].consignor_id):
+        if found is None or not principal.is_party(found[0].cooperative_id, found[0].consignor_id):
             raise NotFound("No such adjustment.")
         return found
 
@@ -214,7 +214,7 @@ class SettlementService:
         limit: int,
     ) -> tuple[list[Statement], dict[uuid.UUID, Payout]]:
         statements = await self.repo.statements_page(
-            party=party_filter(principal), consignor_id=consignor_id, after=after, limit=limit
+            scope=principal.scope, consignor_id=consignor_id, after=after, limit=limit
         )
         payouts = await self.repo.payouts_of_statements([s.id for s in statements])
         return statements, payouts
@@ -223,8 +223,8 @@ class SettlementService:
         self, principal: Principal, statement_id: uuid.UUID
     ) -> tuple[Statement, Payout | None, list[Sale], list[Return], list[Adjustment]]:
         statement = await self.repo.statement(statement_id)
-        if statement is None or not is_party(
-            principal, statement.cooperative_id, statement.consignor_id
+        if statement is None or not principal.is_party(
+            statement.cooperative_id, statement.consignor_id
         ):
             raise NotFound("No such statement.")
         payouts = await self.repo.payouts_of_statements([statement.id])
@@ -245,7 +245,7 @@ class SettlementService:
         limit: int,
     ) -> list[Payout]:
         return await self.repo.payouts_page(
-            party=party_filter(principal),
+            scope=principal.scope,
             status=status.value if status else None,
             after=after,
             limit=limit,
@@ -253,7 +253,7 @@ class SettlementService:
 
     async def payout(self, principal: Principal, payout_id: uuid.UUID) -> Payout:
         payout = await self.repo.payout(payout_id)
-        if payout is None or not is_party(principal, payout.cooperative_id, payout.consignor_id):
+        if payout is None or not principal.is_party(payout.cooperative_id, payout.consignor_id):
             raise NotFound("No such payout.")
         return payout
 
@@ -265,9 +265,9 @@ class SettlementService:
         """The cooperative's finance records the bank transfer; the ledger pays the
         consignor's payable out of cash. Repeating it with the same reference is a no-op."""
         payout = await self.repo.payout(payout_id, for_update=True)
-        if payout is None or not is_party(principal, payout.cooperative_id, payout.consignor_id):
+        if payout is None or not principal.is_party(payout.cooperative_id, payout.consignor_id):
             raise NotFound("No such payout.")
-        if not principal.is_platform and principal.organization_id != payout.cooperative_id:
+        if not principal.is_party(payout.cooperative_id):
             raise PermissionDenied("Only the cooperative's finance marks a payout paid.")
         principal.require_role(Role.FINANCE)
         principal.acting_for(payout.cooperative_id, "payout")

@@ -11,6 +11,7 @@ from sqlalchemy import exists, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts import Scope
 from marketplace.ledger.domain import Entry
 from marketplace.ledger.models import LedgerEntry, LedgerTransaction
 
@@ -99,22 +100,22 @@ class LedgerRepository:
         self,
         *,
         reference: str | None,
-        organization_id: uuid.UUID | None,
+        scope: Scope,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[LedgerTransaction]:
-        """Transactions in id (= posting time) order; with `organization_id`, those with an
-        entry on one of its accounts."""
+        """Transactions in id (= posting time) order; scoped to those with an entry on one
+        of the organization's accounts."""
         query: Any = select(LedgerTransaction).order_by(LedgerTransaction.id).limit(limit)
         if reference is not None:
             query = query.where(LedgerTransaction.reference == reference)
-        if organization_id is not None:
-            query = query.where(
-                exists().where(
-                    LedgerEntry.transaction_id == LedgerTransaction.id,
-                    LedgerEntry.organization_id == organization_id,
-                )
-            )
+        query = scope.narrow(
+            query,
+            lambda org: exists().where(
+                LedgerEntry.transaction_id == LedgerTransaction.id,
+                LedgerEntry.organization_id == org,
+            ),
+        )
         if after is not None:
             query = query.where(LedgerTransaction.id > after)
         return list((await self.session.execute(query)).scalars())

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from marketplace.accounts import Principal, Role
+from marketplace.accounts import Principal, Role, Scope
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict
 from marketplace.ids import new_id
@@ -131,8 +131,9 @@ class LedgerService:
         """Transactions in posting order (keyset: ids after `after`), optionally only the
         one with `reference` and/or those touching an account of `organization_id`.
         `only_entries_of` hides the entries of other organizations."""
+        scope = Scope.everything() if organization_id is None else Scope.of(organization_id)
         rows = await self.repository.list_page(
-            reference=reference, organization_id=organization_id, after=after, limit=limit
+            reference=reference, scope=scope, after=after, limit=limit
         )
         entries = await self.repository.entries_of(
             [row.id for row in rows], organization_id=only_entries_of

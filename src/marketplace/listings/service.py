@@ -295,21 +295,14 @@ class ListingService:
 
     def _can_view(self, principal: Principal, listing: Listing) -> bool:
         """Active listings are a public catalogue; paused ones only their seller sees."""
-        return listing.status == ListingStatus.ACTIVE or self._manages(principal, listing)
-
-    @staticmethod
-    def _manages(principal: Principal, listing: Listing) -> bool:
-        return principal.is_platform or principal.organization_id in (
-            listing.seller_organization_id,
-            listing.owner_organization_id,
+        return listing.status == ListingStatus.ACTIVE or principal.is_party(
+            listing.seller_organization_id, listing.owner_organization_id
         )
 
     async def _managed(self, principal: Principal, listing_id: uuid.UUID) -> Listing:
         """A listing the caller may change: its seller (or the platform); others get 404."""
         listing = await self.listings.get(listing_id)
-        if listing is None or not (
-            principal.is_platform or principal.organization_id == listing.seller_organization_id
-        ):
+        if listing is None or not principal.is_party(listing.seller_organization_id):
             raise NotFound("No such listing.")
         principal.require_role(Role.SELLER)
         principal.acting_for(listing.seller_organization_id, "listing")
@@ -397,7 +390,9 @@ class ListingService:
         self, principal: Principal, listing_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
     ) -> list[StockMovement]:
         listing = await self.listings.get(listing_id)
-        if listing is None or not self._manages(principal, listing):
+        if listing is None or not principal.is_party(
+            listing.seller_organization_id, listing.owner_organization_id
+        ):
             raise NotFound("No such listing.")
         return await self.listings.movements_page(listing_id, after=after, limit=limit)
 
@@ -425,7 +420,7 @@ class CatalogueService:
         """Normalised text; paused listings only for a seller asking for its own."""
         query = domain.normalize_search_text(filters.query) if filters.query else None
         own = filters.seller_organization_id is not None and (
-            principal.is_platform or filters.seller_organization_id == principal.organization_id
+            principal.is_party(filters.seller_organization_id)
         )
         return msgspec.structs.replace(filters, query=query or None, include_paused=own)
 

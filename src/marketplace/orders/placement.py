@@ -58,7 +58,7 @@ from marketplace.orders.domain.placed import (
 )
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
-from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
+from marketplace.procurement import ContractCalloffs, ContractOffer, LotPooling, NoBulogBranch
 from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS, Settings
 from marketplace.tax import vat_for
 
@@ -137,6 +137,24 @@ def to_sources(
                 )
             )
     return sources
+
+
+def to_contract_sources(offers: Sequence[ContractOffer]) -> list[splitting.Source]:
+    """Split sources of procurement's trade-contract offers (after the listings')."""
+    return [
+        splitting.TradeContractSource(
+            contract_id=o.contract_id,
+            allotment_id=o.allotment_id,
+            product_id=o.product_id,
+            supplier_org_id=o.supplier_organization_id,
+            counterparty_city_code=o.counterparty_city_code,
+            remaining=o.remaining,
+            unit_price=o.unit_price,
+            levy_bps=o.levy_bps,
+            supplier_region_code=o.supplier_region_code,
+        )
+        for o in offers
+    ]
 
 
 class OrderPlacement:
@@ -259,12 +277,13 @@ class OrderPlacement:
             # Trade contracts only take what listings can't fill, so they are read (and
             # the split redone with them) only when something is left unfilled: the
             # plan is the same as splitting with every source from the start.
-            sources += await ContractCalloffs(self.uow).sources(
+            offers = await ContractCalloffs(self.uow).offers(
                 product_ids,
                 buyer.delivery_region_code,
                 data.delivery.date,
                 lock=lock_contracts,
             )
+            sources += to_contract_sources(offers)
             raw = split(sources)
         unbranched = {s.product_id for s in lots if s.seller_organization_id not in branches}
         if any(short.product_id in unbranched for short in raw.shortfalls):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts import Scope
 from marketplace.ids import first_id_at
 from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine, StandingOrder
 
@@ -191,14 +192,14 @@ class OrderRepository:
     async def orders_page(
         self,
         *,
-        buyer_id: uuid.UUID | None,
+        scope: Scope,
         status: str | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[Order]:
+        """Orders newest first; scoped to those the organization buys."""
         stmt = select(Order).order_by(Order.id.desc()).limit(limit)
-        if buyer_id is not None:
-            stmt = stmt.where(Order.buyer_organization_id == buyer_id)
+        stmt = scope.narrow(stmt, lambda org: Order.buyer_organization_id == org)
         if status is not None:
             stmt = stmt.where(Order.status == status)
         if after is not None:
@@ -208,14 +209,14 @@ class OrderRepository:
     async def legs_page(
         self,
         *,
-        supplier_id: uuid.UUID | None,
+        scope: Scope,
         status: str | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[OrderLeg]:
+        """Legs in id order; scoped to those the organization supplies."""
         stmt = select(OrderLeg).order_by(OrderLeg.id).limit(limit)
-        if supplier_id is not None:
-            stmt = stmt.where(OrderLeg.supplier_organization_id == supplier_id)
+        stmt = scope.narrow(stmt, lambda org: OrderLeg.supplier_organization_id == org)
         if status is not None:
             stmt = stmt.where(OrderLeg.status == status)
         if after is not None:

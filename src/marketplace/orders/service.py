@@ -78,7 +78,7 @@ class OrderService:
 
     @staticmethod
     def visible_legs(principal: Principal, order: Order, legs: list[OrderLeg]) -> list[OrderLeg]:
-        if principal.is_platform or principal.organization_id == order.buyer_organization_id:
+        if principal.is_party(order.buyer_organization_id):
             return legs
         return [leg for leg in legs if leg.supplier_organization_id == principal.organization_id]
 
@@ -87,9 +87,7 @@ class OrderService:
         if order is None:
             raise NotFound("No such order.")
         legs = self.visible_legs(principal, order, await self.orders.legs(order_id))
-        if not legs and not (
-            principal.is_platform or principal.organization_id == order.buyer_organization_id
-        ):
+        if not legs and not principal.is_party(order.buyer_organization_id):
             raise NotFound("No such order.")
         return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
 
@@ -102,7 +100,7 @@ class OrderService:
         limit: int,
     ) -> list[OrderView]:
         orders = await self.orders.orders_page(
-            buyer_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             status=status.value if status else None,
             after=after,
             limit=limit,
@@ -125,7 +123,7 @@ class OrderService:
         limit: int,
     ) -> list[OrderLeg]:
         return await self.orders.legs_page(
-            supplier_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             status=status.value if status else None,
             after=after,
             limit=limit,
@@ -157,9 +155,7 @@ class OrderService:
 
     async def cancel(self, principal: Principal, order_id: uuid.UUID) -> OrderView:
         order = await self.orders.get(order_id, for_update=True)
-        if order is None or not (
-            principal.is_platform or principal.organization_id == order.buyer_organization_id
-        ):
+        if order is None or not principal.is_party(order.buyer_organization_id):
             raise NotFound("No such order.")
         principal.require_role(Role.BUYER)
         legs = await self.orders.legs(order_id, for_update=True)
@@ -211,7 +207,7 @@ class OrderService:
             raise NotFound("No such leg.")
         order, leg = found
         party = leg.supplier_organization_id if as_supplier else order.buyer_organization_id
-        if not (principal.is_platform or principal.organization_id == party):
+        if not principal.is_party(party):
             raise NotFound("No such leg.")
         principal.require_role(Role.SELLER if as_supplier else Role.BUYER)
         return order, leg

@@ -211,7 +211,9 @@ class PaymentService:
 
     async def view(self, principal: Principal, payment_id: uuid.UUID) -> PaymentView:
         payment = await self.payments.get(payment_id)
-        if payment is None or not _party(principal, payment):
+        if payment is None or not principal.is_party(
+            payment.buyer_organization_id, *payment.payee_organization_ids
+        ):
             raise NotFound("No such payment.")
         return PaymentView(
             payment=payment, refunds=await self.payments.refunds_of_payments([payment.id])
@@ -233,7 +235,9 @@ class PaymentService:
         self, principal: Principal, payment_id: uuid.UUID, reference: str
     ) -> PaymentView:
         payment = await self.payments.get(payment_id, for_update=True)
-        if payment is None or not _party(principal, payment):
+        if payment is None or not principal.is_party(
+            payment.buyer_organization_id, *payment.payee_organization_ids
+        ):
             raise NotFound("No such payment.")
         _require_confirmer(principal, payment)
         if payment.method == PaymentMethod.CARD:
@@ -261,7 +265,9 @@ class PaymentService:
         payment = None
         if found is not None:
             payment = await self.payments.get(found.payment_id, for_update=True)
-        if payment is None or not _party(principal, payment):
+        if payment is None or not principal.is_party(
+            payment.buyer_organization_id, *payment.payee_organization_ids
+        ):
             raise NotFound("No such refund.")
         _require_confirmer(principal, payment)
         refund = await self.payments.get_refund(refund_id, for_update=True)
@@ -533,16 +539,8 @@ class PaymentService:
             outbox.emit(self.uow, PAYMENT_EVENTS[status], payload, organization_id=organization_id)
 
 
-def _party(principal: Principal, payment: Payment) -> bool:
-    return (
-        principal.is_platform
-        or principal.organization_id == payment.buyer_organization_id
-        or principal.organization_id in payment.payee_organization_ids
-    )
-
-
 def _require_confirmer(principal: Principal, payment: Payment) -> None:
     """A supplier's finance (or admin) key, or the platform's: never the buyer itself."""
     principal.require_role(Role.FINANCE)
-    if not (principal.is_platform or principal.organization_id in payment.payee_organization_ids):
+    if not principal.is_party(*payment.payee_organization_ids):
         raise PermissionDenied("Only a supplier on the order or the platform confirms money.")

@@ -10,5 +10,6 @@ volume and never exceed a supplier's capacity. Talks to orders (releasing legs),
 """
 
 from marketplace.procurement.contracts_service import ContractCalloffs as ContractCalloffs
+from marketplace.procurement.contracts_service import ContractOffer as ContractOffer
 from marketplace.procurement.lots_service import LotPooling as LotPooling
 from marketplace.procurement.lots_service import NoBulogBranch as NoBulogBranch

@@ -47,7 +47,6 @@ from marketplace.ledger.domain import postings
 from marketplace.listings.service import ProductService
 from marketplace.listings.stock_service import StockChanged
 from marketplace.money import apply_basis_points
-from marketplace.orders.domain.splitting import TradeContractSource
 from marketplace.procurement import contract_events
 from marketplace.procurement.domain import allotment
 from marketplace.procurement.domain.errors import UnknownProduct
@@ -84,6 +83,21 @@ class VolumeExhausted(Conflict):
 class ShortfallAlreadyCalledOff(Conflict):
     code = "procurement.shortfall_already_called_off"
     title = "More than the reduced allotment is already called off"
+
+
+class ContractOffer(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What one supplier's allotment can still deliver in a week, at the contract's terms
+    (orders turns it into a split source, as it does listings)."""
+
+    contract_id: uuid.UUID
+    allotment_id: uuid.UUID
+    product_id: uuid.UUID
+    supplier_organization_id: uuid.UUID
+    counterparty_city_code: str
+    remaining: int
+    unit_price: int
+    levy_bps: int
+    supplier_region_code: str
 
 
 class CallOffLeg(Protocol):
@@ -140,20 +154,20 @@ def iso_week(day: dt.date) -> str:
 
 
 class ContractCalloffs:
-    """The public API orders uses: sources for the split, call-offs, shipped call-offs."""
+    """The public API orders uses: offers for the split, call-offs, shipped call-offs."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self.contracts = ContractRepository(uow.session)
 
-    async def sources(
+    async def offers(
         self,
         product_ids: Sequence[uuid.UUID],
         delivery_region: str,
         delivery_date: dt.date,
         *,
         lock: bool = False,
-    ) -> list[TradeContractSource]:
+    ) -> list[ContractOffer]:
         """Allotments with volume left in the delivery week for an order delivered to
         `delivery_region`. With `lock` (placing, not previewing) every allotment that
         could serve it is locked first, until the transaction ends: the volume read is
@@ -166,11 +180,11 @@ class ContractCalloffs:
             product_ids, delivery_region, delivery_date, week_start(delivery_date)
         )
         return [
-            TradeContractSource(
+            ContractOffer(
                 contract_id=r.contract_id,
                 allotment_id=r.allotment_id,
                 product_id=r.product_id,
-                supplier_org_id=r.supplier_id,
+                supplier_organization_id=r.supplier_id,
                 counterparty_city_code=r.city_code,
                 remaining=r.remaining,
                 unit_price=r.unit_price,
@@ -346,9 +360,8 @@ class ContractService:
         contract = await self.contracts.get(contract_id)
         if contract is None:
             raise NotFound("No such trade contract.")
-        if principal.is_platform or principal.organization_id in (
-            contract.trade_center_organization_id,
-            contract.counterparty_organization_id,
+        if principal.is_party(
+            contract.trade_center_organization_id, contract.counterparty_organization_id
         ):
             return contract
         suppliers = {
@@ -362,7 +375,7 @@ class ContractService:
         self, principal: Principal, *, after: uuid.UUID | None, limit: int
     ) -> list[TradeContract]:
         return await self.contracts.page(
-            organization_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             after=after,
             limit=limit,
         )
@@ -415,10 +428,8 @@ class ContractService:
         assert contract is not None
         allotments = await self.contracts.allotments(contract_id, for_update=True)
         target = next((a for a in allotments if a.id == allotment_id), None)
-        if target is None or not (
-            principal.is_platform
-            or principal.organization_id
-            in (contract.trade_center_organization_id, target.supplier_organization_id)
+        if target is None or not principal.is_party(
+            contract.trade_center_organization_id, target.supplier_organization_id
         ):
             raise NotFound("No such allotment.")
         principal.require_role(Role.SELLER)

@@ -341,13 +341,6 @@ class LotService:
 
     # --- reading -------------------------------------------------------------------
 
-    @staticmethod
-    def _party(principal: Principal, lot: BulogLot) -> bool:
-        return principal.is_platform or principal.organization_id in (
-            lot.cooperative_organization_id,
-            lot.bulog_organization_id,
-        )
-
     async def _view(self, lot: BulogLot) -> LotView:
         return LotView(
             lot=lot,
@@ -357,7 +350,9 @@ class LotService:
 
     async def get(self, principal: Principal, lot_id: uuid.UUID) -> LotView:
         lot = await self.lots.get(lot_id)
-        if lot is None or not self._party(principal, lot):
+        if lot is None or not principal.is_party(
+            lot.cooperative_organization_id, lot.bulog_organization_id
+        ):
             raise NotFound("No such Bulog lot.")
         return await self._view(lot)
 
@@ -365,7 +360,7 @@ class LotService:
         self, principal: Principal, *, status: str | None, after: uuid.UUID | None, limit: int
     ) -> list[BulogLot]:
         return await self.lots.page(
-            organization_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             status=status,
             after=after,
             limit=limit,
@@ -378,12 +373,11 @@ class LotService:
     ) -> BulogLot:
         """The lot (locked unless asked not to) if the caller is its cooperative."""
         lot = await self.lots.get(lot_id, for_update=lock)
-        if lot is None or not self._party(principal, lot):
-            raise NotFound("No such Bulog lot.")
-        if (
-            not principal.is_platform
-            and principal.organization_id != lot.cooperative_organization_id
+        if lot is None or not principal.is_party(
+            lot.cooperative_organization_id, lot.bulog_organization_id
         ):
+            raise NotFound("No such Bulog lot.")
+        if not principal.is_party(lot.cooperative_organization_id):
             raise PermissionDenied("Only the lot's cooperative may do this.")
         principal.require_role(Role.SELLER)
         return lot

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts import Scope
 from marketplace.accounts.models import Organization
 from marketplace.procurement.models import (
     BulogDemandLine,
@@ -106,19 +107,19 @@ class LotRepository:
     async def page(
         self,
         *,
-        organization_id: uuid.UUID | None,
+        scope: Scope,
         status: str | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[BulogLot]:
         stmt = select(BulogLot).order_by(BulogLot.id.desc()).limit(limit)
-        if organization_id is not None:
-            stmt = stmt.where(
-                or_(
-                    BulogLot.cooperative_organization_id == organization_id,
-                    BulogLot.bulog_organization_id == organization_id,
-                )
-            )
+        stmt = scope.narrow(
+            stmt,
+            lambda org: or_(
+                BulogLot.cooperative_organization_id == org,
+                BulogLot.bulog_organization_id == org,
+            ),
+        )
         if status is not None:
             stmt = stmt.where(BulogLot.status == status)
         if after is not None:
@@ -239,22 +240,23 @@ class ContractRepository:
         return await self.session.get(TradeContract, contract_id)
 
     async def page(
-        self, *, organization_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+        self, *, scope: Scope, after: uuid.UUID | None, limit: int
     ) -> list[TradeContract]:
-        """Contracts newest first; with `organization_id`, those it signed, buys under or
+        """Contracts newest first; scoped to those the organization signed, buys under or
         supplies."""
         stmt = select(TradeContract).order_by(TradeContract.id.desc()).limit(limit)
-        if organization_id is not None:
-            supplies = select(TradeAllotment.contract_id).where(
-                TradeAllotment.supplier_organization_id == organization_id
-            )
-            stmt = stmt.where(
-                or_(
-                    TradeContract.trade_center_organization_id == organization_id,
-                    TradeContract.counterparty_organization_id == organization_id,
-                    TradeContract.id.in_(supplies),
-                )
-            )
+        stmt = scope.narrow(
+            stmt,
+            lambda org: or_(
+                TradeContract.trade_center_organization_id == org,
+                TradeContract.counterparty_organization_id == org,
+                TradeContract.id.in_(
+                    select(TradeAllotment.contract_id).where(
+                        TradeAllotment.supplier_organization_id == org
+                    )
+                ),
+            ),
+        )
         if after is not None:
             stmt = stmt.where(TradeContract.id < after)
         return list((await self.session.execute(stmt)).scalars())
@@ -309,7 +311,7 @@ class ContractRepository:
     ) -> None:
         """Row locks, in id order, on every allotment of the contracts that could serve
         an order delivered to `region` on `day` — before their volume is read, so what is
-        read is what the call-off will find (see `ContractCalloffs.sources`)."""
+        read is what the call-off will find (see `ContractCalloffs.offers`)."""
         if not product_ids:
             return
         stmt = (

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts import Scope
 from marketplace.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 
 
@@ -33,11 +34,10 @@ class EndpointRepository:
         return result.scalar_one_or_none()
 
     async def list_page(
-        self, *, organization_id: uuid.UUID | None, after: uuid.UUID | None, limit: int
+        self, *, scope: Scope, after: uuid.UUID | None, limit: int
     ) -> list[WebhookEndpoint]:
         query: Any = select(WebhookEndpoint).order_by(WebhookEndpoint.id).limit(limit)
-        if organization_id is not None:
-            query = query.where(WebhookEndpoint.organization_id == organization_id)
+        query = scope.narrow(query, lambda org: WebhookEndpoint.organization_id == org)
         if after is not None:
             query = query.where(WebhookEndpoint.id > after)
         return list((await self.session.execute(query)).scalars())

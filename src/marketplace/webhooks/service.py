@@ -105,7 +105,7 @@ class WebhooksService:
     ) -> list[WebhookEndpoint]:
         principal.require_role(Role.VIEWER)
         return await self.endpoints.list_page(
-            organization_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             after=after,
             limit=limit,
         )

@@ -7,6 +7,8 @@ import functools
 import re
 import uuid
 import zoneinfo
+from collections.abc import Callable
+from typing import Any, Protocol, Self, TypeVar
 
 import msgspec
 
@@ -106,6 +108,44 @@ def time_zone_problem(value: str) -> str | None:
     return f"`time_zone` must be an IANA time zone such as Asia/Jakarta, not {value!r}"
 
 
+class Narrowable(Protocol):
+    """A statement that takes more conditions (SQLAlchemy's `Select` fits)."""
+
+    def where(self, *conditions: Any) -> Self: ...
+
+
+StatementT = TypeVar("StatementT", bound=Narrowable)
+
+
+class Scope(msgspec.Struct, frozen=True, kw_only=True):
+    """The rows a caller may list: every organization's (the platform) or one's.
+
+    Every list query takes one (tests/test_list_scopes.py) and narrows itself with
+    `narrow`, the one place a list is cut to the caller's organization.
+    """
+
+    organization_id: uuid.UUID | None
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls(organization_id=None)
+
+    @classmethod
+    def of(cls, organization_id: uuid.UUID) -> Scope:
+        return cls(organization_id=organization_id)
+
+    @property
+    def is_everything(self) -> bool:
+        return self.organization_id is None
+
+    def narrow(self, statement: StatementT, party: Callable[[uuid.UUID], Any]) -> StatementT:
+        """`statement` cut to the rows `party(organization_id)` says the organization is
+        a party to; unchanged for everything."""
+        if self.organization_id is None:
+            return statement
+        return statement.where(party(self.organization_id))
+
+
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """The authenticated caller: one API key of one organization with one role."""
 
@@ -145,13 +185,27 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         if not self.is_platform_admin:
             raise PermissionDenied("Only a platform administrator may do this.")
 
+    @property
+    def scope(self) -> Scope:
+        """What the caller's lists hold: everything for the platform, else its own."""
+        return Scope.everything() if self.is_platform else Scope.of(self.organization_id)
+
+    def is_party(self, *organization_ids: uuid.UUID | None) -> bool:
+        """Whether the caller may see an object these organizations are parties to: it is
+        one of them, or the platform."""
+        return self.is_platform or self.organization_id in organization_ids
+
+    def require_party(self, *organization_ids: uuid.UUID | None, what: str = "object") -> None:
+        """Another organization's object is reported as missing, never as forbidden."""
+        if not self.is_party(*organization_ids):
+            raise NotFound(f"No such {what}.")
+
     def can_see_organization(self, organization_id: uuid.UUID) -> bool:
-        return self.is_platform or organization_id == self.organization_id
+        return self.is_party(organization_id)
 
     def ensure_visible(self, organization_id: uuid.UUID, what: str = "object") -> None:
         """Another organization's object is reported as missing, never as forbidden."""
-        if not self.can_see_organization(organization_id):
-            raise NotFound(f"No such {what}.")
+        self.require_party(organization_id, what=what)
 
     def acting_for(self, organization_id: uuid.UUID, what: str = "organization") -> None:
         """Write access: your own organization, or any as a platform administrator."""

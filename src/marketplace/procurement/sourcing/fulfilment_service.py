@@ -83,7 +83,9 @@ class FulfilmentService:
 
     async def _visible(self, principal: Principal, po_id: uuid.UUID) -> PurchaseOrder:
         po = await self.repo.purchase_order(po_id)
-        if po is None or not (principal.is_platform or _party(principal, po)):
+        if po is None or not principal.is_party(
+            po.buyer_organization_id, po.supplier_organization_id
+        ):
             raise NotFound("No such purchase order.")
         return po
 
@@ -110,7 +112,7 @@ class FulfilmentService:
         limit: int,
     ) -> list[PurchaseOrderView]:
         pos = await self.repo.purchase_orders_page(
-            organization_id=None if principal.is_platform else principal.organization_id,
+            scope=principal.scope,
             status=status.value if status else None,
             after=after,
             limit=limit,

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marketplace.accounts import Scope
 from marketplace.procurement.sourcing.models import (
     GoodsReceipt,
     Invoice,
@@ -54,7 +55,7 @@ class SourcingRepository:
     async def rfqs_page(
         self,
         *,
-        buyer_id: uuid.UUID | None,
+        scope: Scope,
         city_prefix: str | None,
         statuses: Sequence[str] | None,
         open_after: dt.datetime | None,
@@ -64,9 +65,7 @@ class SourcingRepository:
     ) -> list[Rfq]:
         """Newest first. `open_after`: only stored-open RFQs whose deadline is later;
         `closed_at`: only stored-open RFQs whose deadline has passed."""
-        stmt = select(Rfq)
-        if buyer_id is not None:
-            stmt = stmt.where(Rfq.buyer_organization_id == buyer_id)
+        stmt = scope.narrow(select(Rfq), lambda org: Rfq.buyer_organization_id == org)
         if city_prefix is not None:
             stmt = stmt.where(Rfq.delivery_city_prefix == city_prefix)
         if statuses is not None:
@@ -171,19 +170,18 @@ class SourcingRepository:
     async def purchase_orders_page(
         self,
         *,
-        organization_id: uuid.UUID | None,
+        scope: Scope,
         status: str | None,
         after: uuid.UUID | None,
         limit: int,
     ) -> list[PurchaseOrder]:
-        stmt = select(PurchaseOrder)
-        if organization_id is not None:
-            stmt = stmt.where(
-                or_(
-                    PurchaseOrder.buyer_organization_id == organization_id,
-                    PurchaseOrder.supplier_organization_id == organization_id,
-                )
-            )
+        stmt = scope.narrow(
+            select(PurchaseOrder),
+            lambda org: or_(
+                PurchaseOrder.buyer_organization_id == org,
+                PurchaseOrder.supplier_organization_id == org,
+            ),
+        )
         if status is not None:
             stmt = stmt.where(PurchaseOrder.status == status)
         if after is not None:

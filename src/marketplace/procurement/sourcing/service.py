@@ -15,7 +15,7 @@ import uuid
 import msgspec
 
 from marketplace import clock, outbox
-from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role, Scope
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
@@ -103,7 +103,7 @@ class RfqService:
         rfq = await self.repo.rfq(rfq_id)
         if rfq is None:
             raise NotFound("No such RFQ.")
-        if principal.is_platform or rfq.buyer_organization_id == principal.organization_id:
+        if principal.is_party(rfq.buyer_organization_id):
             return rfq
         if await self._cooperative_city(principal) == rfq.delivery_city_prefix:
             return rfq
@@ -188,11 +188,7 @@ class RfqService:
 
     async def _views(self, principal: Principal, rfqs: list[Rfq]) -> list[RfqView]:
         moment = now()
-        owned = [
-            r.id
-            for r in rfqs
-            if principal.is_platform or r.buyer_organization_id == principal.organization_id
-        ]
+        owned = [r.id for r in rfqs if principal.is_party(r.buyer_organization_id)]
         counts = await self.repo.quote_counts(owned)
         live: dict[uuid.UUID, PurchaseOrder] = {
             po.rfq_id: po
@@ -228,12 +224,14 @@ class RfqService:
         after: uuid.UUID | None,
         limit: int,
     ) -> list[RfqView]:
-        buyer_id: uuid.UUID | None = None
+        # A government office lists its own RFQs; a cooperative every RFQ of its city
+        # (an open tender is public to the suppliers it is addressed to).
+        scope = Scope.everything()
         city: str | None = None
         if principal.is_platform:
             pass
         elif principal.organization_kind is OrganizationKind.GOVERNMENT:
-            buyer_id = principal.organization_id
+            scope = principal.scope
         elif principal.organization_kind is OrganizationKind.COOPERATIVE:
             city = await self._cooperative_city(principal)
             if city is None:
@@ -250,7 +248,7 @@ class RfqService:
         elif status is not None:
             statuses = [status.value]
         rfqs = await self.repo.rfqs_page(
-            buyer_id=buyer_id,
+            scope=scope,
             city_prefix=city,
             statuses=statuses,
             open_after=open_after,
@@ -308,7 +306,7 @@ class RfqService:
 
     async def quotes(self, principal: Principal, rfq_id: uuid.UUID) -> list[QuoteView]:
         rfq = await self.visible_rfq(principal, rfq_id)
-        if not (principal.is_platform or rfq.buyer_organization_id == principal.organization_id):
+        if not principal.is_party(rfq.buyer_organization_id):
             own = await self.repo.quotes_of([rfq.id], supplier_id=principal.organization_id)
             return [QuoteView(quote=q, quantities=_quantities(rfq)) for q in own]
         status = domain.effective_rfq_status(RfqStatus(rfq.status), rfq.deadline, now())
