@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.settings import Settings
+from tests.builders import orders
 from tests.catalog import create_listing, create_product
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     StripeServer,
@@ -99,13 +100,10 @@ async def test_cancelling_a_paid_order_is_refunded_by_the_worker(
     seller = await actors.org("cooperative", "seller", region_code="35.76.02.1005")
     await create_listing(worker_client, seller, rice["id"], tiers=[(1, 40_000)], stock=50)
     kitchen = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    order = await worker_client.post(
-        "/v1/orders",
-        json={
-            "lines": [{"product_id": rice["id"], "quantity": 5}],
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Jl. A"},
-        },
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    order = await orders.place_order(
+        worker_client,
+        kitchen,
+        orders.order_body([(rice["id"], 5)], date=TOMORROW, address="Jl. A"),
     )
     assert order.status_code == 201, order.text
     order_id = order.json()["id"]

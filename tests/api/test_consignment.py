@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace import outbox
 from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
+from tests.builders import orders
+from tests.builders.consignment import BANK, create_agreement
 from tests.catalog import create_product
 from tests.support import Actor, Actors, assert_problem, local_today
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-BANK = {"bank_name": "BRI", "account_number": "0123456789", "account_holder": "Bu Sri"}
 
 
 def handlers() -> outbox.EventHandlers:
@@ -89,32 +90,17 @@ async def world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, 
 async def make_agreement(
     client: AsyncTestClient[Litestar], coop: Actor, umkm: Actor, bps: int = 1000
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/consignment/agreements",
-        json={
-            "consignor_id": str(umkm.organization_id),
-            "commission_bps": bps,
-            "settlement_cycle_days": 7,
-            "payout_account": BANK,
-        },
-        headers=coop.headers,
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return await create_agreement(client, coop, umkm, bps=bps)
 
 
 async def order_and_deliver(
     client: AsyncTestClient[Litestar], w: dict[str, Any], quantity: int, received: int
 ) -> dict[str, Any]:
     kitchen = w["kitchen"]
-    response = await client.post(
-        "/v1/orders",
-        json={
-            "lines": [{"product_id": w["rice"]["id"], "quantity": quantity}],
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "SPPG 1"},
-        },
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    response = await orders.place_order(
+        client,
+        kitchen,
+        orders.order_body([(w["rice"]["id"], quantity)], date=TOMORROW, address="SPPG 1"),
     )
     assert response.status_code == 201, response.text
     [leg] = response.json()["legs"]

@@ -24,6 +24,8 @@ from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.repository import OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.settings import load_settings
+from tests.builders import orders
+from tests.builders.consignment import new_agreement, received_intake
 from tests.catalog import create_listing, create_product
 from tests.placing import buyer_principal, place_at_once
 from tests.support import Actor, Actors, assert_problem
@@ -39,19 +41,13 @@ JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")  # the test organizations' time zone
 def order_body(
     lines: list[tuple[str, int]], region: str = MOJOKERTO, pins: dict[int, str] | None = None
 ) -> dict[str, Any]:
-    pins = pins or {}
-    return {
-        "lines": [
-            {"product_id": pid, "quantity": q, **({"listing_id": pins[i]} if i in pins else {})}
-            for i, (pid, q) in enumerate(lines, start=1)
-        ],
-        "delivery": {"date": TOMORROW.isoformat(), "region_code": region, "address": "Dapur"},
-    }
+    return orders.order_body(
+        lines, date=TOMORROW.isoformat(), region_code=region, address="Dapur", pins=pins
+    )
 
 
 async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body)
 
 
 async def preview(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
@@ -215,29 +211,11 @@ async def test_a_consignment_leg_above_the_cap_is_not_sold(
     )  # fmt: skip
     coop = await actors.org("cooperative", "admin", region_code=MOJOKERTO)
     umkm = await actors.org("umkm", "seller", region_code=MOJOKERTO)
-    agreement = await client.post(
-        "/v1/consignment/agreements",
-        json={
-            "consignor_id": str(umkm.organization_id),
-            "commission_bps": 1000,
-            "settlement_cycle_days": 7,
-            "payout_account": {
-                "bank_name": "BRI",
-                "account_number": "0123456789",
-                "account_holder": "Bu Sri",
-            },
-        },
-        headers=coop.headers,
+    agreement = await new_agreement(client, coop, umkm, bps=1000)
+    intake = await received_intake(
+        client, coop, agreement, oil["id"], quantity=20, unit_price=15_500
     )
-    assert agreement.status_code == 201, agreement.text
-    intake = await client.post(
-        "/v1/consignment/intakes",
-        json={"agreement_id": agreement.json()["id"], "product_id": oil["id"], "quantity": 20,
-              "unit_price": 15_500},
-        headers=coop.headers,
-    )  # fmt: skip
-    assert intake.status_code == 201, intake.text
-    consigned = intake.json()["listing_id"]
+    consigned = intake.listing_id
     own = await create_listing(
         client, await actors.key_for(coop, "seller"), oil["id"], tiers=[(1, 15_000)], stock=5
     )

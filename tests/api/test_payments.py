@@ -27,6 +27,7 @@ from marketplace.db import unit_of_work
 from marketplace.ledger import LedgerService
 from marketplace.payments import tasks
 from marketplace.settings import Settings
+from tests.builders import orders
 from tests.catalog import create_listing, create_product
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     STRIPE_TEST_KEY,
@@ -85,13 +86,10 @@ def clean_stripe(stripe_server: StripeServer) -> None:
 
 
 async def new_order(client: Client, world: dict[str, Any], buyer: Actor, quantity: int = 2) -> Any:
-    body = {
-        "lines": [{"product_id": world["rice"]["id"], "quantity": quantity}],
-        "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Jl. Mawar 3"},
-    }
-    response = await client.post(
-        "/v1/orders", json=body, headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
+    body = orders.order_body(
+        [(world["rice"]["id"], quantity)], date=TOMORROW, address="Jl. Mawar 3"
     )
+    response = await orders.place_order(client, buyer, body)
     assert response.status_code == 201, response.text
     return response.json()
 

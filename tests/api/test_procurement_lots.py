@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.procurement.lots_service import choose_branch, cutoff_after, lot_terms
 from marketplace.procurement.tasks import close_due_lots
+from tests.builders import orders
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, assert_problem
 
@@ -26,15 +27,13 @@ DISTRICTS = itertools.count(10)
 
 
 def order_body(product_id: str, quantity: int) -> dict[str, Any]:
-    return {
-        "lines": [{"product_id": product_id, "quantity": quantity}],
-        "delivery": {"date": TOMORROW, "region_code": f"{CITY}.01.1002", "address": "SPPG 1"},
-    }
+    return orders.order_body(
+        [(product_id, quantity)], date=TOMORROW, region_code=f"{CITY}.01.1002", address="SPPG 1"
+    )
 
 
 async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body)
 
 
 async def get_json(client: AsyncTestClient[Litestar], who: Actor, url: str) -> Any:

@@ -19,6 +19,7 @@ from marketplace.ledger import LedgerService
 from marketplace.orders.domain.placed import PlacedOrder
 from marketplace.procurement.contracts_service import iso_week, week_start
 from marketplace.procurement.models import TradeContract
+from tests.builders import orders
 from tests.catalog import create_product
 from tests.placing import place_at_once
 from tests.support import Actor, Actors, assert_problem
@@ -30,15 +31,13 @@ BLITAR = "35.72"
 
 
 def order_body(product_id: str, quantity: int, region: str) -> dict[str, Any]:
-    return {
-        "lines": [{"product_id": product_id, "quantity": quantity}],
-        "delivery": {"date": TOMORROW.isoformat(), "region_code": region, "address": "SPPG"},
-    }
+    return orders.order_body(
+        [(product_id, quantity)], date=TOMORROW.isoformat(), region_code=region, address="SPPG"
+    )
 
 
 async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body)
 
 
 def contract_body(

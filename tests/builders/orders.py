@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -42,7 +43,7 @@ class OrderBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 def order_body(
-    lines: list[tuple[Product | str, int]],
+    lines: Sequence[tuple[Product | str, int]],
     *,
     date: str,
     region_code: str = MOJOKERTO_VILLAGE,
