@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace import outbox
 from marketplace.db import unit_of_work
 from tests.builders import orders
+from tests.builders.procurement import contract_body, new_contract
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, assert_problem
 
@@ -191,22 +192,18 @@ async def procurement_objects(
     lots = (await client.get("/v1/procurement/bulog-lots", headers=coop.headers)).json()["items"]
     trade_center = await actors.org("trade_center", "admin", region_code="35.72.01.1001")
     depok = await actors.org("government", "admin", region_code="32.76.01.1001")
-    contract = await client.post(
-        "/v1/procurement/trade-contracts",
-        json={
-            "product_id": rice["id"],
-            "counterparty_organization_id": str(depok.organization_id),
-            "weekly_volume": 10, "unit_price": 60_000, "levy_bps": 100,
-            "start_date": dt.date.today().isoformat(), "end_date": TOMORROW,
-            "suppliers": [{"organization_id": str(coop.organization_id), "weekly_capacity": 10}],
-        },
-        headers=trade_center.headers,
+    contract = await new_contract(
+        client,
+        trade_center,
+        contract_body(
+            rice["id"], depok, [(coop, 10)], start_date=dt.date.today(), end_date=TOMORROW,
+            weekly_volume=10, unit_price=60_000, levy_bps=100,
+        ),
     )  # fmt: skip
-    assert contract.status_code == 201, contract.text
     return {
         "lot_id": lots[0]["id"],
-        "contract_id": contract.json()["id"],
-        "allotment_id": contract.json()["allotments"][0]["id"],
+        "contract_id": contract.id,
+        "allotment_id": contract.allotments[0].id,
     }
 
 

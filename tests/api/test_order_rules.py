@@ -25,7 +25,9 @@ from marketplace.orders.repository import OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.settings import load_settings
 from tests.builders import orders
+from tests.builders.catalog import eggs_product_body, product_body
 from tests.builders.consignment import new_agreement, received_intake
+from tests.builders.procurement import contract_body, new_contract
 from tests.catalog import create_listing, create_product
 from tests.placing import buyer_principal, place_at_once
 from tests.support import Actor, Actors, assert_problem
@@ -275,31 +277,21 @@ async def test_a_trade_contract_above_its_suppliers_cap_is_not_called_off(
     client: AsyncTestClient[Litestar], actors: Actors
 ) -> None:
     admin = await actors.platform_admin()
-    eggs = await create_product(
-        client, admin, category="eggs", name="Telur ayam 1 tray", unit_code="XPU",
-        unit_label="tray 30 butir", net_content=30, net_content_unit="H87",
-        bulog_supplied=False, price_caps=[],
-    )  # fmt: skip
+    eggs = await create_product(client, admin, **eggs_product_body(sku=product_body()["sku"]))
     trade_center = await actors.org("trade_center", "admin", region_code="35.72.01.1001")
     depok = await actors.org("government", "admin", region_code="32.76.01.1001")
     supplier = await actors.org("cooperative", "admin", region_code=BLITAR)
-    contract = await client.post(
-        "/v1/procurement/trade-contracts",
-        json={
-            "product_id": eggs["id"],
-            "counterparty_organization_id": str(depok.organization_id),
-            "weekly_volume": 100,
-            "unit_price": 55_000,
-            "levy_bps": 150,
-            "start_date": (TODAY - dt.timedelta(days=1)).isoformat(),
-            "end_date": (TODAY + dt.timedelta(days=30)).isoformat(),
-            "suppliers": [
-                {"organization_id": str(supplier.organization_id), "weekly_capacity": 100}
-            ],
-        },
-        headers=trade_center.headers,
+    contract = await new_contract(
+        client,
+        trade_center,
+        contract_body(
+            eggs["id"],
+            depok,
+            [(supplier, 100)],
+            start_date=TODAY - dt.timedelta(days=1),
+            end_date=TODAY + dt.timedelta(days=30),
+        ),
     )
-    assert contract.status_code == 201, contract.text
     kitchen = await actors.org("kitchen", "buyer", region_code=DEPOK)
     body = order_body([(eggs["id"], 10)], region=DEPOK)
     assert [leg["kind"] for leg in (await preview(client, kitchen, body))["legs"]] == [
@@ -311,16 +303,15 @@ async def test_a_trade_contract_above_its_suppliers_cap_is_not_called_off(
     assert above["legs"] == []
     held = above["shortfalls"][0]["held_back_above_cap"]
     assert [(h["contract_id"], h["lowest_unit_price"], h["cap"], h["region_prefix"]) for h in
-            held] == [(contract.json()["id"], 55_000, 52_000, "35.72")]  # fmt: skip
+            held] == [(contract.id, 55_000, 52_000, "35.72")]  # fmt: skip
     refused = await place(client, kitchen, body)
     problem = assert_problem(refused, 422, "orders.insufficient_supply")
-    assert (
-        problem["extra"]["shortfalls"][0]["held_back_above_cap"][0]["contract_id"]
-        == (contract.json()["id"])
+    assert problem["extra"]["shortfalls"][0]["held_back_above_cap"][0]["contract_id"] == (
+        contract.id
     )
     week = (
         await client.get(
-            f"/v1/procurement/trade-contracts/{contract.json()['id']}",
+            f"/v1/procurement/trade-contracts/{contract.id}",
             headers=trade_center.headers,
         )
     ).json()["weeks"]

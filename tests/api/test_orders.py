@@ -21,6 +21,7 @@ from marketplace.settings import Settings
 from tests.builders import orders
 from tests.builders.catalog import Listing, Product, new_listing, new_oil_product, new_product
 from tests.builders.consignment import new_agreement, received_intake
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -46,7 +47,7 @@ async def listing_state(
 
 
 @dataclass(frozen=True)
-class OrdersWorld:
+class OrdersWorld(LegacyKeys):
     """Rice from a near and a far cooperative, oil from the near one, and a kitchen."""
 
     admin: Actor
@@ -449,7 +450,7 @@ async def test_concurrent_orders_never_overspend_the_envelope(
 
 
 @dataclass(frozen=True)
-class ConsignedOil:
+class ConsignedOil(LegacyKeys):
     admin: Actor
     oil: Product
     coop: Actor

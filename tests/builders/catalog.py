@@ -9,10 +9,11 @@ import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor
 
 
-class Product(msgspec.Struct, frozen=True, kw_only=True):
+class Product(msgspec.Struct, LegacyKeys, frozen=True, kw_only=True):
     """The product as the API answered it (the fields tests read)."""
 
     id: str
@@ -21,7 +22,7 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
     category: str
 
 
-class Listing(msgspec.Struct, frozen=True, kw_only=True):
+class Listing(msgspec.Struct, LegacyKeys, frozen=True, kw_only=True):
     """The listing as the API answered it (the fields tests read)."""
 
     id: str
@@ -55,6 +56,17 @@ def oil_product_body(**overrides: Any) -> dict[str, Any]:
         sku=f"MK-{uuid.uuid4().hex[:6]}", name="Minyakita 1 L", category="oil",
         unit_code="XBO", unit_label="botol", net_content=1000, net_content_unit="MLT",
         bulog_supplied=False,
+    )  # fmt: skip
+    body.update(overrides)
+    return body
+
+
+def eggs_product_body(**overrides: Any) -> dict[str, Any]:
+    """Eggs by the tray of 30: not Bulog's, no price cap."""
+    body = product_body(
+        sku=f"TLR-{uuid.uuid4().hex[:8]}", name="Telur ayam 1 tray", category="eggs",
+        unit_code="XPU", unit_label="tray 30 butir", net_content=30, net_content_unit="H87",
+        bulog_supplied=False, price_caps=[],
     )  # fmt: skip
     body.update(overrides)
     return body
@@ -118,6 +130,12 @@ async def new_oil_product(
     client: AsyncTestClient[Litestar], admin: Actor, **overrides: Any
 ) -> Product:
     return await new_product(client, admin, **oil_product_body(**overrides))
+
+
+async def new_eggs_product(
+    client: AsyncTestClient[Litestar], admin: Actor, **overrides: Any
+) -> Product:
+    return await new_product(client, admin, **eggs_product_body(**overrides))
 
 
 async def new_listing(

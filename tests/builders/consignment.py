@@ -9,18 +9,19 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.builders.catalog import Product
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor
 
 BANK = {"bank_name": "BRI", "account_number": "0123456789", "account_holder": "Bu Sri"}
 
 
-class Agreement(msgspec.Struct, frozen=True, kw_only=True):
+class Agreement(msgspec.Struct, LegacyKeys, frozen=True, kw_only=True):
     id: str
     commission_bps: int
     settlement_cycle_days: int
 
 
-class Intake(msgspec.Struct, frozen=True, kw_only=True):
+class Intake(msgspec.Struct, LegacyKeys, frozen=True, kw_only=True):
     id: str
     status: str
     listing_id: str | None
