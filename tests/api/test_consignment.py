@@ -433,7 +433,7 @@ async def test_agreement_authorization_and_bad_input(
     proposed = await client.post("/v1/consignment/intakes", json=intake_body, headers=umkm.headers)
     assert proposed.status_code == 201, proposed.text
     pricey_id = proposed.json()["id"]
-    product_url = f"/v1/products/{w['rice']['id']}"
+    product_url = f"/v1/products/{w.rice.id}"
     lowered = await client.patch(
         product_url,
         json={"price_caps": [{"region_prefix": "35", "max_unit_price": 55_000}]},

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -25,7 +26,14 @@ from marketplace.orders.repository import OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.settings import load_settings
 from tests.builders import orders
-from tests.builders.catalog import eggs_product_body, product_body
+from tests.builders.catalog import (
+    Listing,
+    Product,
+    eggs_product_body,
+    new_listing,
+    new_product,
+    product_body,
+)
 from tests.builders.consignment import new_agreement, received_intake
 from tests.builders.procurement import contract_body, new_contract
 from tests.catalog import create_listing, create_product
@@ -349,21 +357,30 @@ async def test_the_nearest_supplier_is_measured_from_the_delivery_address(
 # --- SPHP rice ----------------------------------------------------------------------
 
 
-async def sphp_world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SphpWorld:
+    """SPHP rice (the price-stabilisation programme's) in stock at a Mojokerto cooperative."""
+
+    sphp: Product
+    coop: Actor
+    listing: Listing
+
+
+async def sphp_world(client: AsyncTestClient[Litestar], actors: Actors) -> SphpWorld:
     admin = await actors.platform_admin()
-    sphp = await create_product(
+    sphp = await new_product(
         client, admin, name="Beras SPHP 5 kg", programme="sphp", price_caps=[]
     )  # 5 kg sacks
     coop = await actors.org("cooperative", "seller", region_code=MOJOKERTO)
-    listing = await create_listing(client, coop, sphp["id"], tiers=[(1, 62_500)], stock=500)
-    return {"sphp": sphp, "coop": coop, "listing": listing}
+    listing = await new_listing(client, coop, sphp, tiers=[(1, 62_500)], stock=500)
+    return SphpWorld(sphp=sphp, coop=coop, listing=listing)
 
 
 async def test_sphp_is_for_consumers_only_and_the_refusal_says_why(
     client: AsyncTestClient[Litestar], actors: Actors
 ) -> None:
     w = await sphp_world(client, actors)
-    body = order_body([(w["sphp"]["id"], 1)])
+    body = order_body([(w.sphp.id, 1)])
     for kind in ("kitchen", "cooperative", "government", "bumn"):
         buyer = await actors.org(kind, "buyer", region_code=MOJOKERTO)
         refused = assert_problem(
@@ -377,7 +394,7 @@ async def test_sphp_is_for_consumers_only_and_the_refusal_says_why(
     for kind in ("food_stall", "umkm"):
         buyer = await actors.org(kind, "buyer", region_code=MOJOKERTO)
         assert (await place(client, buyer, body)).status_code == 201
-    assert await reserved(client, w["coop"], w["listing"]["id"]) == 2
+    assert await reserved(client, w.coop, w.listing.id) == 2
 
 
 async def test_the_sphp_limit_is_per_buyer_per_day_across_its_orders(
@@ -387,7 +404,7 @@ async def test_the_sphp_limit_is_per_buyer_per_day_across_its_orders(
 ) -> None:
     w = await sphp_world(client, actors)
     stall = await actors.org("food_stall", "buyer", region_code=MOJOKERTO)
-    sphp = w["sphp"]["id"]
+    sphp = w.sphp.id
     first = await place(client, stall, order_body([(sphp, 3)]))  # 15 kg
     assert first.status_code == 201, first.text
     second = await place(client, stall, order_body([(sphp, 2)]))  # 25 kg today
@@ -450,7 +467,7 @@ async def test_concurrent_sphp_orders_of_one_buyer_never_exceed_the_daily_limit(
     stall = await actors.org("food_stall", "buyer", region_code=MOJOKERTO)
     monkeypatch.setattr(OrderRepository, "programme_grams_ordered", read_then_yield)
     results = await place_at_once(
-        session_factory, [(stall, order_body([(w["sphp"]["id"], 2)])) for _ in range(12)]
+        session_factory, [(stall, order_body([(w.sphp.id, 2)])) for _ in range(12)]
     )
     placed = [r for r in results if isinstance(r, PlacedOrder)]
     refused = [r for r in results if not isinstance(r, PlacedOrder)]
@@ -461,7 +478,7 @@ async def test_concurrent_sphp_orders_of_one_buyer_never_exceed_the_daily_limit(
             20_000,
             10_000,
         )
-    assert await reserved(client, w["coop"], w["listing"]["id"]) == 4
+    assert await reserved(client, w.coop, w.listing.id) == 4
 
 
 async def test_the_sphp_daily_limit_is_a_setting(
@@ -477,7 +494,7 @@ async def test_the_sphp_daily_limit_is_a_setting(
         load_settings({"SPHP_DAILY_LIMIT_KG": "-1"})
     w = await sphp_world(client, actors)
     stall = await actors.org("food_stall", "buyer", region_code=MOJOKERTO)
-    data = msgspec.convert(order_body([(w["sphp"]["id"], 3)]), OrderCreate)  # 15 kg
+    data = msgspec.convert(order_body([(w.sphp.id, 3)]), OrderCreate)  # 15 kg
     async with unit_of_work(session_factory) as uow:
         placement = OrderPlacement(uow, placement_policy(settings))
         with pytest.raises(ProgrammeRestricted) as raised:

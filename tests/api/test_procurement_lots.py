@@ -141,7 +141,7 @@ async def test_kitchens_pooled_closed_received_short_released_oldest_first(
     )
     assert_problem(too_much, 422, "procurement.receipt_exceeds_order")
     assert (await get_json(client, coop, lot_url)) == closed
-    listing_url = f"/v1/listings/{w['listing']['id']}"
+    listing_url = f"/v1/listings/{w.listing.id}"
     assert (await get_json(client, coop, listing_url))["on_hand"] == 0
 
     # Bulog delivers 300 of 400: the oldest orders are served first and in full.
@@ -330,7 +330,7 @@ async def test_concurrent_receipts_of_one_lot_move_stock_once(
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 409, 409, 409, 409, 409], [r.text for r in responses]
-    bulog_listing = await get_json(client, coop, f"/v1/listings/{w['listing']['id']}")
+    bulog_listing = await get_json(client, coop, f"/v1/listings/{w.listing.id}")
     assert (bulog_listing["on_hand"], bulog_listing["reserved"]) == (30, 30)
     [body] = [r.json() for r in responses if r.status_code == 200]
     own = await get_json(client, coop, f"/v1/listings/{body['surplus_listing_id']}")
