@@ -18,7 +18,6 @@ import msgspec
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.settings import Settings
 from tests.builders import orders
+from tests.builders import worker as worker_run
 from tests.catalog import create_listing, create_product
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     StripeServer,
@@ -69,22 +69,9 @@ async def redis(worker_settings: Settings) -> AsyncIterator[ArqRedis]:
 
 
 async def run_worker_burst(redis: ArqRedis, settings: Settings) -> None:
-    from marketplace.worker import WorkerSettings, event_handlers
+    from marketplace.worker import event_handlers
 
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        ctx={"settings": settings, "handlers": event_handlers()},
-        poll_delay=0.05,
-        handle_signals=False,
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await worker_run.run_worker_burst(redis, settings, event_handlers())
 
 
 async def test_cancelling_a_paid_order_is_refunded_by_the_worker(
