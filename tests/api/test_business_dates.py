@@ -25,6 +25,7 @@ from tests.api.test_sourcing import SourcingWorld, rfq_body
 from tests.api.test_sourcing import world as sourcing_world  # noqa: F401
 from tests.api.test_trade_contracts import TradeWorld, contract_body, create_contract
 from tests.api.test_trade_contracts import trade_world as trade_world
+from tests.builders.consignment import intake_body, post_intake
 from tests.support import Actors, assert_problem
 
 MONDAY = dt.date(2026, 11, 30)
@@ -98,16 +99,16 @@ async def test_expiry_is_checked_and_flagged_in_each_cooperatives_calendar(
     }
 
     async def intake(coop: Any, expiry: dt.date) -> Any:
-        return await client.post(
-            "/v1/consignment/intakes",
-            json={
-                "agreement_id": agreements[coop.organization_id],
-                "product_id": w.rice.id,
-                "quantity": 4,
-                "unit_price": 50_000,
-                "expiry_date": expiry.isoformat(),
-            },
-            headers=coop.headers,
+        return await post_intake(
+            client,
+            coop,
+            intake_body(
+                agreements[coop.organization_id],
+                w.rice.id,
+                quantity=4,
+                unit_price=50_000,
+                expiry_date=expiry,
+            ),
         )
 
     with clock.frozen_at(MONDAY_0100_WIB):

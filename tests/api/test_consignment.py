@@ -19,7 +19,7 @@ from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
 from tests.builders import orders
 from tests.builders.catalog import Product, new_product
-from tests.builders.consignment import BANK, create_agreement
+from tests.builders.consignment import BANK, create_agreement, intake_body, post_intake
 from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem, local_today
 
@@ -172,16 +172,16 @@ async def test_consignment_end_to_end(
     assert seen.json()["commission_bps"] == 1000
 
     # The UMKM proposes; nothing is in stock until the cooperative confirms receipt.
-    proposed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w.rice.id,
-            "quantity": 20,
-            "unit_price": 60_000,
-            "expiry_date": (dt.date.today() + dt.timedelta(days=90)).isoformat(),
-        },
-        headers=umkm.headers,
+    proposed = await post_intake(
+        client,
+        umkm,
+        intake_body(
+            agreement["id"],
+            w.rice.id,
+            quantity=20,
+            unit_price=60_000,
+            expiry_date=(dt.date.today() + dt.timedelta(days=90)),
+        ),
     )
     assert proposed.status_code == 201, proposed.text
     intake = proposed.json()
@@ -562,16 +562,16 @@ async def test_expired_intakes_are_flagged_for_return(
 
     w = world
     agreement = await make_agreement(client, w.coop, w.umkm)
-    direct = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w.rice.id,
-            "quantity": 4,
-            "unit_price": 50_000,
-            "expiry_date": (local_today() + dt.timedelta(days=1)).isoformat(),
-        },
-        headers=w.coop.headers,
+    direct = await post_intake(
+        client,
+        w.coop,
+        intake_body(
+            agreement["id"],
+            w.rice.id,
+            quantity=4,
+            unit_price=50_000,
+            expiry_date=(local_today() + dt.timedelta(days=1)),
+        ),
     )
     assert direct.status_code == 201, direct.text
     intake_id = direct.json()["id"]
@@ -626,25 +626,15 @@ async def test_other_organizations_get_404_on_every_consignment_object(
 ) -> None:
     w = world
     agreement = await make_agreement(client, w.coop, w.umkm)
-    proposed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w.rice.id,
-            "quantity": 5,
-            "unit_price": 60_000,
-        },
-        headers=w.umkm.headers,
+    proposed = await post_intake(
+        client,
+        w.umkm,
+        intake_body(agreement["id"], w.rice.id, quantity=5, unit_price=60_000),
     )
-    confirmed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w.rice.id,
-            "quantity": 5,
-            "unit_price": 60_000,
-        },
-        headers=w.coop.headers,
+    confirmed = await post_intake(
+        client,
+        w.coop,
+        intake_body(agreement["id"], w.rice.id, quantity=5, unit_price=60_000),
     )
     assert confirmed.status_code == 201, confirmed.text
     await order_and_deliver(client, w, 2, 2)
@@ -731,17 +721,17 @@ async def test_adjustments_are_settled_once_and_shown_on_the_statement(
     coop, umkm, finance = w.coop, w.umkm, w.coop_finance
     await make_agreement(client, coop, umkm, bps=1000)
     await make_agreement(client, w.other_coop, w.other_umkm, bps=1000)
-    intake = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": (
-                await client.get("/v1/consignment/agreements", headers=coop.headers)
-            ).json()["items"][0]["id"],
-            "product_id": w.rice.id,
-            "quantity": 10,
-            "unit_price": 50_000,
-        },
-        headers=coop.headers,
+    intake = await post_intake(
+        client,
+        coop,
+        intake_body(
+            (await client.get("/v1/consignment/agreements", headers=coop.headers)).json()["items"][
+                0
+            ]["id"],
+            w.rice.id,
+            quantity=10,
+            unit_price=50_000,
+        ),
     )
     assert intake.status_code == 201, intake.text
     await order_and_deliver(client, w, 2, 2)  # 100,000 gross, 10,000 commission
@@ -891,15 +881,10 @@ async def test_a_consignment_sale_posts_the_vat_its_leg_charged(
         kitchen=await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
     )
     agreement = await make_agreement(client, coop, umkm, bps=1000)
-    placed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": oil.id,
-            "quantity": 10,
-            "unit_price": 20_000,
-        },
-        headers=coop.headers,
+    placed = await post_intake(
+        client,
+        coop,
+        intake_body(agreement["id"], oil.id, quantity=10, unit_price=20_000),
     )
     assert placed.status_code == 201, placed.text
     leg = await order_and_deliver(client, w, 5, 4)  # 4 of 5 arrive

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -56,6 +58,33 @@ async def new_agreement(
     return msgspec.convert(await create_agreement(client, coop, consignor, bps=bps), Agreement)
 
 
+def intake_body(
+    agreement: Agreement | str,
+    product: Product | str,
+    *,
+    quantity: int,
+    unit_price: int,
+    expiry_date: dt.date | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "agreement_id": agreement if isinstance(agreement, str) else agreement.id,
+        "product_id": product if isinstance(product, str) else product.id,
+        "quantity": quantity,
+        "unit_price": unit_price,
+    }
+    if expiry_date is not None:
+        body["expiry_date"] = expiry_date.isoformat()
+    return body
+
+
+async def post_intake(
+    client: AsyncTestClient[Litestar], who: Actor, body: dict[str, Any]
+) -> Response:
+    """`POST /v1/consignment/intakes`: the consignor proposes goods, or the cooperative
+    records goods it received (in stock at once)."""
+    return await client.post("/v1/consignment/intakes", json=body, headers=who.headers)
+
+
 async def received_intake(
     client: AsyncTestClient[Litestar],
     coop: Actor,
@@ -66,15 +95,7 @@ async def received_intake(
     unit_price: int,
 ) -> Intake:
     """Goods the cooperative itself records as received (so they are in stock at once)."""
-    response = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement if isinstance(agreement, str) else agreement.id,
-            "product_id": product if isinstance(product, str) else product.id,
-            "quantity": quantity,
-            "unit_price": unit_price,
-        },
-        headers=coop.headers,
-    )
+    body = intake_body(agreement, product, quantity=quantity, unit_price=unit_price)
+    response = await post_intake(client, coop, body)
     assert response.status_code == 201, response.text
     return msgspec.convert(response.json(), Intake)
