@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.settings import Settings
 from tests.builders import orders
 from tests.builders import worker as worker_run
+from tests.builders.payments import pay
 from tests.catalog import create_listing, create_product
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     StripeServer,
@@ -94,10 +95,8 @@ async def test_cancelling_a_paid_order_is_refunded_by_the_worker(
     )
     assert order.status_code == 201, order.text
     order_id = order.json()["id"]
-    paid = await worker_client.post(
-        f"/v1/orders/{order_id}/payments",
-        json={"method": "card", "payment_method": "pm_card_visa"},
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    paid = await pay(
+        worker_client, kitchen, order_id, {"method": "card", "payment_method": "pm_card_visa"}
     )
     assert paid.status_code == 201, paid.text
     payment: dict[str, Any] = paid.json()

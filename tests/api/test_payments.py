@@ -31,6 +31,7 @@ from marketplace.settings import Settings
 from tests.builders import orders
 from tests.builders.catalog import Listing, Product, new_listing, new_product
 from tests.builders.legacy import LegacyKeys
+from tests.builders.payments import confirm_payment, pay
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     STRIPE_TEST_KEY,
     WEBHOOK_SECRET,
@@ -109,13 +110,6 @@ async def new_order(
     response = await orders.place_order(client, buyer, body)
     assert response.status_code == 201, response.text
     return response.json()
-
-
-async def pay(
-    client: Client, buyer: Actor, order_id: str, body: dict[str, Any], key: str | None = None
-) -> httpx.Response:
-    headers = {**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex}
-    return await client.post(f"/v1/orders/{order_id}/payments", json=body, headers=headers)
 
 
 async def paid_by_card(client: Client, world: PaymentsWorld, pm: str = "pm_card_visa") -> Any:
@@ -390,10 +384,8 @@ async def test_treasury_is_for_government_buyers_and_settles_later(
     assert response.status_code == 201, response.text
     payment = response.json()
     assert (payment["status"], payment["instructions"]) == ("pending", None)
-    confirmed = await stripe_client.post(
-        f"/v1/payments/{payment['id']}/confirm",
-        json={"reference": "SP2D-00123/2026"},
-        headers=world.platform_finance.headers,
+    confirmed = await confirm_payment(
+        stripe_client, world.platform_finance, payment["id"], "SP2D-00123/2026"
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "succeeded"
@@ -447,10 +439,8 @@ async def test_cancelling_a_bank_paid_order_records_a_refund_finance_pays(
     payment = (
         await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     ).json()
-    confirm = await stripe_client.post(
-        f"/v1/payments/{payment['id']}/confirm",
-        json={"reference": "MANDIRI-778"},
-        headers=world.seller_finance.headers,
+    confirm = await confirm_payment(
+        stripe_client, world.seller_finance, payment["id"], "MANDIRI-778"
     )
     assert confirm.status_code == 200, confirm.text
     await cancel(stripe_client, world.kitchen, order["id"])
@@ -759,11 +749,7 @@ async def test_other_organizations_get_404_in_every_role(
     order = await new_order(stripe_client, world, world.kitchen)
     bank = await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     payment = bank.json()
-    confirmed = await stripe_client.post(
-        f"/v1/payments/{payment['id']}/confirm",
-        json={"reference": "BRI-1"},
-        headers=world.seller_finance.headers,
-    )
+    confirmed = await confirm_payment(stripe_client, world.seller_finance, payment["id"], "BRI-1")
     assert confirmed.status_code == 200, confirmed.text
     await cancel(stripe_client, world.kitchen, order["id"])
     await handle_order_events(session_factory, "order.cancelled", order["id"])
