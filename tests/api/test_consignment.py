@@ -19,7 +19,13 @@ from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
 from tests.builders import orders
 from tests.builders.catalog import Product, new_product
-from tests.builders.consignment import BANK, create_agreement, intake_body, post_intake
+from tests.builders.consignment import (
+    BANK,
+    consigned_oil,
+    create_agreement,
+    intake_body,
+    post_intake,
+)
 from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem, local_today
 
@@ -866,27 +872,14 @@ async def test_a_consignment_sale_posts_the_vat_its_leg_charged(
 ) -> None:
     """The sale's VAT is the buyer's leg VAT on what was delivered: VAT when the consignor
     is VAT-registered (taxable goods), none when it is not."""
-    admin = await actors.platform_admin()
-    oil = await new_product(
-        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
-    )
-    coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
-    umkm = await actors.org(
-        "umkm", "seller", region_code="35.76.02.1005", vat_registered=registered
-    )
+    consigned = await consigned_oil(client, actors, consignor_vat_registered=registered)
+    coop = consigned.coop
     w = SaleParties(
-        rice=oil,
-        coop_seller=await actors.key_for(coop, "seller"),
-        umkm=umkm,
-        kitchen=await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+        rice=consigned.oil,
+        coop_seller=consigned.coop_seller,
+        umkm=consigned.umkm,
+        kitchen=consigned.kitchen,
     )
-    agreement = await make_agreement(client, coop, umkm, bps=1000)
-    placed = await post_intake(
-        client,
-        coop,
-        intake_body(agreement["id"], oil.id, quantity=10, unit_price=20_000),
-    )
-    assert placed.status_code == 201, placed.text
     leg = await order_and_deliver(client, w, 5, 4)  # 4 of 5 arrive
     await run_outbox(session_factory, "order.leg.delivered")
     async with session_factory() as session:

@@ -20,7 +20,7 @@ from marketplace.db import create_session_factory, unit_of_work
 from marketplace.settings import Settings
 from tests.builders import orders
 from tests.builders.catalog import Listing, Product, new_listing, new_oil_product, new_product
-from tests.builders.consignment import new_agreement, received_intake
+from tests.builders.consignment import consigned_oil
 from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem
 
@@ -447,41 +447,6 @@ async def test_concurrent_orders_never_overspend_the_envelope(
 
 
 # --- VAT of consignment legs --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConsignedOil(LegacyKeys):
-    admin: Actor
-    oil: Product
-    coop: Actor
-    coop_seller: Actor
-    umkm: Actor
-    kitchen: Actor
-
-
-async def consigned_oil(
-    client: AsyncTestClient[Litestar], actors: Actors, *, consignor_vat_registered: bool
-) -> ConsignedOil:
-    """A cooperative holding 10 bottles of a standard-rated oil on consignment from a UMKM
-    (Rp20,000 each), and a kitchen in the same village."""
-    admin = await actors.platform_admin()
-    oil = await new_product(
-        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
-    )
-    coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
-    umkm = await actors.org(
-        "umkm", "seller", region_code="35.76.02.1005", vat_registered=consignor_vat_registered
-    )
-    agreement = await new_agreement(client, coop, umkm, bps=1000)
-    await received_intake(client, coop, agreement, oil, quantity=10, unit_price=20_000)
-    return ConsignedOil(
-        admin=admin,
-        oil=oil,
-        coop=coop,
-        coop_seller=await actors.key_for(coop, "seller"),
-        umkm=umkm,
-        kitchen=await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
-    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -10,9 +11,9 @@ from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.builders.catalog import Product
+from tests.builders.catalog import Product, new_product
 from tests.builders.legacy import LegacyKeys
-from tests.support import Actor
+from tests.support import Actor, Actors
 
 BANK = {"bank_name": "BRI", "account_number": "0123456789", "account_holder": "Bu Sri"}
 
@@ -99,3 +100,40 @@ async def received_intake(
     response = await post_intake(client, coop, body)
     assert response.status_code == 201, response.text
     return msgspec.convert(response.json(), Intake)
+
+
+@dataclass(frozen=True)
+class ConsignedOil:
+    """A cooperative holding 10 bottles of a standard-rated oil on consignment from a UMKM
+    (Rp20,000 each, 10% commission), and a kitchen in the same village."""
+
+    admin: Actor
+    oil: Product
+    coop: Actor
+    coop_seller: Actor
+    umkm: Actor
+    kitchen: Actor
+
+
+async def consigned_oil(
+    client: AsyncTestClient[Litestar], actors: Actors, *, consignor_vat_registered: bool
+) -> ConsignedOil:
+    village = "35.76.02.1005"
+    admin = await actors.platform_admin()
+    oil = await new_product(
+        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
+    )
+    coop = await actors.org("cooperative", "admin", region_code=village)
+    umkm = await actors.org(
+        "umkm", "seller", region_code=village, vat_registered=consignor_vat_registered
+    )
+    agreement = await new_agreement(client, coop, umkm, bps=1000)
+    await received_intake(client, coop, agreement, oil, quantity=10, unit_price=20_000)
+    return ConsignedOil(
+        admin=admin,
+        oil=oil,
+        coop=coop,
+        coop_seller=await actors.key_for(coop, "seller"),
+        umkm=umkm,
+        kitchen=await actors.org("kitchen", "buyer", region_code=village),
+    )
