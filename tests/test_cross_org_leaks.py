@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace import outbox
 from marketplace.db import unit_of_work
+from tests.builders import orders
+from tests.builders.procurement import contract_body, new_contract
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, assert_problem
 
@@ -123,13 +125,10 @@ async def own_objects(
     paused = await create_listing(
         client, coop, (await create_product(client, admin, price_caps=[]))["id"], status="paused"
     )
-    order = await client.post(
-        "/v1/orders",
-        json={
-            "lines": [{"product_id": product["id"], "quantity": 2}],
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Dapur"},
-        },
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    order = await orders.place_order(
+        client,
+        kitchen,
+        orders.order_body([(product["id"], 2)], date=TOMORROW, address="Dapur"),
     )
     assert order.status_code == 201, order.text
     period = await client.post(
@@ -184,34 +183,27 @@ async def procurement_objects(
     await create_listing(client, coop, rice["id"], tiers=[(1, 62_000)], stock=0,
                          supply_mode="bulog_lot")  # fmt: skip
     buyer = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    placed = await client.post(
-        "/v1/orders",
-        json={
-            "lines": [{"product_id": rice["id"], "quantity": 3}],
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Dapur"},
-        },
-        headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
+    placed = await orders.place_order(
+        client,
+        buyer,
+        orders.order_body([(rice["id"], 3)], date=TOMORROW, address="Dapur"),
     )
     assert placed.status_code == 201, placed.text
     lots = (await client.get("/v1/procurement/bulog-lots", headers=coop.headers)).json()["items"]
     trade_center = await actors.org("trade_center", "admin", region_code="35.72.01.1001")
     depok = await actors.org("government", "admin", region_code="32.76.01.1001")
-    contract = await client.post(
-        "/v1/procurement/trade-contracts",
-        json={
-            "product_id": rice["id"],
-            "counterparty_organization_id": str(depok.organization_id),
-            "weekly_volume": 10, "unit_price": 60_000, "levy_bps": 100,
-            "start_date": dt.date.today().isoformat(), "end_date": TOMORROW,
-            "suppliers": [{"organization_id": str(coop.organization_id), "weekly_capacity": 10}],
-        },
-        headers=trade_center.headers,
+    contract = await new_contract(
+        client,
+        trade_center,
+        contract_body(
+            rice["id"], depok, [(coop, 10)], start_date=dt.date.today(), end_date=TOMORROW,
+            weekly_volume=10, unit_price=60_000, levy_bps=100,
+        ),
     )  # fmt: skip
-    assert contract.status_code == 201, contract.text
     return {
         "lot_id": lots[0]["id"],
-        "contract_id": contract.json()["id"],
-        "allotment_id": contract.json()["allotments"][0]["id"],
+        "contract_id": contract.id,
+        "allotment_id": contract.allotments[0].id,
     }
 
 

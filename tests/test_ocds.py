@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.procurement.sourcing.domain import ocds
 from tests.api.test_sourcing import (
     DELIVERY,
+    SourcingWorld,
     award,
     close_quotes,
     publish,
@@ -224,20 +225,18 @@ def test_builder_output_is_a_valid_release_package(validator: Any) -> None:
 
 async def test_api_feed_validates_and_follows_the_process(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
     validator: Any,
 ) -> None:
-    office, finance, (a, b, _) = world["office"], world["finance"], world["coops"]
+    office, finance, (a, b, _) = world.office, world.finance, world.coops
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    sealed = await publish(client, office, rfq_body([(world["rice"]["id"], 10)]))
+    sealed = await publish(client, office, rfq_body([(world.rice.id, 10)]))
     await quote(client, a, sealed["id"], quote_body([60_000]))
     rfq = await publish(
         client,
         office,
-        rfq_body(
-            [(world["rice"]["id"], 100), (world["oil"]["id"], 200)], ceiling_amount=10_000_000
-        ),
+        rfq_body([(world.rice.id, 100), (world.oil.id, 200)], ceiling_amount=10_000_000),
     )
     await quote(client, a, rfq["id"], quote_body([64_000, 15_000]))
     await quote(client, b, rfq["id"], quote_body([63_000, 15_200]))

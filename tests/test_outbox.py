@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace import outbox
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.jobs import ArqJobQueue
 from marketplace.settings import Settings
+from tests.builders.worker import run_worker_burst
 from tests.support import ServiceUrls
 
 
@@ -27,25 +26,6 @@ async def redis(service_urls: ServiceUrls) -> AsyncIterator[ArqRedis]:
     await pool.flushdb()
     yield pool
     await pool.aclose()
-
-
-async def run_worker_burst(redis: ArqRedis, settings: Settings, handlers: Any) -> None:
-    from marketplace.worker import WorkerSettings
-
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        ctx={"settings": settings, "handlers": handlers},
-        poll_delay=0.05,
-        handle_signals=False,
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
 
 
 class CountingHandler:

@@ -18,13 +18,15 @@ import msgspec
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.settings import Settings
+from tests.builders import orders
+from tests.builders import worker as worker_run
+from tests.builders.payments import pay
 from tests.catalog import create_listing, create_product
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     StripeServer,
@@ -68,22 +70,9 @@ async def redis(worker_settings: Settings) -> AsyncIterator[ArqRedis]:
 
 
 async def run_worker_burst(redis: ArqRedis, settings: Settings) -> None:
-    from marketplace.worker import WorkerSettings, event_handlers
+    from marketplace.worker import event_handlers
 
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        ctx={"settings": settings, "handlers": event_handlers()},
-        poll_delay=0.05,
-        handle_signals=False,
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await worker_run.run_worker_burst(redis, settings, event_handlers())
 
 
 async def test_cancelling_a_paid_order_is_refunded_by_the_worker(
@@ -99,20 +88,15 @@ async def test_cancelling_a_paid_order_is_refunded_by_the_worker(
     seller = await actors.org("cooperative", "seller", region_code="35.76.02.1005")
     await create_listing(worker_client, seller, rice["id"], tiers=[(1, 40_000)], stock=50)
     kitchen = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    order = await worker_client.post(
-        "/v1/orders",
-        json={
-            "lines": [{"product_id": rice["id"], "quantity": 5}],
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Jl. A"},
-        },
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    order = await orders.place_order(
+        worker_client,
+        kitchen,
+        orders.order_body([(rice["id"], 5)], date=TOMORROW, address="Jl. A"),
     )
     assert order.status_code == 201, order.text
     order_id = order.json()["id"]
-    paid = await worker_client.post(
-        f"/v1/orders/{order_id}/payments",
-        json={"method": "card", "payment_method": "pm_card_visa"},
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    paid = await pay(
+        worker_client, kitchen, order_id, {"method": "card", "payment_method": "pm_card_visa"}
     )
     assert paid.status_code == 201, paid.text
     payment: dict[str, Any] = paid.json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -22,7 +23,13 @@ OWN = (
 )
 
 
-async def stranded_stock(url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StrandedStock:
+    coops: dict[str, uuid.UUID]
+    listings: dict[str, uuid.UUID]
+
+
+async def stranded_stock(url: str) -> StrandedStock:
     """Three cooperatives' Bulog listings: one with units stranded and no own listing, one
     with some stranded beside units still reserved and an own listing, one with none."""
     product = uuid.uuid4()
@@ -74,7 +81,7 @@ async def stranded_stock(url: str) -> dict[str, Any]:
         listings["clean"] = await listing(coops["clean"], "bulog_lot", 10, 10, 300_000)
     finally:
         await conn.close()
-    return {"coops": coops, "listings": listings}
+    return StrandedStock(coops=coops, listings=listings)
 
 
 def test_stranded_units_become_own_stock(service_urls: ServiceUrls) -> None:
@@ -84,8 +91,8 @@ def test_stranded_units_become_own_stock(service_urls: ServiceUrls) -> None:
     url = make_url(service_urls.database_url).set(database=name).render_as_string(False)
     try:
         upgrade(url, "0007_procurement")
-        world = asyncio.run(stranded_stock(url))
-        coops, listings = world["coops"], world["listings"]
+        stranded = asyncio.run(stranded_stock(url))
+        coops, listings = stranded.coops, stranded.listings
         upgrade(url, "heads")
 
         def levels(listing_id: uuid.UUID) -> tuple[Any, ...]:

@@ -24,7 +24,6 @@ import msgspec
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -37,6 +36,7 @@ from marketplace.jobs import ArqJobQueue
 from marketplace.settings import Settings
 from marketplace.webhooks import tasks
 from marketplace.webhooks.domain import DISABLE_AFTER_FAILED_DELIVERIES, MAX_ATTEMPTS
+from tests.builders import worker as worker_run
 from tests.support import Actor, Actors
 
 # --- a real receiver ------------------------------------------------------------------
@@ -153,22 +153,9 @@ def ctx(
 
 
 async def run_worker_burst(redis: ArqRedis, settings: Settings) -> None:
-    from marketplace.worker import WorkerSettings, event_handlers
+    from marketplace.worker import event_handlers
 
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        ctx={"settings": settings, "handlers": event_handlers()},
-        poll_delay=0.05,
-        handle_signals=False,
-    )
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await worker_run.run_worker_burst(redis, settings, event_handlers())
 
 
 async def register(

@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace import clock
 from marketplace.consignment.settlement_service import SettlementService
 from marketplace.db import unit_of_work
-from tests.api.test_consignment import make_agreement
+from tests.api.test_consignment import ConsignmentWorld, make_agreement
 from tests.api.test_consignment import world as world
-from tests.api.test_sourcing import rfq_body
+from tests.api.test_sourcing import SourcingWorld, rfq_body
 from tests.api.test_sourcing import world as sourcing_world  # noqa: F401
-from tests.api.test_trade_contracts import contract_body, create_contract
+from tests.api.test_trade_contracts import TradeWorld, contract_body, create_contract
 from tests.api.test_trade_contracts import trade_world as trade_world
+from tests.builders.consignment import intake_body, post_intake
 from tests.support import Actors, assert_problem
 
 MONDAY = dt.date(2026, 11, 30)
@@ -32,15 +33,15 @@ MONDAY_0100_WIB = dt.datetime(2026, 11, 29, 18, 0, tzinfo=dt.UTC)
 
 
 async def ship_without_date(
-    client: AsyncTestClient[Litestar], w: dict[str, Any], start: dt.date
+    client: AsyncTestClient[Litestar], w: TradeWorld, start: dt.date
 ) -> Any:
-    a, b, c = w["coops"]
+    a, b, c = w.coops
     contract = await create_contract(
         client,
-        w["tc"],
+        w.tc,
         contract_body(
-            w["eggs"]["id"],
-            w["depok"],
+            w.eggs.id,
+            w.depok,
             [(a, 70), (b, 50), (c, 30)],
             start_date=start.isoformat(),
             end_date=(MONDAY + dt.timedelta(days=60)).isoformat(),
@@ -57,7 +58,7 @@ async def ship_without_date(
 
 
 async def test_a_shipment_at_0100_wib_takes_the_jakarta_date(
-    client: AsyncTestClient[Litestar], trade_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], trade_world: TradeWorld
 ) -> None:
     """A contract starting today: the shipment is today's (UTC's date is yesterday's,
     outside the contract)."""
@@ -67,7 +68,7 @@ async def test_a_shipment_at_0100_wib_takes_the_jakarta_date(
 
 
 async def test_a_monday_0100_wib_shipment_takes_this_iso_weeks_volume(
-    client: AsyncTestClient[Litestar], trade_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], trade_world: TradeWorld
 ) -> None:
     contract, response = await ship_without_date(
         client, trade_world, start=MONDAY - dt.timedelta(days=7)
@@ -83,7 +84,7 @@ async def test_a_monday_0100_wib_shipment_takes_this_iso_weeks_volume(
 
 async def test_expiry_is_checked_and_flagged_in_each_cooperatives_calendar(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -93,30 +94,30 @@ async def test_expiry_is_checked_and_flagged_in_each_cooperatives_calendar(
     utc_coop = await actors.org("cooperative", "admin", time_zone="UTC")
 
     agreements = {
-        coop.organization_id: (await make_agreement(client, coop, w["umkm"]))["id"]
-        for coop in (w["coop"], utc_coop)
+        coop.organization_id: (await make_agreement(client, coop, w.umkm))["id"]
+        for coop in (w.coop, utc_coop)
     }
 
     async def intake(coop: Any, expiry: dt.date) -> Any:
-        return await client.post(
-            "/v1/consignment/intakes",
-            json={
-                "agreement_id": agreements[coop.organization_id],
-                "product_id": w["rice"]["id"],
-                "quantity": 4,
-                "unit_price": 50_000,
-                "expiry_date": expiry.isoformat(),
-            },
-            headers=coop.headers,
+        return await post_intake(
+            client,
+            coop,
+            intake_body(
+                agreements[coop.organization_id],
+                w.rice.id,
+                quantity=4,
+                unit_price=50_000,
+                expiry_date=expiry,
+            ),
         )
 
     with clock.frozen_at(MONDAY_0100_WIB):
         # Already Monday in Mojokerto: goods expiring today are not "in the future".
-        refused = await intake(w["coop"], MONDAY)
+        refused = await intake(w.coop, MONDAY)
         assert_problem(refused, 422, "validation_failed")
         assert refused.json()["extra"]["today"] == MONDAY.isoformat()
     with clock.frozen_at(MONDAY_0100_WIB - dt.timedelta(days=3)):
-        jakarta = await intake(w["coop"], MONDAY - dt.timedelta(days=1))
+        jakarta = await intake(w.coop, MONDAY - dt.timedelta(days=1))
         in_utc = await intake(utc_coop, MONDAY - dt.timedelta(days=1))
     assert (jakarta.status_code, in_utc.status_code) == (201, 201), (jakarta.text, in_utc.text)
 
@@ -125,23 +126,23 @@ async def test_expiry_is_checked_and_flagged_in_each_cooperatives_calendar(
     with clock.frozen_at(MONDAY_0100_WIB):
         await tasks.flag_expired({"session_factory": session_factory})
     flagged = {}
-    for coop, created in ((w["coop"], jakarta), (utc_coop, in_utc)):
+    for coop, created in ((w.coop, jakarta), (utc_coop, in_utc)):
         got = await client.get(
             f"/v1/consignment/intakes/{created.json()['id']}", headers=coop.headers
         )
         flagged[coop.organization_id] = got.json()["expired_flagged_at"] is not None
-    assert flagged == {w["coop"].organization_id: True, utc_coop.organization_id: False}
+    assert flagged == {w.coop.organization_id: True, utc_coop.organization_id: False}
 
 
 async def test_a_weekly_settlement_is_due_from_the_cooperatives_midnight(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """Settled last Monday at 23:00 WIB (16:00 UTC): a 7-day cycle is due again from this
     Monday's local midnight, not from 16:00 UTC (which would make it Monday afternoon)."""
     w = world
-    agreement = await make_agreement(client, w["coop"], w["umkm"])
+    agreement = await make_agreement(client, w.coop, w.umkm)
     async with session_factory() as session:
         await session.execute(
             text("UPDATE consignment_agreements SET last_settled_at = :at WHERE id = :id"),
@@ -153,7 +154,7 @@ async def test_a_weekly_settlement_is_due_from_the_cooperatives_midnight(
         with clock.frozen_at(moment):
             async with unit_of_work(session_factory) as uow:
                 due = await SettlementService(uow).due()
-        return w["umkm"].organization_id in due.get(w["coop"].organization_id, [])
+        return w.umkm.organization_id in due.get(w.coop.organization_id, [])
 
     assert not await due_at(MONDAY_0100_WIB - dt.timedelta(hours=1, minutes=30))  # Sun 23:30
     assert await due_at(MONDAY_0100_WIB - dt.timedelta(minutes=30))  # Mon 00:30 WIB
@@ -161,11 +162,11 @@ async def test_a_weekly_settlement_is_due_from_the_cooperatives_midnight(
 
 async def test_an_rfq_deadline_closes_on_the_offices_date(
     client: AsyncTestClient[Litestar],
-    sourcing_world: dict[str, Any],  # noqa: F811
+    sourcing_world: SourcingWorld,  # noqa: F811
 ) -> None:
     """Quotes close at 01:00 WIB on Monday, sent in UTC (Sunday 18:00Z): delivery on
     Sunday is before quotes close; on Monday it is not."""
-    office, rice = sourcing_world["office"], sourcing_world["rice"]["id"]
+    office, rice = sourcing_world.office, sourcing_world.rice.id
 
     def body(delivery: dt.date) -> dict[str, Any]:
         return rfq_body(
@@ -191,15 +192,15 @@ async def test_an_rfq_deadline_closes_on_the_offices_date(
 
 
 async def test_a_delivery_dated_by_utcs_today_is_already_past_at_0100_wib(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: ConsignmentWorld
 ) -> None:
     w = world
     order: dict[str, Any] = {
-        "lines": [{"product_id": w["rice"]["id"], "quantity": 1}],
+        "lines": [{"product_id": w.rice.id, "quantity": 1}],
         "delivery": {"date": "", "region_code": "35.76.02.1005", "address": "SPPG 1"},
     }
     with clock.frozen_at(MONDAY_0100_WIB):
         order["delivery"]["date"] = (MONDAY - dt.timedelta(days=1)).isoformat()
-        past = await client.post("/v1/orders/preview", json=order, headers=w["kitchen"].headers)
+        past = await client.post("/v1/orders/preview", json=order, headers=w.kitchen.headers)
     problem = assert_problem(past, 422)
     assert problem["extra"]["today"] == MONDAY.isoformat()

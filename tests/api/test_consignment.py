@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pytest
 from litestar import Litestar
@@ -16,11 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace import outbox
 from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
-from tests.catalog import create_product
+from tests.builders import orders
+from tests.builders.catalog import Product, new_product
+from tests.builders.consignment import (
+    BANK,
+    consigned_oil,
+    create_agreement,
+    intake_body,
+    post_intake,
+)
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem, local_today
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-BANK = {"bank_name": "BRI", "account_number": "0123456789", "account_holder": "Bu Sri"}
 
 
 def handlers() -> outbox.EventHandlers:
@@ -66,61 +75,84 @@ async def count(factory: async_sessionmaker[AsyncSession], sql: str, **params: A
         return int((await session.execute(text(sql), params)).scalar_one())
 
 
+@dataclass(frozen=True)
+class ConsignmentWorld(LegacyKeys):
+    """A cooperative taking goods on consignment from a UMKM in its village, outsiders of
+    both kinds, and a kitchen nearby."""
+
+    admin: Actor
+    rice: Product
+    coop: Actor
+    coop_seller: Actor
+    coop_finance: Actor
+    umkm: Actor
+    other_umkm: Actor
+    other_coop: Actor
+    kitchen: Actor
+    actors: Actors
+
+
 @pytest.fixture
-async def world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+async def world(client: AsyncTestClient[Litestar], actors: Actors) -> ConsignmentWorld:
     admin = await actors.platform_admin()
-    rice = await create_product(client, admin)  # cap Rp70,000 in province 35
+    rice = await new_product(client, admin)  # cap Rp70,000 in province 35
     coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
     umkm = await actors.org("umkm", "seller", region_code="35.76.02.1005")
-    return {
-        "admin": admin,
-        "rice": rice,
-        "coop": coop,
-        "coop_seller": await actors.key_for(coop, "seller"),
-        "coop_finance": await actors.key_for(coop, "finance"),
-        "umkm": umkm,
-        "other_umkm": await actors.org("umkm", "admin"),
-        "other_coop": await actors.org("cooperative", "admin"),
-        "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
-        "actors": actors,
-    }
+    return ConsignmentWorld(
+        admin=admin,
+        rice=rice,
+        coop=coop,
+        coop_seller=await actors.key_for(coop, "seller"),
+        coop_finance=await actors.key_for(coop, "finance"),
+        umkm=umkm,
+        other_umkm=await actors.org("umkm", "admin"),
+        other_coop=await actors.org("cooperative", "admin"),
+        kitchen=await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+        actors=actors,
+    )
 
 
 async def make_agreement(
     client: AsyncTestClient[Litestar], coop: Actor, umkm: Actor, bps: int = 1000
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/consignment/agreements",
-        json={
-            "consignor_id": str(umkm.organization_id),
-            "commission_bps": bps,
-            "settlement_cycle_days": 7,
-            "payout_account": BANK,
-        },
-        headers=coop.headers,
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return await create_agreement(client, coop, umkm, bps=bps)
+
+
+class ConsignmentSale(Protocol):
+    """Who an `order_and_deliver` sale involves: a world, or just its parties."""
+
+    @property
+    def rice(self) -> Product: ...
+    @property
+    def coop_seller(self) -> Actor: ...
+    @property
+    def umkm(self) -> Actor: ...
+    @property
+    def kitchen(self) -> Actor: ...
+
+
+@dataclass(frozen=True)
+class SaleParties:
+    rice: Product
+    coop_seller: Actor
+    umkm: Actor
+    kitchen: Actor
 
 
 async def order_and_deliver(
-    client: AsyncTestClient[Litestar], w: dict[str, Any], quantity: int, received: int
+    client: AsyncTestClient[Litestar], w: ConsignmentSale, quantity: int, received: int
 ) -> dict[str, Any]:
-    kitchen = w["kitchen"]
-    response = await client.post(
-        "/v1/orders",
-        json={
-            "lines": [{"product_id": w["rice"]["id"], "quantity": quantity}],
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "SPPG 1"},
-        },
-        headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
+    kitchen = w.kitchen
+    response = await orders.place_order(
+        client,
+        kitchen,
+        orders.order_body([(w.rice.id, quantity)], date=TOMORROW, address="SPPG 1"),
     )
     assert response.status_code == 201, response.text
     [leg] = response.json()["legs"]
     assert leg["kind"] == "consignment"
-    assert leg["owner_organization_id"] == str(w["umkm"].organization_id)
-    shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=w["coop_seller"].headers)
+    assert leg["owner_organization_id"] == str(w.umkm.organization_id)
+    shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=w.coop_seller.headers)
     assert shipped.status_code == 200, shipped.text
     delivered = await client.post(
         f"/v1/legs/{leg['id']}/deliver",
@@ -134,11 +166,11 @@ async def order_and_deliver(
 
 async def test_consignment_end_to_end(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     w = world
-    coop, umkm, finance = w["coop"], w["umkm"], w["coop_finance"]
+    coop, umkm, finance = w.coop, w.umkm, w.coop_finance
     agreement = await make_agreement(client, coop, umkm, bps=1000)
     # Both parties see the agreement.
     seen = await client.get(f"/v1/consignment/agreements/{agreement['id']}", headers=umkm.headers)
@@ -146,16 +178,16 @@ async def test_consignment_end_to_end(
     assert seen.json()["commission_bps"] == 1000
 
     # The UMKM proposes; nothing is in stock until the cooperative confirms receipt.
-    proposed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w["rice"]["id"],
-            "quantity": 20,
-            "unit_price": 60_000,
-            "expiry_date": (dt.date.today() + dt.timedelta(days=90)).isoformat(),
-        },
-        headers=umkm.headers,
+    proposed = await post_intake(
+        client,
+        umkm,
+        intake_body(
+            agreement["id"],
+            w.rice.id,
+            quantity=20,
+            unit_price=60_000,
+            expiry_date=(dt.date.today() + dt.timedelta(days=90)),
+        ),
     )
     assert proposed.status_code == 201, proposed.text
     intake = proposed.json()
@@ -163,7 +195,7 @@ async def test_consignment_end_to_end(
     confirmed = await client.post(
         f"/v1/consignment/intakes/{intake['id']}/confirm",
         json={"received_quantity": 18},
-        headers=w["coop_seller"].headers,
+        headers=w.coop_seller.headers,
     )
     assert confirmed.status_code == 200, confirmed.text
     intake = confirmed.json()
@@ -199,7 +231,7 @@ async def test_consignment_end_to_end(
     returned = await client.post(
         "/v1/consignment/returns",
         json={"intake_id": intake["id"], "quantity": 3, "reason": "kemasan rusak"},
-        headers=w["coop_seller"].headers,
+        headers=w.coop_seller.headers,
     )
     assert returned.status_code == 201, returned.text
     listing = (
@@ -249,7 +281,7 @@ async def test_consignment_end_to_end(
     )
     assert sum(s["net_amount"] for s in lines) == statement["payout_due"]
     # Another UMKM: 404 and an empty list.
-    other = w["other_umkm"]
+    other = w.other_umkm
     assert_problem(
         await client.get(f"/v1/consignment/statements/{statement['id']}", headers=other.headers),
         404,
@@ -272,7 +304,7 @@ async def test_consignment_end_to_end(
         await client.post(
             f"/v1/consignment/payouts/{payout_id}/mark-paid",
             json={"bank_reference": "x"},
-            headers=w["other_coop"].headers,
+            headers=w.other_coop.headers,
         ),
         404,
     )
@@ -320,11 +352,11 @@ async def test_consignment_end_to_end(
 
 async def test_agreement_authorization_and_bad_input(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     w = world
-    coop, umkm = w["coop"], w["umkm"]
+    coop, umkm = w.coop, w.umkm
     good = {
         "consignor_id": str(umkm.organization_id),
         "commission_bps": 1000,
@@ -333,8 +365,8 @@ async def test_agreement_authorization_and_bad_input(
     }
     url = "/v1/consignment/agreements"
     assert_problem(await client.post(url, json=good), 401)
-    assert_problem(await client.post(url, json=good, headers=w["coop_seller"].headers), 403)
-    assert_problem(await client.post(url, json=good, headers=w["other_umkm"].headers), 403)
+    assert_problem(await client.post(url, json=good, headers=w.coop_seller.headers), 403)
+    assert_problem(await client.post(url, json=good, headers=w.other_umkm.headers), 403)
     for bad in (
         {**good, "commission_bps": 5001},
         {**good, "commission_bps": -1},
@@ -346,7 +378,7 @@ async def test_agreement_authorization_and_bad_input(
     assert_problem(
         await client.post(
             url,
-            json={**good, "consignor_id": str(w["kitchen"].organization_id)},
+            json={**good, "consignor_id": str(w.kitchen.organization_id)},
             headers=coop.headers,
         ),
         422,
@@ -364,7 +396,7 @@ async def test_agreement_authorization_and_bad_input(
     agreement = await make_agreement(client, coop, umkm)
     assert_problem(await client.post(url, json=good, headers=coop.headers), 409)
     aid = agreement["id"]
-    for who in (w["other_umkm"], w["other_coop"]):
+    for who in (w.other_umkm, w.other_coop):
         assert_problem(await client.get(f"{url}/{aid}", headers=who.headers), 404)
         assert_problem(
             await client.patch(f"{url}/{aid}", json={"commission_bps": 1}, headers=who.headers),
@@ -373,18 +405,18 @@ async def test_agreement_authorization_and_bad_input(
     assert_problem(
         await client.patch(f"{url}/{aid}", json={"commission_bps": 1}, headers=umkm.headers), 403
     )
-    assert (await client.get(url, headers=w["other_coop"].headers)).json()["items"] == []
+    assert (await client.get(url, headers=w.other_coop.headers)).json()["items"] == []
 
     # Intakes: another UMKM can't use the agreement; received > proposed; price above cap.
     intake_body = {
         "agreement_id": aid,
-        "product_id": w["rice"]["id"],
+        "product_id": w.rice.id,
         "quantity": 5,
         "unit_price": 60_000,
     }
     assert_problem(
         await client.post(
-            "/v1/consignment/intakes", json=intake_body, headers=w["other_umkm"].headers
+            "/v1/consignment/intakes", json=intake_body, headers=w.other_umkm.headers
         ),
         404,
     )
@@ -407,11 +439,11 @@ async def test_agreement_authorization_and_bad_input(
     proposed = await client.post("/v1/consignment/intakes", json=intake_body, headers=umkm.headers)
     assert proposed.status_code == 201, proposed.text
     pricey_id = proposed.json()["id"]
-    product_url = f"/v1/products/{w['rice']['id']}"
+    product_url = f"/v1/products/{w.rice.id}"
     lowered = await client.patch(
         product_url,
         json={"price_caps": [{"region_prefix": "35", "max_unit_price": 55_000}]},
-        headers=w["admin"].headers,
+        headers=w.admin.headers,
     )
     assert lowered.status_code == 200, lowered.text
     confirm = f"/v1/consignment/intakes/{pricey_id}/confirm"
@@ -419,7 +451,7 @@ async def test_agreement_authorization_and_bad_input(
         await client.post(confirm, json={"received_quantity": 5}, headers=umkm.headers), 403
     )
     assert_problem(
-        await client.post(confirm, json={"received_quantity": 5}, headers=w["other_coop"].headers),
+        await client.post(confirm, json={"received_quantity": 5}, headers=w.other_coop.headers),
         404,
     )
     assert_problem(
@@ -447,13 +479,13 @@ async def test_agreement_authorization_and_bad_input(
     restored = await client.patch(
         product_url,
         json={"price_caps": [{"region_prefix": "35", "max_unit_price": 70_000}]},
-        headers=w["admin"].headers,
+        headers=w.admin.headers,
     )
     assert restored.status_code == 200, restored.text
 
     # A cooperative records an intake directly: confirmed at once.
     direct = await client.post(
-        "/v1/consignment/intakes", json=intake_body, headers=w["coop_seller"].headers
+        "/v1/consignment/intakes", json=intake_body, headers=w.coop_seller.headers
     )
     assert direct.status_code == 201, direct.text
     assert direct.json()["status"] == "confirmed"
@@ -471,7 +503,7 @@ async def test_agreement_authorization_and_bad_input(
         await client.post(
             "/v1/consignment/returns",
             json={"intake_id": rid, "quantity": 1, "reason": "x"},
-            headers=w["other_coop"].headers,
+            headers=w.other_coop.headers,
         ),
         404,
     )
@@ -488,15 +520,13 @@ async def test_agreement_authorization_and_bad_input(
     runs = "/v1/consignment/settlement-runs"
     now = dt.datetime.now(dt.UTC)
     assert_problem(
-        await client.post(
-            runs, json={"cutoff": now.isoformat()}, headers=w["coop_finance"].headers
-        ),
+        await client.post(runs, json={"cutoff": now.isoformat()}, headers=w.coop_finance.headers),
         400,
     )
     key = {"Idempotency-Key": uuid.uuid4().hex}
     assert_problem(
         await client.post(
-            runs, json={"cutoff": now.isoformat()}, headers={**w["coop_seller"].headers, **key}
+            runs, json={"cutoff": now.isoformat()}, headers={**w.coop_seller.headers, **key}
         ),
         403,
     )
@@ -504,7 +534,7 @@ async def test_agreement_authorization_and_bad_input(
         await client.post(
             runs,
             json={"cutoff": (now + dt.timedelta(days=1)).isoformat()},
-            headers={**w["coop_finance"].headers, **key},
+            headers={**w.coop_finance.headers, **key},
         ),
         422,
         "consignment.cutoff_in_future",
@@ -531,23 +561,23 @@ async def test_agreement_authorization_and_bad_input(
 
 async def test_expired_intakes_are_flagged_for_return(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     from marketplace.consignment import tasks
 
     w = world
-    agreement = await make_agreement(client, w["coop"], w["umkm"])
-    direct = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w["rice"]["id"],
-            "quantity": 4,
-            "unit_price": 50_000,
-            "expiry_date": (local_today() + dt.timedelta(days=1)).isoformat(),
-        },
-        headers=w["coop"].headers,
+    agreement = await make_agreement(client, w.coop, w.umkm)
+    direct = await post_intake(
+        client,
+        w.coop,
+        intake_body(
+            agreement["id"],
+            w.rice.id,
+            quantity=4,
+            unit_price=50_000,
+            expiry_date=(local_today() + dt.timedelta(days=1)),
+        ),
     )
     assert direct.status_code == 201, direct.text
     intake_id = direct.json()["id"]
@@ -558,15 +588,15 @@ async def test_expired_intakes_are_flagged_for_return(
         )
         await session.commit()
     assert await tasks.flag_expired({"session_factory": session_factory}) >= 1
-    expired = await client.get("/v1/consignment/intakes?expired=true", headers=w["coop"].headers)
+    expired = await client.get("/v1/consignment/intakes?expired=true", headers=w.coop.headers)
     assert [i["id"] for i in expired.json()["items"]] == [intake_id]
     back = await client.post(
         "/v1/consignment/returns",
         json={"intake_id": intake_id, "quantity": 4, "reason": "kedaluwarsa"},
-        headers=w["coop"].headers,
+        headers=w.coop.headers,
     )
     assert back.status_code == 201, back.text
-    expired = await client.get("/v1/consignment/intakes?expired=true", headers=w["coop"].headers)
+    expired = await client.get("/v1/consignment/intakes?expired=true", headers=w.coop.headers)
     assert expired.json()["items"] == []
 
 
@@ -596,31 +626,21 @@ CONSIGNMENT_OBJECT_OPERATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
 
 async def test_other_organizations_get_404_on_every_consignment_object(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     w = world
-    agreement = await make_agreement(client, w["coop"], w["umkm"])
-    proposed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w["rice"]["id"],
-            "quantity": 5,
-            "unit_price": 60_000,
-        },
-        headers=w["umkm"].headers,
+    agreement = await make_agreement(client, w.coop, w.umkm)
+    proposed = await post_intake(
+        client,
+        w.umkm,
+        intake_body(agreement["id"], w.rice.id, quantity=5, unit_price=60_000),
     )
-    confirmed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": w["rice"]["id"],
-            "quantity": 5,
-            "unit_price": 60_000,
-        },
-        headers=w["coop"].headers,
+    confirmed = await post_intake(
+        client,
+        w.coop,
+        intake_body(agreement["id"], w.rice.id, quantity=5, unit_price=60_000),
     )
     assert confirmed.status_code == 201, confirmed.text
     await order_and_deliver(client, w, 2, 2)
@@ -628,13 +648,13 @@ async def test_other_organizations_get_404_on_every_consignment_object(
     run = await client.post(
         "/v1/consignment/settlement-runs",
         json={"cutoff": dt.datetime.now(dt.UTC).isoformat()},
-        headers={**w["coop_finance"].headers, "Idempotency-Key": uuid.uuid4().hex},
+        headers={**w.coop_finance.headers, "Idempotency-Key": uuid.uuid4().hex},
     )
     [statement] = run.json()["statements"]
     adjustment = await adjust(
         client,
-        w["coop_finance"],
-        consignor_id=str(w["umkm"].organization_id),
+        w.coop_finance,
+        consignor_id=str(w.umkm.organization_id),
         amount=-1_000,
         reason="damaged sack",
     )
@@ -665,14 +685,14 @@ async def test_other_organizations_get_404_on_every_consignment_object(
     # Nothing changed: the agreement, the intake and the payout are as they were.
     assert (
         await client.get(
-            f"/v1/consignment/agreements/{ids['agreement_id']}", headers=w["coop"].headers
+            f"/v1/consignment/agreements/{ids['agreement_id']}", headers=w.coop.headers
         )
     ).json()["status"] == "active"
     assert (
-        await client.get(f"/v1/consignment/intakes/{ids['intake_id']}", headers=w["coop"].headers)
+        await client.get(f"/v1/consignment/intakes/{ids['intake_id']}", headers=w.coop.headers)
     ).json()["status"] == "proposed"
     assert (
-        await client.get(f"/v1/consignment/payouts/{ids['payout_id']}", headers=w["umkm"].headers)
+        await client.get(f"/v1/consignment/payouts/{ids['payout_id']}", headers=w.umkm.headers)
     ).json()["status"] == "pending"
 
 
@@ -700,24 +720,24 @@ async def adjust(
 
 async def test_adjustments_are_settled_once_and_shown_on_the_statement(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: ConsignmentWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     w = world
-    coop, umkm, finance = w["coop"], w["umkm"], w["coop_finance"]
+    coop, umkm, finance = w.coop, w.umkm, w.coop_finance
     await make_agreement(client, coop, umkm, bps=1000)
-    await make_agreement(client, w["other_coop"], w["other_umkm"], bps=1000)
-    intake = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": (
-                await client.get("/v1/consignment/agreements", headers=coop.headers)
-            ).json()["items"][0]["id"],
-            "product_id": w["rice"]["id"],
-            "quantity": 10,
-            "unit_price": 50_000,
-        },
-        headers=coop.headers,
+    await make_agreement(client, w.other_coop, w.other_umkm, bps=1000)
+    intake = await post_intake(
+        client,
+        coop,
+        intake_body(
+            (await client.get("/v1/consignment/agreements", headers=coop.headers)).json()["items"][
+                0
+            ]["id"],
+            w.rice.id,
+            quantity=10,
+            unit_price=50_000,
+        ),
     )
     assert intake.status_code == 201, intake.text
     await order_and_deliver(client, w, 2, 2)  # 100,000 gross, 10,000 commission
@@ -746,13 +766,13 @@ async def test_adjustments_are_settled_once_and_shown_on_the_statement(
         (finance, {"consignor_id": "not-a-uuid", "amount": 5, "reason": "x"}, 400),
         (finance, {"consignor_id": consignor, "amount": "5", "reason": "x"}, 400),
         # Our cooperative, a UMKM it has no agreement with; another cooperative, our UMKM.
-        (finance, {"consignor_id": str(w["other_umkm"].organization_id), "amount": 5,
+        (finance, {"consignor_id": str(w.other_umkm.organization_id), "amount": 5,
                    "reason": "x"}, 404),
         (await client_key(w, "other_coop", "finance"), {"consignor_id": consignor, "amount": 5,
                                                          "reason": "x"}, 404),
         # The consignor itself, and the cooperative's seller: not its finance.
         (umkm, {"consignor_id": consignor, "amount": 5, "reason": "x"}, 403),
-        (w["coop_seller"], {"consignor_id": consignor, "amount": 5, "reason": "x"}, 403),
+        (w.coop_seller, {"consignor_id": consignor, "amount": 5, "reason": "x"}, 403),
     ]  # fmt: skip
     for actor, body, status in bad:
         assert_problem(await adjust(client, actor, **body), status)
@@ -792,7 +812,7 @@ async def test_adjustments_are_settled_once_and_shown_on_the_statement(
         f"/v1/consignment/adjustments?consignor_id={consignor}", headers=umkm.headers
     )
     assert {a["amount"] for a in mine.json()["items"]} == {25_000, -10_000}
-    other = await client.get("/v1/consignment/adjustments", headers=w["other_umkm"].headers)
+    other = await client.get("/v1/consignment/adjustments", headers=w.other_umkm.headers)
     assert other.json()["items"] == []
     assert_problem(
         await client.get("/v1/consignment/adjustments?cursor=garbage", headers=finance.headers),
@@ -838,8 +858,8 @@ async def test_adjustments_are_settled_once_and_shown_on_the_statement(
     assert debt["payout_id"] is None
 
 
-async def client_key(w: dict[str, Any], org: str, role: str) -> Actor:
-    actors: Actors = w["actors"]
+async def client_key(w: ConsignmentWorld, org: str, role: str) -> Actor:
+    actors: Actors = w.actors
     return await actors.key_for(w[org], role)
 
 
@@ -852,32 +872,14 @@ async def test_a_consignment_sale_posts_the_vat_its_leg_charged(
 ) -> None:
     """The sale's VAT is the buyer's leg VAT on what was delivered: VAT when the consignor
     is VAT-registered (taxable goods), none when it is not."""
-    admin = await actors.platform_admin()
-    oil = await create_product(
-        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
+    consigned = await consigned_oil(client, actors, consignor_vat_registered=registered)
+    coop = consigned.coop
+    w = SaleParties(
+        rice=consigned.oil,
+        coop_seller=consigned.coop_seller,
+        umkm=consigned.umkm,
+        kitchen=consigned.kitchen,
     )
-    coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
-    umkm = await actors.org(
-        "umkm", "seller", region_code="35.76.02.1005", vat_registered=registered
-    )
-    w = {
-        "rice": oil,
-        "coop_seller": await actors.key_for(coop, "seller"),
-        "umkm": umkm,
-        "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
-    }
-    agreement = await make_agreement(client, coop, umkm, bps=1000)
-    placed = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement["id"],
-            "product_id": oil["id"],
-            "quantity": 10,
-            "unit_price": 20_000,
-        },
-        headers=coop.headers,
-    )
-    assert placed.status_code == 201, placed.text
     leg = await order_and_deliver(client, w, 5, 4)  # 4 of 5 arrive
     await run_outbox(session_factory, "order.leg.delivered")
     async with session_factory() as session:

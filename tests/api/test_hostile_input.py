@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.request_edge import MAX_JSON_DEPTH
 from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS
+from tests.builders import orders
 from tests.catalog import create_listing, create_product
 from tests.support import Actors, assert_problem
 
@@ -57,11 +58,7 @@ async def row_counts(factory: async_sessionmaker[AsyncSession]) -> dict[str, int
 
 
 def order_body(product_id: str, day: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "lines": [{"product_id": product_id, "quantity": 1}],
-        "delivery": {"date": day, "region_code": "35.76.02.1005", "address": "Dapur SPPG"},
-        **extra,
-    }
+    return orders.order_body([(product_id, 1)], date=day, address="Dapur SPPG", **extra)
 
 
 def write(headers: dict[str, str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.db import unit_of_work
 from marketplace.ledger import AccountKey, AccountPurpose, LedgerService, PostedTransaction
-from tests.api.test_orders import order_body, place
+from tests.api.test_orders import OrdersWorld, order_body, place
 from tests.api.test_orders import world as world
 from tests.api.test_procurement_lots import lot_world as lot_world
 from tests.api.test_procurement_lots import open_lot_of
@@ -48,10 +48,10 @@ async def ship_and_deliver(
 
 
 async def test_a_delivered_stock_leg_posts_what_arrived_with_its_vat(
-    client: AsyncTestClient[Litestar], world: dict[str, Any], session_factory: Factory
+    client: AsyncTestClient[Litestar], world: OrdersWorld, session_factory: Factory
 ) -> None:
-    kitchen, near = world["kitchen"], world["near"]
-    placed = await place(client, kitchen, order_body([(world["oil"]["id"], 12)]))
+    kitchen, near = world.kitchen, world.near
+    placed = await place(client, kitchen, order_body([(world.oil.id, 12)]))
     assert placed.status_code == 201, placed.text
     [leg] = placed.json()["legs"]
     assert (leg["kind"], leg["unit_price"], leg["vat_amount"]) == ("stock", 15_000, 19_800)
@@ -73,10 +73,10 @@ async def test_a_delivered_stock_leg_posts_what_arrived_with_its_vat(
 
 
 async def test_exempt_goods_post_no_vat_and_nothing_received_posts_nothing(
-    client: AsyncTestClient[Litestar], world: dict[str, Any], session_factory: Factory
+    client: AsyncTestClient[Litestar], world: OrdersWorld, session_factory: Factory
 ) -> None:
-    kitchen, near = world["kitchen"], world["near"]
-    placed = await place(client, kitchen, order_body([(world["rice"]["id"], 3)]))
+    kitchen, near = world.kitchen, world.near
+    placed = await place(client, kitchen, order_body([(world.rice.id, 3)]))
     [leg] = placed.json()["legs"]
     assert (leg["supplier_organization_id"], leg["vat_amount"]) == (str(near.organization_id), 0)
     assert (await ship_and_deliver(client, leg, near, kitchen, got=3)).status_code == 200
@@ -86,16 +86,16 @@ async def test_exempt_goods_post_no_vat_and_nothing_received_posts_nothing(
         (near.organization_id, AccountPurpose.SELLER_PAYABLE): -3 * 66_000,
     }
 
-    lost = (await place(client, kitchen, order_body([(world["rice"]["id"], 2)]))).json()["legs"]
+    lost = (await place(client, kitchen, order_body([(world.rice.id, 2)]))).json()["legs"]
     assert (await ship_and_deliver(client, lost[0], near, kitchen, got=0)).status_code == 200
     assert await sale_postings(session_factory, lost[0]["id"]) == []
 
 
 async def test_concurrent_receipts_of_one_leg_post_once(
-    client: AsyncTestClient[Litestar], world: dict[str, Any], session_factory: Factory
+    client: AsyncTestClient[Litestar], world: OrdersWorld, session_factory: Factory
 ) -> None:
-    kitchen, near = world["kitchen"], world["near"]
-    [leg] = (await place(client, kitchen, order_body([(world["oil"]["id"], 6)]))).json()["legs"]
+    kitchen, near = world.kitchen, world.near
+    [leg] = (await place(client, kitchen, order_body([(world.oil.id, 6)]))).json()["legs"]
     assert (await client.post(f"/v1/legs/{leg['id']}/ship", headers=near.headers)).is_success
     responses = await asyncio.gather(
         *(
@@ -119,14 +119,14 @@ async def test_concurrent_receipts_of_one_leg_post_once(
 
 
 async def test_a_bulog_lot_leg_posts_the_cooperatives_resale(
-    client: AsyncTestClient[Litestar], lot_world: dict[str, Any], session_factory: Factory
+    client: AsyncTestClient[Litestar], lot_world: OrdersWorld, session_factory: Factory
 ) -> None:
     w = lot_world
-    coop, kitchen = w["coop"], w["kitchens"][0]
-    placed = await place(client, kitchen, lot_order_body(w["rice"]["id"], 10))
+    coop, kitchen = w.coop, w.kitchens[0]
+    placed = await place(client, kitchen, lot_order_body(w.rice.id, 10))
     [leg] = placed.json()["legs"]
     assert leg["kind"] == "bulog_lot"
-    lot = await open_lot_of(client, coop, w["rice"]["id"])
+    lot = await open_lot_of(client, coop, w.rice.id)
     url = f"/v1/procurement/bulog-lots/{lot['id']}"
     assert (await client.post(f"{url}/submit", headers=coop.headers)).status_code == 200
     received = await client.post(
@@ -145,22 +145,20 @@ async def test_a_bulog_lot_leg_posts_the_cooperatives_resale(
 async def test_a_trade_contract_call_off_posts_its_sale_beside_its_levy(
     client: AsyncTestClient[Litestar],
     actors: Actors,
-    trade_world: dict[str, Any],
+    trade_world: OrdersWorld,
     session_factory: Factory,
 ) -> None:
     w = trade_world
-    a, b, c = w["coops"]
+    a, b, c = w.coops
     await create_contract(
-        client, w["tc"], contract_body(w["eggs"]["id"], w["depok"], [(a, 70), (b, 50), (c, 30)])
+        client, w.tc, contract_body(w.eggs.id, w.depok, [(a, 70), (b, 50), (c, 30)])
     )
     buyer = await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.02.1004")
-    placed = await place(client, buyer, trade_order_body(w["eggs"]["id"], 10, f"{DEPOK}.02.1004"))
+    placed = await place(client, buyer, trade_order_body(w.eggs.id, 10, f"{DEPOK}.02.1004"))
     assert placed.status_code == 201, placed.text
     [leg] = placed.json()["legs"]
     assert leg["kind"] == "trade_contract"
-    supplier = next(
-        x for x in w["coops"] if str(x.organization_id) == leg["supplier_organization_id"]
-    )
+    supplier = next(x for x in w.coops if str(x.organization_id) == leg["supplier_organization_id"])
     assert supplier.region_code.startswith(BLITAR)
     assert (await ship_and_deliver(client, leg, supplier, buyer, got=10)).status_code == 200
     [tx] = await sale_postings(session_factory, leg["id"])

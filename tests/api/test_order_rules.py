@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -24,6 +25,17 @@ from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.repository import OrderRepository
 from marketplace.orders.schemas import OrderCreate
 from marketplace.settings import load_settings
+from tests.builders import orders
+from tests.builders.catalog import (
+    Listing,
+    Product,
+    eggs_product_body,
+    new_listing,
+    new_product,
+    product_body,
+)
+from tests.builders.consignment import new_agreement, received_intake
+from tests.builders.procurement import contract_body, new_contract
 from tests.catalog import create_listing, create_product
 from tests.placing import buyer_principal, place_at_once
 from tests.support import Actor, Actors, assert_problem
@@ -39,19 +51,13 @@ JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")  # the test organizations' time zone
 def order_body(
     lines: list[tuple[str, int]], region: str = MOJOKERTO, pins: dict[int, str] | None = None
 ) -> dict[str, Any]:
-    pins = pins or {}
-    return {
-        "lines": [
-            {"product_id": pid, "quantity": q, **({"listing_id": pins[i]} if i in pins else {})}
-            for i, (pid, q) in enumerate(lines, start=1)
-        ],
-        "delivery": {"date": TOMORROW.isoformat(), "region_code": region, "address": "Dapur"},
-    }
+    return orders.order_body(
+        lines, date=TOMORROW.isoformat(), region_code=region, address="Dapur", pins=pins
+    )
 
 
 async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body)
 
 
 async def preview(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
@@ -215,29 +221,11 @@ async def test_a_consignment_leg_above_the_cap_is_not_sold(
     )  # fmt: skip
     coop = await actors.org("cooperative", "admin", region_code=MOJOKERTO)
     umkm = await actors.org("umkm", "seller", region_code=MOJOKERTO)
-    agreement = await client.post(
-        "/v1/consignment/agreements",
-        json={
-            "consignor_id": str(umkm.organization_id),
-            "commission_bps": 1000,
-            "settlement_cycle_days": 7,
-            "payout_account": {
-                "bank_name": "BRI",
-                "account_number": "0123456789",
-                "account_holder": "Bu Sri",
-            },
-        },
-        headers=coop.headers,
+    agreement = await new_agreement(client, coop, umkm, bps=1000)
+    intake = await received_intake(
+        client, coop, agreement, oil["id"], quantity=20, unit_price=15_500
     )
-    assert agreement.status_code == 201, agreement.text
-    intake = await client.post(
-        "/v1/consignment/intakes",
-        json={"agreement_id": agreement.json()["id"], "product_id": oil["id"], "quantity": 20,
-              "unit_price": 15_500},
-        headers=coop.headers,
-    )  # fmt: skip
-    assert intake.status_code == 201, intake.text
-    consigned = intake.json()["listing_id"]
+    consigned = intake.listing_id
     own = await create_listing(
         client, await actors.key_for(coop, "seller"), oil["id"], tiers=[(1, 15_000)], stock=5
     )
@@ -297,31 +285,21 @@ async def test_a_trade_contract_above_its_suppliers_cap_is_not_called_off(
     client: AsyncTestClient[Litestar], actors: Actors
 ) -> None:
     admin = await actors.platform_admin()
-    eggs = await create_product(
-        client, admin, category="eggs", name="Telur ayam 1 tray", unit_code="XPU",
-        unit_label="tray 30 butir", net_content=30, net_content_unit="H87",
-        bulog_supplied=False, price_caps=[],
-    )  # fmt: skip
+    eggs = await create_product(client, admin, **eggs_product_body(sku=product_body()["sku"]))
     trade_center = await actors.org("trade_center", "admin", region_code="35.72.01.1001")
     depok = await actors.org("government", "admin", region_code="32.76.01.1001")
     supplier = await actors.org("cooperative", "admin", region_code=BLITAR)
-    contract = await client.post(
-        "/v1/procurement/trade-contracts",
-        json={
-            "product_id": eggs["id"],
-            "counterparty_organization_id": str(depok.organization_id),
-            "weekly_volume": 100,
-            "unit_price": 55_000,
-            "levy_bps": 150,
-            "start_date": (TODAY - dt.timedelta(days=1)).isoformat(),
-            "end_date": (TODAY + dt.timedelta(days=30)).isoformat(),
-            "suppliers": [
-                {"organization_id": str(supplier.organization_id), "weekly_capacity": 100}
-            ],
-        },
-        headers=trade_center.headers,
+    contract = await new_contract(
+        client,
+        trade_center,
+        contract_body(
+            eggs["id"],
+            depok,
+            [(supplier, 100)],
+            start_date=TODAY - dt.timedelta(days=1),
+            end_date=TODAY + dt.timedelta(days=30),
+        ),
     )
-    assert contract.status_code == 201, contract.text
     kitchen = await actors.org("kitchen", "buyer", region_code=DEPOK)
     body = order_body([(eggs["id"], 10)], region=DEPOK)
     assert [leg["kind"] for leg in (await preview(client, kitchen, body))["legs"]] == [
@@ -333,16 +311,15 @@ async def test_a_trade_contract_above_its_suppliers_cap_is_not_called_off(
     assert above["legs"] == []
     held = above["shortfalls"][0]["held_back_above_cap"]
     assert [(h["contract_id"], h["lowest_unit_price"], h["cap"], h["region_prefix"]) for h in
-            held] == [(contract.json()["id"], 55_000, 52_000, "35.72")]  # fmt: skip
+            held] == [(contract.id, 55_000, 52_000, "35.72")]  # fmt: skip
     refused = await place(client, kitchen, body)
     problem = assert_problem(refused, 422, "orders.insufficient_supply")
-    assert (
-        problem["extra"]["shortfalls"][0]["held_back_above_cap"][0]["contract_id"]
-        == (contract.json()["id"])
+    assert problem["extra"]["shortfalls"][0]["held_back_above_cap"][0]["contract_id"] == (
+        contract.id
     )
     week = (
         await client.get(
-            f"/v1/procurement/trade-contracts/{contract.json()['id']}",
+            f"/v1/procurement/trade-contracts/{contract.id}",
             headers=trade_center.headers,
         )
     ).json()["weeks"]
@@ -380,21 +357,30 @@ async def test_the_nearest_supplier_is_measured_from_the_delivery_address(
 # --- SPHP rice ----------------------------------------------------------------------
 
 
-async def sphp_world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SphpWorld:
+    """SPHP rice (the price-stabilisation programme's) in stock at a Mojokerto cooperative."""
+
+    sphp: Product
+    coop: Actor
+    listing: Listing
+
+
+async def sphp_world(client: AsyncTestClient[Litestar], actors: Actors) -> SphpWorld:
     admin = await actors.platform_admin()
-    sphp = await create_product(
+    sphp = await new_product(
         client, admin, name="Beras SPHP 5 kg", programme="sphp", price_caps=[]
     )  # 5 kg sacks
     coop = await actors.org("cooperative", "seller", region_code=MOJOKERTO)
-    listing = await create_listing(client, coop, sphp["id"], tiers=[(1, 62_500)], stock=500)
-    return {"sphp": sphp, "coop": coop, "listing": listing}
+    listing = await new_listing(client, coop, sphp, tiers=[(1, 62_500)], stock=500)
+    return SphpWorld(sphp=sphp, coop=coop, listing=listing)
 
 
 async def test_sphp_is_for_consumers_only_and_the_refusal_says_why(
     client: AsyncTestClient[Litestar], actors: Actors
 ) -> None:
     w = await sphp_world(client, actors)
-    body = order_body([(w["sphp"]["id"], 1)])
+    body = order_body([(w.sphp.id, 1)])
     for kind in ("kitchen", "cooperative", "government", "bumn"):
         buyer = await actors.org(kind, "buyer", region_code=MOJOKERTO)
         refused = assert_problem(
@@ -408,7 +394,7 @@ async def test_sphp_is_for_consumers_only_and_the_refusal_says_why(
     for kind in ("food_stall", "umkm"):
         buyer = await actors.org(kind, "buyer", region_code=MOJOKERTO)
         assert (await place(client, buyer, body)).status_code == 201
-    assert await reserved(client, w["coop"], w["listing"]["id"]) == 2
+    assert await reserved(client, w.coop, w.listing.id) == 2
 
 
 async def test_the_sphp_limit_is_per_buyer_per_day_across_its_orders(
@@ -418,7 +404,7 @@ async def test_the_sphp_limit_is_per_buyer_per_day_across_its_orders(
 ) -> None:
     w = await sphp_world(client, actors)
     stall = await actors.org("food_stall", "buyer", region_code=MOJOKERTO)
-    sphp = w["sphp"]["id"]
+    sphp = w.sphp.id
     first = await place(client, stall, order_body([(sphp, 3)]))  # 15 kg
     assert first.status_code == 201, first.text
     second = await place(client, stall, order_body([(sphp, 2)]))  # 25 kg today
@@ -481,7 +467,7 @@ async def test_concurrent_sphp_orders_of_one_buyer_never_exceed_the_daily_limit(
     stall = await actors.org("food_stall", "buyer", region_code=MOJOKERTO)
     monkeypatch.setattr(OrderRepository, "programme_grams_ordered", read_then_yield)
     results = await place_at_once(
-        session_factory, [(stall, order_body([(w["sphp"]["id"], 2)])) for _ in range(12)]
+        session_factory, [(stall, order_body([(w.sphp.id, 2)])) for _ in range(12)]
     )
     placed = [r for r in results if isinstance(r, PlacedOrder)]
     refused = [r for r in results if not isinstance(r, PlacedOrder)]
@@ -492,7 +478,7 @@ async def test_concurrent_sphp_orders_of_one_buyer_never_exceed_the_daily_limit(
             20_000,
             10_000,
         )
-    assert await reserved(client, w["coop"], w["listing"]["id"]) == 4
+    assert await reserved(client, w.coop, w.listing.id) == 4
 
 
 async def test_the_sphp_daily_limit_is_a_setting(
@@ -508,7 +494,7 @@ async def test_the_sphp_daily_limit_is_a_setting(
         load_settings({"SPHP_DAILY_LIMIT_KG": "-1"})
     w = await sphp_world(client, actors)
     stall = await actors.org("food_stall", "buyer", region_code=MOJOKERTO)
-    data = msgspec.convert(order_body([(w["sphp"]["id"], 3)]), OrderCreate)  # 15 kg
+    data = msgspec.convert(order_body([(w.sphp.id, 3)]), OrderCreate)  # 15 kg
     async with unit_of_work(session_factory) as uow:
         placement = OrderPlacement(uow, placement_policy(settings))
         with pytest.raises(ProgrammeRestricted) as raised:

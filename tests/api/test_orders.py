@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -17,29 +18,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from marketplace.db import create_session_factory, unit_of_work
 from marketplace.settings import Settings
-from tests.catalog import create_listing, create_product
+from tests.builders import orders
+from tests.builders.catalog import Listing, Product, new_listing, new_oil_product, new_product
+from tests.builders.consignment import consigned_oil
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 
 
-def order_body(lines: list[tuple[str, int]], **extra: Any) -> dict[str, Any]:
-    return {
-        "lines": [{"product_id": pid, "quantity": q} for pid, q in lines],
-        "delivery": {
-            "date": TOMORROW,
-            "region_code": "35.76.02.1005",
-            "address": "Jl. Gajah Mada 1",
-        },
-        **extra,
-    }
+def order_body(lines: list[tuple[Product | str, int]], **extra: Any) -> dict[str, Any]:
+    return orders.order_body(lines, date=TOMORROW, address="Jl. Gajah Mada 1", **extra)
 
 
 async def place(
     client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any], key: str | None = None
 ) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body, key=key)
 
 
 async def listing_state(
@@ -51,50 +46,61 @@ async def listing_state(
     return result
 
 
+@dataclass(frozen=True)
+class OrdersWorld(LegacyKeys):
+    """Rice from a near and a far cooperative, oil from the near one, and a kitchen."""
+
+    admin: Actor
+    rice: Product
+    oil: Product
+    near: Actor
+    far: Actor
+    kitchen: Actor
+    rice_near: Listing
+    rice_far: Listing
+    oil_near: Listing
+
+    def listing(self, name: str) -> Listing:
+        listing: Listing = getattr(self, name)
+        return listing
+
+
 @pytest.fixture
-async def world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+async def world(client: AsyncTestClient[Litestar], actors: Actors) -> OrdersWorld:
     admin = await actors.platform_admin()
-    rice = await create_product(client, admin, price_caps=[])
-    oil = await create_product(
-        client, admin, sku=f"MK-{uuid.uuid4().hex[:6]}", name="Minyakita 1 L", category="oil",
-        unit_code="XBO", unit_label="botol", net_content=1000, net_content_unit="MLT",
-        bulog_supplied=False, price_caps=[],
-    )  # fmt: skip
+    rice = await new_product(client, admin, price_caps=[])
+    oil = await new_oil_product(client, admin, price_caps=[])
     near = await actors.org("cooperative", "seller", region_code="35.76.02.1005")
     far = await actors.org("cooperative", "seller", region_code="35.76.03.1001")
     kitchen = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    return {
-        "admin": admin,
-        "rice": rice,
-        "oil": oil,
-        "near": near,
-        "far": far,
-        "kitchen": kitchen,
-        "rice_near": await create_listing(client, near, rice["id"], tiers=[(1, 66_000)], stock=10),
-        "rice_far": await create_listing(client, far, rice["id"], tiers=[(1, 64_000)], stock=100),
-        "oil_near": await create_listing(
-            client, near, oil["id"], tiers=[(1, 15_500), (12, 15_000)], stock=48
-        ),
-    }
+    return OrdersWorld(
+        admin=admin,
+        rice=rice,
+        oil=oil,
+        near=near,
+        far=far,
+        kitchen=kitchen,
+        rice_near=await new_listing(client, near, rice, tiers=[(1, 66_000)], stock=10),
+        rice_far=await new_listing(client, far, rice, tiers=[(1, 64_000)], stock=100),
+        oil_near=await new_listing(client, near, oil, tiers=[(1, 15_500), (12, 15_000)], stock=48),
+    )
 
 
 async def test_place_splits_nearest_first_reserves_and_prices_vat(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
-    response = await place(
-        client, kitchen, order_body([(world["rice"]["id"], 25), (world["oil"]["id"], 24)])
-    )
+    kitchen = world.kitchen
+    response = await place(client, kitchen, order_body([(world.rice.id, 25), (world.oil.id, 24)]))
     assert response.status_code == 201, response.text
     order = response.json()
     legs = order["legs"]
-    rice_legs = [leg for leg in legs if leg["product_id"] == world["rice"]["id"]]
+    rice_legs = [leg for leg in legs if leg["product_id"] == world.rice.id]
     # Nearest first (same village), then the rest from further away.
     assert [(leg["listing_id"], leg["quantity"]) for leg in rice_legs] == [
-        (world["rice_near"]["id"], 10),
-        (world["rice_far"]["id"], 15),
+        (world.rice_near.id, 10),
+        (world.rice_far.id, 15),
     ]
-    oil_leg = next(leg for leg in legs if leg["product_id"] == world["oil"]["id"])
+    oil_leg = next(leg for leg in legs if leg["product_id"] == world.oil.id)
     assert oil_leg["unit_price"] == 15_000  # the 12+ tier
     assert oil_leg["vat_amount"] == 24 * 15_000 * 11 // 100  # taxable: 11% effective
     assert all(leg["vat_amount"] == 0 for leg in rice_legs)  # rice is exempt
@@ -102,25 +108,25 @@ async def test_place_splits_nearest_first_reserves_and_prices_vat(
     assert order["total"] == order["subtotal"] + order["vat_total"]
     assert order["status"] == "placed"
     assert {leg["status"] for leg in legs} == {"reserved"}
-    near = await listing_state(client, kitchen, world["rice_near"]["id"])
+    near = await listing_state(client, kitchen, world.rice_near.id)
     assert (near["on_hand"], near["reserved"]) == (10, 10)
 
 
 async def test_preview_reserves_nothing(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
+    kitchen = world.kitchen
     response = await client.post(
-        "/v1/orders/preview", json=order_body([(world["rice"]["id"], 30)]), headers=kitchen.headers
+        "/v1/orders/preview", json=order_body([(world.rice.id, 30)]), headers=kitchen.headers
     )
     assert response.status_code == 200, response.text
     preview = response.json()
     assert preview["complete"] is True
     assert sum(leg["quantity"] for leg in preview["legs"]) == 30
-    assert (await listing_state(client, kitchen, world["rice_near"]["id"]))["reserved"] == 0
+    assert (await listing_state(client, kitchen, world.rice_near.id))["reserved"] == 0
     short = await client.post(
         "/v1/orders/preview",
-        json=order_body([(world["rice"]["id"], 1000)]),
+        json=order_body([(world.rice.id, 1000)]),
         headers=kitchen.headers,
     )
     assert short.json()["complete"] is False
@@ -128,25 +134,23 @@ async def test_preview_reserves_nothing(
 
 
 async def test_insufficient_supply_names_the_line_and_reserves_nothing(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
-    response = await place(
-        client, kitchen, order_body([(world["oil"]["id"], 10), (world["rice"]["id"], 500)])
-    )
+    kitchen = world.kitchen
+    response = await place(client, kitchen, order_body([(world.oil.id, 10), (world.rice.id, 500)]))
     body = assert_problem(response, 422, "orders.insufficient_supply")
     assert body["extra"]["shortfalls"] == [
-        {"line_no": 2, "product_id": world["rice"]["id"], "requested": 500, "unfilled": 390}
+        {"line_no": 2, "product_id": world.rice.id, "requested": 500, "unfilled": 390}
     ]
     for key in ("rice_near", "rice_far", "oil_near"):
-        assert (await listing_state(client, kitchen, world[key]["id"]))["reserved"] == 0
+        assert (await listing_state(client, kitchen, world.listing(key).id))["reserved"] == 0
 
 
 async def test_bad_orders_are_refused_and_change_nothing(
-    client: AsyncTestClient[Litestar], world: dict[str, Any], actors: Actors
+    client: AsyncTestClient[Litestar], world: OrdersWorld, actors: Actors
 ) -> None:
-    kitchen = world["kitchen"]
-    rice = world["rice"]["id"]
+    kitchen = world.kitchen
+    rice = world.rice.id
     cases: list[tuple[dict[str, Any], int, str | None]] = [
         (order_body([]), 400, None),
         (order_body([(rice, 0)]), 400, None),
@@ -174,52 +178,50 @@ async def test_bad_orders_are_refused_and_change_nothing(
     assert_problem(await place(client, viewer, order_body([(rice, 1)])), 403)
     orders = (await client.get("/v1/orders", headers=kitchen.headers)).json()["items"]
     assert orders == []
-    assert (await listing_state(client, kitchen, world["rice_near"]["id"]))["reserved"] == 0
+    assert (await listing_state(client, kitchen, world.rice_near.id))["reserved"] == 0
 
 
 async def test_sphp_is_never_sold_to_a_kitchen(
-    client: AsyncTestClient[Litestar], actors: Actors, world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, world: OrdersWorld
 ) -> None:
-    sphp = await create_product(client, world["admin"], programme="sphp", price_caps=[])
-    await create_listing(client, world["near"], sphp["id"], tiers=[(1, 62_500)], stock=50)
+    sphp = await new_product(client, world.admin, programme="sphp", price_caps=[])
+    await new_listing(client, world.near, sphp, tiers=[(1, 62_500)], stock=50)
     body = assert_problem(
-        await place(client, world["kitchen"], order_body([(sphp["id"], 2)])),
+        await place(client, world.kitchen, order_body([(sphp.id, 2)])),
         422,
         "orders.programme_restricted",
     )
     assert body["extra"]["line_no"] == 1
     stall = await actors.org("food_stall", "buyer", region_code="35.76.02.1005")
-    assert (await place(client, stall, order_body([(sphp["id"], 2)]))).status_code == 201
+    assert (await place(client, stall, order_body([(sphp.id, 2)]))).status_code == 201
     # 10 kg today already: 20 kg more would pass the 25 kg a day of the 2026 rule.
-    over = await place(client, stall, order_body([(sphp["id"], 4)]))
+    over = await place(client, stall, order_body([(sphp.id, 4)]))
     assert_problem(over, 422, "orders.programme_restricted")
 
 
 async def test_hot_sku_200_concurrent_buyers_never_oversell(
-    client: AsyncTestClient[Litestar], actors: Actors, world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, world: OrdersWorld
 ) -> None:
-    product = await create_product(client, world["admin"], price_caps=[], bulog_supplied=False)
-    listing = await create_listing(
-        client, world["near"], product["id"], tiers=[(1, 60_000)], stock=50
-    )
+    product = await new_product(client, world.admin, price_caps=[], bulog_supplied=False)
+    listing = await new_listing(client, world.near, product, tiers=[(1, 60_000)], stock=50)
     buyers = [await actors.org("food_stall", "buyer") for _ in range(20)]
     responses = await asyncio.gather(
-        *(place(client, buyers[i % 20], order_body([(product["id"], 1)])) for i in range(200))
+        *(place(client, buyers[i % 20], order_body([(product.id, 1)])) for i in range(200))
     )
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 50, statuses
     assert statuses.count(422) == 150, statuses
     losers = [r.json() for r in responses if r.status_code == 422]
     assert {b["code"] for b in losers} == {"orders.insufficient_supply"}
-    final = await listing_state(client, world["near"], listing["id"])
+    final = await listing_state(client, world.near, listing.id)
     assert (final["on_hand"], final["reserved"], final["available"]) == (50, 50, 0)
 
 
 async def test_same_idempotency_key_50_times_concurrently_makes_one_order(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
-    body = order_body([(world["oil"]["id"], 2)])
+    kitchen = world.kitchen
+    body = order_body([(world.oil.id, 2)])
     responses = await asyncio.gather(
         *(place(client, kitchen, body, key="nasi-kuning-senin") for _ in range(50))
     )
@@ -227,18 +229,16 @@ async def test_same_idempotency_key_50_times_concurrently_makes_one_order(
     assert len({r.text for r in responses}) == 1, "identical responses"
     orders = (await client.get("/v1/orders", headers=kitchen.headers)).json()["items"]
     assert len(orders) == 1
-    assert (await listing_state(client, kitchen, world["oil_near"]["id"]))["reserved"] == 2
-    reused = await place(
-        client, kitchen, order_body([(world["oil"]["id"], 3)]), key="nasi-kuning-senin"
-    )
+    assert (await listing_state(client, kitchen, world.oil_near.id))["reserved"] == 2
+    reused = await place(client, kitchen, order_body([(world.oil.id, 3)]), key="nasi-kuning-senin")
     assert_problem(reused, 422, "idempotency.key_reused")
 
 
 async def test_lifecycle_ship_deliver_short_and_cancel_rules(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen, near = world["kitchen"], world["near"]
-    order = (await place(client, kitchen, order_body([(world["oil"]["id"], 12)]))).json()
+    kitchen, near = world.kitchen, world.near
+    order = (await place(client, kitchen, order_body([(world.oil.id, 12)]))).json()
     leg = order["legs"][0]
     # Receipt before shipping is an illegal transition.
     assert_problem(
@@ -255,7 +255,7 @@ async def test_lifecycle_ship_deliver_short_and_cancel_rules(
     shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=near.headers)
     assert shipped.status_code == 200, shipped.text
     assert shipped.json()["status"] == "shipped"
-    stock = await listing_state(client, near, world["oil_near"]["id"])
+    stock = await listing_state(client, near, world.oil_near.id)
     assert (stock["on_hand"], stock["reserved"]) == (36, 0)
     assert_problem(await client.post(f"/v1/legs/{leg['id']}/ship", headers=near.headers), 409)
     assert_problem(
@@ -281,25 +281,25 @@ async def test_lifecycle_ship_deliver_short_and_cancel_rules(
 
 
 async def test_cancel_releases_reservations(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
-    order = (await place(client, kitchen, order_body([(world["rice"]["id"], 30)]))).json()
+    kitchen = world.kitchen
+    order = (await place(client, kitchen, order_body([(world.rice.id, 30)]))).json()
     cancelled = await client.post(f"/v1/orders/{order['id']}/cancel", headers=kitchen.headers)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
     assert {leg["status"] for leg in cancelled.json()["legs"]} == {"cancelled"}
     for key in ("rice_near", "rice_far"):
-        assert (await listing_state(client, kitchen, world[key]["id"]))["reserved"] == 0
+        assert (await listing_state(client, kitchen, world.listing(key).id))["reserved"] == 0
     again = await client.post(f"/v1/orders/{order['id']}/cancel", headers=kitchen.headers)
     assert again.status_code == 200  # cancelling a cancelled order changes nothing
 
 
 async def test_authorization_matrix(
-    client: AsyncTestClient[Litestar], actors: Actors, world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, world: OrdersWorld
 ) -> None:
-    kitchen, near, far = world["kitchen"], world["near"], world["far"]
-    order = (await place(client, kitchen, order_body([(world["rice"]["id"], 15)]))).json()
+    kitchen, near, far = world.kitchen, world.near, world.far
+    order = (await place(client, kitchen, order_body([(world.rice.id, 15)]))).json()
     near_leg = next(
         leg for leg in order["legs"] if leg["supplier_organization_id"] == str(near.organization_id)
     )
@@ -344,9 +344,9 @@ async def test_authorization_matrix(
 
 
 async def test_kitchen_budget_envelope(
-    client: AsyncTestClient[Litestar], actors: Actors, world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
+    kitchen = world.kitchen
     url = f"/v1/kitchens/{kitchen.organization_id}/budget-periods"
     start = dt.date.today()
     created = await client.post(
@@ -373,9 +373,9 @@ async def test_kitchen_budget_envelope(
         ),
         400,
     )
-    ok = await place(client, kitchen, order_body([(world["oil"]["id"], 5)]))  # 77,500 + VAT
+    ok = await place(client, kitchen, order_body([(world.oil.id, 5)]))  # 77,500 + VAT
     assert ok.status_code == 201, ok.text
-    over = await place(client, kitchen, order_body([(world["oil"]["id"], 2)]))
+    over = await place(client, kitchen, order_body([(world.oil.id, 2)]))
     body = assert_problem(over, 422, "orders.budget_exceeded")
     assert body["extra"]["remaining"] == 100_000 - ok.json()["total"]
     figures = (await client.get(f"{url}/{period['id']}", headers=kitchen.headers)).json()
@@ -389,18 +389,18 @@ async def test_kitchen_budget_envelope(
 
 
 async def test_standing_order_materialises_once_per_date(
-    client: AsyncTestClient[Litestar], world: dict[str, Any], session_factory: Any
+    client: AsyncTestClient[Litestar], world: OrdersWorld, session_factory: Any
 ) -> None:
     from marketplace.db import unit_of_work
     from marketplace.orders.standing import StandingOrderService
 
-    kitchen = world["kitchen"]
+    kitchen = world.kitchen
     weekday = str((dt.date.today() + dt.timedelta(days=1)).isoweekday())
     created = await client.post(
         "/v1/standing-orders",
         json={
             "name": "Menu harian",
-            "weekdays": {weekday: [{"product_id": world["oil"]["id"], "quantity": 3}]},
+            "weekdays": {weekday: [{"product_id": world.oil.id, "quantity": 3}]},
             "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Dapur SPPG"},
         },
         headers=kitchen.headers,
@@ -424,9 +424,9 @@ async def test_standing_order_materialises_once_per_date(
 
 
 async def test_concurrent_orders_never_overspend_the_envelope(
-    client: AsyncTestClient[Litestar], world: dict[str, Any]
+    client: AsyncTestClient[Litestar], world: OrdersWorld
 ) -> None:
-    kitchen = world["kitchen"]
+    kitchen = world.kitchen
     url = f"/v1/kitchens/{kitchen.organization_id}/budget-periods"
     body = {
         "start_date": dt.date.today().isoformat(),
@@ -436,7 +436,7 @@ async def test_concurrent_orders_never_overspend_the_envelope(
     period = (await client.post(url, json=body, headers=kitchen.headers)).json()
     envelope = period["envelope"]  # Rp80,000: room for exactly one 66,000 sack of rice
     responses = await asyncio.gather(
-        *(place(client, kitchen, order_body([(world["rice"]["id"], 1)])) for _ in range(12))
+        *(place(client, kitchen, order_body([(world.rice.id, 1)])) for _ in range(12))
     )
     placed = [r.json() for r in responses if r.status_code == 201]
     refused = [r.json() for r in responses if r.status_code != 201]
@@ -449,55 +449,6 @@ async def test_concurrent_orders_never_overspend_the_envelope(
 # --- VAT of consignment legs --------------------------------------------------------
 
 
-async def consigned_oil(
-    client: AsyncTestClient[Litestar], actors: Actors, *, consignor_vat_registered: bool
-) -> dict[str, Any]:
-    """A cooperative holding 10 bottles of a standard-rated oil on consignment from a UMKM
-    (Rp20,000 each), and a kitchen in the same village."""
-    admin = await actors.platform_admin()
-    oil = await create_product(
-        client, admin, category="oil", bulog_supplied=False, price_caps=[], name="Minyak 1 L"
-    )
-    coop = await actors.org("cooperative", "admin", region_code="35.76.02.1005")
-    umkm = await actors.org(
-        "umkm", "seller", region_code="35.76.02.1005", vat_registered=consignor_vat_registered
-    )
-    agreement = await client.post(
-        "/v1/consignment/agreements",
-        json={
-            "consignor_id": str(umkm.organization_id),
-            "commission_bps": 1000,
-            "settlement_cycle_days": 7,
-            "payout_account": {
-                "bank_name": "BRI",
-                "account_number": "0123456789",
-                "account_holder": "Bu Sri",
-            },
-        },
-        headers=coop.headers,
-    )
-    assert agreement.status_code == 201, agreement.text
-    intake = await client.post(
-        "/v1/consignment/intakes",
-        json={
-            "agreement_id": agreement.json()["id"],
-            "product_id": oil["id"],
-            "quantity": 10,
-            "unit_price": 20_000,
-        },
-        headers=coop.headers,
-    )
-    assert intake.status_code == 201, intake.text
-    return {
-        "admin": admin,
-        "oil": oil,
-        "coop": coop,
-        "coop_seller": await actors.key_for(coop, "seller"),
-        "umkm": umkm,
-        "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
-    }
-
-
 @pytest.mark.parametrize(
     ("registered", "vat"), [(True, 5 * 20_000 * 11 // 100), (False, 0)], ids=["pkp", "non-pkp"]
 )
@@ -505,26 +456,26 @@ async def test_a_consignment_leg_charges_vat_only_for_a_vat_registered_consignor
     client: AsyncTestClient[Litestar], actors: Actors, registered: bool, vat: int
 ) -> None:
     w = await consigned_oil(client, actors, consignor_vat_registered=registered)
-    body = order_body([(w["oil"]["id"], 5)])
-    preview = await client.post("/v1/orders/preview", json=body, headers=w["kitchen"].headers)
+    body = order_body([(w.oil.id, 5)])
+    preview = await client.post("/v1/orders/preview", json=body, headers=w.kitchen.headers)
     assert preview.status_code == 200, preview.text
     [planned] = preview.json()["legs"]
     assert (planned["kind"], planned["vat_amount"]) == ("consignment", vat)
-    response = await place(client, w["kitchen"], body)
+    response = await place(client, w.kitchen, body)
     assert response.status_code == 201, response.text
     order = response.json()
     [leg] = order["legs"]
     assert leg["kind"] == "consignment"
-    assert leg["owner_organization_id"] == str(w["umkm"].organization_id)
+    assert leg["owner_organization_id"] == str(w.umkm.organization_id)
     assert (leg["subtotal"], leg["vat_amount"]) == (100_000, vat)
     assert (order["vat_total"], order["total"]) == (vat, 100_000 + vat)
     # A short delivery recomputes the leg's VAT the same way: 4 of 5 arrive.
-    shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=w["coop_seller"].headers)
+    shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=w.coop_seller.headers)
     assert shipped.status_code == 200, shipped.text
     delivered = await client.post(
         f"/v1/legs/{leg['id']}/deliver",
         json={"received_quantity": 4},
-        headers=w["kitchen"].headers,
+        headers=w.kitchen.headers,
     )
     assert delivered.status_code == 200, delivered.text
     delivered_vat = 4 * 20_000 * 11 // 100 if registered else 0
@@ -537,20 +488,20 @@ async def test_stock_legs_keep_the_products_vat_beside_a_non_registered_consigno
     """Only the consignment leg is VAT-free: the cooperative's own stock of the same
     standard-rated product still charges 11%, whatever the consignor's registration."""
     w = await consigned_oil(client, actors, consignor_vat_registered=False)
-    own = await create_listing(client, w["coop_seller"], w["oil"]["id"], tiers=[(1, 21_000)])
-    response = await place(client, w["kitchen"], order_body([(w["oil"]["id"], 15)]))
+    own = await new_listing(client, w.coop_seller, w.oil, tiers=[(1, 21_000)])
+    response = await place(client, w.kitchen, order_body([(w.oil.id, 15)]))
     assert response.status_code == 201, response.text
     legs = {leg["kind"]: leg for leg in response.json()["legs"]}
     assert legs.keys() == {"consignment", "stock"}
     assert (legs["consignment"]["quantity"], legs["consignment"]["vat_amount"]) == (10, 0)
-    assert legs["stock"]["listing_id"] == own["id"]
+    assert legs["stock"]["listing_id"] == own.id
     assert (legs["stock"]["quantity"], legs["stock"]["vat_amount"]) == (5, 105_000 * 11 // 100)
     assert response.json()["vat_total"] == 105_000 * 11 // 100
 
 
 async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_leftovers(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: OrdersWorld,
     session_factory: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -570,26 +521,24 @@ async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_left
             bind = self.uow.session.bind
             assert isinstance(bind, AsyncEngine)
             async with unit_of_work(create_session_factory(bind)) as uow:
-                rice_near = uuid.UUID(world["rice_near"]["id"])
+                rice_near = uuid.UUID(world.rice_near.id)
                 await StockService(uow).reserve([(rice_near, 5)], reference="race", principal=None)
                 await uow.commit()
         return result
 
     monkeypatch.setattr(OrderPlacement, "plan", plan_then_lose_the_race)
-    kitchen = world["kitchen"]
-    response = await place(
-        client, kitchen, order_body([(world["oil"]["id"], 12), (world["rice"]["id"], 10)])
-    )
+    kitchen = world.kitchen
+    response = await place(client, kitchen, order_body([(world.oil.id, 12), (world.rice.id, 10)]))
     assert response.status_code == 201, response.text
     assert planned == 2
     legs = [(leg["listing_id"], leg["quantity"]) for leg in response.json()["legs"]]
     assert legs == [
-        (world["oil_near"]["id"], 12),
-        (world["rice_near"]["id"], 5),
-        (world["rice_far"]["id"], 5),
+        (world.oil_near.id, 12),
+        (world.rice_near.id, 5),
+        (world.rice_far.id, 5),
     ]
     state = {
-        name: await listing_state(client, world["near"], world[name]["id"])
+        name: await listing_state(client, world.near, world.listing(name).id)
         for name in ("oil_near", "rice_near", "rice_far")
     }
     assert {name: s["reserved"] for name, s in state.items()} == {
@@ -617,12 +566,12 @@ async def test_a_placement_that_loses_a_race_retries_on_fresh_stock_without_left
 
 
 async def test_a_connection_lost_while_reserving_is_a_503_and_changes_nothing(
-    client: AsyncTestClient[Litestar], world: dict[str, Any], settings: Settings
+    client: AsyncTestClient[Litestar], world: OrdersWorld, settings: Settings
 ) -> None:
     """The placement blocks on a listing's row lock inside its savepoint; its database
     backend is then terminated. The answer is a retryable 503, not a 500 from trying to
     roll back to the savepoint on a dead connection, and nothing was reserved."""
-    listing_id = world["rice_near"]["id"]
+    listing_id = world.rice_near.id
     assert settings.database_url is not None
     dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
     locked = threading.Event()
@@ -654,10 +603,10 @@ async def test_a_connection_lost_while_reserving_is_a_503_and_changes_nothing(
     killer.start()
     try:
         assert await asyncio.to_thread(locked.wait, 10)
-        response = await place(client, world["kitchen"], order_body([(world["rice"]["id"], 2)]))
+        response = await place(client, world.kitchen, order_body([(world.rice.id, 2)]))
     finally:
         await asyncio.to_thread(killer.join, 30)
     assert killed, "the placement never waited on the listing's lock"
     assert_problem(response, 503)
-    state = await listing_state(client, world["near"], listing_id)
+    state = await listing_state(client, world.near, listing_id)
     assert (state["on_hand"], state["reserved"]) == (10, 0)

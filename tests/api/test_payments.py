@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,7 +28,10 @@ from marketplace.db import unit_of_work
 from marketplace.ledger import LedgerService
 from marketplace.payments import tasks
 from marketplace.settings import Settings
-from tests.catalog import create_listing, create_product
+from tests.builders import orders
+from tests.builders.catalog import Listing, Product, new_listing, new_product
+from tests.builders.legacy import LegacyKeys
+from tests.builders.payments import confirm_payment, pay
 from tests.stripe_server import (  # noqa: F401  (fixtures)
     STRIPE_TEST_KEY,
     WEBHOOK_SECRET,
@@ -51,26 +55,39 @@ WEBHOOK = "/v1/payments/stripe/webhook"
 # --- fixtures and helpers -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PaymentsWorld(LegacyKeys):
+    """A cooperative selling rice at UNIT_PRICE, two kitchens and a government office."""
+
+    admin: Actor
+    platform_finance: Actor
+    rice: Product
+    listing: Listing
+    seller: Actor
+    seller_finance: Actor
+    kitchen: Actor
+    other: Actor
+    government: Actor
+
+
 @pytest.fixture
-async def world(stripe_client: Client, session_factory: Factory) -> dict[str, Any]:
+async def world(stripe_client: Client, session_factory: Factory) -> PaymentsWorld:
     actors = Actors(stripe_client, session_factory)
     admin = await actors.platform_admin()
-    rice = await create_product(stripe_client, admin, price_caps=[])
+    rice = await new_product(stripe_client, admin, price_caps=[])
     seller = await actors.org("cooperative", "seller", region_code="35.76.02.1005")
-    listing = await create_listing(
-        stripe_client, seller, rice["id"], tiers=[(1, UNIT_PRICE)], stock=100_000
+    listing = await new_listing(stripe_client, seller, rice, tiers=[(1, UNIT_PRICE)], stock=100_000)
+    return PaymentsWorld(
+        admin=admin,
+        platform_finance=await actors.key_for(admin, "finance"),
+        rice=rice,
+        listing=listing,
+        seller=seller,
+        seller_finance=await actors.key_for(seller, "finance"),
+        kitchen=await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+        other=await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
+        government=await actors.org("government", "buyer", region_code="35.76.02.1005"),
     )
-    return {
-        "admin": admin,
-        "platform_finance": await actors.key_for(admin, "finance"),
-        "rice": rice,
-        "listing": listing,
-        "seller": seller,
-        "seller_finance": await actors.key_for(seller, "finance"),
-        "kitchen": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
-        "other": await actors.org("kitchen", "buyer", region_code="35.76.02.1005"),
-        "government": await actors.org("government", "buyer", region_code="35.76.02.1005"),
-    }
 
 
 @pytest.fixture
@@ -84,29 +101,21 @@ def clean_stripe(stripe_server: StripeServer) -> None:
     stripe_server.reset()
 
 
-async def new_order(client: Client, world: dict[str, Any], buyer: Actor, quantity: int = 2) -> Any:
-    body = {
-        "lines": [{"product_id": world["rice"]["id"], "quantity": quantity}],
-        "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Jl. Mawar 3"},
-    }
-    response = await client.post(
-        "/v1/orders", json=body, headers={**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    )
+async def new_order(
+    client: Client, world: PaymentsWorld | Product, buyer: Actor, quantity: int = 2
+) -> Any:
+    """An order of `quantity` of the world's rice (or of the product given)."""
+    product = world if isinstance(world, Product) else world.rice
+    body = orders.order_body([(product, quantity)], date=TOMORROW, address="Jl. Mawar 3")
+    response = await orders.place_order(client, buyer, body)
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def pay(
-    client: Client, buyer: Actor, order_id: str, body: dict[str, Any], key: str | None = None
-) -> httpx.Response:
-    headers = {**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex}
-    return await client.post(f"/v1/orders/{order_id}/payments", json=body, headers=headers)
-
-
-async def paid_by_card(client: Client, world: dict[str, Any], pm: str = "pm_card_visa") -> Any:
-    order = await new_order(client, world, world["kitchen"])
+async def paid_by_card(client: Client, world: PaymentsWorld, pm: str = "pm_card_visa") -> Any:
+    order = await new_order(client, world, world.kitchen)
     response = await pay(
-        client, world["kitchen"], order["id"], {"method": "card", "payment_method": pm}
+        client, world.kitchen, order["id"], {"method": "card", "payment_method": pm}
     )
     assert response.status_code == 201, response.text
     return order, response.json()
@@ -226,7 +235,7 @@ def refunded_charge(payment: dict[str, Any]) -> dict[str, Any]:
 
 async def test_card_payment_succeeds_at_stripe_and_is_posted_once(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     stripe_server: StripeServer,
     session_factory: Factory,
 ) -> None:
@@ -247,18 +256,18 @@ async def test_card_payment_succeeds_at_stripe_and_is_posted_once(
     # The buyer and the supplier are told.
     assert await events_of(session_factory, "payment.succeeded", payment["id"]) == 2
     # The supplier sees the payment but not the client secret.
-    seen = await get_payment(stripe_client, world["seller_finance"], payment["id"])
+    seen = await get_payment(stripe_client, world.seller_finance, payment["id"])
     assert seen["status"] == "succeeded"
     assert seen["client_secret"] is None
     listed = await stripe_client.get(
-        f"/v1/orders/{order['id']}/payments", headers=world["kitchen"].headers
+        f"/v1/orders/{order['id']}/payments", headers=world.kitchen.headers
     )
     assert listed.status_code == 200, listed.text
     assert [p["id"] for p in listed.json()["items"]] == [payment["id"]]
     # Paid orders can't be paid again.
     again = await pay(
         stripe_client,
-        world["kitchen"],
+        world.kitchen,
         order["id"],
         {"method": "card", "payment_method": "pm_card_visa"},
     )
@@ -266,12 +275,12 @@ async def test_card_payment_succeeds_at_stripe_and_is_posted_once(
 
 
 async def test_a_declined_card_is_a_failed_payment_and_the_order_can_be_paid_again(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     declined = await pay(
         stripe_client,
-        world["kitchen"],
+        world.kitchen,
         order["id"],
         {"method": "card", "payment_method": "pm_card_chargeCustomerFail"},
     )
@@ -284,7 +293,7 @@ async def test_a_declined_card_is_a_failed_payment_and_the_order_can_be_paid_aga
     assert await events_of(session_factory, "payment.failed", failed["id"]) == 2
     retry = await pay(
         stripe_client,
-        world["kitchen"],
+        world.kitchen,
         order["id"],
         {"method": "card", "payment_method": "pm_card_visa"},
     )
@@ -293,7 +302,7 @@ async def test_a_declined_card_is_a_failed_payment_and_the_order_can_be_paid_aga
 
 
 async def test_a_card_needing_authentication_returns_its_client_secret(
-    stripe_client: Client, world: dict[str, Any], stripe_server: StripeServer
+    stripe_client: Client, world: PaymentsWorld, stripe_server: StripeServer
 ) -> None:
     _, payment = await paid_by_card(stripe_client, world, three_d_secure_card(stripe_server))
     assert payment["status"] == "requires_action"
@@ -304,11 +313,11 @@ async def test_without_stripe_cards_are_unavailable_but_bank_transfer_works(
     client: Client, actors: Actors
 ) -> None:
     admin = await actors.platform_admin()
-    rice = await create_product(client, admin, price_caps=[])
+    rice = await new_product(client, admin, price_caps=[])
     seller = await actors.org("cooperative", "seller", region_code="35.76.02.1005")
-    await create_listing(client, seller, rice["id"], tiers=[(1, UNIT_PRICE)], stock=10)
+    await new_listing(client, seller, rice, tiers=[(1, UNIT_PRICE)], stock=10)
     kitchen = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    order = await new_order(client, {"rice": rice}, kitchen)
+    order = await new_order(client, rice, kitchen)
     card = await pay(client, kitchen, order["id"], {"method": "card", "payment_method": "pm_x"})
     body = assert_problem(card, 422, "payments.card_unavailable")
     assert "STRIPE_API_KEY" in body["detail"]
@@ -323,10 +332,10 @@ async def test_without_stripe_cards_are_unavailable_but_bank_transfer_works(
 
 
 async def test_bank_transfer_gives_instructions_and_supplier_finance_confirms_it(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"], quantity=3)
-    response = await pay(stripe_client, world["kitchen"], order["id"], {"method": "bank_transfer"})
+    order = await new_order(stripe_client, world, world.kitchen, quantity=3)
+    response = await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     assert response.status_code == 201, response.text
     payment = response.json()
     assert payment["status"] == "pending"
@@ -341,22 +350,22 @@ async def test_bank_transfer_gives_instructions_and_supplier_finance_confirms_it
     url = f"/v1/payments/{payment['id']}/confirm"
     body = {"reference": "BCA-20261122-0001"}
     # The buyer can't confirm its own payment; a seller key isn't finance; others don't see it.
-    buyer = await stripe_client.post(url, json=body, headers=world["kitchen"].headers)
+    buyer = await stripe_client.post(url, json=body, headers=world.kitchen.headers)
     assert_problem(buyer, 403)
-    seller = await stripe_client.post(url, json=body, headers=world["seller"].headers)
+    seller = await stripe_client.post(url, json=body, headers=world.seller.headers)
     assert_problem(seller, 403)
-    other = await stripe_client.post(url, json=body, headers=world["other"].headers)
+    other = await stripe_client.post(url, json=body, headers=world.other.headers)
     assert_problem(other, 404)
     assert await postings(session_factory, f"payment_received:{payment['id']}") == 0
 
-    confirmed = await stripe_client.post(url, json=body, headers=world["seller_finance"].headers)
+    confirmed = await stripe_client.post(url, json=body, headers=world.seller_finance.headers)
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "succeeded"
     assert confirmed.json()["confirmation_reference"] == body["reference"]
-    again = await stripe_client.post(url, json=body, headers=world["seller_finance"].headers)
+    again = await stripe_client.post(url, json=body, headers=world.seller_finance.headers)
     assert again.status_code == 200, again.text
     different = await stripe_client.post(
-        url, json={"reference": "BCA-OTHER"}, headers=world["seller_finance"].headers
+        url, json={"reference": "BCA-OTHER"}, headers=world.seller_finance.headers
     )
     assert_problem(different, 409, "payments.reference_mismatch")
     assert await postings(session_factory, f"payment_received:{payment['id']}") == 1
@@ -364,23 +373,19 @@ async def test_bank_transfer_gives_instructions_and_supplier_finance_confirms_it
 
 
 async def test_treasury_is_for_government_buyers_and_settles_later(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    kitchen_order = await new_order(stripe_client, world, world["kitchen"])
-    refused = await pay(
-        stripe_client, world["kitchen"], kitchen_order["id"], {"method": "treasury"}
-    )
+    kitchen_order = await new_order(stripe_client, world, world.kitchen)
+    refused = await pay(stripe_client, world.kitchen, kitchen_order["id"], {"method": "treasury"})
     assert_problem(refused, 403, "payments.treasury_not_allowed")
 
-    order = await new_order(stripe_client, world, world["government"])
-    response = await pay(stripe_client, world["government"], order["id"], {"method": "treasury"})
+    order = await new_order(stripe_client, world, world.government)
+    response = await pay(stripe_client, world.government, order["id"], {"method": "treasury"})
     assert response.status_code == 201, response.text
     payment = response.json()
     assert (payment["status"], payment["instructions"]) == ("pending", None)
-    confirmed = await stripe_client.post(
-        f"/v1/payments/{payment['id']}/confirm",
-        json={"reference": "SP2D-00123/2026"},
-        headers=world["platform_finance"].headers,
+    confirmed = await confirm_payment(
+        stripe_client, world.platform_finance, payment["id"], "SP2D-00123/2026"
     )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "succeeded"
@@ -392,16 +397,16 @@ async def test_treasury_is_for_government_buyers_and_settles_later(
 
 async def test_cancelling_a_card_paid_order_refunds_it_at_stripe_once(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     stripe_server: StripeServer,
     session_factory: Factory,
     ctx: dict[str, Any],
 ) -> None:
     order, payment = await paid_by_card(stripe_client, world)
-    await cancel(stripe_client, world["kitchen"], order["id"])
+    await cancel(stripe_client, world.kitchen, order["id"])
     # One order.cancelled event per party (buyer, supplier): the refund is granted once.
     assert await handle_order_events(session_factory, "order.cancelled", order["id"]) == 2
-    granted = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    granted = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert granted["status"] == "succeeded"
     [refund] = granted["refunds"]
     assert (refund["channel"], refund["status"], refund["amount"]) == (
@@ -414,7 +419,7 @@ async def test_cancelling_a_card_paid_order_refunds_it_at_stripe_once(
     assert await tasks.submit_refund(ctx, refund["id"]) == "succeeded"
     assert await tasks.submit_refund(ctx, refund["id"]) == "already_submitted"
 
-    done = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    done = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert done["status"] == "refunded"
     assert done["refunded_amount"] == payment["amount"]
     assert done["refunds"][0]["status"] == "succeeded"
@@ -428,30 +433,28 @@ async def test_cancelling_a_card_paid_order_refunds_it_at_stripe_once(
 
 
 async def test_cancelling_a_bank_paid_order_records_a_refund_finance_pays(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     payment = (
-        await pay(stripe_client, world["kitchen"], order["id"], {"method": "bank_transfer"})
+        await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     ).json()
-    confirm = await stripe_client.post(
-        f"/v1/payments/{payment['id']}/confirm",
-        json={"reference": "MANDIRI-778"},
-        headers=world["seller_finance"].headers,
+    confirm = await confirm_payment(
+        stripe_client, world.seller_finance, payment["id"], "MANDIRI-778"
     )
     assert confirm.status_code == 200, confirm.text
-    await cancel(stripe_client, world["kitchen"], order["id"])
+    await cancel(stripe_client, world.kitchen, order["id"])
     await handle_order_events(session_factory, "order.cancelled", order["id"])
-    [refund] = (await get_payment(stripe_client, world["kitchen"], payment["id"]))["refunds"]
+    [refund] = (await get_payment(stripe_client, world.kitchen, payment["id"]))["refunds"]
     assert (refund["channel"], refund["status"]) == ("bank", "pending")
 
     url = f"/v1/refunds/{refund['id']}/confirm"
     by_other = await stripe_client.post(
-        url, json={"reference": "TRF-1"}, headers=world["other"].headers
+        url, json={"reference": "TRF-1"}, headers=world.other.headers
     )
     assert_problem(by_other, 404)
     paid = await stripe_client.post(
-        url, json={"reference": "TRF-1"}, headers=world["seller_finance"].headers
+        url, json={"reference": "TRF-1"}, headers=world.seller_finance.headers
     )
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "refunded"
@@ -460,17 +463,17 @@ async def test_cancelling_a_bank_paid_order_records_a_refund_finance_pays(
 
 
 async def test_cancelling_an_unpaid_order_voids_its_bank_transfer(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     payment = (
-        await pay(stripe_client, world["kitchen"], order["id"], {"method": "bank_transfer"})
+        await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     ).json()
-    await cancel(stripe_client, world["kitchen"], order["id"])
+    await cancel(stripe_client, world.kitchen, order["id"])
     await handle_order_events(session_factory, "order.cancelled", order["id"])
-    voided = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    voided = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert (voided["status"], voided["refunds"]) == ("cancelled", [])
-    again = await pay(stripe_client, world["kitchen"], order["id"], {"method": "bank_transfer"})
+    again = await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     assert_problem(again, 409, "payments.order_not_payable")
 
 
@@ -478,7 +481,7 @@ async def test_cancelling_an_unpaid_order_voids_its_bank_transfer(
 
 
 async def test_webhook_signature_failures_are_400_and_store_nothing(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
     _, payment = await paid_by_card(stripe_client, world)
     payload = stripe_event("evt_badsig", "payment_intent.succeeded", intent(payment, "succeeded"))
@@ -513,7 +516,7 @@ async def test_webhook_signature_failures_are_400_and_store_nothing(
 
 async def test_the_same_event_delivered_10_times_at_once_is_handled_once(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     stripe_server: StripeServer,
     session_factory: Factory,
     ctx: dict[str, Any],
@@ -529,7 +532,7 @@ async def test_the_same_event_delivered_10_times_at_once_is_handled_once(
     assert await inbox_size(session_factory) == before + 1
     outcomes = await asyncio.gather(*(tasks.handle_stripe_event(ctx, event_id) for _ in range(10)))
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 9
-    done = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    done = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert done["status"] == "succeeded"
     assert await postings(session_factory, f"payment_received:{payment['id']}") == 1
     assert await events_of(session_factory, "payment.succeeded", payment["id"]) == 2
@@ -545,7 +548,7 @@ LIFECYCLE = [
 
 async def test_a_payment_lifecycle_in_all_24_arrival_orders_ends_the_same(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     stripe_server: StripeServer,
     session_factory: Factory,
     ctx: dict[str, Any],
@@ -570,7 +573,7 @@ async def test_a_payment_lifecycle_in_all_24_arrival_orders_ends_the_same(
             response = await deliver_webhook(stripe_client, payload)
             assert response.status_code == 200, response.text
             await tasks.handle_stripe_event(ctx, event_id)
-        done = await get_payment(stripe_client, world["kitchen"], payment["id"])
+        done = await get_payment(stripe_client, world.kitchen, payment["id"])
         [refund] = done["refunds"]
         pid = payment["id"]
         finals.add(
@@ -592,10 +595,10 @@ async def test_a_payment_lifecycle_in_all_24_arrival_orders_ends_the_same(
 
 
 async def test_another_organizations_payment_or_order_is_404_and_no_key_is_401(
-    stripe_client: Client, world: dict[str, Any]
+    stripe_client: Client, world: PaymentsWorld
 ) -> None:
     order, payment = await paid_by_card(stripe_client, world)
-    other = world["other"]
+    other = world.other
     assert_problem(
         await stripe_client.get(f"/v1/payments/{payment['id']}", headers=other.headers), 404
     )
@@ -624,9 +627,7 @@ async def test_another_organizations_payment_or_order_is_404_and_no_key_is_401(
         )
         assert_problem(response, 401)
     # A supplier sees the order but doesn't pay for it.
-    seller_pays = await pay(
-        stripe_client, world["seller"], order["id"], {"method": "bank_transfer"}
-    )
+    seller_pays = await pay(stripe_client, world.seller, order["id"], {"method": "bank_transfer"})
     assert_problem(seller_pays, 403)
 
 
@@ -643,37 +644,37 @@ async def test_another_organizations_payment_or_order_is_404_and_no_key_is_401(
 )
 async def test_bad_input_is_a_problem_and_changes_nothing(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     session_factory: Factory,
     body: dict[str, Any],
     status: int,
     code: str | None,
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     before = await payment_count(session_factory)
-    assert_problem(await pay(stripe_client, world["kitchen"], order["id"], body), status, code)
+    assert_problem(await pay(stripe_client, world.kitchen, order["id"], body), status, code)
     assert await payment_count(session_factory) == before
 
 
 async def test_missing_idempotency_key_and_unknown_order_are_refused(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     before = await payment_count(session_factory)
     no_key = await stripe_client.post(
         f"/v1/orders/{order['id']}/payments",
         json={"method": "bank_transfer"},
-        headers=world["kitchen"].headers,
+        headers=world.kitchen.headers,
     )
     assert_problem(no_key, 400, "idempotency.key_invalid")
     unknown = await pay(
-        stripe_client, world["kitchen"], str(uuid.uuid4()), {"method": "bank_transfer"}
+        stripe_client, world.kitchen, str(uuid.uuid4()), {"method": "bank_transfer"}
     )
     assert_problem(unknown, 404)
     bad_confirm = await stripe_client.post(
         f"/v1/payments/{uuid.uuid4()}/confirm",
         json={"reference": ""},
-        headers=world["seller_finance"].headers,
+        headers=world.seller_finance.headers,
     )
     assert_problem(bad_confirm, 400, "validation_failed")
     assert await payment_count(session_factory) == before
@@ -684,21 +685,21 @@ async def test_missing_idempotency_key_and_unknown_order_are_refused(
 
 async def test_the_same_idempotency_key_20_times_at_once_makes_one_payment(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     stripe_server: StripeServer,
     session_factory: Factory,
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     key = uuid.uuid4().hex
     body = {"method": "card", "payment_method": "pm_card_visa"}
     responses = await asyncio.gather(
-        *(pay(stripe_client, world["kitchen"], order["id"], body, key=key) for _ in range(20))
+        *(pay(stripe_client, world.kitchen, order["id"], body, key=key) for _ in range(20))
     )
     assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 19
     listed = await stripe_client.get(
-        f"/v1/orders/{order['id']}/payments", headers=world["kitchen"].headers
+        f"/v1/orders/{order['id']}/payments", headers=world.kitchen.headers
     )
     assert len(listed.json()["items"]) == 1
     intents = stripe_server.get("/v1/payment_intents?limit=100")["data"]
@@ -707,12 +708,12 @@ async def test_the_same_idempotency_key_20_times_at_once_makes_one_payment(
 
 
 async def test_different_keys_at_once_still_make_one_open_payment_per_order(
-    stripe_client: Client, world: dict[str, Any]
+    stripe_client: Client, world: PaymentsWorld
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
+    order = await new_order(stripe_client, world, world.kitchen)
     responses = await asyncio.gather(
         *(
-            pay(stripe_client, world["kitchen"], order["id"], {"method": "bank_transfer"})
+            pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
             for _ in range(10)
         )
     )
@@ -743,20 +744,16 @@ async def test_events_for_unknown_payments_wait_and_unused_types_are_ignored(
 
 
 async def test_other_organizations_get_404_in_every_role(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
-    order = await new_order(stripe_client, world, world["kitchen"])
-    bank = await pay(stripe_client, world["kitchen"], order["id"], {"method": "bank_transfer"})
+    order = await new_order(stripe_client, world, world.kitchen)
+    bank = await pay(stripe_client, world.kitchen, order["id"], {"method": "bank_transfer"})
     payment = bank.json()
-    confirmed = await stripe_client.post(
-        f"/v1/payments/{payment['id']}/confirm",
-        json={"reference": "BRI-1"},
-        headers=world["seller_finance"].headers,
-    )
+    confirmed = await confirm_payment(stripe_client, world.seller_finance, payment["id"], "BRI-1")
     assert confirmed.status_code == 200, confirmed.text
-    await cancel(stripe_client, world["kitchen"], order["id"])
+    await cancel(stripe_client, world.kitchen, order["id"])
     await handle_order_events(session_factory, "order.cancelled", order["id"])
-    [refund] = (await get_payment(stripe_client, world["kitchen"], payment["id"]))["refunds"]
+    [refund] = (await get_payment(stripe_client, world.kitchen, payment["id"]))["refunds"]
     actors = Actors(stripe_client, session_factory)
     base = await actors.org("cooperative", "admin")
     operations = [
@@ -774,13 +771,13 @@ async def test_other_organizations_get_404_in_every_role(
             if response.status_code != 404:
                 leaks.append((role, method, url, response.status_code))
     assert leaks == []
-    still = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    still = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert still["refunds"][0]["status"] == "pending"
 
 
 async def test_cancelling_an_order_cancels_its_unfinished_card_payment_at_stripe(
     stripe_client: Client,
-    world: dict[str, Any],
+    world: PaymentsWorld,
     stripe_server: StripeServer,
     session_factory: Factory,
     ctx: dict[str, Any],
@@ -788,26 +785,26 @@ async def test_cancelling_an_order_cancels_its_unfinished_card_payment_at_stripe
     pm = three_d_secure_card(stripe_server)
     order, payment = await paid_by_card(stripe_client, world, pm)
     assert payment["status"] == "requires_action"
-    await cancel(stripe_client, world["kitchen"], order["id"])
+    await cancel(stripe_client, world.kitchen, order["id"])
     await handle_order_events(session_factory, "order.cancelled", order["id"])
     assert await tasks.cancel_card(ctx, payment["id"]) == "cancelled"
     assert await tasks.cancel_card(ctx, payment["id"]) == "nothing_to_cancel"
     at_stripe = stripe_server.get(f"/v1/payment_intents/{payment['provider_payment_id']}")
     assert at_stripe["status"] == "canceled"
-    done = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    done = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert (done["status"], done["refunds"]) == ("cancelled", [])
     assert await postings(session_factory, f"payment_received:{payment['id']}") == 0
 
     # Too late to cancel: the buyer finished paying first. The success is refunded at once.
     order, payment = await paid_by_card(stripe_client, world, pm)
-    await cancel(stripe_client, world["kitchen"], order["id"])
+    await cancel(stripe_client, world.kitchen, order["id"])
     await handle_order_events(session_factory, "order.cancelled", order["id"])
     event_id = f"evt_{uuid.uuid4().hex}"
     payload = stripe_event(event_id, "payment_intent.succeeded", intent(payment, "succeeded"))
     assert (await deliver_webhook(stripe_client, payload)).status_code == 200
     assert await tasks.handle_stripe_event(ctx, event_id) == "applied"
     assert await tasks.cancel_card(ctx, payment["id"]) == "nothing_to_cancel"
-    late = await get_payment(stripe_client, world["kitchen"], payment["id"])
+    late = await get_payment(stripe_client, world.kitchen, payment["id"])
     assert late["status"] == "succeeded"
     [refund] = late["refunds"]
     assert (refund["channel"], refund["status"], refund["reason"]) == (
@@ -820,26 +817,24 @@ async def test_cancelling_an_order_cancels_its_unfinished_card_payment_at_stripe
 
 
 async def test_paying_while_the_order_is_cancelled_never_leaves_money_owed(
-    stripe_client: Client, world: dict[str, Any], session_factory: Factory
+    stripe_client: Client, world: PaymentsWorld, session_factory: Factory
 ) -> None:
     for _ in range(5):
-        order = await new_order(stripe_client, world, world["kitchen"])
+        order = await new_order(stripe_client, world, world.kitchen)
         paid, _ = await asyncio.gather(
             pay(
                 stripe_client,
-                world["kitchen"],
+                world.kitchen,
                 order["id"],
                 {"method": "card", "payment_method": "pm_card_visa"},
             ),
-            stripe_client.post(
-                f"/v1/orders/{order['id']}/cancel", headers=world["kitchen"].headers
-            ),
+            stripe_client.post(f"/v1/orders/{order['id']}/cancel", headers=world.kitchen.headers),
         )
         await handle_order_events(session_factory, "order.cancelled", order["id"])
         if paid.status_code != 201:
             assert_problem(paid, 409, "payments.order_not_payable")
             continue
-        payment = await get_payment(stripe_client, world["kitchen"], paid.json()["id"])
+        payment = await get_payment(stripe_client, world.kitchen, paid.json()["id"])
         # Paid before the cancel was seen: the refund was granted.
         assert payment["status"] == "succeeded"
         assert [r["status"] for r in payment["refunds"]] == ["pending"]

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import itertools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.procurement.lots_service import choose_branch, cutoff_after, lot_terms
 from marketplace.procurement.tasks import close_due_lots
-from tests.catalog import create_listing, create_product
+from tests.builders import orders
+from tests.builders.catalog import Listing, Product, new_listing, new_product
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -26,15 +29,13 @@ DISTRICTS = itertools.count(10)
 
 
 def order_body(product_id: str, quantity: int) -> dict[str, Any]:
-    return {
-        "lines": [{"product_id": product_id, "quantity": quantity}],
-        "delivery": {"date": TOMORROW, "region_code": f"{CITY}.01.1002", "address": "SPPG 1"},
-    }
+    return orders.order_body(
+        [(product_id, quantity)], date=TOMORROW, region_code=f"{CITY}.01.1002", address="SPPG 1"
+    )
 
 
 async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body)
 
 
 async def get_json(client: AsyncTestClient[Litestar], who: Actor, url: str) -> Any:
@@ -43,27 +44,34 @@ async def get_json(client: AsyncTestClient[Litestar], who: Actor, url: str) -> A
     return response.json()
 
 
+@dataclass(frozen=True)
+class LotWorld(LegacyKeys):
+    """A Bulog branch, a cooperative reselling its rice by the lot, and three kitchens."""
+
+    admin: Actor
+    rice: Product
+    bulog: Actor
+    coop: Actor
+    listing: Listing
+    kitchens: list[Actor]
+
+
 @pytest.fixture
-async def lot_world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+async def lot_world(client: AsyncTestClient[Litestar], actors: Actors) -> LotWorld:
     admin = await actors.platform_admin()
-    rice = await create_product(client, admin, price_caps=[])  # 5 kg sacks: 1 t = 200
+    rice = await new_product(client, admin, price_caps=[])  # 5 kg sacks: 1 t = 200
     district = f"{CITY}.{next(DISTRICTS)}"
     bulog = await actors.org("bulog", "seller", region_code=f"{district}.1001")
     coop = await actors.org("cooperative", "admin", region_code=f"{district}.1002")
-    listing = await create_listing(
-        client, coop, rice["id"], tiers=[(1, 62_000)], stock=0, supply_mode="bulog_lot"
+    listing = await new_listing(
+        client, coop, rice, tiers=[(1, 62_000)], stock=0, supply_mode="bulog_lot"
     )
     kitchens = [
         await actors.org("kitchen", "buyer", region_code=f"{district}.100{i + 3}") for i in range(3)
     ]
-    return {
-        "admin": admin,
-        "rice": rice,
-        "bulog": bulog,
-        "coop": coop,
-        "listing": listing,
-        "kitchens": kitchens,
-    }
+    return LotWorld(
+        admin=admin, rice=rice, bulog=bulog, coop=coop, listing=listing, kitchens=kitchens
+    )
 
 
 async def open_lot_of(client: AsyncTestClient[Litestar], coop: Actor, product_id: str) -> Any:
@@ -76,13 +84,13 @@ async def open_lot_of(client: AsyncTestClient[Litestar], coop: Actor, product_id
 async def test_kitchens_pooled_closed_received_short_released_oldest_first(
     client: AsyncTestClient[Litestar],
     session_factory: async_sessionmaker[AsyncSession],
-    lot_world: dict[str, Any],
+    lot_world: LotWorld,
 ) -> None:
     w = lot_world
-    coop, bulog, rice = w["coop"], w["bulog"], w["rice"]
+    coop, bulog, rice = w.coop, w.bulog, w.rice
     orders = []
-    for kitchen, quantity in zip(w["kitchens"], [150, 100, 80], strict=True):
-        response = await place(client, kitchen, order_body(rice["id"], quantity))
+    for kitchen, quantity in zip(w.kitchens, [150, 100, 80], strict=True):
+        response = await place(client, kitchen, order_body(rice.id, quantity))
         assert response.status_code == 201, response.text
         orders.append(response.json())
     for order in orders:
@@ -91,7 +99,7 @@ async def test_kitchens_pooled_closed_received_short_released_oldest_first(
         assert leg["owner_organization_id"] == str(bulog.organization_id)
         assert leg["supplier_organization_id"] == str(coop.organization_id)
 
-    lot = await open_lot_of(client, coop, rice["id"])
+    lot = await open_lot_of(client, coop, rice.id)
     assert (lot["total_demand"], lot["lot_unit"], lot["lot_size"]) == (330, 200, 400)
     assert lot["bulog_organization_id"] == str(bulog.organization_id)
     assert lot["unit_price"] == 62_000
@@ -133,7 +141,7 @@ async def test_kitchens_pooled_closed_received_short_released_oldest_first(
     )
     assert_problem(too_much, 422, "procurement.receipt_exceeds_order")
     assert (await get_json(client, coop, lot_url)) == closed
-    listing_url = f"/v1/listings/{w['listing']['id']}"
+    listing_url = f"/v1/listings/{w.listing.id}"
     assert (await get_json(client, coop, listing_url))["on_hand"] == 0
 
     # Bulog delivers 300 of 400: the oldest orders are served first and in full.
@@ -180,14 +188,14 @@ async def test_kitchens_pooled_closed_received_short_released_oldest_first(
     over = await client.post(
         f"/v1/legs/{short_leg}/deliver",
         json={"received_quantity": 51},
-        headers=w["kitchens"][2].headers,
+        headers=w.kitchens[2].headers,
     )
     assert over.status_code == 422, over.text
     assert over.json()["extra"]["shipped"] == 50
     delivered = await client.post(
         f"/v1/legs/{short_leg}/deliver",
         json={"received_quantity": 50},
-        headers=w["kitchens"][2].headers,
+        headers=w.kitchens[2].headers,
     )
     assert delivered.status_code == 200, delivered.text
     assert delivered.json()["credited_amount"] == 30 * 62_000
@@ -195,15 +203,15 @@ async def test_kitchens_pooled_closed_received_short_released_oldest_first(
 
 
 async def test_submit_early_surplus_becomes_own_stock(
-    client: AsyncTestClient[Litestar], lot_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], lot_world: LotWorld
 ) -> None:
     w = lot_world
-    coop, rice, kitchen = w["coop"], w["rice"], w["kitchens"][0]
-    assert (await place(client, kitchen, order_body(rice["id"], 10))).status_code == 201
-    lot = await open_lot_of(client, coop, rice["id"])
+    coop, rice, kitchen = w.coop, w.rice, w.kitchens[0]
+    assert (await place(client, kitchen, order_body(rice.id, 10))).status_code == 201
+    lot = await open_lot_of(client, coop, rice.id)
     lot_url = f"/v1/procurement/bulog-lots/{lot['id']}"
     # Only the cooperative closes its lot; others don't even see it.
-    assert_problem(await client.post(f"{lot_url}/submit", headers=w["bulog"].headers), 403)
+    assert_problem(await client.post(f"{lot_url}/submit", headers=w.bulog.headers), 403)
     assert_problem(await client.post(f"{lot_url}/submit", headers=kitchen.headers), 404)
     submitted = await client.post(f"{lot_url}/submit", headers=coop.headers)
     assert submitted.status_code == 200, submitted.text
@@ -217,52 +225,48 @@ async def test_submit_early_surplus_becomes_own_stock(
     own = await get_json(client, coop, f"/v1/listings/{body['surplus_listing_id']}")
     assert (own["supply_mode"], own["on_hand"], own["reserved"]) == ("stock", 190, 0)
     # The next order is filled from that stock, not pooled into a new lot.
-    again = await place(client, w["kitchens"][1], order_body(rice["id"], 20))
+    again = await place(client, w.kitchens[1], order_body(rice.id, 20))
     assert again.status_code == 201, again.text
     assert [leg["kind"] for leg in again.json()["legs"]] == ["stock"]
 
 
 async def test_cancelled_order_leaves_the_open_lot(
-    client: AsyncTestClient[Litestar], lot_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], lot_world: LotWorld
 ) -> None:
     w = lot_world
-    kitchen = w["kitchens"][0]
-    order = (await place(client, kitchen, order_body(w["rice"]["id"], 40))).json()
-    assert (
-        await place(client, w["kitchens"][1], order_body(w["rice"]["id"], 5))
-    ).status_code == 201
+    kitchen = w.kitchens[0]
+    order = (await place(client, kitchen, order_body(w.rice.id, 40))).json()
+    assert (await place(client, w.kitchens[1], order_body(w.rice.id, 5))).status_code == 201
     cancelled = await client.post(f"/v1/orders/{order['id']}/cancel", headers=kitchen.headers)
     assert cancelled.status_code == 200, cancelled.text
-    lot = await open_lot_of(client, w["coop"], w["rice"]["id"])
+    lot = await open_lot_of(client, w.coop, w.rice.id)
     assert lot["total_demand"] == 5
     withdrawn = [line for line in lot["demand_lines"] if line["withdrawn_at"]]
     assert [line["order_id"] for line in withdrawn] == [order["id"]]
 
 
 async def test_concurrent_orders_pool_into_one_lot(
-    client: AsyncTestClient[Litestar], actors: Actors, lot_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, lot_world: LotWorld
 ) -> None:
     w = lot_world
     buyers = [
         await actors.org("kitchen", "buyer", region_code=f"{CITY}.01.2{i:03d}") for i in range(8)
     ]
     responses = await asyncio.gather(
-        *(place(client, buyers[i % 8], order_body(w["rice"]["id"], 3)) for i in range(24))
+        *(place(client, buyers[i % 8], order_body(w.rice.id, 3)) for i in range(24))
     )
     assert [r.status_code for r in responses] == [201] * 24, [r.text for r in responses]
-    lot = await open_lot_of(client, w["coop"], w["rice"]["id"])
+    lot = await open_lot_of(client, w.coop, w.rice.id)
     assert lot["total_demand"] == 72
     assert len(lot["demand_lines"]) == 24
 
 
 async def test_lot_access(
-    client: AsyncTestClient[Litestar], actors: Actors, lot_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, lot_world: LotWorld
 ) -> None:
     w = lot_world
-    assert (
-        await place(client, w["kitchens"][0], order_body(w["rice"]["id"], 4))
-    ).status_code == 201
-    lot = await open_lot_of(client, w["coop"], w["rice"]["id"])
+    assert (await place(client, w.kitchens[0], order_body(w.rice.id, 4))).status_code == 201
+    lot = await open_lot_of(client, w.coop, w.rice.id)
     url = f"/v1/procurement/bulog-lots/{lot['id']}"
     stranger = await actors.org("cooperative", "admin", region_code=f"{CITY}.03.1001")
     assert_problem(await client.get(url, headers=stranger.headers), 404)
@@ -275,20 +279,20 @@ async def test_lot_access(
     )
     assert (await get_json(client, stranger, "/v1/procurement/bulog-lots"))["items"] == []
     assert_problem(
-        await client.get(f"/v1/procurement/bulog-lots/{uuid.uuid4()}", headers=w["coop"].headers),
+        await client.get(f"/v1/procurement/bulog-lots/{uuid.uuid4()}", headers=w.coop.headers),
         404,
     )
     assert_problem(await client.get(url), 401)
     bad = await client.post(
-        f"{url}/receive", json={"received_quantity": -1}, headers=w["coop"].headers
+        f"{url}/receive", json={"received_quantity": -1}, headers=w.coop.headers
     )
     assert_problem(bad, 400)
     unknown = await client.post(
-        f"{url}/receive", json={"received_quantity": 1, "x": 1}, headers=w["coop"].headers
+        f"{url}/receive", json={"received_quantity": 1, "x": 1}, headers=w.coop.headers
     )
     assert_problem(unknown, 400)
-    assert (await get_json(client, w["coop"], url))["status"] == "open"
-    platform = await get_json(client, w["admin"], url)
+    assert (await get_json(client, w.coop, url))["status"] == "open"
+    platform = await get_json(client, w.admin, url)
     assert platform["id"] == lot["id"]
 
 
@@ -310,14 +314,12 @@ def test_branch_terms_and_cutoff_rules() -> None:
 
 
 async def test_concurrent_receipts_of_one_lot_move_stock_once(
-    client: AsyncTestClient[Litestar], lot_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], lot_world: LotWorld
 ) -> None:
     w = lot_world
-    coop = w["coop"]
-    assert (
-        await place(client, w["kitchens"][0], order_body(w["rice"]["id"], 30))
-    ).status_code == 201
-    lot = await open_lot_of(client, coop, w["rice"]["id"])
+    coop = w.coop
+    assert (await place(client, w.kitchens[0], order_body(w.rice.id, 30))).status_code == 201
+    lot = await open_lot_of(client, coop, w.rice.id)
     url = f"/v1/procurement/bulog-lots/{lot['id']}"
     assert (await client.post(f"{url}/submit", headers=coop.headers)).status_code == 200
     responses = await asyncio.gather(
@@ -328,7 +330,7 @@ async def test_concurrent_receipts_of_one_lot_move_stock_once(
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 409, 409, 409, 409, 409], [r.text for r in responses]
-    bulog_listing = await get_json(client, coop, f"/v1/listings/{w['listing']['id']}")
+    bulog_listing = await get_json(client, coop, f"/v1/listings/{w.listing.id}")
     assert (bulog_listing["on_hand"], bulog_listing["reserved"]) == (30, 30)
     [body] = [r.json() for r in responses if r.status_code == 200]
     own = await get_json(client, coop, f"/v1/listings/{body['surplus_listing_id']}")
@@ -362,14 +364,14 @@ def test_lot_sources_are_bought_from_the_cooperatives_branch() -> None:
 
 
 async def test_concurrent_receipts_of_a_surplus_only_lot_create_one_listing(
-    client: AsyncTestClient[Litestar], lot_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], lot_world: LotWorld
 ) -> None:
     """Every order left the lot after it closed: all of it is surplus, and concurrent
     receipts must not race to create the cooperative's own listing."""
     w = lot_world
-    coop, kitchen = w["coop"], w["kitchens"][0]
-    order = (await place(client, kitchen, order_body(w["rice"]["id"], 30))).json()
-    lot = await open_lot_of(client, coop, w["rice"]["id"])
+    coop, kitchen = w.coop, w.kitchens[0]
+    order = (await place(client, kitchen, order_body(w.rice.id, 30))).json()
+    lot = await open_lot_of(client, coop, w.rice.id)
     url = f"/v1/procurement/bulog-lots/{lot['id']}"
     assert (await client.post(f"{url}/submit", headers=coop.headers)).status_code == 200
     cancel = await client.post(f"/v1/orders/{order['id']}/cancel", headers=kitchen.headers)

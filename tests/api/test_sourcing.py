@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.db import unit_of_work
 from marketplace.ledger import AccountPurpose, LedgerService
 from marketplace.outbox import OutboxEvent
-from tests.catalog import create_product
+from tests.builders.catalog import Product, new_oil_product, new_product
+from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem
 
 MOJOKERTO = "35.76.02.1005"
@@ -77,29 +79,38 @@ async def count_rows(factory: async_sessionmaker[AsyncSession], table: str) -> i
         return int((await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
 
 
+@dataclass(frozen=True)
+class SourcingWorld(LegacyKeys):
+    """Mojokerto's procurement office, three Mojokerto cooperatives and one in Blitar."""
+
+    admin: Actor
+    rice: Product
+    oil: Product
+    office: Actor
+    finance: Actor
+    coops: list[Actor]
+    blitar: Actor
+
+
 @pytest.fixture
-async def world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+async def world(client: AsyncTestClient[Litestar], actors: Actors) -> SourcingWorld:
     admin = await actors.platform_admin()
-    rice = await create_product(client, admin, price_caps=[])
-    oil = await create_product(
-        client, admin, sku=f"MK-{uuid.uuid4().hex[:6]}", name="Minyakita 1 L", category="oil",
-        unit_code="XBO", unit_label="botol 1 L", net_content=1000, net_content_unit="MLT",
-        bulog_supplied=False, price_caps=[],
-    )  # fmt: skip
+    rice = await new_product(client, admin, price_caps=[])
+    oil = await new_oil_product(client, admin, unit_label="botol 1 L", price_caps=[])
     office = await actors.org("government", "procurement", region_code="35.76")
     coops = [
         await actors.org("cooperative", "seller", region_code=f"35.76.0{n}.100{n}")
         for n in (1, 2, 3)
     ]
-    return {
-        "admin": admin,
-        "rice": rice,
-        "oil": oil,
-        "office": office,
-        "finance": await actors.key_for(office, "finance"),
-        "coops": coops,
-        "blitar": await actors.org("cooperative", "seller", region_code="35.72.01.1001"),
-    }
+    return SourcingWorld(
+        admin=admin,
+        rice=rice,
+        oil=oil,
+        office=office,
+        finance=await actors.key_for(office, "finance"),
+        coops=coops,
+        blitar=await actors.org("cooperative", "seller", region_code="35.72.01.1001"),
+    )
 
 
 async def publish(client: AsyncTestClient[Litestar], office: Actor, body: dict[str, Any]) -> Any:
@@ -118,13 +129,11 @@ async def quote(
 
 async def test_full_flow_award_decline_cascade_receipt_invoice_payment(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, finance, (a, b, c) = world["office"], world["finance"], world["coops"]
-    rfq = await publish(
-        client, office, rfq_body([(world["rice"]["id"], 100), (world["oil"]["id"], 200)])
-    )
+    office, finance, (a, b, c) = world.office, world.finance, world.coops
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 100), (world.oil.id, 200)]))
     assert rfq["status"] == "open"
     assert [(i["unit_code"], i["vat_treatment"]) for i in rfq["items"]] == [
         ("XSA", "exempt"),
@@ -133,10 +142,10 @@ async def test_full_flow_award_decline_cascade_receipt_invoice_payment(
     # Cooperatives of the delivery city see it among open RFQs; Blitar's does not.
     listed = await client.get("/v1/procurement/rfqs?status=open", headers=a.headers)
     assert rfq["id"] in [r["id"] for r in listed.json()["items"]]
-    far = await client.get("/v1/procurement/rfqs?status=open", headers=world["blitar"].headers)
+    far = await client.get("/v1/procurement/rfqs?status=open", headers=world.blitar.headers)
     assert rfq["id"] not in [r["id"] for r in far.json()["items"]]
     assert_problem(
-        await client.get(f"/v1/procurement/rfqs/{rfq['id']}", headers=world["blitar"].headers), 404
+        await client.get(f"/v1/procurement/rfqs/{rfq['id']}", headers=world.blitar.headers), 404
     )
 
     # Three quotes. A: 9,400,000; B: 9,340,000 (lowest); C: 9,480,000.
@@ -311,11 +320,11 @@ async def test_full_flow_award_decline_cascade_receipt_invoice_payment(
 
 async def test_purchase_of_exactly_two_million_withholds_no_pph22(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, a = world["office"], world["coops"][0]
-    rfq = await publish(client, office, rfq_body([(world["rice"]["id"], 40)]))
+    office, a = world.office, world.coops[0]
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 40)]))
     assert (await quote(client, a, rfq["id"], quote_body([50_000]))).status_code == 201
     await close_quotes(session_factory, rfq["id"])
     po = (await award(client, office, rfq["id"])).json()
@@ -340,11 +349,11 @@ async def test_purchase_of_exactly_two_million_withholds_no_pph22(
 
 async def test_last_decline_fails_the_rfq(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, a = world["office"], world["coops"][0]
-    rfq = await publish(client, office, rfq_body([(world["rice"]["id"], 10)]))
+    office, a = world.office, world.coops[0]
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 10)]))
     await quote(client, a, rfq["id"], quote_body([60_000]))
     await close_quotes(session_factory, rfq["id"])
     po = (await award(client, office, rfq["id"])).json()
@@ -361,11 +370,11 @@ async def test_last_decline_fails_the_rfq(
 
 async def test_named_award_needs_a_reason_and_a_compliant_quote(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, (a, b, c) = world["office"], world["coops"]
-    rfq = await publish(client, office, rfq_body([(world["rice"]["id"], 10)]))
+    office, (a, b, c) = world.office, world.coops
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 10)]))
     qa = (await quote(client, a, rfq["id"], quote_body([60_000]))).json()
     qb = (await quote(client, b, rfq["id"], quote_body([61_000]))).json()
     late_promise = (dt.date.today() + dt.timedelta(days=9)).isoformat()
@@ -391,11 +400,11 @@ async def test_named_award_needs_a_reason_and_a_compliant_quote(
 
 async def test_concurrent_awards_create_one_purchase_order(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, (a, b, _) = world["office"], world["coops"]
-    rfq = await publish(client, office, rfq_body([(world["rice"]["id"], 10)]))
+    office, (a, b, _) = world.office, world.coops
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 10)]))
     await quote(client, a, rfq["id"], quote_body([60_000]))
     await quote(client, b, rfq["id"], quote_body([59_000]))
     await close_quotes(session_factory, rfq["id"])
@@ -414,13 +423,11 @@ async def test_concurrent_awards_create_one_purchase_order(
 
 async def test_quote_rules_and_bad_input_change_nothing(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, a = world["office"], world["coops"][0]
-    rfq = await publish(
-        client, office, rfq_body([(world["rice"]["id"], 10), (world["oil"]["id"], 5)])
-    )
+    office, a = world.office, world.coops[0]
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 10), (world.oil.id, 5)]))
     before = await count_rows(session_factory, "sourcing_quotes")
     missing = await quote(client, a, rfq["id"], quote_body([60_000]))
     assert_problem(missing, 422, "procurement.quote_incomplete")
@@ -432,14 +439,14 @@ async def test_quote_rules_and_bad_input_change_nothing(
 
     rfqs_before = await count_rows(session_factory, "sourcing_rfqs")
     for bad in (
-        rfq_body([(world["rice"]["id"], 1)], deadline="2030-01-01T10:00:00"),  # naive
-        rfq_body([(world["rice"]["id"], 1)], deadline="2020-01-01T10:00:00+07:00"),  # past
+        rfq_body([(world.rice.id, 1)], deadline="2030-01-01T10:00:00"),  # naive
+        rfq_body([(world.rice.id, 1)], deadline="2020-01-01T10:00:00+07:00"),  # past
         rfq_body([(str(uuid.uuid4()), 1)]),  # unknown product
-        rfq_body([(world["rice"]["id"], 1), (world["rice"]["id"], 2)]),  # duplicate
-        rfq_body([(world["rice"]["id"], 0)]),
+        rfq_body([(world.rice.id, 1), (world.rice.id, 2)]),  # duplicate
+        rfq_body([(world.rice.id, 0)]),
         rfq_body([]),
         {
-            **rfq_body([(world["rice"]["id"], 1)]),
+            **rfq_body([(world.rice.id, 1)]),
             "delivery": {"date": DELIVERY, "region_code": "35", "address": "x"},
         },
     ):
@@ -451,12 +458,12 @@ async def test_quote_rules_and_bad_input_change_nothing(
 
 async def test_authorization(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, a = world["office"], world["coops"][0]
-    body = rfq_body([(world["rice"]["id"], 10)])
+    office, a = world.office, world.coops[0]
+    body = rfq_body([(world.rice.id, 10)])
     assert_problem(await client.post("/v1/procurement/rfqs", json=body), 401)
     viewer = await actors.key_for(office, "viewer")
     assert_problem(
@@ -469,7 +476,7 @@ async def test_authorization(
 
     rfq = await publish(client, office, body)
     other_office = await actors.org("government", "procurement", region_code="35.76")
-    for who in (other_office, kitchen, world["blitar"]):
+    for who in (other_office, kitchen, world.blitar):
         assert_problem(
             await client.get(f"/v1/procurement/rfqs/{rfq['id']}", headers=who.headers), 404
         )
@@ -488,7 +495,7 @@ async def test_authorization(
     assert_problem(no_key, 400, "idempotency.key_invalid")
     po = (await award(client, office, rfq["id"])).json()
     po_url = f"/v1/procurement/purchase-orders/{po['id']}"
-    for who in (other_office, world["coops"][1], world["blitar"]):
+    for who in (other_office, world.coops[1], world.blitar):
         assert_problem(await client.get(po_url, headers=who.headers), 404)
         assert_problem(
             await client.post(
@@ -520,11 +527,11 @@ async def test_authorization(
 
 async def test_concurrent_receipts_never_exceed_the_order(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, a = world["office"], world["coops"][0]
-    rfq = await publish(client, office, rfq_body([(world["rice"]["id"], 100)]))
+    office, a = world.office, world.coops[0]
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 100)]))
     await quote(client, a, rfq["id"], quote_body([60_000]))
     await close_quotes(session_factory, rfq["id"])
     po = (await award(client, office, rfq["id"])).json()
@@ -541,15 +548,15 @@ async def test_concurrent_receipts_never_exceed_the_order(
 
 async def test_bad_input_on_every_write_is_a_problem_and_changes_nothing(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, finance, a = world["office"], world["finance"], world["coops"][0]
-    empty = await publish(client, office, rfq_body([(world["rice"]["id"], 10)]))
+    office, finance, a = world.office, world.finance, world.coops[0]
+    empty = await publish(client, office, rfq_body([(world.rice.id, 10)]))
     await close_quotes(session_factory, empty["id"])
     assert_problem(await award(client, office, empty["id"]), 422, "procurement.no_compliant_quote")
 
-    rfq = await publish(client, office, rfq_body([(world["rice"]["id"], 10)]))
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 10)]))
     await quote(client, a, rfq["id"], quote_body([60_000]))
     await close_quotes(session_factory, rfq["id"])
     assert_problem(await award(client, office, rfq["id"], {"quote": "x"}), 400)
@@ -588,12 +595,12 @@ ROLES = ["admin", "buyer", "seller", "finance", "procurement", "viewer"]
 @pytest.mark.slow
 async def test_strangers_get_404_in_every_role_and_401_without_a_key(
     client: AsyncTestClient[Litestar],
-    world: dict[str, Any],
+    world: SourcingWorld,
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    office, blitar = world["office"], world["blitar"]
-    body = rfq_body([(world["rice"]["id"], 10)])
+    office, blitar = world.office, world.blitar
+    body = rfq_body([(world.rice.id, 10)])
     body["delivery"]["region_code"] = "35.72.01.1002"
     rfq = await publish(client, office, body)
     await quote(client, blitar, rfq["id"], quote_body([60_000]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,7 +20,10 @@ from marketplace.ledger import LedgerService
 from marketplace.orders.domain.placed import PlacedOrder
 from marketplace.procurement.contracts_service import iso_week, week_start
 from marketplace.procurement.models import TradeContract
-from tests.catalog import create_product
+from tests.builders import orders, procurement
+from tests.builders.catalog import Product, new_eggs_product
+from tests.builders.legacy import LegacyKeys
+from tests.builders.procurement import create_contract
 from tests.placing import place_at_once
 from tests.support import Actor, Actors, assert_problem
 
@@ -30,34 +34,23 @@ BLITAR = "35.72"
 
 
 def order_body(product_id: str, quantity: int, region: str) -> dict[str, Any]:
-    return {
-        "lines": [{"product_id": product_id, "quantity": quantity}],
-        "delivery": {"date": TOMORROW.isoformat(), "region_code": region, "address": "SPPG"},
-    }
+    return orders.order_body(
+        [(product_id, quantity)], date=TOMORROW.isoformat(), region_code=region, address="SPPG"
+    )
 
 
 async def place(client: AsyncTestClient[Litestar], buyer: Actor, body: dict[str, Any]) -> Any:
-    headers = {**buyer.headers, "Idempotency-Key": uuid.uuid4().hex}
-    return await client.post("/v1/orders", json=body, headers=headers)
+    return await orders.place_order(client, buyer, body)
 
 
 def contract_body(
     product_id: str, counterparty: Actor, suppliers: list[tuple[Actor, int]], **extra: Any
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "product_id": product_id,
-        "counterparty_organization_id": str(counterparty.organization_id),
-        "weekly_volume": 100,
-        "unit_price": 55_000,
-        "levy_bps": 150,
-        "start_date": (TODAY - dt.timedelta(days=1)).isoformat(),
-        "end_date": (TODAY + dt.timedelta(days=60)).isoformat(),
-        "suppliers": [
-            {"organization_id": str(s.organization_id), "weekly_capacity": c} for s, c in suppliers
-        ],
+    window: dict[str, Any] = {
+        "start_date": TODAY - dt.timedelta(days=1),
+        "end_date": TODAY + dt.timedelta(days=60),
     }
-    body.update(extra)
-    return body
+    return procurement.contract_body(product_id, counterparty, suppliers, **{**window, **extra})
 
 
 async def contract_count(factory: async_sessionmaker[AsyncSession], trade_center: Actor) -> int:
@@ -68,42 +61,40 @@ async def contract_count(factory: async_sessionmaker[AsyncSession], trade_center
         return int((await session.execute(stmt)).scalar_one())
 
 
+@dataclass(frozen=True)
+class TradeWorld(LegacyKeys):
+    """A Blitar trade center, three Blitar cooperatives supplying eggs, and Depok's office."""
+
+    admin: Actor
+    eggs: Product
+    tc: Actor
+    depok: Actor
+    coops: list[Actor]
+
+
 @pytest.fixture
-async def trade_world(client: AsyncTestClient[Litestar], actors: Actors) -> dict[str, Any]:
+async def trade_world(client: AsyncTestClient[Litestar], actors: Actors) -> TradeWorld:
     admin = await actors.platform_admin()
-    eggs = await create_product(
-        client, admin, sku=f"TLR-{uuid.uuid4().hex[:8]}", name="Telur ayam 1 tray",
-        category="eggs", unit_code="XPU", unit_label="tray 30 butir", net_content=30,
-        net_content_unit="H87", bulog_supplied=False, price_caps=[],
-    )  # fmt: skip
+    eggs = await new_eggs_product(client, admin)
     trade_center = await actors.org("trade_center", "admin", region_code=f"{BLITAR}.01.1001")
     depok = await actors.org("government", "admin", region_code=f"{DEPOK}.01.1001")
     coops = [
         await actors.org("cooperative", "admin", region_code=f"{BLITAR}.0{i + 1}.1002")
         for i in range(3)
     ]
-    return {"admin": admin, "eggs": eggs, "tc": trade_center, "depok": depok, "coops": coops}
-
-
-async def create_contract(
-    client: AsyncTestClient[Litestar], tc: Actor, body: dict[str, Any]
-) -> dict[str, Any]:
-    response = await client.post("/v1/procurement/trade-contracts", json=body, headers=tc.headers)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return TradeWorld(admin=admin, eggs=eggs, tc=trade_center, depok=depok, coops=coops)
 
 
 async def test_allotted_three_ways_shortfall_calloffs_shipments_and_levy(
     client: AsyncTestClient[Litestar],
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
-    trade_world: dict[str, Any],
+    trade_world: TradeWorld,
 ) -> None:
     w = trade_world
-    a, b, c = w["coops"]
+    a, b, c = w.coops
     contract = await create_contract(
-        client, w["tc"], contract_body(w["eggs"]["id"], w["depok"], [(a, 70), (b, 50), (c, 30)])
+        client, w.tc, contract_body(w.eggs.id, w.depok, [(a, 70), (b, 50), (c, 30)])
     )
     # 100*70/150 = 46.67, 100*50/150 = 33.33, 100*30/150 = 20: the spare unit to the largest rest.
     assert [x["weekly_quantity"] for x in contract["allotments"]] == [47, 33, 20]
@@ -124,7 +115,7 @@ async def test_allotted_three_ways_shortfall_calloffs_shipments_and_levy(
 
     # A Depok kitchen's order is called off the contract; a Mojokerto kitchen's is not.
     depok_kitchen = await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.02.1003")
-    placed = await place(client, depok_kitchen, order_body(w["eggs"]["id"], 60, f"{DEPOK}.02.1003"))
+    placed = await place(client, depok_kitchen, order_body(w.eggs.id, 60, f"{DEPOK}.02.1003"))
     assert placed.status_code == 201, placed.text
     legs = placed.json()["legs"]
     assert {leg["kind"] for leg in legs} == {"trade_contract"}
@@ -134,22 +125,22 @@ async def test_allotted_three_ways_shortfall_calloffs_shipments_and_levy(
         assert leg["levy_amount"] == leg["subtotal"] * 150 // 10_000
     assert placed.json()["levy_total"] == sum(leg["levy_amount"] for leg in legs)
     mojokerto = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    refused = await place(client, mojokerto, order_body(w["eggs"]["id"], 5, "35.76.02.1005"))
+    refused = await place(client, mojokerto, order_body(w.eggs.id, 5, "35.76.02.1005"))
     assert_problem(refused, 422, "orders.insufficient_supply")
     preview = await client.post(
         "/v1/orders/preview",
-        json=order_body(w["eggs"]["id"], 5, "35.76.02.1005"),
+        json=order_body(w.eggs.id, 5, "35.76.02.1005"),
         headers=mojokerto.headers,
     )
     assert preview.json()["legs"] == []
 
-    week = (await client.get(url, headers=w["tc"].headers)).json()["weeks"]
+    week = (await client.get(url, headers=w.tc.headers)).json()["weeks"]
     this = next(x for x in week if x["week_start"] == week_start(TOMORROW).isoformat())
     assert (this["iso_week"], this["volume"], this["allotted"]) == (iso_week(TOMORROW), 100, 100)
     assert (this["called_off"], this["shipped"], this["levy"]) == (60, 0, 0)
 
     # Shipping a call-off leg records it against its allotment and posts its levy.
-    supplier_of = {str(x.organization_id): x for x in w["coops"]}
+    supplier_of = {str(x.organization_id): x for x in w.coops}
     for leg in legs:
         supplier = supplier_of[leg["supplier_organization_id"]]
         shipped = await client.post(f"/v1/legs/{leg['id']}/ship", headers=supplier.headers)
@@ -176,7 +167,7 @@ async def test_allotted_three_ways_shortfall_calloffs_shipments_and_levy(
     )
     assert_problem(over, 409, "procurement.volume_exhausted")
 
-    weeks = (await client.get(url, headers=w["depok"].headers)).json()["weeks"]
+    weeks = (await client.get(url, headers=w.depok.headers)).json()["weeks"]
     this = next(x for x in weeks if x["week_start"] == week_start(TOMORROW).isoformat())
     levies = sum(leg["levy_amount"] for leg in legs) + first.json()["levy_amount"]
     assert (this["called_off"], this["shipped"], this["levy"]) == (65, 65, levies)
@@ -191,27 +182,27 @@ async def test_allotted_three_ways_shortfall_calloffs_shipments_and_levy(
             [tx] = await ledger.transactions(reference=reference)
             assert sum(entry.amount for entry in tx.entries) == 0
             credit = [e for e in tx.entries if e.amount < 0]
-            assert [e.account.organization_id for e in credit] == [w["tc"].organization_id]
+            assert [e.account.organization_id for e in credit] == [w.tc.organization_id]
             total += -credit[0].amount
         assert total == levies
 
 
 async def test_concurrent_orders_never_exceed_weekly_volume(
-    client: AsyncTestClient[Litestar], actors: Actors, trade_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, trade_world: TradeWorld
 ) -> None:
     w = trade_world
-    a, b, _ = w["coops"]
+    a, b, _ = w.coops
     contract = await create_contract(
         client,
-        w["tc"],
-        contract_body(w["eggs"]["id"], w["depok"], [(a, 20), (b, 10)], weekly_volume=30),
+        w.tc,
+        contract_body(w.eggs.id, w.depok, [(a, 20), (b, 10)], weekly_volume=30),
     )
     buyers = [
         await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.03.10{i:02d}") for i in range(10)
     ]
     responses = await asyncio.gather(
         *(
-            place(client, buyers[i % 10], order_body(w["eggs"]["id"], 2, f"{DEPOK}.03.1000"))
+            place(client, buyers[i % 10], order_body(w.eggs.id, 2, f"{DEPOK}.03.1000"))
             for i in range(30)
         )
     )
@@ -222,9 +213,7 @@ async def test_concurrent_orders_never_exceed_weekly_volume(
     called = sum(leg["quantity"] for order in won for leg in order["legs"])
     assert called == 30
     view = (
-        await client.get(
-            f"/v1/procurement/trade-contracts/{contract['id']}", headers=w["tc"].headers
-        )
+        await client.get(f"/v1/procurement/trade-contracts/{contract['id']}", headers=w.tc.headers)
     ).json()
     this = next(x for x in view["weeks"] if x["week_start"] == week_start(TOMORROW).isoformat())
     assert this["called_off"] == 30
@@ -234,9 +223,7 @@ async def test_concurrent_orders_never_exceed_weekly_volume(
     cancel = await client.post(f"/v1/orders/{won[0]['id']}/cancel", headers=owner.headers)
     assert cancel.status_code == 200, cancel.text
     view = (
-        await client.get(
-            f"/v1/procurement/trade-contracts/{contract['id']}", headers=w["tc"].headers
-        )
+        await client.get(f"/v1/procurement/trade-contracts/{contract['id']}", headers=w.tc.headers)
     ).json()
     this = next(x for x in view["weeks"] if x["week_start"] == week_start(TOMORROW).isoformat())
     assert this["called_off"] == 28
@@ -245,53 +232,51 @@ async def test_concurrent_orders_never_exceed_weekly_volume(
 async def test_bad_contracts_are_refused_and_store_nothing(
     client: AsyncTestClient[Litestar],
     session_factory: async_sessionmaker[AsyncSession],
-    trade_world: dict[str, Any],
+    trade_world: TradeWorld,
 ) -> None:
     w = trade_world
-    a, b, c = w["coops"]
+    a, b, c = w.coops
     post = "/v1/procurement/trade-contracts"
-    eggs = w["eggs"]["id"]
+    eggs = w.eggs.id
     zero = await client.post(
-        post, json=contract_body(eggs, w["depok"], [(a, 70), (b, 0)]), headers=w["tc"].headers
+        post, json=contract_body(eggs, w.depok, [(a, 70), (b, 0)]), headers=w.tc.headers
     )
     assert_problem(zero, 422, "procurement.invalid_capacity")
     short = await client.post(
-        post, json=contract_body(eggs, w["depok"], [(a, 10), (b, 10)]), headers=w["tc"].headers
+        post, json=contract_body(eggs, w.depok, [(a, 10), (b, 10)]), headers=w.tc.headers
     )
     assert_problem(short, 422, "procurement.insufficient_capacity")
     backwards = contract_body(
-        eggs, w["depok"], [(a, 100)], start_date=TOMORROW.isoformat(), end_date=TODAY.isoformat()
+        eggs, w.depok, [(a, 100)], start_date=TOMORROW.isoformat(), end_date=TODAY.isoformat()
     )
     assert_problem(
-        await client.post(post, json=backwards, headers=w["tc"].headers),
+        await client.post(post, json=backwards, headers=w.tc.headers),
         422,
         "procurement.invalid_period",
     )
-    not_coop = contract_body(eggs, w["depok"], [(w["depok"], 100)])
+    not_coop = contract_body(eggs, w.depok, [(w.depok, 100)])
     assert_problem(
-        await client.post(post, json=not_coop, headers=w["tc"].headers),
+        await client.post(post, json=not_coop, headers=w.tc.headers),
         422,
         "procurement.invalid_supplier",
     )
-    unknown = {**contract_body(eggs, w["depok"], [(a, 100)]), "surprise": 1}
-    assert_problem(await client.post(post, json=unknown, headers=w["tc"].headers), 400)
+    unknown = {**contract_body(eggs, w.depok, [(a, 100)]), "surprise": 1}
+    assert_problem(await client.post(post, json=unknown, headers=w.tc.headers), 400)
     assert_problem(
-        await client.post(
-            post, json=contract_body(eggs, w["depok"], [(a, 100)]), headers=c.headers
-        ),
+        await client.post(post, json=contract_body(eggs, w.depok, [(a, 100)]), headers=c.headers),
         403,
     )
-    assert_problem(await client.post(post, json=contract_body(eggs, w["depok"], [(a, 100)])), 401)
-    assert await contract_count(session_factory, w["tc"]) == 0
+    assert_problem(await client.post(post, json=contract_body(eggs, w.depok, [(a, 100)])), 401)
+    assert await contract_count(session_factory, w.tc) == 0
 
 
 async def test_contract_access_and_shortfall_rules(
-    client: AsyncTestClient[Litestar], actors: Actors, trade_world: dict[str, Any]
+    client: AsyncTestClient[Litestar], actors: Actors, trade_world: TradeWorld
 ) -> None:
     w = trade_world
-    a, b, c = w["coops"]
+    a, b, c = w.coops
     contract = await create_contract(
-        client, w["tc"], contract_body(w["eggs"]["id"], w["depok"], [(a, 60), (b, 40)])
+        client, w.tc, contract_body(w.eggs.id, w.depok, [(a, 60), (b, 40)])
     )
     url = f"/v1/procurement/trade-contracts/{contract['id']}"
     allotment = contract["allotments"][0]["id"]
@@ -326,23 +311,21 @@ async def test_contract_access_and_shortfall_rules(
         404,
     )
     assert_problem(
-        await client.get(
-            f"/v1/procurement/trade-contracts/{uuid.uuid4()}", headers=w["tc"].headers
-        ),
+        await client.get(f"/v1/procurement/trade-contracts/{uuid.uuid4()}", headers=w.tc.headers),
         404,
     )
     # All of b's capacity is used, so a's shortfall cannot be placed: reported, not lost.
     placed = await client.post(
-        f"{url}/allotments/{allotment}/shortfall", json={"quantity": 10}, headers=w["tc"].headers
+        f"{url}/allotments/{allotment}/shortfall", json={"quantity": 10}, headers=w.tc.headers
     )
     assert placed.status_code == 200, placed.text
     assert placed.json()["unplaced"] == 10
     assert placed.json()["contract"]["allotted"] == 90
-    unchanged = (await client.get(url, headers=w["tc"].headers)).json()
+    unchanged = (await client.get(url, headers=w.tc.headers)).json()
     assert unchanged["unplaced"] == 10
     # Lists: the parties see it, a stranger doesn't.
     listing = "/v1/procurement/trade-contracts"
-    for party in (w["tc"], w["depok"], a, b):
+    for party in (w.tc, w.depok, a, b):
         ids = [x["id"] for x in (await client.get(listing, headers=party.headers)).json()["items"]]
         assert contract["id"] in ids
     for outsider in (stranger, c):
@@ -356,7 +339,7 @@ async def test_calloffs_racing_beyond_the_weeks_volume_are_refused_for_the_real_
     client: AsyncTestClient[Litestar],
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
-    trade_world: dict[str, Any],
+    trade_world: TradeWorld,
 ) -> None:
     """60 orders of 3 race (each on its own connection) for 30 units a week over three
     allotments: every loser is told the week's volume is short — `insufficient_supply`
@@ -365,17 +348,15 @@ async def test_calloffs_racing_beyond_the_weeks_volume_are_refused_for_the_real_
     w = trade_world
     contract = await create_contract(
         client,
-        w["tc"],
-        contract_body(
-            w["eggs"]["id"], w["depok"], [(coop, 10) for coop in w["coops"]], weekly_volume=30
-        ),
+        w.tc,
+        contract_body(w.eggs.id, w.depok, [(coop, 10) for coop in w.coops], weekly_volume=30),
     )
     buyers = [
         await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.03.10{i:02d}") for i in range(20)
     ]
     results = await place_at_once(
         session_factory,
-        [(buyers[i % 20], order_body(w["eggs"]["id"], 3, f"{DEPOK}.03.1000")) for i in range(60)],
+        [(buyers[i % 20], order_body(w.eggs.id, 3, f"{DEPOK}.03.1000")) for i in range(60)],
     )
     placed = [r for r in results if isinstance(r, PlacedOrder)]
     refused = [r for r in results if not isinstance(r, PlacedOrder)]
@@ -387,9 +368,7 @@ async def test_calloffs_racing_beyond_the_weeks_volume_are_refused_for_the_real_
         assert 1 <= short["unfilled"] <= 3
     assert sum(leg.quantity for order in placed for leg in order.legs) == 30
     view = (
-        await client.get(
-            f"/v1/procurement/trade-contracts/{contract['id']}", headers=w["tc"].headers
-        )
+        await client.get(f"/v1/procurement/trade-contracts/{contract['id']}", headers=w.tc.headers)
     ).json()
     this = next(x for x in view["weeks"] if x["week_start"] == week_start(TOMORROW).isoformat())
     assert this["called_off"] == 30
@@ -398,7 +377,7 @@ async def test_calloffs_racing_beyond_the_weeks_volume_are_refused_for_the_real_
 async def test_a_calloff_cannot_lose_the_volume_it_read_to_a_racing_order(
     client: AsyncTestClient[Litestar],
     actors: Actors,
-    trade_world: dict[str, Any],
+    trade_world: TradeWorld,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each time the placement has read the week's volume, a racing order tries to call
@@ -412,10 +391,8 @@ async def test_a_calloff_cannot_lose_the_volume_it_read_to_a_racing_order(
     w = trade_world
     await create_contract(
         client,
-        w["tc"],
-        contract_body(
-            w["eggs"]["id"], w["depok"], [(coop, 10) for coop in w["coops"]], weekly_volume=30
-        ),
+        w.tc,
+        contract_body(w.eggs.id, w.depok, [(coop, 10) for coop in w.coops], weekly_volume=30),
     )
     read, raced = ContractRepository.sources, []
 
@@ -443,7 +420,7 @@ async def test_a_calloff_cannot_lose_the_volume_it_read_to_a_racing_order(
 
     monkeypatch.setattr(ContractRepository, "sources", read_then_race)
     kitchen = await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.03.1001")
-    response = await place(client, kitchen, order_body(w["eggs"]["id"], 3, f"{DEPOK}.03.1001"))
+    response = await place(client, kitchen, order_body(w.eggs.id, 3, f"{DEPOK}.03.1001"))
     assert response.status_code == 201, (response.status_code, response.text, raced)
     assert raced == [0]
     assert sum(leg["quantity"] for leg in response.json()["legs"]) == 3
@@ -453,7 +430,7 @@ async def test_placing_and_cancelling_mixed_stock_and_calloff_orders_at_once(
     client: AsyncTestClient[Litestar],
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],
-    trade_world: dict[str, Any],
+    trade_world: TradeWorld,
 ) -> None:
     """Orders partly from a Depok cooperative's stock and partly called off the contract,
     placed while others like them are cancelled, all at once: placement (which locks the
@@ -466,17 +443,15 @@ async def test_placing_and_cancelling_mixed_stock_and_calloff_orders_at_once(
     w = trade_world
     contract = await create_contract(
         client,
-        w["tc"],
-        contract_body(w["eggs"]["id"], w["depok"], [(w["coops"][0], 40)], weekly_volume=40),
+        w.tc,
+        contract_body(w.eggs.id, w.depok, [(w.coops[0], 40)], weekly_volume=40),
     )
     depok_coop = await actors.org("cooperative", "seller", region_code=f"{DEPOK}.03.1000")
-    listing = await create_listing(
-        client, depok_coop, w["eggs"]["id"], tiers=[(1, 50_000)], stock=12
-    )
+    listing = await create_listing(client, depok_coop, w.eggs.id, tiers=[(1, 50_000)], stock=12)
     buyers = [
         await actors.org("kitchen", "buyer", region_code=f"{DEPOK}.03.10{i:02d}") for i in range(8)
     ]
-    body = order_body(w["eggs"]["id"], 8, f"{DEPOK}.03.1000")
+    body = order_body(w.eggs.id, 8, f"{DEPOK}.03.1000")
     first = await place_at_once(session_factory, [(buyer, body) for buyer in buyers[:4]])
     assert all(isinstance(order, PlacedOrder) for order in first), first
     kinds = {leg.kind for order in first if isinstance(order, PlacedOrder) for leg in order.legs}
@@ -504,9 +479,7 @@ async def test_placing_and_cancelling_mixed_stock_and_calloff_orders_at_once(
     state = (await client.get(f"/v1/listings/{listing['id']}", headers=depok_coop.headers)).json()
     assert (state["on_hand"], state["reserved"]) == (12, from_stock)
     view = (
-        await client.get(
-            f"/v1/procurement/trade-contracts/{contract['id']}", headers=w["tc"].headers
-        )
+        await client.get(f"/v1/procurement/trade-contracts/{contract['id']}", headers=w.tc.headers)
     ).json()
     this = next(x for x in view["weeks"] if x["week_start"] == week_start(TOMORROW).isoformat())
     assert this["called_off"] == called_off
