@@ -4,6 +4,10 @@ The worker runs here as `marketplace worker` runs it: arq's loop with `WorkerSet
 functions and cron list. A standing order for tomorrow is placed once after the worker
 starts, and once still after it is restarted; a date that can't be placed shows on the
 standing order with the reason.
+
+A started worker runs every start-up cron, the outbox sweeper among them, so it is given a
+database of its own: in the shared test database it would first work through every other
+test's events.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
+import asyncpg
+import msgspec
 import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
@@ -26,16 +32,19 @@ from arq.cron import CronJob
 from arq.worker import Worker, get_kwargs
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import marketplace
-from marketplace.db import unit_of_work
+from marketplace.db import create_engine, create_session_factory, unit_of_work
+from marketplace.migrations_runner import upgrade
 from marketplace.orders import tasks as orders_tasks
 from marketplace.orders.standing import StandingOrderService
 from marketplace.settings import Settings
 from marketplace.worker import WorkerSettings
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, ServiceUrls, local_today
+from tests.test_consignment_migration import dsn
 
 REGION = "35.76.02.1005"
 
@@ -81,6 +90,51 @@ def test_every_job_a_tasks_module_defines_is_registered_with_the_worker() -> Non
     assert missing == []
 
 
+class OwnDatabase(msgspec.Struct, frozen=True):
+    settings: Settings
+    client: AsyncTestClient[Litestar]
+    actors: Actors
+    session_factory: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="module")
+async def own(settings: Settings) -> AsyncIterator[OwnDatabase]:
+    """The app, and the worker, on a freshly migrated database of their own."""
+    from marketplace.app import create_app
+
+    assert settings.database_url is not None
+    server = make_url(settings.database_url)
+    admin = dsn(server.set(database="postgres").render_as_string(False))
+    name = f"standing_{uuid.uuid4().hex[:10]}"
+    await sql_admin(admin, f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(False)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        own_settings = msgspec.structs.replace(settings, database_url=url)
+        engine = create_engine(url, pool_size=2, max_overflow=5)
+        factory = create_session_factory(engine)
+        async with AsyncTestClient(
+            app=create_app(own_settings), raise_server_exceptions=False
+        ) as client:
+            yield OwnDatabase(
+                settings=own_settings,
+                client=client,
+                actors=Actors(client, factory),
+                session_factory=factory,
+            )
+        await engine.dispose()
+    finally:
+        await sql_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def sql_admin(admin_dsn: str, statement: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def worker_redis(service_urls: ServiceUrls) -> AsyncIterator[ArqRedis]:
     redis = await create_pool(RedisSettings.from_dsn(service_urls.redis_url))
@@ -115,7 +169,9 @@ async def run_worker_until(
                 await asyncio.sleep(0.2)
     finally:
         running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+        for job in worker.tasks.values():  # jobs still in flight, as SIGTERM cancels them
+            job.cancel()
+        await asyncio.gather(running, *worker.tasks.values(), return_exceptions=True)
         await worker.close()
 
 
@@ -137,11 +193,9 @@ async def standing_order(
 
 
 async def test_a_started_worker_places_tomorrows_standing_order_once_across_restarts(
-    client: AsyncTestClient[Litestar],
-    actors: Actors,
-    settings: Settings,
-    worker_redis: ArqRedis,
+    own: OwnDatabase, worker_redis: ArqRedis
 ) -> None:
+    client, actors, settings = own.client, own.actors, own.settings
     admin = await actors.platform_admin()
     coop = await actors.org("cooperative", "seller", region_code=REGION)
     kitchen = await actors.org("kitchen", "buyer", region_code=REGION)
@@ -184,12 +238,10 @@ async def test_a_started_worker_places_tomorrows_standing_order_once_across_rest
 
 
 async def test_a_date_that_cannot_be_placed_shows_why_on_the_standing_order(
-    client: AsyncTestClient[Litestar],
-    actors: Actors,
-    settings: Settings,
-    worker_redis: ArqRedis,
-    session_factory: async_sessionmaker[AsyncSession],
+    own: OwnDatabase, worker_redis: ArqRedis
 ) -> None:
+    client, actors, settings = own.client, own.actors, own.settings
+    session_factory = own.session_factory
     admin = await actors.platform_admin()
     coop = await actors.org("cooperative", "seller", region_code=REGION)
     kitchen = await actors.org("kitchen", "buyer", region_code=REGION)
