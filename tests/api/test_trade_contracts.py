@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from marketplace.db import create_session_factory, unit_of_work
 from marketplace.ledger import LedgerService
 from marketplace.orders.domain.placed import PlacedOrder
-from marketplace.procurement.contracts_service import iso_week, week_start
+from marketplace.procurement.contracts.service import iso_week, week_start
 from marketplace.procurement.models import TradeContract
 from tests.builders import orders, procurement
 from tests.builders.catalog import Product, new_eggs_product

@@ -18,8 +18,8 @@ from marketplace.http import (
     problem_responses,
 )
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
-from marketplace.procurement.contracts_service import ContractService, ContractView
-from marketplace.procurement.lots_service import LotService, LotView
+from marketplace.procurement.contracts.service import ContractService, ContractView
+from marketplace.procurement.lots.service import LotService, LotView
 from marketplace.procurement.models import BulogLot, TradeContract, TradeShipment
 from marketplace.procurement.schemas import (
     AllotmentOut,

@@ -44,11 +44,11 @@ from marketplace.listings.domain import MovementKind
 from marketplace.listings.domain.pricing import unit_price_for
 from marketplace.listings.service import ListingService, ProductService
 from marketplace.listings.stock_service import StockChanged, StockService
-from marketplace.procurement import lot_events
-from marketplace.procurement.domain import aggregation
 from marketplace.procurement.domain.errors import ReceiptExceedsOrder
+from marketplace.procurement.lots import events as lot_events
+from marketplace.procurement.lots.domain import aggregation
+from marketplace.procurement.lots.own_stock import OwnStock
 from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
-from marketplace.procurement.own_stock import OwnStock
 from marketplace.procurement.repository import LotKeyRow, LotRepository
 
 BULOG_LOT_KIND = "bulog_lot"

@@ -47,8 +47,8 @@ from marketplace.ledger.domain import postings
 from marketplace.listings.service import ProductService
 from marketplace.listings.stock_service import StockChanged
 from marketplace.money import apply_basis_points
-from marketplace.procurement import contract_events
-from marketplace.procurement.domain import allotment
+from marketplace.procurement.contracts import events as contract_events
+from marketplace.procurement.contracts.domain import allotment
 from marketplace.procurement.domain.errors import UnknownProduct
 from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
 from marketplace.procurement.repository import ContractRepository

@@ -1,0 +1,1 @@
+"""Trade contracts: pure rules (no I/O imports; checked by import-linter)."""

@@ -1,0 +1,1 @@
+"""Bulog lots: pure rules (no I/O imports; checked by import-linter)."""
