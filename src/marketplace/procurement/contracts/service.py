@@ -49,10 +49,14 @@ from marketplace.listings.stock_service import StockChanged
 from marketplace.money import apply_basis_points
 from marketplace.procurement.contracts import events as contract_events
 from marketplace.procurement.contracts.domain import allotment
+from marketplace.procurement.contracts.models import TradeAllotment, TradeContract, TradeShipment
+from marketplace.procurement.contracts.repository import ContractRepository
+from marketplace.procurement.contracts.schemas import (
+    ShipmentCreate,
+    ShortfallCreate,
+    TradeContractCreate,
+)
 from marketplace.procurement.domain.errors import UnknownProduct
-from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
-from marketplace.procurement.repository import ContractRepository
-from marketplace.procurement.schemas import ShipmentCreate, ShortfallCreate, TradeContractCreate
 
 TRADE_CONTRACT_KIND = "trade_contract"
 MAX_WEEKS_SHOWN = 260

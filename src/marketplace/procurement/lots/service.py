@@ -47,9 +47,9 @@ from marketplace.listings.stock_service import StockChanged, StockService
 from marketplace.procurement.domain.errors import ReceiptExceedsOrder
 from marketplace.procurement.lots import events as lot_events
 from marketplace.procurement.lots.domain import aggregation
+from marketplace.procurement.lots.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
 from marketplace.procurement.lots.own_stock import OwnStock
-from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
-from marketplace.procurement.repository import LotKeyRow, LotRepository
+from marketplace.procurement.lots.repository import LotKeyRow, LotRepository
 
 BULOG_LOT_KIND = "bulog_lot"
 LOT_UNIT_GRAMS = 1_000_000
