@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.procurement.lots.service import choose_branch, cutoff_after, lot_terms
+from marketplace.procurement.lots.domain.terms import choose_branch, cutoff_after, lot_terms
 from marketplace.procurement.lots.tasks import close_due_lots
 from tests.builders import orders
 from tests.builders.catalog import Listing, Product, new_listing, new_product

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from marketplace.db import create_session_factory, unit_of_work
 from marketplace.ledger import LedgerService
 from marketplace.orders.domain.placed import PlacedOrder
+from marketplace.procurement.contracts.domain.weeks import iso_week, week_start
 from marketplace.procurement.contracts.models import TradeContract
-from marketplace.procurement.contracts.service import iso_week, week_start
 from tests.builders import orders, procurement
 from tests.builders.catalog import Product, new_eggs_product
 from tests.builders.legacy import LegacyKeys

@@ -9,7 +9,7 @@ volume and never exceed a supplier's capacity. Talks to orders (releasing legs),
 (stock in), the ledger (levies, invoices) and publishes OCDS release packages.
 """
 
-from marketplace.procurement.contracts.service import ContractCalloffs as ContractCalloffs
-from marketplace.procurement.contracts.service import ContractOffer as ContractOffer
-from marketplace.procurement.lots.service import LotPooling as LotPooling
-from marketplace.procurement.lots.service import NoBulogBranch as NoBulogBranch
+from marketplace.procurement.contracts.calloffs import ContractCalloffs as ContractCalloffs
+from marketplace.procurement.contracts.calloffs import ContractOffer as ContractOffer
+from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
+from marketplace.procurement.lots.pooling import LotPooling as LotPooling
