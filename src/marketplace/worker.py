@@ -38,7 +38,7 @@ from marketplace.logs import configure_logging
 from marketplace.orders import tasks as orders_tasks
 from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.payments import tasks as payments_tasks
-from marketplace.procurement import tasks as procurement_tasks
+from marketplace.procurement.lots import tasks as lot_tasks
 from marketplace.settings import Settings, load_settings
 from marketplace.webhooks import tasks as webhooks_tasks
 
@@ -115,7 +115,7 @@ CRON_JOBS = [
         second={0},
         run_at_startup=True,
     ),
-    cron(procurement_tasks.close_due_lots, name=procurement_tasks.CLOSE_DUE_LOTS_JOB, second={30}),
+    cron(lot_tasks.close_due_lots, name=lot_tasks.CLOSE_DUE_LOTS_JOB, second={30}),
     cron(consignment_tasks.flag_expired, name=consignment_tasks.FLAG_EXPIRED_JOB, minute={5}),
     cron(consignment_tasks.settle_due, name=consignment_tasks.SETTLE_DUE_JOB, minute={20}),
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from marketplace import outbox
 from marketplace.db import UnitOfWork
-from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
+from marketplace.procurement.contracts.models import TradeAllotment, TradeContract, TradeShipment
 from marketplace.webhooks import EventType
 
 SIGNED = EventType.PROCUREMENT_TRADE_CONTRACT_SIGNED

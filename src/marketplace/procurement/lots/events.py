@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from marketplace import outbox
 from marketplace.db import UnitOfWork
-from marketplace.procurement.domain.aggregation import ReceiptAllocation
-from marketplace.procurement.models import BulogLot, BulogPurchaseOrder
+from marketplace.procurement.lots.domain.aggregation import ReceiptAllocation
+from marketplace.procurement.lots.models import BulogLot, BulogPurchaseOrder
 from marketplace.webhooks import EventType
 
 
