@@ -27,7 +27,7 @@ import asyncpg
 import msgspec
 import pytest
 from arq import create_pool
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Worker, get_kwargs
 from litestar import Litestar
@@ -136,14 +136,13 @@ async def sql_admin(admin_dsn: str, statement: str) -> None:
 
 
 @pytest.fixture
-async def worker_redis(service_urls: ServiceUrls) -> AsyncIterator[ArqRedis]:
-    redis = await create_pool(RedisSettings.from_dsn(service_urls.redis_url))
-    yield redis
-    await redis.aclose()
+def worker_redis(service_urls: ServiceUrls) -> RedisSettings:
+    """Where the worker reads its queue (each run opens, and closes, its own pool)."""
+    return RedisSettings.from_dsn(service_urls.redis_url)
 
 
 async def run_worker_until(
-    redis: ArqRedis,
+    redis_settings: RedisSettings,
     settings: Settings,
     done: Callable[[Worker], Awaitable[bool]],
     *,
@@ -157,7 +156,7 @@ async def run_worker_until(
         job.next_run = None
     worker = Worker(
         **{**kwargs, "handle_signals": False, "poll_delay": 0.05},
-        redis_pool=redis,
+        redis_pool=await create_pool(redis_settings),
         ctx={"settings": settings},
     )
     running = asyncio.create_task(worker.async_run())
@@ -172,6 +171,7 @@ async def run_worker_until(
         for job in worker.tasks.values():  # jobs still in flight, as SIGTERM cancels them
             job.cancel()
         await asyncio.gather(running, *worker.tasks.values(), return_exceptions=True)
+        worker.tasks.clear()  # arq's close() would re-raise their cancellation
         await worker.close()
 
 
@@ -193,7 +193,7 @@ async def standing_order(
 
 
 async def test_a_started_worker_places_tomorrows_standing_order_once_across_restarts(
-    own: OwnDatabase, worker_redis: ArqRedis
+    own: OwnDatabase, worker_redis: RedisSettings
 ) -> None:
     client, actors, settings = own.client, own.actors, own.settings
     admin = await actors.platform_admin()
@@ -220,7 +220,7 @@ async def test_a_started_worker_places_tomorrows_standing_order_once_across_rest
         # The restarted worker ran its start-up crons (the schedule among them) and
         # whatever they enqueued.
         finished = worker.jobs_complete + worker.jobs_failed
-        return finished >= startup_runs and await worker_redis.zcard(worker.queue_name) == 0
+        return finished >= startup_runs and await worker.pool.zcard(worker.queue_name) == 0
 
     await run_worker_until(worker_redis, settings, ran_its_startup_jobs)
 
@@ -238,7 +238,7 @@ async def test_a_started_worker_places_tomorrows_standing_order_once_across_rest
 
 
 async def test_a_date_that_cannot_be_placed_shows_why_on_the_standing_order(
-    own: OwnDatabase, worker_redis: ArqRedis
+    own: OwnDatabase, worker_redis: RedisSettings
 ) -> None:
     client, actors, settings = own.client, own.actors, own.settings
     session_factory = own.session_factory
