@@ -21,6 +21,7 @@ from marketplace.listings.domain import (
     StockLevel,
     SupplyMode,
 )
+from marketplace.listings.domain.events import ListingPaused
 from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.repository import (
@@ -65,9 +66,6 @@ class SkuTaken(Conflict):
 
 class ListingExists(Conflict):
     code = "listings.listing_exists"
-
-
-LISTING_PAUSED = "listing.paused"
 
 
 class ProductService:
@@ -141,16 +139,14 @@ class ProductService:
             listing.status = ListingStatus.PAUSED.value
             outbox.emit(
                 self.uow,
-                LISTING_PAUSED,
-                {
-                    "listing_id": str(listing.id),
-                    "product_id": str(product.id),
-                    "reason": "price_above_cap",
-                    "lowest_unit_price": min(t["unit_price"] for t in listing.tiers),
-                    "cap": cap.max_unit_price,
-                    "region_prefix": cap.region_prefix,
-                    "currency": "IDR",
-                },
+                ListingPaused(
+                    listing_id=listing.id,
+                    product_id=product.id,
+                    reason="price_above_cap",
+                    lowest_unit_price=min(t["unit_price"] for t in listing.tiers),
+                    cap=cap.max_unit_price,
+                    region_prefix=cap.region_prefix,
+                ),
                 organization_id=listing.seller_organization_id,
             )
 

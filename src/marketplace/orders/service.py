@@ -19,6 +19,7 @@ from marketplace.ledger import LedgerService
 from marketplace.ledger.domain import postings
 from marketplace.listings.stock_service import StockService
 from marketplace.orders.domain import lifecycle
+from marketplace.orders.domain.events import OrderCancelled, OrderLegDelivered, OrderLegShipped
 from marketplace.orders.domain.lifecycle import LegEvent, LegStatus, OrderStatus
 from marketplace.orders.domain.splitting import LegKind
 from marketplace.orders.models import Order, OrderLeg, OrderLine
@@ -192,10 +193,7 @@ class OrderService:
         parties = {order.buyer_organization_id, *(leg.supplier_organization_id for leg in legs)}
         for organization_id in sorted(parties):
             outbox.emit(
-                self.uow,
-                "order.cancelled",
-                {"order_id": str(order.id)},
-                organization_id=organization_id,
+                self.uow, OrderCancelled(order_id=order.id), organization_id=organization_id
             )
         return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
 
@@ -247,8 +245,7 @@ class OrderService:
         await self.orders.flush()
         outbox.emit(
             self.uow,
-            "order.leg.shipped",
-            {"order_id": str(order.id), "leg_id": str(leg.id), "quantity": shipped},
+            OrderLegShipped(order_id=order.id, leg_id=leg.id, quantity=shipped),
             organization_id=order.buyer_organization_id,
         )
         return leg
@@ -290,14 +287,14 @@ class OrderService:
         await self.orders.flush()
         await self._refresh_status(order)
         await self.orders.flush()
-        payload = {
-            "order_id": str(order.id),
-            "leg_id": str(leg.id),
-            "kind": leg.kind,
-            "delivered_quantity": received,
-            "short_quantity": leg.quantity - received,
-            "credited_amount": credit,
-        }
+        delivered = OrderLegDelivered(
+            order_id=order.id,
+            leg_id=leg.id,
+            kind=LegKind(leg.kind),
+            delivered_quantity=received,
+            short_quantity=leg.quantity - received,
+            credited_amount=credit,
+        )
         for organization_id in sorted({order.buyer_organization_id, leg.supplier_organization_id}):
-            outbox.emit(self.uow, "order.leg.delivered", payload, organization_id=organization_id)
+            outbox.emit(self.uow, delivered, organization_id=organization_id)
         return leg

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import msgspec
 import structlog
@@ -49,6 +48,7 @@ from marketplace.payments.domain import (
     refund_channel,
     virtual_account_number,
 )
+from marketplace.payments.domain.events import PAYMENT_EVENTS
 from marketplace.payments.domain.gateway import GatewayRejected, GatewayUnavailable, PaymentGateway
 from marketplace.payments.models import Payment, Refund
 from marketplace.payments.repository import PaymentRepository
@@ -58,11 +58,6 @@ log = structlog.get_logger(__name__)
 
 SUBMIT_REFUND_JOB = "payments.submit_refund"
 CANCEL_CARD_JOB = "payments.cancel_card"
-PAYMENT_EVENTS = {
-    PaymentStatus.SUCCEEDED: "payment.succeeded",
-    PaymentStatus.FAILED: "payment.failed",
-    PaymentStatus.REFUNDED: "payment.refunded",
-}
 PAYMENT_ID_NAMESPACE = uuid.UUID("0b6f8e1e-5f43-4f5e-9d43-7a1c0f2a9a51")
 
 
@@ -526,17 +521,16 @@ class PaymentService:
         return True
 
     def _emit(self, payment: Payment, status: PaymentStatus) -> None:
-        payload: dict[str, Any] = {
-            "payment_id": str(payment.id),
-            "order_id": str(payment.order_id),
-            "method": payment.method,
-            "status": status.value,
-            "amount": payment.amount,
-            "currency": "IDR",
-        }
+        event = PAYMENT_EVENTS[status](
+            payment_id=payment.id,
+            order_id=payment.order_id,
+            method=PaymentMethod(payment.method),
+            status=status,
+            amount=payment.amount,
+        )
         parties = {payment.buyer_organization_id, *payment.payee_organization_ids}
         for organization_id in sorted(parties):
-            outbox.emit(self.uow, PAYMENT_EVENTS[status], payload, organization_id=organization_id)
+            outbox.emit(self.uow, event, organization_id=organization_id)
 
 
 def _require_confirmer(principal: Principal, payment: Payment) -> None:

@@ -23,6 +23,11 @@ from marketplace.procurement.sourcing.domain import (
     RankedQuote,
     RfqStatus,
 )
+from marketplace.procurement.sourcing.domain.events import (
+    PurchaseOrderCreated,
+    PurchaseOrderDeclined,
+    RfqFailed,
+)
 from marketplace.procurement.sourcing.models import PurchaseOrder, Rfq
 from marketplace.procurement.sourcing.repository import SourcingRepository
 from marketplace.procurement.sourcing.schemas import AwardCreate
@@ -122,16 +127,14 @@ class AwardService:
         await self.repo.flush()
         outbox.emit(
             self.uow,
-            "procurement.purchase_order.created",
-            {
-                "purchase_order_id": str(po.id),
-                "rfq_id": str(rfq.id),
-                "buyer_organization_id": str(po.buyer_organization_id),
-                "total": po.total,
-                "currency": "IDR",
-                "delivery_date": po.delivery_date.isoformat(),
-                "cascaded_from_id": str(cascaded_from) if cascaded_from else None,
-            },
+            PurchaseOrderCreated(
+                purchase_order_id=po.id,
+                rfq_id=rfq.id,
+                buyer_organization_id=po.buyer_organization_id,
+                total=po.total,
+                delivery_date=po.delivery_date,
+                cascaded_from_id=cascaded_from,
+            ),
             organization_id=po.supplier_organization_id,
         )
         return po
@@ -173,21 +176,19 @@ class AwardService:
             rfq.failed_at = moment
             outbox.emit(
                 self.uow,
-                "procurement.rfq.failed",
-                {"rfq_id": str(rfq.id), "reason": "every compliant supplier declined"},
+                RfqFailed(rfq_id=rfq.id, reason="every compliant supplier declined"),
                 organization_id=rfq.buyer_organization_id,
             )
         rfq.changed_at = moment
         await self.repo.flush()
         outbox.emit(
             self.uow,
-            "procurement.purchase_order.declined",
-            {
-                "purchase_order_id": str(po.id),
-                "rfq_id": str(rfq.id),
-                "reason": reason,
-                "next_purchase_order_id": str(next_po.id) if next_po else None,
-            },
+            PurchaseOrderDeclined(
+                purchase_order_id=po.id,
+                rfq_id=rfq.id,
+                reason=reason,
+                next_purchase_order_id=next_po.id if next_po else None,
+            ),
             organization_id=po.buyer_organization_id,
         )
         return DeclineResult(
