@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import pkgutil
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 import marketplace
+from marketplace.cli import export_openapi
 from marketplace.events import Event, PartnerEvent, event_from, payload_of
 from marketplace.webhooks.domain import EVENT_TYPES, EventType
 from marketplace.webhooks.domain.events import PARTNER_EVENT_CLASSES, PARTNER_EVENTS
@@ -79,3 +81,16 @@ def test_date_times_are_stored_as_python_isoformat_as_before_they_were_typed() -
     moment = dt.datetime(2026, 12, 3, 7, 0, 1, 250, tzinfo=dt.UTC)
     payload = payload_of(example("procurement.bulog_lot.closed", closed_at=moment))
     assert payload["closed_at"] == "2026-12-03T07:00:01.000250+00:00"
+
+
+def test_the_openapi_webhooks_are_the_partner_events_with_their_payloads() -> None:
+    """The contract's `webhooks`: one per partner event type, whose `data` names exactly
+    the fields its payload carries, each always present."""
+    webhooks = json.loads(export_openapi())["webhooks"]
+    assert set(webhooks) == EVENT_TYPES
+    for event_type, entry in webhooks.items():
+        message = entry["post"]["requestBody"]["content"]["application/json"]["schema"]
+        assert message["properties"]["type"]["const"] == event_type
+        data = message["properties"]["data"]
+        payload = payload_of(example(event_type))
+        assert set(data["properties"]) == set(data["required"]) == set(payload)

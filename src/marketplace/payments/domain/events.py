@@ -23,14 +23,21 @@ class PaymentChanged(PartnerEvent, frozen=True, kw_only=True):
 
 
 class PaymentSucceeded(PaymentChanged, frozen=True, kw_only=True):
+    """The payment's money arrived: to the buyer and each payee."""
+
     event_type: ClassVar[str] = "payment.succeeded"
 
 
 class PaymentFailed(PaymentChanged, frozen=True, kw_only=True):
+    """The payment was declined or failed (the order may be paid again): to the buyer and
+    each payee."""
+
     event_type: ClassVar[str] = "payment.failed"
 
 
 class PaymentRefunded(PaymentChanged, frozen=True, kw_only=True):
+    """The payment was refunded in full: to the buyer and each payee."""
+
     event_type: ClassVar[str] = "payment.refunded"
 
 

@@ -16,7 +16,8 @@ from marketplace.money import Rupiah
 
 
 class BulogLotClosed(PartnerEvent, frozen=True, kw_only=True):
-    """The lot stopped pooling (`status` `cancelled` when there was nothing to order)."""
+    """The lot stopped pooling (`status` `cancelled` when there was nothing to order): to
+    the cooperative."""
 
     event_type: ClassVar[str] = "procurement.bulog_lot.closed"
     lot_id: uuid.UUID
@@ -31,7 +32,7 @@ class BulogLotClosed(PartnerEvent, frozen=True, kw_only=True):
 
 
 class BulogLotSubmitted(PartnerEvent, frozen=True, kw_only=True):
-    """The lot's purchase order went to the Bulog branch."""
+    """The lot's purchase order went to the Bulog branch: to it and the cooperative."""
 
     event_type: ClassVar[str] = "procurement.bulog_lot.submitted"
     lot_id: uuid.UUID
@@ -46,7 +47,8 @@ class BulogLotSubmitted(PartnerEvent, frozen=True, kw_only=True):
 
 
 class BulogLotReceived(PartnerEvent, frozen=True, kw_only=True):
-    """The cooperative received the delivery: what arrived and where it went."""
+    """The cooperative received the delivery, what arrived and where it went: to it and the
+    Bulog branch."""
 
     event_type: ClassVar[str] = "procurement.bulog_lot.received"
     lot_id: uuid.UUID
@@ -72,6 +74,8 @@ class Allotment(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TradeContractSigned(PartnerEvent, frozen=True, kw_only=True):
+    """A trade center signed a contract: to it, the counterparty and each supplier."""
+
     event_type: ClassVar[str] = "procurement.trade_contract.signed"
     contract_id: uuid.UUID
     trade_center_organization_id: uuid.UUID
@@ -88,7 +92,8 @@ class TradeContractSigned(PartnerEvent, frozen=True, kw_only=True):
 
 
 class TradeContractReallotted(PartnerEvent, frozen=True, kw_only=True):
-    """A supplier's shortfall went down the list: every allotment as it now stands."""
+    """A supplier's shortfall went down the list: every allotment as it now stands. To the
+    trade center, the counterparty and each supplier."""
 
     event_type: ClassVar[str] = "procurement.trade_contract.reallotted"
     contract_id: uuid.UUID
@@ -103,7 +108,7 @@ class TradeContractReallotted(PartnerEvent, frozen=True, kw_only=True):
 
 class TradeContractShipmentRecorded(PartnerEvent, frozen=True, kw_only=True):
     """A shipment against an allotment (a shipped call-off leg, or a direct one with no
-    `order_leg_id`)."""
+    `order_leg_id`): to the trade center, the counterparty and the supplier."""
 
     event_type: ClassVar[str] = "procurement.trade_contract.shipment_recorded"
     contract_id: uuid.UUID
