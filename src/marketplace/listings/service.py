@@ -136,7 +136,7 @@ class ProductService:
             cap = domain.priced_above_cap(listing_tiers(listing), caps, listing.region_code)
             if cap is None:
                 continue
-            listing.status = ListingStatus.PAUSED.value
+            listing.status = ListingStatus.PAUSED
             outbox.emit(
                 self.uow,
                 ListingPaused(
@@ -330,7 +330,7 @@ class ListingService:
         if data.min_order_quantity is not msgspec.UNSET:
             listing.min_order_quantity = data.min_order_quantity
         if data.status is not msgspec.UNSET:
-            listing.status = data.status.value
+            listing.status = data.status
         await self.listings.flush()
         await self.listings.refresh(listing)
         return listing, product
