@@ -151,8 +151,8 @@ class PaymentService:
             order_id=order_id,
             buyer_organization_id=order.buyer_organization_id,
             payee_organization_ids=sorted({leg.supplier_organization_id for leg in view.legs}),
-            method=method.value,
-            status=PaymentStatus.PENDING.value,
+            method=method,
+            status=PaymentStatus.PENDING,
             amount=amount,
             fee=0,
             refunded_amount=0,
@@ -344,8 +344,8 @@ class PaymentService:
             id=new_id(),
             payment_id=payment.id,
             buyer_organization_id=payment.buyer_organization_id,
-            channel=channel.value,
-            status=RefundStatus.PENDING.value,
+            channel=channel,
+            status=RefundStatus.PENDING,
             amount=payment.amount,
             reason=reason,
             provider_refund_id=provider_refund_id,
@@ -408,7 +408,7 @@ class PaymentService:
         return status.value
 
     async def _complete_refund(self, payment: Payment, refund: Refund) -> None:
-        refund.status = RefundStatus.SUCCEEDED.value
+        refund.status = RefundStatus.SUCCEEDED
         refund.completed_at = _now()
         await self.ledger.post(
             postings.refund_paid(refund.id, payment.buyer_organization_id, refund.amount)
@@ -419,7 +419,7 @@ class PaymentService:
     async def _fail_refund(self, refund: Refund, message: str) -> None:
         if refund.status != RefundStatus.PENDING:
             return
-        refund.status = RefundStatus.FAILED.value
+        refund.status = RefundStatus.FAILED
         refund.failure_message = message[:500]
         granted = postings.refund(refund.id, refund.buyer_organization_id, refund.amount)
         await self.ledger.post(postings.reversal(granted, "Refund failed at the provider"))
@@ -499,7 +499,7 @@ class PaymentService:
         before = PaymentStatus(payment.status)
         if not advances(before, new):
             return False
-        payment.status = new.value
+        payment.status = new
         if new is PaymentStatus.FAILED:
             payment.failure_code = (failure_code or "failed")[:100]
             payment.failure_message = (failure_message or "The payment failed.")[:500]
@@ -524,7 +524,7 @@ class PaymentService:
         event = PAYMENT_EVENTS[status](
             payment_id=payment.id,
             order_id=payment.order_id,
-            method=PaymentMethod(payment.method),
+            method=payment.method,
             status=status,
             amount=payment.amount,
         )
