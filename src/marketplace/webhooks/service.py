@@ -145,7 +145,7 @@ class WebhooksService:
                 endpoint.disabled_at = None
                 endpoint.consecutive_failures = 0
             else:
-                endpoint.disabled_reason = DisabledReason.MANUAL.value
+                endpoint.disabled_reason = DisabledReason.MANUAL
                 endpoint.disabled_at = _now()
         await self.endpoints.flush()
         await self.uow.session.refresh(endpoint)
@@ -190,7 +190,7 @@ class WebhooksService:
         locked = await self.deliveries.lock(delivery_id)  # waits for an attempt in flight
         if locked is None:
             raise NotFound("No such webhook delivery.")
-        locked.state = DeliveryState.PENDING.value
+        locked.state = DeliveryState.PENDING
         locked.round_attempts = 0
         locked.next_attempt_at = _now()
         await self.deliveries.flush()
@@ -287,7 +287,7 @@ class DeliveryService:
         if endpoint is None:
             return "skipped"
         if not endpoint.enabled:
-            delivery.state = DeliveryState.FAILED.value
+            delivery.state = DeliveryState.FAILED
             delivery.next_attempt_at = None
             delivery.last_error = f"endpoint disabled ({endpoint.disabled_reason})"
             await self.deliveries.flush()
@@ -352,7 +352,7 @@ class DeliveryService:
                 next_attempt_at=decision.next_attempt_at,
             )
         )
-        delivery.state = decision.state.value
+        delivery.state = decision.state
         delivery.next_attempt_at = decision.next_attempt_at
         delivery.last_status_code = result.status_code
         delivery.last_error = error
