@@ -86,7 +86,7 @@ class AwardService:
                 reasons={str(r.quote.quote_id): list(r.reasons) for r in ranked},
             )
         po = await self._issue(principal, rfq, chosen, reason=data.reason, cascaded_from=None)
-        rfq.status = RfqStatus.AWARDED.value
+        rfq.status = RfqStatus.AWARDED
         rfq.awarded_at = moment
         rfq.changed_at = moment
         await self.repo.flush()
@@ -123,7 +123,7 @@ class AwardService:
         self.repo.add(po)
         quote = await self.repo.quote(chosen.quote.quote_id)
         assert quote is not None
-        quote.status = QuoteStatus.AWARDED.value
+        quote.status = QuoteStatus.AWARDED
         await self.repo.flush()
         outbox.emit(
             self.uow,
@@ -154,12 +154,12 @@ class AwardService:
             PurchaseOrderStatus(po.status), PurchaseOrderEvent.DECLINE
         )
         moment = now()
-        po.status = new_status.value
+        po.status = new_status
         po.declined_at = moment
         po.decline_reason = reason
         quote = await self.repo.quote(po.quote_id)
         assert quote is not None
-        quote.status = QuoteStatus.DECLINED.value
+        quote.status = QuoteStatus.DECLINED
         await self.repo.flush()
         chosen = domain.choose_award(rank(rfq, await self.repo.quotes_of([rfq.id])))
         next_po: PurchaseOrder | None = None
@@ -172,7 +172,7 @@ class AwardService:
                 cascaded_from=po.id,
             )
         else:
-            rfq.status = RfqStatus.FAILED.value
+            rfq.status = RfqStatus.FAILED
             rfq.failed_at = moment
             outbox.emit(
                 self.uow,

@@ -169,7 +169,7 @@ class FulfilmentService:
         lines = domain.apply_receipt(
             po_lines(po), {line.line_no: line.quantity for line in data.lines}
         )
-        po.status = domain.next_po_status(current, domain.receipt_event(lines)).value
+        po.status = domain.next_po_status(current, domain.receipt_event(lines))
         po.lines = msgspec.to_builtins(lines)
         receipt = GoodsReceipt(
             purchase_order_id=po.id,
@@ -252,7 +252,7 @@ class FulfilmentService:
             issued_by_organization_id=principal.organization_id,
         )
         self.repo.add(invoice)
-        po.status = new_status.value
+        po.status = new_status
         await self.repo.flush()
         issued = InvoiceIssued(
             purchase_order_id=po.id,
@@ -296,7 +296,7 @@ class FulfilmentService:
             buyer_organization_id=po.buyer_organization_id,
         )
         self.repo.add(payment)
-        po.status = new_status.value
+        po.status = new_status
         await self.repo.flush()
         recorded = TreasuryPaymentRecorded(
             purchase_order_id=po.id,
