@@ -47,6 +47,7 @@ from marketplace.listings.stock_service import StockChanged, StockService
 from marketplace.procurement import lot_events
 from marketplace.procurement.domain import aggregation
 from marketplace.procurement.domain.errors import ReceiptExceedsOrder
+from marketplace.procurement.domain.states import BulogOrderStatus, LotCloseReason, LotStatus
 from marketplace.procurement.models import BulogDemandLine, BulogLot, BulogPurchaseOrder
 from marketplace.procurement.own_stock import OwnStock
 from marketplace.procurement.repository import LotKeyRow, LotRepository
@@ -62,13 +63,6 @@ CUTOFF_HOUR = 12
 MIN_POOLING = dt.timedelta(hours=24)
 """A lot pools for at least a day and closes at the next noon (cooperative's time) after."""
 DUE_BATCH = 200
-
-
-class LotStatus:
-    OPEN = "open"
-    CLOSED = "closed"
-    RECEIVED = "received"
-    CANCELLED = "cancelled"
 
 
 class NoBulogBranch(ValidationFailed):
@@ -389,7 +383,7 @@ class LotService:
             raise LotNotOpen("The lot was already closed.", status=lot.status)
         if lot.total_demand == 0:
             raise LotEmpty("The lot has no demand yet.")
-        await self._close(lot, "submitted", _now())
+        await self._close(lot, LotCloseReason.SUBMITTED, _now())
         return await self._view(lot)
 
     async def close_due(self, now: dt.datetime | None = None) -> int:
@@ -404,11 +398,11 @@ class LotService:
             full = lot.total_demand >= lot.lot_size
             if not aggregation.should_close(lot.total_demand, lot.lot_size, lot.cutoff_at, now):
                 continue
-            await self._close(lot, "full" if full else "cutoff", now)
+            await self._close(lot, LotCloseReason.FULL if full else LotCloseReason.CUTOFF, now)
             closed += 1
         return closed
 
-    async def _close(self, lot: BulogLot, reason: str, now: dt.datetime) -> None:
+    async def _close(self, lot: BulogLot, reason: LotCloseReason, now: dt.datetime) -> None:
         order = aggregation.lot_order_quantity(lot.total_demand, lot.lot_unit)
         lot.closed_at = now
         lot.close_reason = reason
@@ -429,7 +423,7 @@ class LotService:
             quantity=order.order_quantity,
             unit_price=lot.unit_price,
             total=order.order_quantity * lot.unit_price,
-            status="sent",
+            status=BulogOrderStatus.SENT,
         )
         self.lots.add_all([po])
         await self.lots.flush()
@@ -514,7 +508,7 @@ class LotService:
         lot.receipt_note = note
         po = await self.lots.purchase_order(lot.id)
         if po is not None:
-            po.status = "received"
+            po.status = BulogOrderStatus.RECEIVED
         await self.lots.flush()
         lot_events.received(self.uow, lot, po, allocation)
         return ReceiptResult(

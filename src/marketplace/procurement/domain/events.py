@@ -11,6 +11,7 @@ import msgspec
 
 from marketplace.events import Currency, PartnerEvent
 from marketplace.money import Rupiah
+from marketplace.procurement.domain.states import LotCloseReason, LotStatus
 
 # --- Bulog purchase lots ----------------------------------------------------------------
 
@@ -21,8 +22,8 @@ class BulogLotClosed(PartnerEvent, frozen=True, kw_only=True):
 
     event_type: ClassVar[str] = "procurement.bulog_lot.closed"
     lot_id: uuid.UUID
-    status: str
-    reason: str | None
+    status: LotStatus
+    reason: LotCloseReason | None
     product_id: uuid.UUID
     bulog_organization_id: uuid.UUID
     total_demand: int
