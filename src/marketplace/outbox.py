@@ -171,17 +171,16 @@ async def emit_each(uow: UnitOfWork, events: Sequence[tuple[uuid.UUID, Event]]) 
     if not event_ids:
         return event_ids
     encoded: dict[int, str] = {}  # an event sent to several organizations is encoded once
+    for _, event in events:
+        if id(event) not in encoded:
+            encoded[id(event)] = msgspec.json.encode(payload_of(event)).decode()
     await uow.session.execute(
         _INSERT_EACH,
         {
             "ids": event_ids,
             "topics": [event.event_type for _, event in events],
             "organization_ids": [organization_id for organization_id, _ in events],
-            "payloads": [
-                encoded.get(id(event))
-                or encoded.setdefault(id(event), msgspec.json.encode(payload_of(event)).decode())
-                for _, event in events
-            ],
+            "payloads": [encoded[id(event)] for _, event in events],
         },
     )
     _enqueue_after_commit(uow, event_ids)
