@@ -31,6 +31,7 @@ UNSCOPED_PAGES = {
     # party to (`require_party` / `ensure_visible` on the parent first).
     "accounts.repository.ApiKeyRepository.list_for_organization": "of a visible organization",
     "listings.repository.ListingRepository.movements_page": "of a managed listing",
+    "orders.repository.BudgetRepository.periods_page": "of a visible kitchen",
     "payments.repository.PaymentRepository.of_order": "of a visible order",
     "webhooks.repository.DeliveryRepository.list_for_endpoint": "of a visible endpoint",
 }
@@ -62,7 +63,7 @@ def is_page(name: str, method: Any) -> bool:
 def test_the_rule_finds_the_pages() -> None:
     pages = {name for name, method in repository_methods() if is_page(name, method)}
     assert "orders.repository.OrderRepository.orders_page" in pages
-    assert "procurement.repository.LotRepository.page" in pages
+    assert "procurement.lots.repository.LotRepository.page" in pages
     assert "accounts.repository.OrganizationRepository.list_page" in pages
     assert "orders.repository.OrderRepository.get" not in pages
     assert set(UNSCOPED_PAGES) <= pages  # no stale exemption

@@ -33,7 +33,8 @@ from marketplace.orders.controller import (
     StandingOrderController,
 )
 from marketplace.payments.controller import PaymentController
-from marketplace.procurement.controller import BulogLotController, TradeContractController
+from marketplace.procurement.contracts.controller import TradeContractController
+from marketplace.procurement.lots.controller import BulogLotController
 from marketplace.procurement.sourcing.controller import SourcingController
 from marketplace.read_pool import ReadPool
 from marketplace.request_edge import edge_checks

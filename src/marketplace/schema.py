@@ -10,7 +10,8 @@ from marketplace.ledger import models as ledger_models
 from marketplace.listings import models as listings_models
 from marketplace.orders import models as orders_models
 from marketplace.payments import models as payments_models  # noqa: F401
-from marketplace.procurement import models as procurement_models  # noqa: F401
+from marketplace.procurement.contracts import models as contract_models
+from marketplace.procurement.lots import models as lot_models
 from marketplace.procurement.sourcing import models as sourcing_models
 from marketplace.webhooks import models as webhooks_models
 
@@ -19,9 +20,11 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "consignment_models",
+    "contract_models",
     "idempotency",
     "ledger_models",
     "listings_models",
+    "lot_models",
     "metadata",
     "orders_models",
     "outbox",

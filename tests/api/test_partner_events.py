@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace import outbox
 from marketplace.db import unit_of_work
-from marketplace.procurement.tasks import close_due_lots
+from marketplace.procurement.lots.tasks import close_due_lots
 from marketplace.webhooks import EVENT_TYPES, EventType
 from tests.catalog import create_listing, create_product
 from tests.stripe_server import (  # noqa: F401  (fixtures)

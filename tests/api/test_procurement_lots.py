@@ -14,8 +14,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.procurement.lots_service import choose_branch, cutoff_after, lot_terms
-from marketplace.procurement.tasks import close_due_lots
+from marketplace.procurement.lots.domain.terms import choose_branch, cutoff_after, lot_terms
+from marketplace.procurement.lots.tasks import close_due_lots
 from tests.builders import orders
 from tests.builders.catalog import Listing, Product, new_listing, new_product
 from tests.builders.legacy import LegacyKeys

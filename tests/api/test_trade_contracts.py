@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from marketplace.db import create_session_factory, unit_of_work
 from marketplace.ledger import LedgerService
 from marketplace.orders.domain.placed import PlacedOrder
-from marketplace.procurement.contracts_service import iso_week, week_start
-from marketplace.procurement.models import TradeContract
+from marketplace.procurement.contracts.domain.weeks import iso_week, week_start
+from marketplace.procurement.contracts.models import TradeContract
 from tests.builders import orders, procurement
 from tests.builders.catalog import Product, new_eggs_product
 from tests.builders.legacy import LegacyKeys
@@ -386,7 +386,7 @@ async def test_a_calloff_cannot_lose_the_volume_it_read_to_a_racing_order(
     three times and it answered 409 `listings.stock_changed`. The allotments are now
     locked before their volume is read, so the racer gets nothing meanwhile and the
     placement is served from what it read."""
-    from marketplace.procurement.repository import ContractRepository
+    from marketplace.procurement.contracts.repository import ContractRepository
 
     w = trade_world
     await create_contract(

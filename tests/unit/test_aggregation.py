@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.procurement.domain.aggregation import (
+from marketplace.procurement.lots.domain.aggregation import (
     DemandLine,
     DuplicateDemandLine,
     InvalidLotUnit,

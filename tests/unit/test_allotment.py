@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from marketplace.procurement.domain.allotment import (
+from marketplace.procurement.contracts.domain.allotment import (
     Allotment,
     DuplicateSupplier,
     InsufficientCapacity,

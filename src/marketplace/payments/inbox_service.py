@@ -19,14 +19,14 @@ from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
 from marketplace.payments.domain import InvalidStripeEvent, interpret_stripe_event
 from marketplace.payments.domain.gateway import PaymentGateway
-from marketplace.payments.repository import PaymentRepository, StripeEventRepository
-from marketplace.payments.service import (
+from marketplace.payments.lifecycle import (
     CANCEL_CARD_JOB,
     SUBMIT_REFUND_JOB,
-    PaymentService,
     cancel_card_job_id,
     submit_refund_job_id,
 )
+from marketplace.payments.repository import PaymentRepository, StripeEventRepository
+from marketplace.payments.stripe_updates import StripeUpdates
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,7 @@ class StripeInbox:
         if update is None:
             outcome = "ignored"
         else:
-            outcome = await PaymentService(self.uow, self.gateway).apply_stripe_update(update)
+            outcome = await StripeUpdates(self.uow).apply(update)
             if outcome == "unknown_payment" and now - row.received_at < UNKNOWN_PAYMENT_GRACE:
                 # Perhaps our own transaction creating the payment hasn't committed yet.
                 row.outcome = outcome

@@ -22,7 +22,8 @@ from marketplace.orders.domain.events import OrderCancelled
 from marketplace.outbox import Emitted
 from marketplace.payments.domain.gateway import GatewayUnavailable, PaymentGateway
 from marketplace.payments.inbox_service import HANDLE_STRIPE_EVENT_JOB, SWEEP_JOB, StripeInbox
-from marketplace.payments.service import CANCEL_CARD_JOB, SUBMIT_REFUND_JOB, PaymentService
+from marketplace.payments.lifecycle import CANCEL_CARD_JOB, SUBMIT_REFUND_JOB
+from marketplace.payments.refund_service import RefundService
 from marketplace.payments.stripe_gateway import gateway_for
 from marketplace.settings import Settings, load_settings
 
@@ -38,7 +39,7 @@ __all__ = [
 
 
 async def on_order_cancelled(uow: UnitOfWork, emitted: Emitted[OrderCancelled]) -> None:
-    await PaymentService(uow).on_order_cancelled(emitted.event.order_id)
+    await RefundService(uow).on_order_cancelled(emitted.event.order_id)
 
 
 def _gateway(ctx: dict[str, Any]) -> PaymentGateway | None:
@@ -59,7 +60,7 @@ async def handle_stripe_event(ctx: dict[str, Any], event_id: str) -> str:
 async def submit_refund(ctx: dict[str, Any], refund_id: str) -> str:
     try:
         async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
-            outcome = await PaymentService(uow, _gateway(ctx)).submit_refund(uuid.UUID(refund_id))
+            outcome = await RefundService(uow, _gateway(ctx)).submit_refund(uuid.UUID(refund_id))
             await uow.commit()
     except GatewayUnavailable as exc:
         # Safe to repeat: Stripe recognises the refund's idempotency key.
@@ -70,7 +71,7 @@ async def submit_refund(ctx: dict[str, Any], refund_id: str) -> str:
 async def cancel_card(ctx: dict[str, Any], payment_id: str) -> str:
     try:
         async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
-            outcome = await PaymentService(uow, _gateway(ctx)).cancel_card(uuid.UUID(payment_id))
+            outcome = await RefundService(uow, _gateway(ctx)).cancel_card(uuid.UUID(payment_id))
             await uow.commit()
     except GatewayUnavailable as exc:
         raise Retry(defer=30 * int(ctx.get("job_try", 1))) from exc

@@ -1,15 +1,23 @@
 """Procurement: Bulog purchase lots, inter-city trade contracts and government sourcing.
 
-Owns the pooling of `bulog_lot` order legs into purchase lots per (cooperative, product,
-Bulog branch), the allotment of trade-contract volume across supplying cooperatives by
-declared capacity (with shortfalls re-allotted down the list) and the government path
-RFQ → quote → award → purchase order → goods receipt (BAST) → invoice. Invariants: every
-demanded unit is either released or reported unfilled; allotments add up to the contract
-volume and never exceed a supplier's capacity. Talks to orders (releasing legs), listings
-(stock in), the ledger (levies, invoices) and publishes OCDS release packages.
+Three rooms, each with its own tables, queries, use cases, shapes and endpoints, that share
+only `procurement.domain` (errors alike) and never import each other:
+
+- `lots/` pools `bulog_lot` order legs into purchase lots per (cooperative, product, Bulog
+  branch), closes them into purchase orders and shares a receipt out to the waiting legs;
+- `contracts/` allots a trade contract's weekly volume across supplying cooperatives by
+  declared capacity (shortfalls re-allotted down the list), and takes call-offs, shipments
+  and their levies;
+- `sourcing/` is the government path RFQ → quote → award → purchase order → goods receipt
+  (BAST) → invoice → treasury payment, published as OCDS release packages.
+
+Invariants: every demanded unit is either released or reported unfilled; allotments add up
+to the contract volume and never exceed a supplier's capacity. Orders uses procurement
+through what this package exports (it never imports orders); procurement talks to accounts,
+listings (stock in), the ledger (levies, invoices) and the outbox.
 """
 
-from marketplace.procurement.contracts_service import ContractCalloffs as ContractCalloffs
-from marketplace.procurement.contracts_service import ContractOffer as ContractOffer
-from marketplace.procurement.lots_service import LotPooling as LotPooling
-from marketplace.procurement.lots_service import NoBulogBranch as NoBulogBranch
+from marketplace.procurement.contracts.calloffs import ContractCalloffs as ContractCalloffs
+from marketplace.procurement.contracts.calloffs import ContractOffer as ContractOffer
+from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
+from marketplace.procurement.lots.pooling import LotPooling as LotPooling

@@ -9,6 +9,5 @@ ordered; one invoice per purchase order, on what was received; the payment equal
 invoice's net payable. Talks to accounts (`OrganizationDirectory`), listings (product
 catalogue), the ledger (`LedgerService.post` with `postings.government_invoice` and
 `postings.payment_received`) and the outbox; publishes OCDS 1.1 release packages
-(`ocds.py`). Lives beside, and independent of, the Bulog-lot and trade-contract modules
-of the procurement package.
+(`ocds.py`). A room of procurement, beside and independent of `lots/` and `contracts/`.
 """

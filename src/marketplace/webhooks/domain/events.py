@@ -19,13 +19,15 @@ from marketplace.orders.domain.events import (
     OrderPlaced,
 )
 from marketplace.payments.domain.events import PaymentFailed, PaymentRefunded, PaymentSucceeded
-from marketplace.procurement.domain.events import (
-    BulogLotClosed,
-    BulogLotReceived,
-    BulogLotSubmitted,
+from marketplace.procurement.contracts.domain.events import (
     TradeContractReallotted,
     TradeContractShipmentRecorded,
     TradeContractSigned,
+)
+from marketplace.procurement.lots.domain.events import (
+    BulogLotClosed,
+    BulogLotReceived,
+    BulogLotSubmitted,
 )
 from marketplace.procurement.sourcing.domain.events import (
     InvoiceIssued,

@@ -18,7 +18,7 @@ from marketplace.db import UnitOfWork
 from marketplace.listings.domain import ListingStatus, MovementKind, SupplyMode
 from marketplace.listings.domain.pricing import PriceTier
 from marketplace.listings.service import ListingService, ProductService
-from marketplace.procurement.models import BulogLot
+from marketplace.procurement.lots.models import BulogLot
 
 
 class OwnStock:

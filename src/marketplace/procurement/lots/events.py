@@ -1,4 +1,4 @@
-"""Bulog lot events for partners (`procurement.domain.events`), emitted in the
+"""Bulog lot events for partners (`lots.domain.events`), emitted in the
 transaction of the change: the cooperative follows its lot, the Bulog branch its purchase
 orders (it is told of each new one and of its receipt)."""
 
@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from marketplace import outbox
 from marketplace.db import UnitOfWork
-from marketplace.procurement.domain.aggregation import ReceiptAllocation
-from marketplace.procurement.domain.events import (
+from marketplace.procurement.lots.domain.aggregation import ReceiptAllocation
+from marketplace.procurement.lots.domain.events import (
     BulogLotClosed,
     BulogLotReceived,
     BulogLotSubmitted,
 )
-from marketplace.procurement.models import BulogLot, BulogPurchaseOrder
+from marketplace.procurement.lots.models import BulogLot, BulogPurchaseOrder
 
 
 def closed(uow: UnitOfWork, lot: BulogLot) -> None:

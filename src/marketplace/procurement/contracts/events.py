@@ -1,4 +1,4 @@
-"""Trade-contract events for partners (`procurement.domain.events`), emitted in the
+"""Trade-contract events for partners (`contracts.domain.events`), emitted in the
 transaction of the change: what each party's system needs to follow a contract."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from marketplace import outbox
 from marketplace.db import UnitOfWork
 from marketplace.events import Event
-from marketplace.procurement.domain.events import (
+from marketplace.procurement.contracts.domain.events import (
     Allotment,
     TradeContractReallotted,
     TradeContractShipmentRecorded,
     TradeContractSigned,
 )
-from marketplace.procurement.models import TradeAllotment, TradeContract, TradeShipment
+from marketplace.procurement.contracts.models import TradeAllotment, TradeContract, TradeShipment
 
 
 def _allotments(allotments: Sequence[TradeAllotment]) -> list[Allotment]:

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from marketplace.db import unit_of_work
-from marketplace.procurement.lots_service import LotService
+from marketplace.procurement.lots.service import LotService
 
 CLOSE_DUE_LOTS_JOB = "procurement.close_due_lots"
 

@@ -1,0 +1,178 @@
+"""HTTP endpoints of Bulog purchase lots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody, Parameter
+
+from marketplace.dependencies import Caller, UoW
+from marketplace.http import (
+    DEFAULT_PAGE_SIZE,
+    PageCursor,
+    PageLimit,
+    decode_id_cursor,
+    paginate,
+    problem_responses,
+)
+from marketplace.procurement.lots.models import BulogLot
+from marketplace.procurement.lots.schemas import (
+    BulogLotOut,
+    BulogLotPage,
+    BulogPurchaseOrderOut,
+    DemandLineOut,
+    LotReceiptCreate,
+    LotReceiptOut,
+    LotStatusName,
+    UnfilledOut,
+)
+from marketplace.procurement.lots.service import LotService, LotView
+
+
+def lot_out(lot: BulogLot, view: LotView | None = None) -> BulogLotOut:
+    po = view.purchase_order if view else None
+    return BulogLotOut(
+        id=lot.id,
+        cooperative_organization_id=lot.cooperative_organization_id,
+        product_id=lot.product_id,
+        bulog_organization_id=lot.bulog_organization_id,
+        listing_id=lot.listing_id,
+        status=lot.status,  # type: ignore[arg-type]
+        lot_unit=lot.lot_unit,
+        lot_size=lot.lot_size,
+        unit_price=lot.unit_price,
+        currency="IDR",
+        cutoff_at=lot.cutoff_at,
+        total_demand=lot.total_demand,
+        order_quantity=lot.order_quantity,
+        surplus=lot.surplus,
+        closed_at=lot.closed_at,
+        close_reason=lot.close_reason,
+        received_quantity=lot.received_quantity,
+        received_at=lot.received_at,
+        created_at=lot.created_at,
+        demand_lines=[
+            DemandLineOut(
+                leg_id=line.leg_id,
+                order_id=line.order_id,
+                buyer_organization_id=line.buyer_organization_id,
+                ordered_at=line.ordered_at,
+                quantity=line.quantity,
+                released_quantity=line.released_quantity,
+                unfilled_quantity=line.unfilled_quantity,
+                withdrawn_at=line.withdrawn_at,
+            )
+            for line in view.lines
+        ]
+        if view
+        else None,
+        purchase_order=BulogPurchaseOrderOut(
+            id=po.id,
+            bulog_organization_id=po.bulog_organization_id,
+            quantity=po.quantity,
+            unit_price=po.unit_price,
+            total=po.total,
+            currency="IDR",
+            status=po.status,
+            created_at=po.created_at,
+        )
+        if po
+        else None,
+    )
+
+
+class BulogLotController(Controller):
+    path = "/v1/procurement/bulog-lots"
+    tags = ["procurement"]
+
+    @get(
+        "/",
+        operation_id="listBulogLots",
+        summary="Your Bulog purchase lots (as cooperative or Bulog branch), newest first",
+        responses=problem_responses(401),
+    )
+    async def list_lots(
+        self,
+        uow: UoW,
+        principal: Caller,
+        status: Annotated[LotStatusName | None, Parameter()] = None,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> BulogLotPage:
+        lots = await LotService(uow).page(
+            principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
+        )
+        page, next_cursor = paginate(lots, limit, lambda r: [r.id])
+        return BulogLotPage(
+            items=[lot_out(lot) for lot in page],
+            next_cursor=next_cursor,
+        )
+
+    @get(
+        "/{lot_id:uuid}",
+        operation_id="getBulogLot",
+        summary="One lot with its demand lines (their orders) and purchase order",
+        responses=problem_responses(401, 404),
+    )
+    async def get_lot(
+        self, lot_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> BulogLotOut:
+        view = await LotService(uow).get(principal, lot_id)
+        return lot_out(view.lot, view)
+
+    @post(
+        "/{lot_id:uuid}/submit",
+        operation_id="submitBulogLot",
+        summary="Close an open lot before its cut-off; it becomes a purchase order to Bulog",
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def submit_lot(
+        self, lot_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> BulogLotOut:
+        view = await LotService(uow).submit(principal, lot_id)
+        await uow.commit()
+        return lot_out(view.lot, view)
+
+    @post(
+        "/{lot_id:uuid}/receive",
+        operation_id="receiveBulogLot",
+        summary="Record Bulog's delivery: stock in, waiting legs released oldest order first",
+        description=(
+            "The received goods are shared out oldest order first; what the legs got is "
+            "received into the Bulog listing and reserved for them (they ship from it), the "
+            "surplus becomes the cooperative's own stock, and legs left short are reported."
+        ),
+        status_code=200,
+        responses=problem_responses(401, 403, 404, 409, 422),
+    )
+    async def receive_lot(
+        self,
+        lot_id: FromPath[uuid.UUID],
+        data: JSONBody[LotReceiptCreate],
+        uow: UoW,
+        principal: Caller,
+    ) -> LotReceiptOut:
+        result = await LotService(uow).receive(principal, lot_id, data.received_quantity, data.note)
+        await uow.commit()
+        allocation = result.allocation
+        return LotReceiptOut(
+            lot=lot_out(result.view.lot, result.view),
+            released_total=allocation.released_total,
+            unfilled_total=allocation.unfilled_total,
+            surplus=allocation.surplus,
+            surplus_listing_id=result.surplus_listing_id,
+            unfilled=[
+                UnfilledOut(
+                    leg_id=r.leg_id,
+                    order_id=r.order_id,
+                    demanded=r.demanded,
+                    released=r.released,
+                    unfilled=r.unfilled,
+                )
+                for r in allocation.releases
+                if r.unfilled
+            ],
+        )
