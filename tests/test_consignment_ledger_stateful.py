@@ -45,7 +45,10 @@ from marketplace.ids import new_id
 from marketplace.ledger.domain import postings
 from marketplace.listings.schemas import ProductCreate
 from marketplace.listings.service import ProductService
+from marketplace.orders.domain.events import OrderLegDelivered
+from marketplace.outbox import Emitted
 from marketplace.settings import Settings
+from tests.builders.events import example
 from tests.catalog import product_body
 
 T = TypeVar("T")
@@ -54,10 +57,6 @@ STOCK = 10_000
 
 def principal(org: uuid.UUID, kind: OrganizationKind, role: Role = Role.ADMIN) -> Principal:
     return Principal(api_key_id=new_id(), organization_id=org, organization_kind=kind, role=role)
-
-
-class FakeEvent(msgspec.Struct):
-    payload: dict[str, Any]
 
 
 class ConsignmentBooks(RuleBasedStateMachine):
@@ -193,14 +192,20 @@ class ConsignmentBooks(RuleBasedStateMachine):
 
         async def go() -> None:
             async with unit_of_work(self.factory) as uow:
-                event = FakeEvent(
-                    payload={
-                        "leg_id": str(new_id()),
-                        "kind": "consignment",
-                        "delivered_quantity": 0,
-                    }
+                event = example(
+                    "order.leg.delivered",
+                    leg_id=str(new_id()),
+                    kind="consignment",
+                    delivered_quantity=0,
                 )
-                await on_leg_delivered(uow, event)
+                assert isinstance(event, OrderLegDelivered)
+                emitted = Emitted(
+                    id=new_id(),
+                    organization_id=None,
+                    occurred_at=dt.datetime.now(dt.UTC),
+                    event=event,
+                )
+                await on_leg_delivered(uow, emitted)
                 await uow.commit()
 
         self.run(go())

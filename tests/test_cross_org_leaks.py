@@ -211,12 +211,13 @@ async def procurement_objects(
 
 
 async def make_delivery(factory: async_sessionmaker[AsyncSession], owner: Actor) -> str:
-    from marketplace.webhooks.tasks import fan_out_event
+    from marketplace.webhooks.tasks import register_fan_out
+    from tests.builders.events import example
 
     handlers = outbox.EventHandlers()
-    handlers.register("*", fan_out_event)
+    register_fan_out(handlers)
     async with unit_of_work(factory) as uow:
-        event_id = outbox.emit(uow, "order.placed", {}, organization_id=owner.organization_id)
+        event_id = outbox.emit(uow, example("order.placed"), organization_id=owner.organization_id)
         await uow.commit()
     async with unit_of_work(factory) as uow:
         assert await outbox.handle_event(uow, event_id, handlers)

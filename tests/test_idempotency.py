@@ -18,6 +18,7 @@ from marketplace.idempotency import (
     IdempotencyKeyReused,
     run_idempotent,
 )
+from tests.builders.events import topic_event
 
 
 class Made(msgspec.Struct, frozen=True):
@@ -38,7 +39,9 @@ async def make_thing(
     async with unit_of_work(factory) as uow:
 
         async def action() -> Made:
-            event_id = outbox.emit(uow, "test.made", {"amount": amount}, organization_id=org)
+            event_id = outbox.emit(
+                uow, topic_event("test.made", amount=amount), organization_id=org
+            )
             if hold is not None:
                 await hold.wait()
             return Made(event_id=event_id, amount=amount)
@@ -146,7 +149,7 @@ async def test_failed_action_records_nothing_so_a_retry_runs(
     async with unit_of_work(session_factory) as uow:
 
         async def failing() -> Made:
-            outbox.emit(uow, "test.made", {}, organization_id=org)
+            outbox.emit(uow, topic_event("test.made"), organization_id=org)
             raise RuntimeError("boom")
 
         with pytest.raises(RuntimeError):

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace import outbox
 from marketplace.db import UnitOfWork, unit_of_work
+from marketplace.events import Event
 from marketplace.jobs import ArqJobQueue
 from marketplace.settings import Settings
+from tests.builders.events import topic_event, topic_event_class
 from tests.builders.worker import run_worker_burst
 from tests.support import ServiceUrls
 
@@ -32,7 +34,7 @@ class CountingHandler:
     def __init__(self) -> None:
         self.calls: list[uuid.UUID] = []
 
-    async def __call__(self, uow: UnitOfWork, event: outbox.OutboxEvent) -> None:
+    async def __call__(self, uow: UnitOfWork, event: outbox.Emitted[Event]) -> None:
         self.calls.append(event.id)
 
 
@@ -41,7 +43,7 @@ async def test_event_is_handled_exactly_once_despite_duplicate_enqueues(
 ) -> None:
     jobs = ArqJobQueue(redis)
     async with unit_of_work(session_factory, jobs) as uow:
-        event_id = outbox.emit(uow, "test.ping", {"n": 1})
+        event_id = outbox.emit(uow, topic_event("test.ping", n=1))
         await uow.commit()  # after-commit enqueues the handle job
     # The sweeper and a retry enqueue it again; arq's job id and the handled mark dedupe.
     for _ in range(3):
@@ -50,7 +52,7 @@ async def test_event_is_handled_exactly_once_despite_duplicate_enqueues(
 
     handler = CountingHandler()
     handlers = outbox.EventHandlers()
-    handlers.register("test.ping", handler)
+    handlers.register(topic_event_class("test.ping"), handler)
     await run_worker_burst(redis, settings, handlers)
 
     assert handler.calls == [event_id]
@@ -64,7 +66,7 @@ async def test_rolled_back_change_emits_nothing(
     session_factory: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
     async with unit_of_work(session_factory, ArqJobQueue(redis)) as uow:
-        event_id = outbox.emit(uow, "test.ping", {})
+        event_id = outbox.emit(uow, topic_event("test.ping"))
         # no commit: the context manager rolls back
     assert await redis.queued_jobs() == []
     async with session_factory() as session:
@@ -75,7 +77,7 @@ async def test_sweeper_recovers_an_event_whose_job_was_lost(
     session_factory: async_sessionmaker[AsyncSession], redis: ArqRedis, settings: Settings
 ) -> None:
     async with unit_of_work(session_factory, jobs=None) as uow:  # the queue was down
-        event_id = outbox.emit(uow, "test.lost", {})
+        event_id = outbox.emit(uow, topic_event("test.lost"))
         await uow.session.flush()
         # Oldest first: the sweep takes a bounded batch, and the shared test database holds
         # other tests' unhandled events, so this one is dated before all of them.
@@ -92,7 +94,7 @@ async def test_sweeper_recovers_an_event_whose_job_was_lost(
 
     handler = CountingHandler()
     handlers = outbox.EventHandlers()
-    handlers.register("test.lost", handler)
+    handlers.register(topic_event_class("test.lost"), handler)
     await run_worker_burst(redis, settings, handlers)
     assert handler.calls.count(event_id) == 1
 
@@ -101,14 +103,14 @@ async def test_failing_handler_leaves_event_unhandled_for_retry(
     session_factory: async_sessionmaker[AsyncSession], redis: ArqRedis
 ) -> None:
     async with unit_of_work(session_factory) as uow:
-        event_id = outbox.emit(uow, "test.fails", {})
+        event_id = outbox.emit(uow, topic_event("test.fails"))
         await uow.commit()
 
-    async def boom(uow: UnitOfWork, event: outbox.OutboxEvent) -> None:
+    async def boom(uow: UnitOfWork, event: outbox.Emitted[Event]) -> None:
         raise RuntimeError("handler failed")
 
     handlers = outbox.EventHandlers()
-    handlers.register("test.fails", boom)
+    handlers.register(topic_event_class("test.fails"), boom)
     async with unit_of_work(session_factory) as uow:
         with pytest.raises(RuntimeError):
             await outbox.handle_event(uow, event_id, handlers)
@@ -119,7 +121,7 @@ async def test_failing_handler_leaves_event_unhandled_for_retry(
 
     ok = CountingHandler()
     handlers = outbox.EventHandlers()
-    handlers.register("test.fails", ok)
+    handlers.register(topic_event_class("test.fails"), ok)
     async with unit_of_work(session_factory) as uow:
         assert await outbox.handle_event(uow, event_id, handlers) is True
     async with unit_of_work(session_factory) as uow:
@@ -132,8 +134,8 @@ async def test_sweeper_reaches_every_stale_event_not_only_the_oldest(
 ) -> None:
     async with unit_of_work(session_factory, jobs=None) as uow:
         for i in range(600):  # a backlog ahead of ours, e.g. events whose handler keeps failing
-            outbox.emit(uow, "test.backlog", {"i": i})
-        newest = outbox.emit(uow, "test.newest", {})
+            outbox.emit(uow, topic_event("test.backlog", i=i))
+        newest = outbox.emit(uow, topic_event("test.newest"))
         await uow.commit()
     async with unit_of_work(session_factory, ArqJobQueue(redis)) as uow:
         swept = await outbox.sweep(uow, stale_after=dt.timedelta(0))

@@ -35,8 +35,9 @@ from marketplace.db import unit_of_work
 from marketplace.jobs import ArqJobQueue
 from marketplace.settings import Settings
 from marketplace.webhooks import tasks
-from marketplace.webhooks.domain import DISABLE_AFTER_FAILED_DELIVERIES, MAX_ATTEMPTS
+from marketplace.webhooks.domain import DISABLE_AFTER_FAILED_DELIVERIES, EVENT_TYPES, MAX_ATTEMPTS
 from tests.builders import worker as worker_run
+from tests.builders.events import example, topic_event
 from tests.support import Actor, Actors
 
 # --- a real receiver ------------------------------------------------------------------
@@ -178,10 +179,11 @@ async def emit(
     organization_id: uuid.UUID | None,
     payload: dict[str, Any] | None = None,
 ) -> uuid.UUID:
+    """An event of `topic`: a partner event (`payload` its fields, placeholders for the
+    rest), or an internal one."""
+    event = example(topic, **(payload or {})) if topic in EVENT_TYPES else topic_event(topic)
     async with unit_of_work(session_factory, ArqJobQueue(redis) if redis else None) as uow:
-        event_id = outbox.emit(
-            uow, topic, payload or {"order_id": str(uuid.uuid4())}, organization_id=organization_id
-        )
+        event_id = outbox.emit(uow, event, organization_id=organization_id)
         await uow.commit()
     return event_id
 
@@ -243,7 +245,13 @@ async def test_event_reaches_only_the_subscribed_endpoints_of_its_organization_s
     await register(client, coop, receiver.url + "/cancelled-only", "order.cancelled")
     await register(client, other, receiver.url + "/other-org", "order.placed")
 
-    payload = {"order_id": str(uuid.uuid4()), "total": {"amount": 1_250_000, "currency": "IDR"}}
+    payload = {
+        "order_id": str(uuid.uuid4()),
+        "buyer_organization_id": str(coop.organization_id),
+        "total": 1_250_000,
+        "currency": "IDR",
+        "delivery_date": "2026-12-04",
+    }
     event_id = await emit(session_factory, redis, "order.placed", coop.organization_id, payload)
     await emit(session_factory, redis, "internal.only", coop.organization_id)  # not a webhook
     await run_worker_burst(redis, settings)

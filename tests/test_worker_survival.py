@@ -27,6 +27,7 @@ from marketplace.db import unit_of_work
 from marketplace.jobs import ArqJobQueue, connect_redis
 from marketplace.settings import Settings
 from marketplace.supervisor import ProcessSupervisor
+from tests.builders.events import topic_event
 from tests.test_cli import free_port
 
 CLI = [sys.executable, "-m", "marketplace.cli"]
@@ -99,7 +100,7 @@ async def emit_ping(factory: async_sessionmaker[AsyncSession], redis_url: str) -
     redis = connect_redis(redis_url, timeout=2)
     try:
         async with unit_of_work(factory, ArqJobQueue(redis)) as uow:
-            event_id = outbox.emit(uow, "test.worker_ping", {"n": 1})
+            event_id = outbox.emit(uow, topic_event("test.worker_ping", n=1))
             await uow.commit()
     finally:
         await redis.aclose()

@@ -26,7 +26,7 @@ from marketplace.jobs import connect_redis
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
-from marketplace.openapi_schema import StrictStructSchemaPlugin
+from marketplace.openapi_schema import StrictStructSchemaPlugin, partner_webhooks
 from marketplace.orders.controller import (
     KitchenBudgetController,
     OrderController,
@@ -101,6 +101,7 @@ def openapi_config() -> OpenAPIConfig:
         ),
         security=[{"apiKey": []}],
         use_handler_docstrings=False,
+        webhooks=partner_webhooks(),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import BigInteger, DateTime, MetaData, event, func, text
+from sqlalchemy import BigInteger, DateTime, Enum, MetaData, event, func, text
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -54,6 +55,20 @@ class Base(DeclarativeBase):
         uuid.UUID: PG_UUID(as_uuid=True),
         dt.datetime: DateTime(timezone=True),
     }
+
+
+def enum_column(enum_class: type[enum.StrEnum], length: int) -> Enum:
+    """A column of a StrEnum's values, stored as they always were: VARCHAR(length), no
+    PostgreSQL enum type and no CHECK constraint (so no migration). Rows read back as the
+    enum's members, and a value that isn't one is refused before it is written."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class IdMixin:

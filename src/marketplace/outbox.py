@@ -1,19 +1,21 @@
 """Transactional outbox: a state change and the event it causes commit together.
 
-`emit()` inserts an event row in the caller's transaction and, after commit, enqueues an
-arq job `outbox.handle` for it (job id = event id, so arq drops duplicates). The queue
+`emit()` inserts an event (a `marketplace.events.Event` Struct, stored as its payload under
+its `event_type`) in the caller's transaction and, after commit, enqueues an arq job
+`outbox.handle` for it (job id = event id, so arq drops duplicates). The queue
 may lose jobs (Redis restart, worker killed), so the table is the source of truth: the
 `outbox.sweep` cron job re-enqueues events left unhandled. Handling an event marks it
 handled in the same transaction as the handlers' effects, under a row lock, so each
-event's handlers take effect exactly once however often the job runs.
+event's handlers take effect exactly once however often the job runs. Handlers are
+registered for an event class and receive the stored payload decoded into it (`Emitted`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import structlog
@@ -22,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
+from marketplace.events import Event, event_from, payload_of
 from marketplace.ids import new_id
 from marketplace.jobs import resweep_job_id
 
@@ -51,40 +54,70 @@ class OutboxEvent(IdMixin, TimestampMixin, Base):
     )
 
 
-EventHandler = Callable[[UnitOfWork, OutboxEvent], Awaitable[None]]
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+E = TypeVar("E", bound=Event)
+
+
+class Emitted(msgspec.Struct, Generic[E_co], frozen=True, kw_only=True):
+    """An event as its handlers receive it: the outbox row's id (the partners' `webhook-id`),
+    the organization it was emitted to, when, and the event decoded into its Struct."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID | None
+    occurred_at: dt.datetime
+    event: E_co
+
+
+EventHandler = Callable[[UnitOfWork, Emitted[E]], Awaitable[None]]
 
 
 class EventHandlers:
-    """Registry of handlers by topic, composed at worker start-up."""
+    """Registry of handlers by event class, composed at worker start-up."""
 
     def __init__(self) -> None:
-        self._by_topic: dict[str, list[EventHandler]] = {}
+        self._by_topic: dict[str, list[EventHandler[Any]]] = {}
+        self._classes: dict[str, type[Event]] = {}
 
-    def register(self, topic: str, handler: EventHandler) -> None:
-        self._by_topic.setdefault(topic, []).append(handler)
+    def register(self, event_class: type[E], handler: EventHandler[E]) -> None:
+        known = self._classes.setdefault(event_class.event_type, event_class)
+        if known is not event_class:
+            raise ValueError(f"{event_class.event_type!r} is already {known.__qualname__}")
+        self._by_topic.setdefault(event_class.event_type, []).append(handler)
 
-    def for_topic(self, topic: str) -> list[EventHandler]:
-        return [*self._by_topic.get(topic, []), *self._by_topic.get("*", [])]
+    def register_each(self, event_classes: Iterable[type[E]], handler: EventHandler[E]) -> None:
+        for event_class in event_classes:
+            self.register(event_class, handler)
+
+    def for_topic(self, topic: str) -> list[EventHandler[Any]]:
+        return list(self._by_topic.get(topic, []))
+
+    def event_class(self, topic: str) -> type[Event]:
+        return self._classes[topic]
 
 
-def emit(
-    uow: UnitOfWork,
-    topic: str,
-    payload: dict[str, Any],
-    *,
-    organization_id: uuid.UUID | None = None,
-) -> uuid.UUID:
-    event_id = new_id()
-    uow.session.add(
-        OutboxEvent(id=event_id, topic=topic, organization_id=organization_id, payload=payload)
-    )
+def _enqueue_after_commit(uow: UnitOfWork, event_ids: Sequence[uuid.UUID]) -> None:
     jobs = uow.jobs
-    if jobs is not None:
+    if jobs is None:
+        return
+    for event_id in event_ids:
 
-        async def enqueue() -> None:
+        async def enqueue(event_id: uuid.UUID = event_id) -> None:
             await jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
 
         uow.after_commit(enqueue)
+
+
+def emit(uow: UnitOfWork, event: Event, *, organization_id: uuid.UUID | None = None) -> uuid.UUID:
+    event_id = new_id()
+    uow.session.add(
+        OutboxEvent(
+            id=event_id,
+            topic=event.event_type,
+            organization_id=organization_id,
+            payload=payload_of(event),
+        )
+    )
+    _enqueue_after_commit(uow, [event_id])
     return event_id
 
 
@@ -99,11 +132,7 @@ _INSERT_MANY = text(
 
 
 async def emit_many(
-    uow: UnitOfWork,
-    topic: str,
-    payload: dict[str, Any],
-    *,
-    organization_ids: list[uuid.UUID],
+    uow: UnitOfWork, event: Event, *, organization_ids: list[uuid.UUID]
 ) -> list[uuid.UUID]:
     """`emit` of the same event to each of these organizations (one event each, as
     `emit` would make them), written by one INSERT now rather than as ORM objects the
@@ -114,61 +143,47 @@ async def emit_many(
     await uow.session.execute(
         _INSERT_MANY,
         {
-            "topic": topic,
-            "payload": msgspec.json.encode(payload).decode(),
+            "topic": event.event_type,
+            "payload": msgspec.json.encode(payload_of(event)).decode(),
             "ids": event_ids,
             "organization_ids": organization_ids,
         },
     )
-    jobs = uow.jobs
-    if jobs is not None:
-        for event_id in event_ids:
-
-            async def enqueue(event_id: uuid.UUID = event_id) -> None:
-                await jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
-
-            uow.after_commit(enqueue)
+    _enqueue_after_commit(uow, event_ids)
     return event_ids
 
 
 _INSERT_EACH = text(
     """
     INSERT INTO outbox_events (id, topic, organization_id, payload, attempts, created_at)
-    SELECT e.id, :topic, e.organization_id, CAST(e.payload AS jsonb), 0, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:organization_ids AS uuid[]),
-                CAST(:payloads AS text[]))
-         AS e(id, organization_id, payload)
+    SELECT e.id, e.topic, e.organization_id, CAST(e.payload AS jsonb), 0, now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]),
+                CAST(:organization_ids AS uuid[]), CAST(:payloads AS text[]))
+         AS e(id, topic, organization_id, payload)
     """
 )
 
 
-async def emit_each(
-    uow: UnitOfWork,
-    topic: str,
-    events: Sequence[tuple[uuid.UUID, dict[str, Any]]],
-) -> list[uuid.UUID]:
-    """`emit` of one event per (organization, payload), each its own, written by one
+async def emit_each(uow: UnitOfWork, events: Sequence[tuple[uuid.UUID, Event]]) -> list[uuid.UUID]:
+    """`emit` of one event per (organization, event), each its own, written by one
     INSERT: a settlement run of 1,000 consignors issues 2,000 statement events."""
     event_ids = [new_id() for _ in events]
     if not event_ids:
         return event_ids
+    encoded: dict[int, str] = {}  # an event sent to several organizations is encoded once
+    for _, event in events:
+        if id(event) not in encoded:
+            encoded[id(event)] = msgspec.json.encode(payload_of(event)).decode()
     await uow.session.execute(
         _INSERT_EACH,
         {
-            "topic": topic,
             "ids": event_ids,
+            "topics": [event.event_type for _, event in events],
             "organization_ids": [organization_id for organization_id, _ in events],
-            "payloads": [msgspec.json.encode(payload).decode() for _, payload in events],
+            "payloads": [encoded[id(event)] for _, event in events],
         },
     )
-    jobs = uow.jobs
-    if jobs is not None:
-        for event_id in event_ids:
-
-            async def enqueue(event_id: uuid.UUID = event_id) -> None:
-                await jobs.enqueue(HANDLE_JOB, str(event_id), job_id=job_id_for(event_id))
-
-            uow.after_commit(enqueue)
+    _enqueue_after_commit(uow, event_ids)
     return event_ids
 
 
@@ -187,8 +202,16 @@ async def handle_event(uow: UnitOfWork, event_id: uuid.UUID, handlers: EventHand
         await uow.rollback()
         return False
     event.attempts += 1
-    for handler in handlers.for_topic(event.topic):
-        await handler(uow, event)
+    to_run = handlers.for_topic(event.topic)
+    if to_run:
+        emitted = Emitted(
+            id=event.id,
+            organization_id=event.organization_id,
+            occurred_at=event.created_at,
+            event=event_from(handlers.event_class(event.topic), event.payload),
+        )
+        for handler in to_run:
+            await handler(uow, emitted)
     event.handled_at = dt.datetime.now(dt.UTC)
     await uow.commit()
     return True

@@ -36,6 +36,7 @@ from marketplace.jobs import (
 )
 from marketplace.logs import configure_logging
 from marketplace.orders import tasks as orders_tasks
+from marketplace.orders.domain.events import OrderCancelled, OrderLegDelivered
 from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.payments import tasks as payments_tasks
 from marketplace.procurement.lots import tasks as lot_tasks
@@ -48,9 +49,9 @@ log = structlog.get_logger(__name__)
 def event_handlers() -> outbox.EventHandlers:
     """Every domain's outbox event handlers, registered in one place."""
     handlers = outbox.EventHandlers()
-    handlers.register("*", webhooks_tasks.fan_out_event)
-    handlers.register("order.cancelled", payments_tasks.on_order_cancelled)
-    handlers.register(consignment_sales.LEG_DELIVERED, consignment_sales.on_leg_delivered)
+    webhooks_tasks.register_fan_out(handlers)
+    handlers.register(OrderCancelled, payments_tasks.on_order_cancelled)
+    handlers.register(OrderLegDelivered, consignment_sales.on_leg_delivered)
     return handlers
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace import outbox
 from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
+from marketplace.orders.domain.events import OrderLegDelivered
 from tests.builders import orders
 from tests.builders.catalog import Product, new_product
 from tests.builders.consignment import (
@@ -34,7 +35,7 @@ TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 
 def handlers() -> outbox.EventHandlers:
     registry = outbox.EventHandlers()
-    registry.register(consignment_sales.LEG_DELIVERED, consignment_sales.on_leg_delivered)
+    registry.register(OrderLegDelivered, consignment_sales.on_leg_delivered)
     return registry
 
 

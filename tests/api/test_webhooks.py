@@ -17,7 +17,8 @@ from marketplace import outbox
 from marketplace.accounts.domain import OrganizationKind, Role
 from marketplace.db import unit_of_work
 from marketplace.webhooks import EventType
-from marketplace.webhooks.tasks import fan_out_event
+from marketplace.webhooks.tasks import register_fan_out
+from tests.builders.events import example
 from tests.support import Actor, Actors, assert_problem
 
 # Loopback port 9 (discard): nothing listens, so a stray delivery fails fast, offline.
@@ -62,11 +63,9 @@ async def make_delivery(
 ) -> None:
     """Emit an order.placed event and fan it out (no queue: nothing is sent)."""
     handlers = outbox.EventHandlers()
-    handlers.register("*", fan_out_event)
+    register_fan_out(handlers)
     async with unit_of_work(session_factory) as uow:
-        event_id = outbox.emit(
-            uow, "order.placed", {"order_id": "o-1"}, organization_id=organization_id
-        )
+        event_id = outbox.emit(uow, example("order.placed"), organization_id=organization_id)
         await uow.commit()
     async with unit_of_work(session_factory) as uow:
         assert await outbox.handle_event(uow, event_id, handlers)

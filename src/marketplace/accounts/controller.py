@@ -55,7 +55,7 @@ def api_key_out(k: ApiKey) -> ApiKeyOut:
     return ApiKeyOut(
         id=k.id,
         organization_id=k.organization_id,
-        role=k.role,  # type: ignore[arg-type]
+        role=k.role,
         name=k.name,
         prefix=k.prefix,
         created_at=k.created_at,

@@ -8,13 +8,14 @@ import uuid
 from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.accounts.domain import OrganizationKind, Role
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
 
 
 class Organization(IdMixin, TimestampMixin, Base):
     __tablename__ = "organizations"
 
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind, 32))
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     region_code: Mapped[str] = mapped_column(String(13))
@@ -38,7 +39,7 @@ class ApiKey(IdMixin, TimestampMixin, Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(enum_column(Role, 32))
     name: Mapped[str] = mapped_column(String(100), default="")
     prefix: Mapped[str] = mapped_column(String(32), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -37,7 +37,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
 
 RECORD_SEQUENCE = "consignment_record_seq"
 """The sequence numbering sales, returns and adjustments (made by the migration)."""
@@ -54,7 +55,9 @@ class Agreement(IdMixin, TimestampMixin, Base):
     bank_name: Mapped[str] = mapped_column(String(100))
     bank_account_number: Mapped[str] = mapped_column(String(34))
     bank_account_holder: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[AgreementStatus] = mapped_column(
+        enum_column(AgreementStatus, 16), default=AgreementStatus.ACTIVE
+    )
     ended_at: Mapped[dt.datetime | None]
     last_settled_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
@@ -88,7 +91,7 @@ class Intake(IdMixin, TimestampMixin, Base):
     returned_quantity: Mapped[int] = mapped_column(default=0)
     unit_price: Mapped[int]
     expiry_date: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[IntakeStatus] = mapped_column(enum_column(IntakeStatus, 16))
     reject_reason: Mapped[str | None] = mapped_column(String(500))
     confirmed_at: Mapped[dt.datetime | None]
     expired_flagged_at: Mapped[dt.datetime | None]
@@ -287,7 +290,9 @@ class Payout(IdMixin, TimestampMixin, Base):
     cooperative_id: Mapped[uuid.UUID]
     consignor_id: Mapped[uuid.UUID]
     amount: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[PayoutStatus] = mapped_column(
+        enum_column(PayoutStatus, 16), default=PayoutStatus.PENDING
+    )
     bank_name: Mapped[str] = mapped_column(String(100))
     bank_account_number: Mapped[str] = mapped_column(String(34))
     bank_account_holder: Mapped[str] = mapped_column(String(200))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import structlog
 
@@ -32,12 +31,14 @@ from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
 from marketplace.ledger import LedgerService
 from marketplace.ledger.domain import postings
+from marketplace.orders.domain.events import OrderLegDelivered
 from marketplace.orders.service import OrderService
+from marketplace.outbox import Emitted
 from marketplace.tax import vat_for
 
 log = structlog.get_logger(__name__)
 
-LEG_DELIVERED = "order.leg.delivered"
+LEG_DELIVERED = OrderLegDelivered.event_type
 CONSIGNMENT_KIND = "consignment"
 
 
@@ -136,9 +137,9 @@ class SaleRecorder:
         return await self.repo.sale_by_leg(leg_id)
 
 
-async def on_leg_delivered(uow: UnitOfWork, event: Any) -> None:
+async def on_leg_delivered(uow: UnitOfWork, emitted: Emitted[OrderLegDelivered]) -> None:
     """Outbox handler for ``order.leg.delivered`` (emitted once per party; idempotent)."""
-    payload = event.payload
-    if payload.get("kind") != CONSIGNMENT_KIND or int(payload.get("delivered_quantity", 0)) <= 0:
+    delivered = emitted.event
+    if delivered.kind != CONSIGNMENT_KIND or delivered.delivered_quantity <= 0:
         return
-    await SaleRecorder(uow).record_delivered_leg(uuid.UUID(payload["leg_id"]))
+    await SaleRecorder(uow).record_delivered_leg(delivered.leg_id)

@@ -101,7 +101,7 @@ class ConsignmentService:
             bank_name=data.payout_account.bank_name.strip(),
             bank_account_number=data.payout_account.account_number,
             bank_account_holder=data.payout_account.account_holder.strip(),
-            status=AgreementStatus.ACTIVE.value,
+            status=AgreementStatus.ACTIVE,
         )
         self.repo.add(agreement)
         await self.repo.flush()
@@ -155,7 +155,7 @@ class ConsignmentService:
         """No new intakes; goods already placed still sell and settle under it."""
         agreement = await self._managed_agreement(principal, agreement_id)
         if agreement.status == AgreementStatus.ACTIVE:
-            agreement.status = AgreementStatus.ENDED.value
+            agreement.status = AgreementStatus.ENDED
             agreement.ended_at = now()
             await self.repo.flush()
             await self.uow.session.refresh(agreement)
@@ -203,7 +203,7 @@ class ConsignmentService:
             proposed_quantity=data.quantity,
             unit_price=data.unit_price,
             expiry_date=data.expiry_date,
-            status=IntakeStatus.PROPOSED.value,
+            status=IntakeStatus.PROPOSED,
             returned_quantity=0,
         )
         self.repo.add(intake)
@@ -273,7 +273,7 @@ class ConsignmentService:
         self, principal: Principal, intake_id: uuid.UUID, data: IntakeReject
     ) -> Intake:
         intake = await self._cooperative_intake(principal, intake_id)
-        intake.status = IntakeStatus.REJECTED.value
+        intake.status = IntakeStatus.REJECTED
         intake.reject_reason = data.reason.strip()
         await self.repo.flush()
         await self.uow.session.refresh(intake)
@@ -326,7 +326,7 @@ class ConsignmentService:
         )
         intake.listing_id = listing.id
         intake.received_quantity = quantity
-        intake.status = IntakeStatus.CONFIRMED.value
+        intake.status = IntakeStatus.CONFIRMED
         intake.confirmed_at = now()
         await self.repo.flush()
 

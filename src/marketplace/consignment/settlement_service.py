@@ -283,7 +283,7 @@ class SettlementService:
         return payout
 
     async def pay(self, payout: Payout, bank_reference: str) -> None:
-        payout.status = PayoutStatus.PAID.value
+        payout.status = PayoutStatus.PAID
         payout.bank_reference = bank_reference
         payout.paid_at = now()
         await self.repo.flush()

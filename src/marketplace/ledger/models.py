@@ -11,15 +11,15 @@ import uuid
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
-from marketplace.ledger.domain import REFERENCE_MAX_LENGTH
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.ledger.domain import REFERENCE_MAX_LENGTH, AccountPurpose, TransactionKind
 
 
 class LedgerTransaction(IdMixin, TimestampMixin, Base):
     __tablename__ = "ledger_transactions"
 
     reference: Mapped[str] = mapped_column(String(REFERENCE_MAX_LENGTH), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[TransactionKind] = mapped_column(enum_column(TransactionKind, 32))
     memo: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -30,7 +30,7 @@ class LedgerEntry(IdMixin, Base):
 
     transaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_transactions.id"))
     organization_id: Mapped[uuid.UUID]
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[AccountPurpose] = mapped_column(enum_column(AccountPurpose, 32))
     counterparty_id: Mapped[uuid.UUID | None]
     amount: Mapped[int]
 

@@ -104,8 +104,8 @@ def listing_out(listing: Listing, p: Product) -> ListingOut:
         on_hand=listing.on_hand,
         reserved=listing.reserved,
         available=max(0, listing.on_hand - listing.reserved),
-        supply_mode=listing.supply_mode,  # type: ignore[arg-type]
-        status=listing.status,  # type: ignore[arg-type]
+        supply_mode=listing.supply_mode,
+        status=listing.status,
         created_at=listing.created_at,
         updated_at=listing.updated_at,
     )
@@ -168,7 +168,7 @@ def movement_out(m: StockMovement) -> StockMovementOut:
     return StockMovementOut(
         id=m.id,
         listing_id=m.listing_id,
-        kind=m.kind,  # type: ignore[arg-type]
+        kind=m.kind,
         on_hand_delta=m.on_hand_delta,
         reserved_delta=m.reserved_delta,
         on_hand_after=m.on_hand_after,

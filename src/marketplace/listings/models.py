@@ -10,7 +10,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.accounts.domain import OrganizationKind
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.listings.domain import ListingStatus, MovementKind, SupplyMode
 
 
 class Product(IdMixin, TimestampMixin, Base):
@@ -50,7 +52,7 @@ class Listing(IdMixin, TimestampMixin, Base):
     owner_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"))
     # Denormalised from the organizations/products (both immutable) for index-only filters.
-    seller_kind: Mapped[str] = mapped_column(String(32))
+    seller_kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind, 32))
     category: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str] = mapped_column(String(13))
     tiers: Mapped[list[dict[str, int]]] = mapped_column(JSONB)
@@ -59,8 +61,8 @@ class Listing(IdMixin, TimestampMixin, Base):
     min_order_quantity: Mapped[int] = mapped_column(default=1)
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
-    supply_mode: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    supply_mode: Mapped[SupplyMode] = mapped_column(enum_column(SupplyMode, 16))
+    status: Mapped[ListingStatus] = mapped_column(enum_column(ListingStatus, 16))
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     __table_args__ = (
@@ -111,7 +113,7 @@ class StockMovement(IdMixin, TimestampMixin, Base):
     __tablename__ = "stock_movements"
 
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[MovementKind] = mapped_column(enum_column(MovementKind, 16))
     on_hand_delta: Mapped[int]
     reserved_delta: Mapped[int]
     on_hand_after: Mapped[int]

@@ -21,6 +21,7 @@ from marketplace.listings.domain import (
     StockLevel,
     SupplyMode,
 )
+from marketplace.listings.domain.events import ListingPaused
 from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.repository import (
@@ -65,9 +66,6 @@ class SkuTaken(Conflict):
 
 class ListingExists(Conflict):
     code = "listings.listing_exists"
-
-
-LISTING_PAUSED = "listing.paused"
 
 
 class ProductService:
@@ -138,19 +136,17 @@ class ProductService:
             cap = domain.priced_above_cap(listing_tiers(listing), caps, listing.region_code)
             if cap is None:
                 continue
-            listing.status = ListingStatus.PAUSED.value
+            listing.status = ListingStatus.PAUSED
             outbox.emit(
                 self.uow,
-                LISTING_PAUSED,
-                {
-                    "listing_id": str(listing.id),
-                    "product_id": str(product.id),
-                    "reason": "price_above_cap",
-                    "lowest_unit_price": min(t["unit_price"] for t in listing.tiers),
-                    "cap": cap.max_unit_price,
-                    "region_prefix": cap.region_prefix,
-                    "currency": "IDR",
-                },
+                ListingPaused(
+                    listing_id=listing.id,
+                    product_id=product.id,
+                    reason="price_above_cap",
+                    lowest_unit_price=min(t["unit_price"] for t in listing.tiers),
+                    cap=cap.max_unit_price,
+                    region_prefix=cap.region_prefix,
+                ),
                 organization_id=listing.seller_organization_id,
             )
 
@@ -334,7 +330,7 @@ class ListingService:
         if data.min_order_quantity is not msgspec.UNSET:
             listing.min_order_quantity = data.min_order_quantity
         if data.status is not msgspec.UNSET:
-            listing.status = data.status.value
+            listing.status = data.status
         await self.listings.flush()
         await self.listings.refresh(listing)
         return listing, product

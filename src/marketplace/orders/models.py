@@ -10,14 +10,16 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.orders.domain import LegKind
+from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus
 
 
 class Order(IdMixin, TimestampMixin, Base):
     __tablename__ = "orders"
 
     buyer_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, 32))
     delivery_date: Mapped[dt.date] = mapped_column(Date)
     delivery_region_code: Mapped[str] = mapped_column(String(13))
     delivery_address: Mapped[str] = mapped_column(String(500))
@@ -61,7 +63,7 @@ class OrderLeg(IdMixin, TimestampMixin, Base):
 
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
     line_no: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[LegKind] = mapped_column(enum_column(LegKind, 16))
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"))
     # The product's category (fixed once created), for spend reports without a join.
     category: Mapped[str] = mapped_column(String(32))
@@ -82,7 +84,7 @@ class OrderLeg(IdMixin, TimestampMixin, Base):
     vat_treatment: Mapped[str] = mapped_column(String(16))
     vat_amount: Mapped[int]
     levy_amount: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[LegStatus] = mapped_column(enum_column(LegStatus, 16))
     shipped_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]

@@ -46,6 +46,7 @@ from marketplace.listings.stock_service import (
     StockService,
 )
 from marketplace.orders.domain import budgets, leg_vat_treatment, splitting
+from marketplace.orders.domain.events import OrderPlaced
 from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.domain.placed import (
     BudgetCheck,
@@ -514,14 +515,11 @@ class OrderPlacement:
         await LotPooling(self.uow).pool(legs)
         await ContractCalloffs(self.uow).call_off(legs, data.delivery.date)
         suppliers = sorted({leg.supplier_organization_id for leg in legs})
-        payload = {
-            "order_id": str(order_id),
-            "buyer_organization_id": str(buyer_id),
-            "total": order.total,
-            "currency": "IDR",
-            "delivery_date": data.delivery.date.isoformat(),
-        }
-        await outbox.emit_many(
-            self.uow, "order.placed", payload, organization_ids=[buyer_id, *suppliers]
+        placed = OrderPlaced(
+            order_id=order_id,
+            buyer_organization_id=buyer_id,
+            total=order.total,
+            delivery_date=data.delivery.date,
         )
+        await outbox.emit_many(self.uow, placed, organization_ids=[buyer_id, *suppliers])
         return PlacedOrder(order=order, lines=lines, legs=legs)

@@ -19,6 +19,7 @@ from marketplace.ledger import LedgerService
 from marketplace.ledger.domain import postings
 from marketplace.listings.stock_service import StockService
 from marketplace.orders.domain import lifecycle
+from marketplace.orders.domain.events import OrderCancelled, OrderLegDelivered, OrderLegShipped
 from marketplace.orders.domain.lifecycle import LegEvent, LegStatus, OrderStatus
 from marketplace.orders.domain.splitting import LegKind
 from marketplace.orders.models import Order, OrderLeg, OrderLine
@@ -159,7 +160,7 @@ class OrderService:
             raise NotFound("No such order.")
         principal.require_role(Role.BUYER)
         legs = await self.orders.legs(order_id, for_update=True)
-        statuses = [LegStatus(leg.status) for leg in legs]
+        statuses = [leg.status for leg in legs]
         if order.status == OrderStatus.CANCELLED:
             return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
         if not lifecycle.can_cancel_order(statuses):
@@ -185,17 +186,14 @@ class OrderService:
         await LotPooling(self.uow).withdraw(legs, principal=principal)
         now = _now()
         for leg in legs:
-            leg.status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.CANCEL).value
+            leg.status = lifecycle.next_leg_status(leg.status, LegEvent.CANCEL)
             leg.cancelled_at = now
-        order.status = OrderStatus.CANCELLED.value
+        order.status = OrderStatus.CANCELLED
         await self.orders.flush()
         parties = {order.buyer_organization_id, *(leg.supplier_organization_id for leg in legs)}
         for organization_id in sorted(parties):
             outbox.emit(
-                self.uow,
-                "order.cancelled",
-                {"order_id": str(order.id)},
-                organization_id=organization_id,
+                self.uow, OrderCancelled(order_id=order.id), organization_id=organization_id
             )
         return OrderView(order=order, lines=await self.orders.lines(order_id), legs=legs)
 
@@ -214,11 +212,11 @@ class OrderService:
 
     async def _refresh_status(self, order: Order) -> None:
         legs = await self.orders.legs(order.id)
-        order.status = lifecycle.derive_order_status([LegStatus(leg.status) for leg in legs]).value
+        order.status = lifecycle.derive_order_status([leg.status for leg in legs])
 
     async def ship(self, principal: Principal, leg_id: uuid.UUID) -> OrderLeg:
         order, leg = await self._leg_for(principal, leg_id, as_supplier=True)
-        new_status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.SHIP)
+        new_status = lifecycle.next_leg_status(leg.status, LegEvent.SHIP)
         shipped = leg.quantity
         if leg.kind == LegKind.BULOG_LOT:
             # Procurement releases the leg when its lot is received: the released units were
@@ -239,7 +237,7 @@ class OrderService:
             )
         # A trade-contract call-off: recorded as shipped against its allotment, levy posted.
         await ContractCalloffs(self.uow).shipped(leg, order.delivery_date)
-        leg.status = new_status.value
+        leg.status = new_status
         leg.shipped_at = _now()
         leg.shipped_quantity = shipped
         await self.orders.flush()
@@ -247,8 +245,7 @@ class OrderService:
         await self.orders.flush()
         outbox.emit(
             self.uow,
-            "order.leg.shipped",
-            {"order_id": str(order.id), "leg_id": str(leg.id), "quantity": shipped},
+            OrderLegShipped(order_id=order.id, leg_id=leg.id, quantity=shipped),
             organization_id=order.buyer_organization_id,
         )
         return leg
@@ -258,7 +255,7 @@ class OrderService:
     ) -> OrderLeg:
         """The buyer's goods receipt. A short delivery is recorded and credited."""
         order, leg = await self._leg_for(principal, leg_id, as_supplier=False)
-        new_status = lifecycle.next_leg_status(LegStatus(leg.status), LegEvent.DELIVER)
+        new_status = lifecycle.next_leg_status(leg.status, LegEvent.DELIVER)
         shipped = leg.shipped_quantity if leg.shipped_quantity is not None else leg.quantity
         if received > shipped:
             raise ReceivedTooMuch(
@@ -269,7 +266,7 @@ class OrderService:
         delivered_subtotal = received * leg.unit_price
         delivered_vat = vat_for(delivered_subtotal, leg.vat_treatment)
         credit = (leg.subtotal + leg.vat_amount) - (delivered_subtotal + delivered_vat)
-        leg.status = new_status.value
+        leg.status = new_status
         leg.delivered_at = _now()
         leg.delivered_quantity = received
         leg.credited_amount = credit
@@ -290,14 +287,14 @@ class OrderService:
         await self.orders.flush()
         await self._refresh_status(order)
         await self.orders.flush()
-        payload = {
-            "order_id": str(order.id),
-            "leg_id": str(leg.id),
-            "kind": leg.kind,
-            "delivered_quantity": received,
-            "short_quantity": leg.quantity - received,
-            "credited_amount": credit,
-        }
+        delivered = OrderLegDelivered(
+            order_id=order.id,
+            leg_id=leg.id,
+            kind=leg.kind,
+            delivered_quantity=received,
+            short_quantity=leg.quantity - received,
+            credited_amount=credit,
+        )
         for organization_id in sorted({order.buyer_organization_id, leg.supplier_organization_id}):
-            outbox.emit(self.uow, "order.leg.delivered", payload, organization_id=organization_id)
+            outbox.emit(self.uow, delivered, organization_id=organization_id)
         return leg

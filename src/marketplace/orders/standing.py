@@ -20,6 +20,7 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import DomainError, NotFound
 from marketplace.ids import new_id
+from marketplace.orders.domain.events import StandingOrderFailed
 from marketplace.orders.models import StandingOrder, StandingOrderRun
 from marketplace.orders.placement import OrderPlacement
 from marketplace.orders.repository import OrderRepository, StandingOrderRepository
@@ -182,13 +183,12 @@ class StandingOrderService:
             )
             outbox.emit(
                 self.uow,
-                "order.standing_failed",
-                {
-                    "standing_order_id": str(standing_id),
-                    "delivery_date": delivery_date.isoformat(),
-                    "code": exc.code,
-                    "detail": exc.detail,
-                },
+                StandingOrderFailed(
+                    standing_order_id=standing_id,
+                    delivery_date=delivery_date,
+                    code=exc.code,
+                    detail=exc.detail,
+                ),
                 organization_id=template.buyer_organization_id,
             )
             return None

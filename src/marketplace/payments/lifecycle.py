@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import structlog
 
@@ -30,6 +29,7 @@ from marketplace.payments.domain import (
     crossed_success,
     refund_channel,
 )
+from marketplace.payments.domain.events import PAYMENT_EVENTS
 from marketplace.payments.models import Payment, Refund
 from marketplace.payments.repository import PaymentRepository
 
@@ -37,11 +37,6 @@ log = structlog.get_logger(__name__)
 
 SUBMIT_REFUND_JOB = "payments.submit_refund"
 CANCEL_CARD_JOB = "payments.cancel_card"
-PAYMENT_EVENTS = {
-    PaymentStatus.SUCCEEDED: "payment.succeeded",
-    PaymentStatus.FAILED: "payment.failed",
-    PaymentStatus.REFUNDED: "payment.refunded",
-}
 
 
 def submit_refund_job_id(refund_id: uuid.UUID) -> str:
@@ -75,7 +70,7 @@ class PaymentLifecycle:
         before = PaymentStatus(payment.status)
         if not advances(before, new):
             return False
-        payment.status = new.value
+        payment.status = new
         if new is PaymentStatus.FAILED:
             payment.failure_code = (failure_code or "failed")[:100]
             payment.failure_message = (failure_message or "The payment failed.")[:500]
@@ -97,17 +92,16 @@ class PaymentLifecycle:
         return True
 
     def _emit(self, payment: Payment, status: PaymentStatus) -> None:
-        payload: dict[str, Any] = {
-            "payment_id": str(payment.id),
-            "order_id": str(payment.order_id),
-            "method": payment.method,
-            "status": status.value,
-            "amount": payment.amount,
-            "currency": "IDR",
-        }
+        event = PAYMENT_EVENTS[status](
+            payment_id=payment.id,
+            order_id=payment.order_id,
+            method=payment.method,
+            status=status,
+            amount=payment.amount,
+        )
         parties = {payment.buyer_organization_id, *payment.payee_organization_ids}
         for organization_id in sorted(parties):
-            outbox.emit(self.uow, PAYMENT_EVENTS[status], payload, organization_id=organization_id)
+            outbox.emit(self.uow, event, organization_id=organization_id)
 
     # --- refunds ----------------------------------------------------------------------
 
@@ -123,8 +117,8 @@ class PaymentLifecycle:
             id=new_id(),
             payment_id=payment.id,
             buyer_organization_id=payment.buyer_organization_id,
-            channel=channel.value,
-            status=RefundStatus.PENDING.value,
+            channel=channel,
+            status=RefundStatus.PENDING,
             amount=payment.amount,
             reason=reason,
             provider_refund_id=provider_refund_id,
@@ -141,7 +135,7 @@ class PaymentLifecycle:
         return refund
 
     async def complete_refund(self, payment: Payment, refund: Refund) -> None:
-        refund.status = RefundStatus.SUCCEEDED.value
+        refund.status = RefundStatus.SUCCEEDED
         refund.completed_at = _now()
         await self.ledger.post(
             postings.refund_paid(refund.id, payment.buyer_organization_id, refund.amount)
@@ -152,7 +146,7 @@ class PaymentLifecycle:
     async def fail_refund(self, refund: Refund, message: str) -> None:
         if refund.status != RefundStatus.PENDING:
             return
-        refund.status = RefundStatus.FAILED.value
+        refund.status = RefundStatus.FAILED
         refund.failure_message = message[:500]
         granted = postings.refund(refund.id, refund.buyer_organization_id, refund.amount)
         await self.ledger.post(postings.reversal(granted, "Refund failed at the provider"))

@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.payments.domain import PaymentMethod, PaymentStatus, RefundChannel, RefundStatus
 
 
 class Payment(IdMixin, TimestampMixin, Base):
@@ -23,8 +24,8 @@ class Payment(IdMixin, TimestampMixin, Base):
     buyer_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     # The order's suppliers at payment time: they may see and confirm the payment.
     payee_organization_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(PG_UUID(as_uuid=True)))
-    method: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod, 16))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, 16))
     amount: Mapped[int]
     fee: Mapped[int] = mapped_column(default=0)
     refunded_amount: Mapped[int] = mapped_column(default=0)
@@ -70,8 +71,8 @@ class Refund(IdMixin, TimestampMixin, Base):
 
     payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payments.id"), unique=True)
     buyer_organization_id: Mapped[uuid.UUID]
-    channel: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[RefundChannel] = mapped_column(enum_column(RefundChannel, 16))
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, 16))
     amount: Mapped[int]
     reason: Mapped[str] = mapped_column(String(32))
     provider_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)

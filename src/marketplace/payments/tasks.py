@@ -18,7 +18,8 @@ from arq import Retry, cron
 from arq.worker import func
 
 from marketplace.db import UnitOfWork, unit_of_work
-from marketplace.outbox import OutboxEvent
+from marketplace.orders.domain.events import OrderCancelled
+from marketplace.outbox import Emitted
 from marketplace.payments.domain.gateway import GatewayUnavailable, PaymentGateway
 from marketplace.payments.inbox_service import HANDLE_STRIPE_EVENT_JOB, SWEEP_JOB, StripeInbox
 from marketplace.payments.lifecycle import CANCEL_CARD_JOB, SUBMIT_REFUND_JOB
@@ -37,10 +38,8 @@ __all__ = [
 ]
 
 
-async def on_order_cancelled(uow: UnitOfWork, event: OutboxEvent) -> None:
-    order_id = event.payload.get("order_id")
-    if isinstance(order_id, str):
-        await RefundService(uow).on_order_cancelled(uuid.UUID(order_id))
+async def on_order_cancelled(uow: UnitOfWork, emitted: Emitted[OrderCancelled]) -> None:
+    await RefundService(uow).on_order_cancelled(emitted.event.order_id)
 
 
 def _gateway(ctx: dict[str, Any]) -> PaymentGateway | None:

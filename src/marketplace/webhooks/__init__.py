@@ -10,10 +10,12 @@ the outbox event id — retried with backoff for about nine hours; 410 Gone, or 
 deliveries in a row that fail after all retries, disable the endpoint. Target URLs must
 resolve to public addresses, checked at registration and at every delivery.
 
-Other contexts publish to partners by emitting an outbox event in their own transaction:
-`outbox.emit(uow, EventType.ORDER_PLACED, {...}, organization_id=org_id)` — one event per
-organization that should be told, whose payload holds only what that organization may see
-(it becomes the message's `data`). Nothing else in this context is theirs to call.
+Other contexts publish to partners by emitting one of their `PartnerEvent` Structs in their
+own transaction: `outbox.emit(uow, OrderPlaced(...), organization_id=org_id)` — one event per
+organization that should be told, whose fields hold only what that organization may see
+(they become the message's `data`). This context lists those classes
+(`domain.events.PARTNER_EVENTS`) and never the other way round: nothing here is theirs to
+call.
 """
 
 from marketplace.webhooks.domain import EVENT_TYPES, EventType

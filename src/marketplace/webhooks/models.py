@@ -10,7 +10,8 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.webhooks.domain import DeliveryState, DisabledReason
 
 
 class WebhookEndpoint(IdMixin, TimestampMixin, Base):
@@ -27,7 +28,7 @@ class WebhookEndpoint(IdMixin, TimestampMixin, Base):
     # The signing key must be usable to sign, so it is stored as issued (not hashed).
     secret: Mapped[str] = mapped_column(String(128))
     enabled: Mapped[bool] = mapped_column(default=True)
-    disabled_reason: Mapped[str | None] = mapped_column(String(32))
+    disabled_reason: Mapped[DisabledReason | None] = mapped_column(enum_column(DisabledReason, 32))
     disabled_at: Mapped[dt.datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
@@ -45,7 +46,9 @@ class WebhookDelivery(IdMixin, TimestampMixin, Base):
     event_type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[DeliveryState] = mapped_column(
+        enum_column(DeliveryState, 16), default=DeliveryState.PENDING
+    )
     attempt_count: Mapped[int] = mapped_column(default=0)  # numbers the attempts
     round_attempts: Mapped[int] = mapped_column(default=0)  # drives backoff; 0 on redeliver
     next_attempt_at: Mapped[dt.datetime | None]

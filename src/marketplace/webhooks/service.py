@@ -14,9 +14,10 @@ import structlog
 from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import DomainError, NotFound, PermissionDenied
+from marketplace.events import PartnerEvent, payload_of
 from marketplace.ids import new_id
 from marketplace.jobs import resweep_job_id
-from marketplace.outbox import OutboxEvent
+from marketplace.outbox import Emitted
 from marketplace.webhooks import sender
 from marketplace.webhooks.domain import (
     DISABLE_AFTER_FAILED_DELIVERIES,
@@ -144,7 +145,7 @@ class WebhooksService:
                 endpoint.disabled_at = None
                 endpoint.consecutive_failures = 0
             else:
-                endpoint.disabled_reason = DisabledReason.MANUAL.value
+                endpoint.disabled_reason = DisabledReason.MANUAL
                 endpoint.disabled_at = _now()
         await self.endpoints.flush()
         await self.uow.session.refresh(endpoint)
@@ -189,7 +190,7 @@ class WebhooksService:
         locked = await self.deliveries.lock(delivery_id)  # waits for an attempt in flight
         if locked is None:
             raise NotFound("No such webhook delivery.")
-        locked.state = DeliveryState.PENDING.value
+        locked.state = DeliveryState.PENDING
         locked.round_attempts = 0
         locked.next_attempt_at = _now()
         await self.deliveries.flush()
@@ -223,21 +224,24 @@ class DeliveryService:
 
         self.uow.after_commit(enqueue)
 
-    async def fan_out(self, event: OutboxEvent) -> list[uuid.UUID]:
-        """One pending delivery per subscribed endpoint, in the event's own transaction."""
-        if event.topic not in EVENT_TYPES:
+    async def fan_out(self, emitted: Emitted[PartnerEvent]) -> list[uuid.UUID]:
+        """One pending delivery per subscribed endpoint, in the event's own transaction;
+        the event's payload (as stored) becomes the message's `data`."""
+        event_type = emitted.event.event_type
+        if event_type not in EVENT_TYPES:
             return []
-        endpoints = await self.endpoints.subscribed(event.topic, event.organization_id)
+        endpoints = await self.endpoints.subscribed(event_type, emitted.organization_id)
         now = _now()
+        payload = payload_of(emitted.event)
         created = await self.deliveries.insert_new(
             [
                 {
                     "id": new_id(),
                     "endpoint_id": endpoint.id,
-                    "event_id": event.id,
-                    "event_type": event.topic,
-                    "occurred_at": event.created_at,
-                    "payload": event.payload,
+                    "event_id": emitted.id,
+                    "event_type": event_type,
+                    "occurred_at": emitted.occurred_at,
+                    "payload": payload,
                     "state": DeliveryState.PENDING.value,
                     "attempt_count": 0,
                     "round_attempts": 0,
@@ -283,7 +287,7 @@ class DeliveryService:
         if endpoint is None:
             return "skipped"
         if not endpoint.enabled:
-            delivery.state = DeliveryState.FAILED.value
+            delivery.state = DeliveryState.FAILED
             delivery.next_attempt_at = None
             delivery.last_error = f"endpoint disabled ({endpoint.disabled_reason})"
             await self.deliveries.flush()
@@ -348,7 +352,7 @@ class DeliveryService:
                 next_attempt_at=decision.next_attempt_at,
             )
         )
-        delivery.state = decision.state.value
+        delivery.state = decision.state
         delivery.next_attempt_at = decision.next_attempt_at
         delivery.last_status_code = result.status_code
         delivery.last_error = error

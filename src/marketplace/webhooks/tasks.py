@@ -1,7 +1,8 @@
 """arq jobs and the outbox handler of the webhooks context.
 
-- `fan_out_event` (outbox handler for every topic): one pending delivery per subscribed
-  endpoint, in the event's own transaction, so each event fans out exactly once.
+- `fan_out_event` (outbox handler of every partner event, see `register_fan_out`): one
+  pending delivery per subscribed endpoint, in the event's own transaction, so each event
+  fans out exactly once.
 - `webhooks.deliver(delivery_id, attempt)`: one signed POST under the delivery's row lock.
 - `webhooks.retry_due` (cron): enqueue the next attempt of every due delivery. The table is
   the source of truth; arq may lose jobs and workers may die mid-delivery.
@@ -16,18 +17,32 @@ from typing import Any
 import structlog
 
 from marketplace.db import UnitOfWork, unit_of_work
-from marketplace.outbox import OutboxEvent
+from marketplace.events import PartnerEvent
+from marketplace.outbox import Emitted, EventHandlers
 from marketplace.settings import Settings, load_settings
+from marketplace.webhooks.domain.events import PARTNER_EVENTS
 from marketplace.webhooks.sender import TargetGuard
 from marketplace.webhooks.service import DELIVER_JOB, RETRY_DUE_JOB, DeliveryService
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["DELIVER_JOB", "RETRY_DUE_JOB", "deliver", "fan_out_event", "retry_due"]
+__all__ = [
+    "DELIVER_JOB",
+    "RETRY_DUE_JOB",
+    "deliver",
+    "fan_out_event",
+    "register_fan_out",
+    "retry_due",
+]
 
 
-async def fan_out_event(uow: UnitOfWork, event: OutboxEvent) -> None:
-    await DeliveryService(uow).fan_out(event)
+async def fan_out_event(uow: UnitOfWork, emitted: Emitted[PartnerEvent]) -> None:
+    await DeliveryService(uow).fan_out(emitted)
+
+
+def register_fan_out(handlers: EventHandlers) -> None:
+    """Fan every partner event out to the endpoints subscribed to it."""
+    handlers.register_each(PARTNER_EVENTS, fan_out_event)
 
 
 def _settings(ctx: dict[str, Any]) -> Settings:

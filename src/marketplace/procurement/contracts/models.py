@@ -16,7 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.procurement.contracts.domain import ContractStatus
 
 
 class TradeContract(IdMixin, TimestampMixin, Base):
@@ -32,7 +33,7 @@ class TradeContract(IdMixin, TimestampMixin, Base):
     levy_bps: Mapped[int]
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ContractStatus] = mapped_column(enum_column(ContractStatus, 16))
     # Weekly units no supplier could take after shortfalls were re-allotted.
     unplaced: Mapped[int] = mapped_column(default=0)
 

@@ -1,4 +1,4 @@
-"""Bulog lot events for partners (`marketplace.webhooks.EventType`), emitted in the
+"""Bulog lot events for partners (`lots.domain.events`), emitted in the
 transaction of the change: the cooperative follows its lot, the Bulog branch its purchase
 orders (it is told of each new one and of its receipt)."""
 
@@ -7,8 +7,12 @@ from __future__ import annotations
 from marketplace import outbox
 from marketplace.db import UnitOfWork
 from marketplace.procurement.lots.domain.aggregation import ReceiptAllocation
+from marketplace.procurement.lots.domain.events import (
+    BulogLotClosed,
+    BulogLotReceived,
+    BulogLotSubmitted,
+)
 from marketplace.procurement.lots.models import BulogLot, BulogPurchaseOrder
-from marketplace.webhooks import EventType
 
 
 def closed(uow: UnitOfWork, lot: BulogLot) -> None:
@@ -16,39 +20,35 @@ def closed(uow: UnitOfWork, lot: BulogLot) -> None:
     assert lot.closed_at is not None
     outbox.emit(
         uow,
-        EventType.PROCUREMENT_BULOG_LOT_CLOSED,
-        {
-            "lot_id": str(lot.id),
-            "status": lot.status,
-            "reason": lot.close_reason,
-            "product_id": str(lot.product_id),
-            "bulog_organization_id": str(lot.bulog_organization_id),
-            "total_demand": lot.total_demand,
-            "order_quantity": lot.order_quantity,
-            "surplus": lot.surplus,
-            "closed_at": lot.closed_at.isoformat(),
-        },
+        BulogLotClosed(
+            lot_id=lot.id,
+            status=lot.status,
+            reason=lot.close_reason,
+            product_id=lot.product_id,
+            bulog_organization_id=lot.bulog_organization_id,
+            total_demand=lot.total_demand,
+            order_quantity=lot.order_quantity,
+            surplus=lot.surplus,
+            closed_at=lot.closed_at,
+        ),
         organization_id=lot.cooperative_organization_id,
     )
 
 
 def submitted(uow: UnitOfWork, lot: BulogLot, po: BulogPurchaseOrder) -> None:
     """The lot's purchase order went to the Bulog branch."""
-    payload = {
-        "lot_id": str(lot.id),
-        "purchase_order_id": str(po.id),
-        "bulog_organization_id": str(po.bulog_organization_id),
-        "cooperative_organization_id": str(po.cooperative_organization_id),
-        "product_id": str(po.product_id),
-        "quantity": po.quantity,
-        "unit_price": po.unit_price,
-        "total": po.total,
-        "currency": "IDR",
-    }
+    event = BulogLotSubmitted(
+        lot_id=lot.id,
+        purchase_order_id=po.id,
+        bulog_organization_id=po.bulog_organization_id,
+        cooperative_organization_id=po.cooperative_organization_id,
+        product_id=po.product_id,
+        quantity=po.quantity,
+        unit_price=po.unit_price,
+        total=po.total,
+    )
     for organization_id in sorted({lot.cooperative_organization_id, lot.bulog_organization_id}):
-        outbox.emit(
-            uow, EventType.PROCUREMENT_BULOG_LOT_SUBMITTED, payload, organization_id=organization_id
-        )
+        outbox.emit(uow, event, organization_id=organization_id)
 
 
 def received(
@@ -59,18 +59,16 @@ def received(
 ) -> None:
     """The cooperative received the delivery: what arrived and where it went."""
     assert lot.received_at is not None
-    payload = {
-        "lot_id": str(lot.id),
-        "purchase_order_id": str(po.id) if po else None,
-        "product_id": str(lot.product_id),
-        "ordered_quantity": lot.order_quantity,
-        "received_quantity": lot.received_quantity,
-        "released": allocation.released_total,
-        "unfilled": allocation.unfilled_total,
-        "surplus": allocation.surplus,
-        "received_at": lot.received_at.isoformat(),
-    }
+    event = BulogLotReceived(
+        lot_id=lot.id,
+        purchase_order_id=po.id if po else None,
+        product_id=lot.product_id,
+        ordered_quantity=lot.order_quantity,
+        received_quantity=lot.received_quantity,
+        released=allocation.released_total,
+        unfilled=allocation.unfilled_total,
+        surplus=allocation.surplus,
+        received_at=lot.received_at,
+    )
     for organization_id in sorted({lot.cooperative_organization_id, lot.bulog_organization_id}):
-        outbox.emit(
-            uow, EventType.PROCUREMENT_BULOG_LOT_RECEIVED, payload, organization_id=organization_id
-        )
+        outbox.emit(uow, event, organization_id=organization_id)

@@ -14,7 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.procurement.lots.domain import BulogOrderStatus, LotCloseReason, LotStatus
 
 
 class BulogLot(IdMixin, TimestampMixin, Base):
@@ -31,7 +32,7 @@ class BulogLot(IdMixin, TimestampMixin, Base):
     bulog_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     # The cooperative's `bulog_lot` listing the legs were sold from; goods are received here.
     listing_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listings.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[LotStatus] = mapped_column(enum_column(LotStatus, 16))
     lot_unit: Mapped[int]
     lot_size: Mapped[int]
     unit_price: Mapped[int]
@@ -40,7 +41,7 @@ class BulogLot(IdMixin, TimestampMixin, Base):
     order_quantity: Mapped[int | None]
     surplus: Mapped[int | None]
     closed_at: Mapped[dt.datetime | None]
-    close_reason: Mapped[str | None] = mapped_column(String(16))
+    close_reason: Mapped[LotCloseReason | None] = mapped_column(enum_column(LotCloseReason, 16))
     received_quantity: Mapped[int | None]
     received_at: Mapped[dt.datetime | None]
     receipt_note: Mapped[str | None] = mapped_column(String(500))
@@ -101,6 +102,6 @@ class BulogPurchaseOrder(IdMixin, TimestampMixin, Base):
     quantity: Mapped[int]
     unit_price: Mapped[int]
     total: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[BulogOrderStatus] = mapped_column(enum_column(BulogOrderStatus, 16))
 
     __table_args__ = (CheckConstraint("quantity >= 0", name="quantity_not_negative"),)

@@ -35,7 +35,9 @@ from marketplace.listings.stock_service import StockService
 from marketplace.procurement.domain.errors import ReceiptExceedsOrder
 from marketplace.procurement.lots import events as lot_events
 from marketplace.procurement.lots.domain import (
+    BulogOrderStatus,
     LotChanged,
+    LotCloseReason,
     LotEmpty,
     LotNotAwaitingDelivery,
     LotNotOpen,
@@ -122,7 +124,7 @@ class LotService:
             raise LotNotOpen("The lot was already closed.", status=lot.status)
         if lot.total_demand == 0:
             raise LotEmpty("The lot has no demand yet.")
-        await self._close(lot, "submitted", _now())
+        await self._close(lot, LotCloseReason.SUBMITTED, _now())
         return await self._view(lot)
 
     async def close_due(self, now: dt.datetime | None = None) -> int:
@@ -137,11 +139,11 @@ class LotService:
             full = lot.total_demand >= lot.lot_size
             if not aggregation.should_close(lot.total_demand, lot.lot_size, lot.cutoff_at, now):
                 continue
-            await self._close(lot, "full" if full else "cutoff", now)
+            await self._close(lot, LotCloseReason.FULL if full else LotCloseReason.CUTOFF, now)
             closed += 1
         return closed
 
-    async def _close(self, lot: BulogLot, reason: str, now: dt.datetime) -> None:
+    async def _close(self, lot: BulogLot, reason: LotCloseReason, now: dt.datetime) -> None:
         order = aggregation.lot_order_quantity(lot.total_demand, lot.lot_unit)
         lot.closed_at = now
         lot.close_reason = reason
@@ -162,7 +164,7 @@ class LotService:
             quantity=order.order_quantity,
             unit_price=lot.unit_price,
             total=order.order_quantity * lot.unit_price,
-            status="sent",
+            status=BulogOrderStatus.SENT,
         )
         self.lots.add_all([po])
         await self.lots.flush()
@@ -247,7 +249,7 @@ class LotService:
         lot.receipt_note = note
         po = await self.lots.purchase_order(lot.id)
         if po is not None:
-            po.status = "received"
+            po.status = BulogOrderStatus.RECEIVED
         await self.lots.flush()
         lot_events.received(self.uow, lot, po, allocation)
         return ReceiptResult(

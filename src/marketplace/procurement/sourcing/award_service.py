@@ -23,6 +23,11 @@ from marketplace.procurement.sourcing.domain import (
     RankedQuote,
     RfqStatus,
 )
+from marketplace.procurement.sourcing.domain.events import (
+    PurchaseOrderCreated,
+    PurchaseOrderDeclined,
+    RfqFailed,
+)
 from marketplace.procurement.sourcing.models import PurchaseOrder, Rfq
 from marketplace.procurement.sourcing.repository import SourcingRepository
 from marketplace.procurement.sourcing.schemas import AwardCreate
@@ -81,7 +86,7 @@ class AwardService:
                 reasons={str(r.quote.quote_id): list(r.reasons) for r in ranked},
             )
         po = await self._issue(principal, rfq, chosen, reason=data.reason, cascaded_from=None)
-        rfq.status = RfqStatus.AWARDED.value
+        rfq.status = RfqStatus.AWARDED
         rfq.awarded_at = moment
         rfq.changed_at = moment
         await self.repo.flush()
@@ -118,20 +123,18 @@ class AwardService:
         self.repo.add(po)
         quote = await self.repo.quote(chosen.quote.quote_id)
         assert quote is not None
-        quote.status = QuoteStatus.AWARDED.value
+        quote.status = QuoteStatus.AWARDED
         await self.repo.flush()
         outbox.emit(
             self.uow,
-            "procurement.purchase_order.created",
-            {
-                "purchase_order_id": str(po.id),
-                "rfq_id": str(rfq.id),
-                "buyer_organization_id": str(po.buyer_organization_id),
-                "total": po.total,
-                "currency": "IDR",
-                "delivery_date": po.delivery_date.isoformat(),
-                "cascaded_from_id": str(cascaded_from) if cascaded_from else None,
-            },
+            PurchaseOrderCreated(
+                purchase_order_id=po.id,
+                rfq_id=rfq.id,
+                buyer_organization_id=po.buyer_organization_id,
+                total=po.total,
+                delivery_date=po.delivery_date,
+                cascaded_from_id=cascaded_from,
+            ),
             organization_id=po.supplier_organization_id,
         )
         return po
@@ -151,12 +154,12 @@ class AwardService:
             PurchaseOrderStatus(po.status), PurchaseOrderEvent.DECLINE
         )
         moment = now()
-        po.status = new_status.value
+        po.status = new_status
         po.declined_at = moment
         po.decline_reason = reason
         quote = await self.repo.quote(po.quote_id)
         assert quote is not None
-        quote.status = QuoteStatus.DECLINED.value
+        quote.status = QuoteStatus.DECLINED
         await self.repo.flush()
         chosen = domain.choose_award(rank(rfq, await self.repo.quotes_of([rfq.id])))
         next_po: PurchaseOrder | None = None
@@ -169,25 +172,23 @@ class AwardService:
                 cascaded_from=po.id,
             )
         else:
-            rfq.status = RfqStatus.FAILED.value
+            rfq.status = RfqStatus.FAILED
             rfq.failed_at = moment
             outbox.emit(
                 self.uow,
-                "procurement.rfq.failed",
-                {"rfq_id": str(rfq.id), "reason": "every compliant supplier declined"},
+                RfqFailed(rfq_id=rfq.id, reason="every compliant supplier declined"),
                 organization_id=rfq.buyer_organization_id,
             )
         rfq.changed_at = moment
         await self.repo.flush()
         outbox.emit(
             self.uow,
-            "procurement.purchase_order.declined",
-            {
-                "purchase_order_id": str(po.id),
-                "rfq_id": str(rfq.id),
-                "reason": reason,
-                "next_purchase_order_id": str(next_po.id) if next_po else None,
-            },
+            PurchaseOrderDeclined(
+                purchase_order_id=po.id,
+                rfq_id=rfq.id,
+                reason=reason,
+                next_purchase_order_id=next_po.id if next_po else None,
+            ),
             organization_id=po.buyer_organization_id,
         )
         return DeclineResult(

@@ -84,7 +84,7 @@ def rfq_out(view: RfqView) -> RfqOut:
         ),
         budget_code=r.budget_code,
         deadline=r.deadline,
-        evaluation_rule=r.evaluation_rule,  # type: ignore[arg-type]
+        evaluation_rule=r.evaluation_rule,
         ceiling_amount=r.ceiling_amount,
         currency="IDR",
         quote_count=view.quote_count,
@@ -99,7 +99,7 @@ def quote_out(view: QuoteView) -> QuoteOut:
         id=q.id,
         rfq_id=q.rfq_id,
         supplier_organization_id=q.supplier_organization_id,
-        status=q.status,  # type: ignore[arg-type]
+        status=q.status,
         lines=[
             QuoteLineOut(line_no=int(n), unit_price=p, amount=p * view.quantities.get(int(n), 0))
             for n, p in sorted(q.unit_prices.items(), key=lambda kv: int(kv[0]))
@@ -122,7 +122,7 @@ def po_out(po: PurchaseOrder, view: PurchaseOrderView | None = None) -> Purchase
         quote_id=po.quote_id,
         buyer_organization_id=po.buyer_organization_id,
         supplier_organization_id=po.supplier_organization_id,
-        status=po.status,  # type: ignore[arg-type]
+        status=po.status,
         lines=[
             PoLineOut(
                 line_no=line["line_no"],

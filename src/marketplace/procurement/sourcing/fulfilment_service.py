@@ -28,6 +28,12 @@ from marketplace.procurement.sourcing.domain import (
     PurchaseOrderEvent,
     PurchaseOrderStatus,
 )
+from marketplace.procurement.sourcing.domain.events import (
+    GoodsReceived,
+    InvoiceIssued,
+    ReceivedLine,
+    TreasuryPaymentRecorded,
+)
 from marketplace.procurement.sourcing.models import (
     GoodsReceipt,
     Invoice,
@@ -37,7 +43,6 @@ from marketplace.procurement.sourcing.models import (
 from marketplace.procurement.sourcing.repository import SourcingRepository
 from marketplace.procurement.sourcing.schemas import PaymentCreate, ReceiptCreate
 from marketplace.procurement.sourcing.service import now
-from marketplace.webhooks import EventType
 
 
 class AlreadyInvoiced(Conflict):
@@ -164,7 +169,7 @@ class FulfilmentService:
         lines = domain.apply_receipt(
             po_lines(po), {line.line_no: line.quantity for line in data.lines}
         )
-        po.status = domain.next_po_status(current, domain.receipt_event(lines)).value
+        po.status = domain.next_po_status(current, domain.receipt_event(lines))
         po.lines = msgspec.to_builtins(lines)
         receipt = GoodsReceipt(
             purchase_order_id=po.id,
@@ -178,13 +183,12 @@ class FulfilmentService:
         await self.repo.flush()
         outbox.emit(
             self.uow,
-            "procurement.goods_received",
-            {
-                "purchase_order_id": str(po.id),
-                "receipt_id": str(receipt.id),
-                "status": po.status,
-                "lines": receipt.lines,
-            },
+            GoodsReceived(
+                purchase_order_id=po.id,
+                receipt_id=receipt.id,
+                status=PurchaseOrderStatus(po.status),
+                lines=[ReceivedLine(**line) for line in receipt.lines],
+            ),
             organization_id=po.supplier_organization_id,
         )
         return (await self._views([po]))[0]
@@ -248,23 +252,20 @@ class FulfilmentService:
             issued_by_organization_id=principal.organization_id,
         )
         self.repo.add(invoice)
-        po.status = new_status.value
+        po.status = new_status
         await self.repo.flush()
-        payload = {
-            "purchase_order_id": str(po.id),
-            "invoice_id": str(invoice.id),
-            "issued_by_organization_id": str(principal.organization_id),
-            "subtotal": invoice.subtotal,
-            "vat": invoice.vat,
-            "total": invoice.total,
-            "pph22": invoice.pph22,
-            "net_payable": invoice.net_payable,
-            "currency": "IDR",
-        }
+        issued = InvoiceIssued(
+            purchase_order_id=po.id,
+            invoice_id=invoice.id,
+            issued_by_organization_id=principal.organization_id,
+            subtotal=invoice.subtotal,
+            vat=invoice.vat,
+            total=invoice.total,
+            pph22=invoice.pph22,
+            net_payable=invoice.net_payable,
+        )
         for org in sorted({po.buyer_organization_id, po.supplier_organization_id}):
-            outbox.emit(
-                self.uow, EventType.PROCUREMENT_INVOICE_ISSUED, payload, organization_id=org
-            )
+            outbox.emit(self.uow, issued, organization_id=org)
         return InvoiceView(invoice=invoice, payment=None)
 
     async def pay(self, principal: Principal, po_id: uuid.UUID, data: PaymentCreate) -> InvoiceView:
@@ -295,22 +296,16 @@ class FulfilmentService:
             buyer_organization_id=po.buyer_organization_id,
         )
         self.repo.add(payment)
-        po.status = new_status.value
+        po.status = new_status
         await self.repo.flush()
-        payload = {
-            "purchase_order_id": str(po.id),
-            "invoice_id": str(invoice.id),
-            "payment_id": str(payment.id),
-            "sp2d_number": payment.sp2d_number,
-            "paid_on": payment.paid_on.isoformat(),
-            "amount": payment.amount,
-            "currency": "IDR",
-        }
+        recorded = TreasuryPaymentRecorded(
+            purchase_order_id=po.id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            sp2d_number=payment.sp2d_number,
+            paid_on=payment.paid_on,
+            amount=payment.amount,
+        )
         for org in sorted({po.buyer_organization_id, po.supplier_organization_id}):
-            outbox.emit(
-                self.uow,
-                EventType.PROCUREMENT_TREASURY_PAYMENT_RECORDED,
-                payload,
-                organization_id=org,
-            )
+            outbox.emit(self.uow, recorded, organization_id=org)
         return InvoiceView(invoice=invoice, payment=payment)

@@ -14,7 +14,13 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueC
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.db import Base, IdMixin, TimestampMixin
+from marketplace.db import Base, IdMixin, TimestampMixin, enum_column
+from marketplace.procurement.sourcing.domain import (
+    EvaluationRule,
+    PurchaseOrderStatus,
+    QuoteStatus,
+    RfqStatus,
+)
 
 
 class Rfq(IdMixin, TimestampMixin, Base):
@@ -22,7 +28,7 @@ class Rfq(IdMixin, TimestampMixin, Base):
 
     buyer_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     title: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RfqStatus] = mapped_column(enum_column(RfqStatus, 16))
     # [{"line_no", "product_id", "quantity", "description", "unit_code", "unit_label",
     #   "category", "vat_treatment"}] — product facts frozen at publication.
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
@@ -33,7 +39,7 @@ class Rfq(IdMixin, TimestampMixin, Base):
     budget_code: Mapped[str] = mapped_column(String(100))
     ceiling_amount: Mapped[int | None]
     deadline: Mapped[dt.datetime]
-    evaluation_rule: Mapped[str] = mapped_column(String(32))
+    evaluation_rule: Mapped[EvaluationRule] = mapped_column(enum_column(EvaluationRule, 32))
     created_by_api_key_id: Mapped[uuid.UUID | None]
     awarded_at: Mapped[dt.datetime | None]
     failed_at: Mapped[dt.datetime | None]
@@ -54,7 +60,7 @@ class Quote(IdMixin, TimestampMixin, Base):
 
     rfq_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sourcing_rfqs.id"))
     supplier_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[QuoteStatus] = mapped_column(enum_column(QuoteStatus, 16))
     # {"1": 65000, "2": 15000} — line_no → unit price (pre-VAT rupiah).
     unit_prices: Mapped[dict[str, int]] = mapped_column(JSONB)
     total: Mapped[int]
@@ -80,7 +86,7 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sourcing_quotes.id"), unique=True)
     buyer_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
     supplier_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
-    status: Mapped[str] = mapped_column(String(24))
+    status: Mapped[PurchaseOrderStatus] = mapped_column(enum_column(PurchaseOrderStatus, 24))
     # [{"line_no", "product_id", "description", "unit_code", "vat_treatment", "quantity",
     #   "unit_price", "received_quantity"}]
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

@@ -30,6 +30,7 @@ from marketplace.procurement.sourcing.domain import (
     RfqItem,
     RfqStatus,
 )
+from marketplace.procurement.sourcing.domain.events import RfqPublished
 from marketplace.procurement.sourcing.models import PurchaseOrder, Quote, Rfq
 from marketplace.procurement.sourcing.repository import SourcingRepository
 from marketplace.procurement.sourcing.schemas import QuoteCreate, RfqCreate
@@ -172,14 +173,13 @@ class RfqService:
         await self.repo.flush()
         outbox.emit(
             self.uow,
-            "procurement.rfq.published",
-            {
-                "rfq_id": str(rfq.id),
-                "buyer_organization_id": str(rfq.buyer_organization_id),
-                "delivery_region_code": rfq.delivery_region_code,
-                "deadline": rfq.deadline.isoformat(),
-                "items": len(items),
-            },
+            RfqPublished(
+                rfq_id=rfq.id,
+                buyer_organization_id=rfq.buyer_organization_id,
+                delivery_region_code=rfq.delivery_region_code,
+                deadline=rfq.deadline,
+                items=len(items),
+            ),
             organization_id=principal.organization_id,
         )
         return RfqView(rfq=rfq, status=RfqStatus.OPEN, quote_count=0)

@@ -11,8 +11,11 @@ from urllib.parse import SplitResult, urlsplit
 import msgspec
 
 from marketplace.errors import Conflict, ValidationFailed
+from marketplace.webhooks.domain.events import PARTNER_EVENT_CLASSES
 
 
+# The `event_type` of each partner event class (`domain.events.PARTNER_EVENTS`), checked
+# below; its docstring is the API's description of the type.
 class EventType(enum.StrEnum):
     """Every event a partner can subscribe to. The outbox topic is the same string; each
     is emitted, in the transaction of its state change, to every organization named in the
@@ -38,7 +41,12 @@ class EventType(enum.StrEnum):
     PAYMENT_REFUNDED = "payment.refunded"
 
 
-EVENT_TYPES = frozenset(e.value for e in EventType)
+EVENT_TYPES = frozenset(PARTNER_EVENT_CLASSES)
+if {e.value for e in EventType} != EVENT_TYPES:
+    raise AssertionError(
+        "EventType and the partner event classes differ: "
+        f"{sorted(EVENT_TYPES.symmetric_difference(EventType))}"
+    )
 
 
 class DeliveryState(enum.StrEnum):

@@ -6,10 +6,16 @@ shortfalls down the list) and `weeks` (the ISO weeks volume is counted in).
 
 from __future__ import annotations
 
+import enum
+
 from marketplace.errors import Conflict, ValidationFailed
 
 TRADE_CONTRACT_KIND = "trade_contract"
 """The order-leg kind that calls off a contract's volume."""
+
+
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
 
 
 class InvalidCounterparty(ValidationFailed):

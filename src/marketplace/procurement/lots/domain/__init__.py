@@ -6,17 +6,30 @@ out) and `terms` (a lot's Bulog branch, size and cut-off).
 
 from __future__ import annotations
 
+import enum
+
 from marketplace.errors import Conflict, ValidationFailed
 
 BULOG_LOT_KIND = "bulog_lot"
 """The order-leg kind that pools into a lot."""
 
 
-class LotStatus:
-    OPEN = "open"
-    CLOSED = "closed"
+class LotStatus(enum.StrEnum):
+    OPEN = "open"  # pooling demand
+    CLOSED = "closed"  # its purchase order went to the Bulog branch; awaiting delivery
+    RECEIVED = "received"  # delivered and shared out to the waiting legs
+    CANCELLED = "cancelled"  # closed with nothing to order
+
+
+class LotCloseReason(enum.StrEnum):
+    SUBMITTED = "submitted"  # the cooperative submitted it
+    FULL = "full"  # it reached the weekly quota
+    CUTOFF = "cutoff"  # its cut-off passed
+
+
+class BulogOrderStatus(enum.StrEnum):
+    SENT = "sent"
     RECEIVED = "received"
-    CANCELLED = "cancelled"
 
 
 class NoBulogBranch(ValidationFailed):
