@@ -8,10 +8,16 @@ is read by grimp, the library under import-linter, so function-level and
 
 from __future__ import annotations
 
+import ast
 import graphlib
+import importlib
+import re
 from collections import defaultdict
+from pathlib import Path
 
 import grimp
+
+import marketplace
 
 CONTEXTS = (
     "accounts",
@@ -73,3 +79,56 @@ def test_the_contexts_import_each_other_without_a_cycle() -> None:
         sorter.prepare()
     except graphlib.CycleError as cycle:
         raise AssertionError(f"contexts import each other in a cycle: {cycle.args[1]}") from None
+
+
+# --- another context is used only through what it exports --------------------------------
+
+SOURCE = Path(marketplace.__file__).parent
+
+
+def surface(module: str, context: str) -> set[str] | None:
+    """The names another context may import from `module` of `context`, or None if it may
+    import nothing from it. Public are the package itself (its services and the types they
+    take) and its pure vocabulary: a `domain` package (the context's, or one of its rooms')
+    and its `events` module, whose pure modules of other contexts may use without I/O. Each
+    exports what its `__all__` names."""
+    public = re.fullmatch(rf"marketplace\.{context}(\.\w+)?\.domain(\.events)?", module)
+    if module != f"marketplace.{context}" and public is None:
+        return None
+    return set(getattr(importlib.import_module(module), "__all__", ()))
+
+
+def imports_of(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) of every import statement, `import x.y` as (x.y, [])."""
+    found: list[tuple[int, str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((node.lineno, a.name, []) for a in node.names)
+    return found
+
+
+def test_another_context_is_imported_only_through_its_exports() -> None:
+    breaches = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        importer = context_of(".".join(("marketplace", *path.relative_to(SOURCE).parts)))
+        if importer is None:
+            continue  # the composition roots (app, worker, CLI, demo, schema) wire everything
+        for line, module, names in imports_of(path):
+            target = context_of(module)
+            if target is None or target == importer:
+                continue
+            exported = surface(module, target)
+            where = f"{path.relative_to(SOURCE)}:{line}"
+            if exported is None:
+                breaches.append(f"{where} imports {module}, which is not public")
+            elif not names:
+                breaches.append(f"{where} imports the module {module}: import its names")
+            else:
+                breaches.extend(
+                    f"{where} imports {module}.{n}, which is not in its __all__"
+                    for n in names
+                    if n not in exported
+                )
+    assert breaches == []

@@ -10,9 +10,11 @@ query is narrowed by the caller's `Scope`.
 """
 
 from marketplace.accounts.domain import OrganizationKind, Principal, Role, Scope
+from marketplace.accounts.models import Organization
 from marketplace.accounts.service import OrganizationDirectory, OrganizationRecord
 
 __all__ = [
+    "Organization",
     "OrganizationDirectory",
     "OrganizationKind",
     "OrganizationRecord",

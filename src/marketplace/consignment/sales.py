@@ -29,10 +29,9 @@ from marketplace.consignment.models import Sale
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
+from marketplace.ledger import LedgerService, postings
+from marketplace.orders import OrderService
 from marketplace.orders.domain.events import OrderLegDelivered
-from marketplace.orders.service import OrderService
 from marketplace.outbox import Emitted
 from marketplace.tax import vat_for
 

@@ -36,10 +36,8 @@ from marketplace.consignment.schemas import (
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.listings.domain import ListingStatus, MovementKind, SupplyMode
-from marketplace.listings.domain.pricing import PriceTier
-from marketplace.listings.schemas import ListingUpdate, PriceTierIn
-from marketplace.listings.service import ListingService, ProductService
+from marketplace.listings import ListingService, ListingUpdate, PriceTierIn, ProductService
+from marketplace.listings.domain import ListingStatus, MovementKind, PriceTier, SupplyMode
 
 
 def now() -> dt.datetime:

@@ -44,8 +44,7 @@ from marketplace.consignment.service import now
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
+from marketplace.ledger import LedgerService, postings
 
 # Clock skew allowed between the caller and the database for "now" as a cut-off.
 CUTOFF_TOLERANCE = dt.timedelta(minutes=5)

@@ -6,3 +6,23 @@ with quantity price tiers, a minimum order quantity, an owner (the seller, or a 
 consignor) and a supply mode (ships from stock, or pooled into a Bulog lot). Stock
 changes are an append-only movement log, and reservations never exceed what is on hand.
 """
+
+from marketplace.listings.schemas import ListingUpdate, PriceTierIn
+from marketplace.listings.service import ListingService, ProductService
+from marketplace.listings.stock_service import (
+    ProductFacts,
+    SourceListing,
+    StockChanged,
+    StockService,
+)
+
+__all__ = [
+    "ListingService",
+    "ListingUpdate",
+    "PriceTierIn",
+    "ProductFacts",
+    "ProductService",
+    "SourceListing",
+    "StockChanged",
+    "StockService",
+]

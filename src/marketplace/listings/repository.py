@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from marketplace.accounts.models import Organization
+from marketplace.accounts import Organization
 from marketplace.listings.domain import SearchFilters
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.read_pool import ReadPool

@@ -7,3 +7,7 @@ an order is cancellable only before anything has shipped; the order's status is 
 from its legs. Talks to listings (stock), consignment (sales on delivery), procurement
 (lots and call-offs) and the ledger (money events) through their public APIs and the outbox.
 """
+
+from marketplace.orders.service import OrderService, OrderView
+
+__all__ = ["OrderService", "OrderView"]

@@ -38,13 +38,13 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
-from marketplace.listings.domain import SupplyMode
-from marketplace.listings.stock_service import (
+from marketplace.listings import (
     ProductFacts,
     SourceListing,
     StockChanged,
     StockService,
 )
+from marketplace.listings.domain import SupplyMode
 from marketplace.orders.domain import budgets, leg_vat_treatment, splitting
 from marketplace.orders.domain.events import OrderPlaced
 from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus

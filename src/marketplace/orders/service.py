@@ -15,9 +15,8 @@ from marketplace import outbox
 from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
-from marketplace.listings.stock_service import StockService
+from marketplace.ledger import LedgerService, postings
+from marketplace.listings import StockService
 from marketplace.orders.domain import lifecycle
 from marketplace.orders.domain.events import OrderCancelled, OrderLegDelivered, OrderLegShipped
 from marketplace.orders.domain.lifecycle import LegEvent, LegStatus, OrderStatus

@@ -18,8 +18,7 @@ import structlog
 from marketplace import outbox
 from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
+from marketplace.ledger import LedgerService, postings
 from marketplace.payments.domain import (
     PaymentMethod,
     PaymentStatus,

@@ -16,7 +16,7 @@ import msgspec
 from marketplace.accounts import OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
-from marketplace.orders.service import OrderService, OrderView
+from marketplace.orders import OrderService, OrderView
 from marketplace.payments.domain import (
     BANK_TRANSFER_VALIDITY,
     OPEN_STATUSES,

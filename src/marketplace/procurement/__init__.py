@@ -21,3 +21,5 @@ from marketplace.procurement.contracts.calloffs import ContractCalloffs as Contr
 from marketplace.procurement.contracts.calloffs import ContractOffer as ContractOffer
 from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
 from marketplace.procurement.lots.pooling import LotPooling as LotPooling
+
+__all__ = ["ContractCalloffs", "ContractOffer", "LotPooling", "NoBulogBranch"]

@@ -216,3 +216,23 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
                 raise PermissionDenied("Only a platform administrator may act for others.")
             return
         raise NotFound(f"No such {what}.")
+
+
+__all__ = [
+    "REGION_CODE_PATTERN",
+    "SLUG_PATTERN",
+    "InvalidIdentifier",
+    "Narrowable",
+    "OrganizationKind",
+    "Principal",
+    "Role",
+    "Scope",
+    "StatementT",
+    "known_time_zones",
+    "normalize_digits",
+    "time_zone_problem",
+    "validate_nib",
+    "validate_nik",
+    "validate_npwp",
+    "validate_region_code",
+]

@@ -33,3 +33,8 @@ class StatementIssued(PartnerEvent, frozen=True, kw_only=True):
     closing_balance: Rupiah
     currency: Currency = "IDR"
     payout_id: uuid.UUID | None
+
+
+__all__ = [
+    "StatementIssued",
+]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from marketplace.errors import ValidationFailed
-from marketplace.listings.domain.pricing import PriceTier
+from marketplace.listings.domain.pricing import PriceTier, unit_price_for
 
 
 class ProductCategory(enum.StrEnum):
@@ -224,3 +224,31 @@ class SearchFilters(msgspec.Struct, frozen=True, kw_only=True):
     # Paused listings too: only for a seller looking at its own (never mixed with the
     # public catalogue, so every search keeps to the indexes on active listings).
     include_paused: bool = False
+
+
+__all__ = [
+    "MANUAL_MOVEMENTS",
+    "SEARCH_ALIASES",
+    "InsufficientStock",
+    "InvalidStockMovement",
+    "ListingStatus",
+    "MovementKind",
+    "NetContentUnit",
+    "PriceAboveCap",
+    "PriceCap",
+    "PriceTier",
+    "ProductCategory",
+    "Programme",
+    "SearchFilters",
+    "StockLevel",
+    "SupplyMode",
+    "UnitCode",
+    "apply_movement",
+    "cap_for_region",
+    "check_price_caps",
+    "movement_deltas",
+    "normalize_search_text",
+    "priced_above_cap",
+    "product_search_text",
+    "unit_price_for",
+]

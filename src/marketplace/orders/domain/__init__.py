@@ -8,8 +8,7 @@ from uuid import UUID
 import msgspec
 
 from marketplace.errors import ValidationFailed
-from marketplace.listings.domain import PriceCap
-from marketplace.listings.domain.pricing import PriceTier
+from marketplace.listings.domain import PriceCap, PriceTier
 from marketplace.money import Rupiah
 from marketplace.tax import VatTreatment
 

@@ -59,3 +59,12 @@ class StandingOrderFailed(Event, frozen=True, kw_only=True):
     delivery_date: dt.date
     code: str
     detail: str
+
+
+__all__ = [
+    "OrderCancelled",
+    "OrderLegDelivered",
+    "OrderLegShipped",
+    "OrderPlaced",
+    "StandingOrderFailed",
+]

@@ -33,8 +33,7 @@ from uuid import UUID
 
 import msgspec
 
-from marketplace.listings.domain import PriceCap, cap_for_region
-from marketplace.listings.domain.pricing import PriceTier, unit_price_for
+from marketplace.listings.domain import PriceCap, PriceTier, cap_for_region, unit_price_for
 from marketplace.money import Rupiah, apply_basis_points
 from marketplace.orders.domain import (
     DEFAULT_POLICY,

@@ -46,3 +46,11 @@ PAYMENT_EVENTS: dict[PaymentStatus, type[PaymentChanged]] = {
     PaymentStatus.FAILED: PaymentFailed,
     PaymentStatus.REFUNDED: PaymentRefunded,
 }
+
+__all__ = [
+    "PAYMENT_EVENTS",
+    "PaymentChanged",
+    "PaymentFailed",
+    "PaymentRefunded",
+    "PaymentSucceeded",
+]

@@ -32,9 +32,8 @@ import msgspec
 
 from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
-from marketplace.listings.stock_service import StockChanged
+from marketplace.ledger import LedgerService, postings
+from marketplace.listings import StockChanged
 from marketplace.procurement.contracts import events as contract_events
 from marketplace.procurement.contracts.domain import TRADE_CONTRACT_KIND, VolumeExhausted
 from marketplace.procurement.contracts.domain.weeks import week_start

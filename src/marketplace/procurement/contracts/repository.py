@@ -10,8 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.accounts import Scope
-from marketplace.accounts.models import Organization
+from marketplace.accounts import Organization, Scope
 from marketplace.procurement.contracts.models import (
     TradeAllotment,
     TradeAllotmentWeek,

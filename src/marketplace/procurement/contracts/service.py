@@ -31,9 +31,8 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
-from marketplace.listings.service import ProductService
+from marketplace.ledger import LedgerService, postings
+from marketplace.listings import ProductService
 from marketplace.money import apply_basis_points
 from marketplace.procurement.contracts import events as contract_events
 from marketplace.procurement.contracts.domain import (

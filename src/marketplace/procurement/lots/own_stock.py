@@ -15,9 +15,8 @@ import msgspec
 
 from marketplace.accounts import Principal
 from marketplace.db import UnitOfWork
-from marketplace.listings.domain import ListingStatus, MovementKind, SupplyMode
-from marketplace.listings.domain.pricing import PriceTier
-from marketplace.listings.service import ListingService, ProductService
+from marketplace.listings import ListingService, ProductService
+from marketplace.listings.domain import ListingStatus, MovementKind, PriceTier, SupplyMode
 from marketplace.procurement.lots.models import BulogLot
 
 

@@ -26,9 +26,8 @@ from marketplace import clock
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal
 from marketplace.db import UnitOfWork
 from marketplace.ids import new_id
-from marketplace.listings.domain.pricing import unit_price_for
-from marketplace.listings.service import ProductService
-from marketplace.listings.stock_service import StockChanged, StockService
+from marketplace.listings import ProductService, StockChanged, StockService
+from marketplace.listings.domain import unit_price_for
 from marketplace.procurement.lots.domain import BULOG_LOT_KIND, LotStatus
 from marketplace.procurement.lots.domain.terms import choose_branch, cutoff_after, lot_terms
 from marketplace.procurement.lots.models import BulogDemandLine, BulogLot

@@ -29,9 +29,8 @@ from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
+from marketplace.listings import ListingService, StockService
 from marketplace.listings.domain import MovementKind
-from marketplace.listings.service import ListingService
-from marketplace.listings.stock_service import StockService
 from marketplace.procurement.domain.errors import ReceiptExceedsOrder
 from marketplace.procurement.lots import events as lot_events
 from marketplace.procurement.lots.domain import (

@@ -19,8 +19,7 @@ from marketplace.accounts import Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, PermissionDenied
 from marketplace.ids import new_id
-from marketplace.ledger import LedgerService
-from marketplace.ledger.domain import postings
+from marketplace.ledger import LedgerService, postings
 from marketplace.procurement.sourcing import domain
 from marketplace.procurement.sourcing.domain import (
     InvalidReceipt,

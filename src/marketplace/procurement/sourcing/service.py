@@ -19,7 +19,7 @@ from marketplace.accounts import OrganizationDirectory, OrganizationKind, Princi
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.ids import new_id
-from marketplace.listings.service import ProductService
+from marketplace.listings import ProductService
 from marketplace.procurement.domain.errors import UnknownProduct
 from marketplace.procurement.sourcing import domain
 from marketplace.procurement.sourcing.domain import (

@@ -69,3 +69,11 @@ class TradeContractShipmentRecorded(PartnerEvent, frozen=True, kw_only=True):
     amount: Rupiah
     levy: Rupiah
     currency: Currency = "IDR"
+
+
+__all__ = [
+    "Allotment",
+    "TradeContractReallotted",
+    "TradeContractShipmentRecorded",
+    "TradeContractSigned",
+]

@@ -57,3 +57,10 @@ class BulogLotReceived(PartnerEvent, frozen=True, kw_only=True):
     unfilled: int
     surplus: int
     received_at: dt.datetime
+
+
+__all__ = [
+    "BulogLotClosed",
+    "BulogLotReceived",
+    "BulogLotSubmitted",
+]

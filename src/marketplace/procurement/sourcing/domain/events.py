@@ -98,3 +98,15 @@ class TreasuryPaymentRecorded(PartnerEvent, frozen=True, kw_only=True):
     paid_on: dt.date
     amount: Rupiah
     currency: Currency = "IDR"
+
+
+__all__ = [
+    "GoodsReceived",
+    "InvoiceIssued",
+    "PurchaseOrderCreated",
+    "PurchaseOrderDeclined",
+    "ReceivedLine",
+    "RfqFailed",
+    "RfqPublished",
+    "TreasuryPaymentRecorded",
+]
