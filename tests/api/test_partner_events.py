@@ -225,6 +225,29 @@ async def payment_refunded(w: World) -> Expected:
     return Expected(parties={kitchen.organization_id: fields, coop.organization_id: fields})
 
 
+# --- listings ------------------------------------------------------------------------
+
+
+@flow(EventType.LISTING_PAUSED)
+async def listing_paused(w: World) -> Expected:
+    rice = await create_product(w.client, w.admin, price_caps=[])
+    coop = await w.actors.org("cooperative", region_code=MOJOKERTO)
+    listing = await create_listing(w.client, coop, rice["id"], tiers=[(1, 72_000)], stock=10)
+    lowered = await w.client.patch(
+        f"/v1/products/{rice['id']}",
+        json={"price_caps": [{"region_prefix": "35.76", "max_unit_price": 70_000}]},
+        headers=w.admin.headers,
+    )
+    await ok(lowered)
+    fields = {
+        "listing_id": listing["id"],
+        "reason": "price_above_cap",
+        "lowest_unit_price": 72_000,
+        "cap": 70_000,
+    }
+    return Expected(parties={coop.organization_id: fields})
+
+
 # --- consignment ---------------------------------------------------------------------
 
 

@@ -124,7 +124,7 @@ async def test_every_event_type_can_be_subscribed(
 ) -> None:
     created = await create(client, coop, event_types=[e.value for e in EventType])
     assert created["event_types"] == sorted(e.value for e in EventType)
-    assert len(created["event_types"]) == 18  # the README table of partner events
+    assert len(created["event_types"]) == 19  # the README table of partner events
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar, Literal
 
-from marketplace.events import Currency, Event
+from marketplace.events import Currency, PartnerEvent
 from marketplace.money import Rupiah
 
 
-class ListingPaused(Event, frozen=True, kw_only=True):
-    """A price cap left an active listing nothing it may sell, so it was paused: a record
-    for its seller, who reprices it (not a partner event)."""
+class ListingPaused(PartnerEvent, frozen=True, kw_only=True):
+    """A price cap left an active listing nothing it may sell, so it was paused: its
+    seller's system learns it must reprice it."""
 
     event_type: ClassVar[str] = "listing.paused"
     listing_id: uuid.UUID
@@ -21,3 +21,8 @@ class ListingPaused(Event, frozen=True, kw_only=True):
     cap: Rupiah
     region_prefix: str
     currency: Currency = "IDR"
+
+
+__all__ = [
+    "ListingPaused",
+]

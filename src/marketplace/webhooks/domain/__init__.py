@@ -25,6 +25,7 @@ class EventType(enum.StrEnum):
     ORDER_CANCELLED = "order.cancelled"
     ORDER_LEG_SHIPPED = "order.leg.shipped"
     ORDER_LEG_DELIVERED = "order.leg.delivered"
+    LISTING_PAUSED = "listing.paused"
     CONSIGNMENT_STATEMENT_ISSUED = "consignment.statement.issued"
     PROCUREMENT_BULOG_LOT_CLOSED = "procurement.bulog_lot.closed"
     PROCUREMENT_BULOG_LOT_SUBMITTED = "procurement.bulog_lot.submitted"

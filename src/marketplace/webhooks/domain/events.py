@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from marketplace.consignment.domain.events import StatementIssued
 from marketplace.events import PartnerEvent
+from marketplace.listings.domain.events import ListingPaused
 from marketplace.orders.domain.events import (
     OrderCancelled,
     OrderLegDelivered,
@@ -41,6 +42,7 @@ PARTNER_EVENTS: tuple[type[PartnerEvent], ...] = (
     OrderCancelled,
     OrderLegShipped,
     OrderLegDelivered,
+    ListingPaused,
     StatementIssued,
     BulogLotClosed,
     BulogLotSubmitted,
