@@ -9,11 +9,12 @@ import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import asyncpg
 import httpx
 
+from marketplace.events import Event
 from reliability.api import Api
 from reliability.processes import Receiver, WorkerProcess
 
@@ -207,6 +208,13 @@ async def connections_killed_under_load(api: Api, dsn: str) -> list[Count]:
     ]
 
 
+class BatteryPing(Event, frozen=True, kw_only=True):
+    """The battery's own event: what the worker handles is counted, nothing else happens."""
+
+    event_type: ClassVar[str] = "battery.ping"
+    n: int
+
+
 async def queue_lost(database_url: str, redis_url: str, events: int = 200) -> list[Count]:
     """Redis loses every queued job (as a restart without persistence does); the outbox
     sweeper re-enqueues, and every event is handled exactly once."""
@@ -225,15 +233,15 @@ async def queue_lost(database_url: str, redis_url: str, events: int = 200) -> li
     redis = await create_pool(RedisSettings.from_dsn(redis_url))
     seen: list[uuid.UUID] = []
 
-    async def count(uow: object, event: outbox.OutboxEvent) -> None:
-        seen.append(event.id)
+    async def count(uow: object, emitted: outbox.Emitted[BatteryPing]) -> None:
+        seen.append(emitted.id)
 
     handlers = outbox.EventHandlers()
-    handlers.register("battery.ping", count)
+    handlers.register(BatteryPing, count)
     try:
         ids = []
         async with unit_of_work(factory, ArqJobQueue(redis)) as uow:
-            ids = [outbox.emit(uow, "battery.ping", {"n": i}) for i in range(events)]
+            ids = [outbox.emit(uow, BatteryPing(n=i)) for i in range(events)]
             await uow.commit()  # jobs enqueued after commit
         queued = len(await redis.queued_jobs())
         await redis.flushall()  # the restart: every queued job is gone
