@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
 from marketplace.ids import new_id
 from marketplace.jobs import resweep_job_id
+from marketplace.unnest_insert import UnnestInsert
 
 log = structlog.get_logger(__name__)
 
@@ -88,14 +89,10 @@ def emit(
     return event_id
 
 
-_INSERT_MANY = text(
-    """
-    INSERT INTO outbox_events (id, topic, organization_id, payload, attempts, created_at)
-    SELECT e.id, :topic, e.organization_id, CAST(:payload AS jsonb), 0, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:organization_ids AS uuid[]))
-         AS e(id, organization_id)
-    """
-)
+# A new event: not handled, no attempts, created now.
+_LEFT_TO_DEFAULTS = ("handled_at", "attempts", "created_at")
+# The same event to many organizations: one payload, an id and organization per row.
+_INSERT_MANY = UnnestInsert(OutboxEvent, shared=("topic", "payload"), defaulted=_LEFT_TO_DEFAULTS)
 
 
 async def emit_many(
@@ -112,13 +109,13 @@ async def emit_many(
     if not event_ids:
         return event_ids
     await uow.session.execute(
-        _INSERT_MANY,
-        {
-            "topic": topic,
-            "payload": msgspec.json.encode(payload).decode(),
-            "ids": event_ids,
-            "organization_ids": organization_ids,
-        },
+        _INSERT_MANY.statement,
+        _INSERT_MANY.array_params(
+            topic=topic,
+            payload=msgspec.json.encode(payload).decode(),
+            id=event_ids,
+            organization_id=organization_ids,
+        ),
     )
     jobs = uow.jobs
     if jobs is not None:
@@ -131,15 +128,7 @@ async def emit_many(
     return event_ids
 
 
-_INSERT_EACH = text(
-    """
-    INSERT INTO outbox_events (id, topic, organization_id, payload, attempts, created_at)
-    SELECT e.id, :topic, e.organization_id, CAST(e.payload AS jsonb), 0, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:organization_ids AS uuid[]),
-                CAST(:payloads AS text[]))
-         AS e(id, organization_id, payload)
-    """
-)
+_INSERT_EACH = UnnestInsert(OutboxEvent, shared=("topic",), defaulted=_LEFT_TO_DEFAULTS)
 
 
 async def emit_each(
@@ -153,13 +142,13 @@ async def emit_each(
     if not event_ids:
         return event_ids
     await uow.session.execute(
-        _INSERT_EACH,
-        {
-            "topic": topic,
-            "ids": event_ids,
-            "organization_ids": [organization_id for organization_id, _ in events],
-            "payloads": [msgspec.json.encode(payload).decode() for _, payload in events],
-        },
+        _INSERT_EACH.statement,
+        _INSERT_EACH.array_params(
+            topic=topic,
+            id=event_ids,
+            organization_id=[organization_id for organization_id, _ in events],
+            payload=[msgspec.json.encode(payload).decode() for _, payload in events],
+        ),
     )
     jobs = uow.jobs
     if jobs is not None:
