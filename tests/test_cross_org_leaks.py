@@ -48,6 +48,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "rupiah_per_portion": 8000,
     },
     "updateWebhookEndpoint": {"description": "changed"},
+    "updateStandingOrder": {"active": False},
     "receiveBulogLot": {"received_quantity": 1},
     "declareTradeShortfall": {"quantity": 1},
     "recordTradeShipment": {"allotment_id": str(uuid.uuid4()), "quantity": 1},
@@ -64,6 +65,8 @@ NO_BODY = {
     "getOrganization",
     "listApiKeys",
     "getStandingOrder",
+    "deleteStandingOrder",
+    "listBudgetPeriods",
     "redeliverWebhook",
     "deleteWebhookEndpoint",
     "getWebhookEndpoint",
@@ -143,7 +146,7 @@ async def own_objects(
         json={
             "name": "Senin",
             "weekdays": {"1": [{"product_id": product["id"], "quantity": 1}]},
-            "delivery": {"date": TOMORROW, "region_code": "35.76.02.1005", "address": "Dapur"},
+            "delivery": {"region_code": "35.76.02.1005", "address": "Dapur"},
         },
         headers=kitchen.headers,
     )

@@ -31,6 +31,7 @@ UNSCOPED_PAGES = {
     # party to (`require_party` / `ensure_visible` on the parent first).
     "accounts.repository.ApiKeyRepository.list_for_organization": "of a visible organization",
     "listings.repository.ListingRepository.movements_page": "of a managed listing",
+    "orders.repository.BudgetRepository.periods_page": "of a visible kitchen",
     "payments.repository.PaymentRepository.of_order": "of a visible order",
     "webhooks.repository.DeliveryRepository.list_for_endpoint": "of a visible endpoint",
 }

@@ -1,79 +1,228 @@
-"""The H-1 cron enqueues due standing orders; the worker places each once per date."""
+"""Standing orders are placed by the worker's own schedule, not by anyone calling the job.
+
+The worker runs here as `marketplace worker` runs it: arq's loop with `WorkerSettings`'
+functions and cron list. A standing order for tomorrow is placed once after the worker
+starts, and once still after it is restarted; a date that can't be placed shows on the
+standing order with the reason.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import datetime as dt
+import importlib
+import inspect
+import itertools
+import pkgutil
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, cast
 
+import pytest
 from arq import create_pool
-from arq.connections import RedisSettings
-from arq.worker import Worker
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import CronJob
+from arq.worker import Worker, get_kwargs
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.jobs import ArqJobQueue
+import marketplace
+from marketplace.db import unit_of_work
 from marketplace.orders import tasks as orders_tasks
+from marketplace.orders.standing import StandingOrderService
 from marketplace.settings import Settings
+from marketplace.worker import WorkerSettings
 from tests.catalog import create_listing, create_product
-from tests.support import Actors, ServiceUrls
+from tests.support import Actor, Actors, ServiceUrls, local_today
+
+REGION = "35.76.02.1005"
 
 
-async def run_worker(settings: Settings, redis: Any) -> None:
-    from marketplace.worker import WorkerSettings
-
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        redis_pool=redis,
-        burst=True,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        ctx={"settings": settings},
-        poll_delay=0.05,
-        handle_signals=False,
-    )
-    await worker.async_run()
-    await worker.close()
+def schedule_cron() -> CronJob:
+    found = [
+        c for c in WorkerSettings.cron_jobs if c.coroutine is orders_tasks.schedule_standing_orders
+    ]
+    assert len(found) == 1, "the standing-order schedule is not in the worker's cron list"
+    return found[0]
 
 
-async def test_cron_places_tomorrows_standing_order_once(
-    client: AsyncTestClient[Litestar],
-    actors: Actors,
+def test_the_schedule_runs_at_start_and_every_hour() -> None:
+    job = copy.copy(schedule_cron())
+    assert job.name == orders_tasks.SCHEDULE_JOB
+    assert job.run_at_startup  # a restarted worker catches up at once
+    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
+    runs = []
+    for _ in range(48):
+        job.calculate_next(at)
+        assert job.next_run is not None
+        runs.append(job.next_run)
+        at = job.next_run
+    gaps = {later - earlier for earlier, later in itertools.pairwise(runs)}
+    assert gaps == {dt.timedelta(hours=1)}
+
+
+def test_every_job_a_tasks_module_defines_is_registered_with_the_worker() -> None:
+    """A job (a coroutine taking the worker's `ctx`) that is neither a worker function nor
+    on the cron list never runs: the standing-order schedule once fell out this way."""
+    registered = {f.coroutine for f in WorkerSettings.functions}  # type: ignore[attr-defined]
+    registered |= {c.coroutine for c in WorkerSettings.cron_jobs}
+    missing = []
+    for found in pkgutil.walk_packages(marketplace.__path__, "marketplace."):
+        if not found.name.endswith(".tasks"):
+            continue
+        module = importlib.import_module(found.name)
+        for name, function in inspect.getmembers(module, inspect.iscoroutinefunction):
+            parameters = list(inspect.signature(function).parameters)
+            own_job = function.__module__ == module.__name__ and parameters[:1] == ["ctx"]
+            if own_job and function not in registered:
+                missing.append(f"{found.name}.{name}")
+    assert missing == []
+
+
+@pytest.fixture
+async def worker_redis(service_urls: ServiceUrls) -> AsyncIterator[ArqRedis]:
+    redis = await create_pool(RedisSettings.from_dsn(service_urls.redis_url))
+    yield redis
+    await redis.aclose()
+
+
+async def run_worker_until(
+    redis: ArqRedis,
     settings: Settings,
-    service_urls: ServiceUrls,
-    session_factory: async_sessionmaker[AsyncSession],
+    done: Callable[[Worker], Awaitable[bool]],
+    *,
+    within: float = 60.0,
 ) -> None:
-    admin = await actors.platform_admin()
-    coop = await actors.org("cooperative", "seller", region_code="35.76.02.1005")
-    kitchen = await actors.org("kitchen", "buyer", region_code="35.76.02.1005")
-    product = await create_product(client, admin, price_caps=[], bulog_supplied=False)
-    await create_listing(client, coop, product["id"], tiers=[(1, 60_000)], stock=100)
-    tomorrow = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=7))).date()
-    tomorrow += dt.timedelta(days=1)
-    lines = [{"product_id": product["id"], "quantity": 4}]
+    """Start a fresh worker process's loop (its own copy of the cron list, as a new
+    process has), wait until `done()` is true, then stop it as SIGTERM would."""
+    kwargs = get_kwargs(cast(Any, WorkerSettings))
+    kwargs["cron_jobs"] = [copy.copy(c) for c in WorkerSettings.cron_jobs]
+    for job in kwargs["cron_jobs"]:
+        job.next_run = None
+    worker = Worker(
+        **{**kwargs, "handle_signals": False, "poll_delay": 0.05},
+        redis_pool=redis,
+        ctx={"settings": settings},
+    )
+    running = asyncio.create_task(worker.async_run())
+    try:
+        async with asyncio.timeout(within):
+            while not await done(worker):
+                if running.done():
+                    running.result()  # the worker died: say why
+                await asyncio.sleep(0.2)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+
+
+async def standing_order(
+    client: AsyncTestClient[Litestar], kitchen: Actor, product_id: str, day: dt.date
+) -> dict[str, Any]:
     created = await client.post(
         "/v1/standing-orders",
         json={
             "name": "Menu H-1",
-            "weekdays": {str(tomorrow.isoweekday()): lines},
-            "delivery": {"date": tomorrow.isoformat(), "region_code": "35.76.02.1005",
-                         "address": "Dapur SPPG"},
+            "weekdays": {str(day.isoweekday()): [{"product_id": product_id, "quantity": 4}]},
+            "delivery": {"region_code": REGION, "address": "Dapur SPPG"},
         },
         headers=kitchen.headers,
-    )  # fmt: skip
+    )
     assert created.status_code == 201, created.text
-    standing_id = created.json()["id"]
+    body: dict[str, Any] = created.json()
+    return body
 
-    for _ in range(2):  # the cron fires twice (a restart, an overlap): still one order
-        redis = await create_pool(RedisSettings.from_dsn(service_urls.redis_url))
-        ctx = {"session_factory": session_factory, "jobs": ArqJobQueue(redis)}
-        assert await orders_tasks.schedule_standing_orders(ctx) >= 1
-        await run_worker(settings, redis)
 
-    orders = (await client.get("/v1/orders", headers=kitchen.headers)).json()["items"]
-    assert [(o["standing_order_id"], o["delivery"]["date"]) for o in orders] == [
-        (standing_id, tomorrow.isoformat())
+async def test_a_started_worker_places_tomorrows_standing_order_once_across_restarts(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    settings: Settings,
+    worker_redis: ArqRedis,
+) -> None:
+    admin = await actors.platform_admin()
+    coop = await actors.org("cooperative", "seller", region_code=REGION)
+    kitchen = await actors.org("kitchen", "buyer", region_code=REGION)
+    product = await create_product(client, admin, price_caps=[], bulog_supplied=False)
+    await create_listing(client, coop, product["id"], tiers=[(1, 60_000)], stock=100)
+    tomorrow = local_today() + dt.timedelta(days=1)
+    standing = await standing_order(client, kitchen, product["id"], tomorrow)
+
+    async def orders() -> list[dict[str, Any]]:
+        found = await client.get("/v1/orders", headers=kitchen.headers)
+        items: list[dict[str, Any]] = found.json()["items"]
+        return items
+
+    async def placed(worker: Worker) -> bool:
+        return len(await orders()) > 0
+
+    await run_worker_until(worker_redis, settings, placed)
+
+    startup_runs = sum(c.run_at_startup for c in WorkerSettings.cron_jobs)
+
+    async def ran_its_startup_jobs(worker: Worker) -> bool:
+        # The restarted worker ran its start-up crons (the schedule among them) and
+        # whatever they enqueued.
+        finished = worker.jobs_complete + worker.jobs_failed
+        return finished >= startup_runs and await worker_redis.zcard(worker.queue_name) == 0
+
+    await run_worker_until(worker_redis, settings, ran_its_startup_jobs)
+
+    found = await orders()
+    assert [(o["standing_order_id"], o["delivery"]["date"]) for o in found] == [
+        (standing["id"], tomorrow.isoformat())
     ]
-    assert orders[0]["lines"][0]["quantity"] == 4
-    assert uuid.UUID(orders[0]["id"])
+    assert found[0]["lines"][0]["quantity"] == 4
+    shown = (
+        await client.get(f"/v1/standing-orders/{standing['id']}", headers=kitchen.headers)
+    ).json()
+    assert [(r["delivery_date"], r["outcome"], r["order_id"]) for r in shown["recent_runs"]] == [
+        (tomorrow.isoformat(), "placed", found[0]["id"])
+    ]
+
+
+async def test_a_date_that_cannot_be_placed_shows_why_on_the_standing_order(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    settings: Settings,
+    worker_redis: ArqRedis,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await actors.platform_admin()
+    coop = await actors.org("cooperative", "seller", region_code=REGION)
+    kitchen = await actors.org("kitchen", "buyer", region_code=REGION)
+    product = await create_product(client, admin, price_caps=[], bulog_supplied=False)
+    tomorrow = local_today() + dt.timedelta(days=1)
+    standing = await standing_order(client, kitchen, product["id"], tomorrow)
+
+    # Nobody sells the product yet: the worker's start-up schedule tries it and fails.
+    url = f"/v1/standing-orders/{standing['id']}"
+
+    async def runs_of_standing() -> list[dict[str, Any]]:
+        runs: list[dict[str, Any]] = (await client.get(url, headers=kitchen.headers)).json()[
+            "recent_runs"
+        ]
+        return runs
+
+    async def tried(worker: Worker) -> bool:
+        return bool(await runs_of_standing())
+
+    await run_worker_until(worker_redis, settings, tried)
+    runs = await runs_of_standing()
+    assert [(r["delivery_date"], r["outcome"], r["order_id"], r["attempts"]) for r in runs] == [
+        (tomorrow.isoformat(), "failed", None, 1)
+    ]
+    assert runs[0]["problem_code"] == "orders.insufficient_supply"
+    assert runs[0]["problem_detail"]
+
+    # A listing appears; the next hour's attempt places it and the run says so.
+    await create_listing(client, coop, product["id"], tiers=[(1, 60_000)], stock=100)
+    async with unit_of_work(session_factory) as uow:
+        order_id = await StandingOrderService(uow).materialize(uuid.UUID(standing["id"]), tomorrow)
+        await uow.commit()
+    runs = (await client.get(url, headers=kitchen.headers)).json()["recent_runs"]
+    assert [(r["outcome"], r["order_id"], r["attempts"], r["problem_code"]) for r in runs] == [
+        ("placed", str(order_id), 2, None)
+    ]

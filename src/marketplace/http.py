@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -274,6 +275,7 @@ class CursorKey(Generic[KeyT]):
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 ID_KEY: CursorKey[tuple[uuid.UUID]] = CursorKey(tuple[uuid.UUID])
 PRICE_KEY: CursorKey[tuple[int, uuid.UUID]] = CursorKey(tuple[Int64, uuid.UUID])
+DATE_KEY: CursorKey[tuple[dt.date]] = CursorKey(tuple[dt.date])
 # The longest key above encodes to 82 characters.
 MAX_CURSOR_LENGTH = 128
 _CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")
@@ -290,6 +292,12 @@ def decode_cursor(cursor: str | None, key: CursorKey[KeyT]) -> KeyT | None:
         return key.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, msgspec.DecodeError, ValueError) as exc:  # incl. bad UTF-8
         raise InvalidCursor("The cursor is not one this API issued.", parameter="cursor") from exc
+
+
+def decode_date_cursor(cursor: str | None) -> dt.date | None:
+    """Cursor of lists ordered by a date that is unique within the list."""
+    key = decode_cursor(cursor, DATE_KEY)
+    return None if key is None else key[0]
 
 
 def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:

@@ -90,7 +90,13 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 FUNCTIONS = [
     func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
-    func(orders_tasks.materialize_standing_order, name=orders_tasks.MATERIALIZE_JOB, max_tries=5),
+    # keep_result under the hour: the next hourly schedule may try a date that failed again.
+    func(
+        orders_tasks.materialize_standing_order,
+        name=orders_tasks.MATERIALIZE_JOB,
+        max_tries=5,
+        keep_result=1800,
+    ),
     # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
     func(
         webhooks_tasks.deliver,
@@ -102,6 +108,13 @@ FUNCTIONS = [
     *payments_tasks.FUNCTIONS,
 ]
 CRON_JOBS = [
+    cron(
+        orders_tasks.schedule_standing_orders,
+        name=orders_tasks.SCHEDULE_JOB,
+        minute={10},
+        second={0},
+        run_at_startup=True,
+    ),
     cron(procurement_tasks.close_due_lots, name=procurement_tasks.CLOSE_DUE_LOTS_JOB, second={30}),
     cron(consignment_tasks.flag_expired, name=consignment_tasks.FLAG_EXPIRED_JOB, minute={5}),
     cron(consignment_tasks.settle_due, name=consignment_tasks.SETTLE_DUE_JOB, minute={20}),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import msgspec
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
@@ -14,6 +16,9 @@ from marketplace.orders.domain import budgets
 from marketplace.orders.models import BudgetPeriod
 from marketplace.orders.repository import BudgetRepository
 from marketplace.orders.schemas import BudgetPeriodCreate
+
+# Made by migration 0018: no two periods of one kitchen overlap.
+OVERLAP_CONSTRAINT = "ex_budget_periods_no_overlap"
 
 
 class PeriodOverlaps(Conflict):
@@ -84,9 +89,32 @@ class BudgetService:
             envelope=budgets.envelope(data.operating_days, bands),
         )
         self.budgets.add(period)
-        await self.budgets.session.flush()
+        try:
+            await self.budgets.session.flush()
+        except IntegrityError as exc:
+            # A concurrent create of an overlapping period committed first (the check
+            # above could not see it); the exclusion constraint refused this one.
+            if OVERLAP_CONSTRAINT not in str(exc.orig):
+                raise
+            raise PeriodOverlaps(
+                "This period overlaps another of the kitchen's budget periods.",
+                start_date=data.start_date,
+                end_date=end,
+            ) from exc
         await self.budgets.session.refresh(period)
         return BudgetFigures(period=period, committed=0, spent=0)
+
+    async def periods(
+        self, principal: Principal, kitchen_id: uuid.UUID, *, before: dt.date | None, limit: int
+    ) -> list[BudgetFigures]:
+        """The kitchen's periods with their figures, latest first."""
+        await self._kitchen(principal, kitchen_id)
+        periods = await self.budgets.periods_page(kitchen_id, before=before, limit=limit)
+        figures = await self.budgets.committed_and_spent([p.id for p in periods])
+        return [
+            BudgetFigures(period=p, committed=figures[p.id][0], spent=figures[p.id][1])
+            for p in periods
+        ]
 
     async def figures(
         self, principal: Principal, kitchen_id: uuid.UUID, period_id: uuid.UUID

@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
@@ -17,6 +18,7 @@ from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
     PageLimit,
+    decode_date_cursor,
     decode_id_cursor,
     paginate,
     problem_responses,
@@ -31,12 +33,13 @@ from marketplace.orders.domain.placed import (
     PlacedOrderRow,
     PricedPlan,
 )
-from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder
+from marketplace.orders.models import Order, OrderLeg, OrderLine, StandingOrder, StandingOrderRun
 from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.schemas import (
     BudgetCheckOut,
     BudgetPeriodCreate,
     BudgetPeriodOut,
+    BudgetPeriodPage,
     BudgetReportOut,
     DeliveryOut,
     HeldBackOut,
@@ -54,6 +57,8 @@ from marketplace.orders.schemas import (
     SpendLine,
     StandingOrderCreate,
     StandingOrderOut,
+    StandingOrderUpdate,
+    StandingRunOut,
 )
 from marketplace.orders.service import OrderService, OrderView
 from marketplace.orders.standing import StandingOrderService
@@ -167,7 +172,7 @@ def budget_out(f: BudgetFigures) -> BudgetPeriodOut:
     )
 
 
-def standing_out(s: StandingOrder) -> StandingOrderOut:
+def standing_out(s: StandingOrder, runs: Sequence[StandingOrderRun]) -> StandingOrderOut:
     return StandingOrderOut(
         id=s.id,
         buyer_organization_id=s.buyer_organization_id,
@@ -188,7 +193,14 @@ def standing_out(s: StandingOrder) -> StandingOrderOut:
         delivery_address=s.delivery_address,
         active=s.active,
         created_at=s.created_at,
+        updated_at=s.updated_at,
+        recent_runs=[msgspec.convert(run, StandingRunOut, from_attributes=True) for run in runs],
     )
+
+
+async def standing_answer(service: StandingOrderService, s: StandingOrder) -> StandingOrderOut:
+    runs = await service.recent_runs([s])
+    return standing_out(s, runs[s.id])
 
 
 def placement(uow: UnitOfWork, state: State) -> OrderPlacement:
@@ -370,6 +382,26 @@ class KitchenBudgetController(Controller):
         return budget_out(figures)
 
     @get(
+        "/",
+        operation_id="listBudgetPeriods",
+        summary="The kitchen's budget periods, latest first, with their figures",
+        responses=problem_responses(400, 401, 404),
+    )
+    async def list_periods(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        limit: PageLimit = DEFAULT_PAGE_SIZE,
+        cursor: PageCursor = None,
+    ) -> BudgetPeriodPage:
+        figures = await BudgetService(uow).periods(
+            principal, kitchen_id, before=decode_date_cursor(cursor), limit=limit + 1
+        )
+        page, next_cursor = paginate(figures, limit, lambda f: [f.period.start_date])
+        return BudgetPeriodPage(items=[budget_out(f) for f in page], next_cursor=next_cursor)
+
+    @get(
         "/{period_id:uuid}",
         operation_id="getBudgetPeriod",
         summary="Envelope, committed, spent and remaining",
@@ -423,24 +455,60 @@ class StandingOrderController(Controller):
     ) -> StandingOrderOut:
         standing = await StandingOrderService(uow).create(principal, data)
         await uow.commit()
-        return standing_out(standing)
+        return standing_out(standing, [])
 
     @get(
         "/",
         operation_id="listStandingOrders",
-        summary="Your standing orders",
+        summary="Your standing orders, each with its latest runs",
         responses=problem_responses(401),
     )
     async def list_standing(self, uow: UoW, principal: Caller) -> list[StandingOrderOut]:
-        return [standing_out(s) for s in await StandingOrderService(uow).of_buyer(principal)]
+        service = StandingOrderService(uow)
+        templates = await service.of_buyer(principal)
+        runs = await service.recent_runs(templates)
+        return [standing_out(s, runs[s.id]) for s in templates]
 
     @get(
         "/{standing_id:uuid}",
         operation_id="getStandingOrder",
-        summary="One standing order",
+        summary="One standing order, with its latest runs",
         responses=problem_responses(401, 404),
     )
     async def get_standing(
         self, standing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
     ) -> StandingOrderOut:
-        return standing_out(await StandingOrderService(uow).get(principal, standing_id))
+        service = StandingOrderService(uow)
+        return await standing_answer(service, await service.get(principal, standing_id))
+
+    @patch(
+        "/{standing_id:uuid}",
+        operation_id="updateStandingOrder",
+        summary="Change, pause (`active: false`) or resume a standing order",
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def update_standing(
+        self,
+        standing_id: FromPath[uuid.UUID],
+        data: JSONBody[StandingOrderUpdate],
+        uow: UoW,
+        principal: Caller,
+    ) -> StandingOrderOut:
+        service = StandingOrderService(uow)
+        standing = await service.update(principal, standing_id, data)
+        answer = await standing_answer(service, standing)
+        await uow.commit()
+        return answer
+
+    @delete(
+        "/{standing_id:uuid}",
+        operation_id="deleteStandingOrder",
+        summary="Delete a standing order: it places no more orders; placed ones stay",
+        status_code=204,
+        responses=problem_responses(401, 403, 404),
+    )
+    async def delete_standing(
+        self, standing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> None:
+        await StandingOrderService(uow).delete(principal, standing_id)
+        await uow.commit()

@@ -134,7 +134,36 @@ class StandingOrder(IdMixin, TimestampMixin, Base):
     weekdays: Mapped[dict[str, list[dict[str, Any]]]] = mapped_column(JSONB)
     delivery_region_code: Mapped[str] = mapped_column(String(13))
     delivery_address: Mapped[str] = mapped_column(String(500))
+    # False while the kitchen has paused it (school holidays, a menu change).
     active: Mapped[bool] = mapped_column(default=True)
     created_by_api_key_id: Mapped[uuid.UUID | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # Deleting keeps the row: the orders it placed still name it.
+    deleted_at: Mapped[dt.datetime | None]
 
     __table_args__ = (Index("ix_standing_orders_buyer", "buyer_organization_id"),)
+
+
+class StandingOrderRun(Base):
+    """What the H-1 job did for one standing order and one delivery date: the order it
+    placed, or why it could not (retried each hour until the day, the latest reason kept)."""
+
+    __tablename__ = "standing_order_runs"
+
+    standing_order_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("standing_orders.id"), primary_key=True
+    )
+    delivery_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[uuid.UUID | None]
+    problem_code: Mapped[str | None] = mapped_column(String(100))
+    problem_detail: Mapped[str | None] = mapped_column(String(1000))
+    attempts: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("outcome IN ('placed', 'failed')", name="outcome_known"),
+        CheckConstraint(
+            "(outcome = 'placed') = (order_id IS NOT NULL)", name="placed_names_its_order"
+        ),
+    )

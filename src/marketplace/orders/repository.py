@@ -8,12 +8,21 @@ from collections.abc import Sequence
 
 import msgspec
 from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from marketplace.accounts import Scope
 from marketplace.ids import first_id_at
 from marketplace.orders.domain.placed import PlacedOrder
-from marketplace.orders.models import BudgetPeriod, Order, OrderLeg, OrderLine, StandingOrder
+from marketplace.orders.models import (
+    BudgetPeriod,
+    Order,
+    OrderLeg,
+    OrderLine,
+    StandingOrder,
+    StandingOrderRun,
+)
 from marketplace.unnest_insert import UnnestInsert
 
 # Placement's statements, built once (SQLAlchemy caches their compiled form): Core
@@ -27,6 +36,7 @@ _INSERT_LEGS = UnnestInsert(
     OrderLeg, shared=("order_id", "buyer_organization_id", "status", "created_at")
 )
 _PERIODS: Table = BudgetPeriod.metadata.tables["budget_periods"]
+_RUNS: Table = StandingOrderRun.metadata.tables["standing_order_runs"]
 _PERIOD_COVERING = select(_PERIODS.c.id, _PERIODS.c.envelope).where(
     _PERIODS.c.kitchen_organization_id == bindparam("kitchen_id"),
     _PERIODS.c.start_date <= bindparam("day"),
@@ -227,6 +237,17 @@ class BudgetRepository:
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def periods_page(
+        self, kitchen_id: uuid.UUID, *, before: dt.date | None, limit: int
+    ) -> list[BudgetPeriod]:
+        """The kitchen's periods, latest first; `before` is the start date of the last one
+        seen (a kitchen's periods never overlap, so start dates are unique)."""
+        stmt = select(BudgetPeriod).where(BudgetPeriod.kitchen_organization_id == kitchen_id)
+        if before is not None:
+            stmt = stmt.where(BudgetPeriod.start_date < before)
+        stmt = stmt.order_by(BudgetPeriod.start_date.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def envelope_covering(
         self, kitchen_id: uuid.UUID, day: dt.date, *, for_update: bool = False
     ) -> tuple[uuid.UUID, int] | None:
@@ -241,6 +262,31 @@ class BudgetRepository:
             Order.budget_period_id == period_id, Order.status != "cancelled"
         )
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def committed_and_spent(
+        self, period_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[int, int]]:
+        """`committed` and `spent` of many periods at once (0 for a period without orders)."""
+        if not period_ids:
+            return {}
+        committed = select(
+            Order.budget_period_id, func.sum(Order.total - Order.credited_total)
+        ).where(Order.budget_period_id.in_(period_ids), Order.status != "cancelled")
+        spent = (
+            select(
+                Order.budget_period_id,
+                func.sum(OrderLeg.subtotal + OrderLeg.vat_amount - OrderLeg.credited_amount),
+            )
+            .join(Order, Order.id == OrderLeg.order_id)
+            .where(Order.budget_period_id.in_(period_ids), OrderLeg.status == "delivered")
+        )
+        figures = {i: [0, 0] for i in period_ids}
+        for column, stmt in ((0, committed), (1, spent)):
+            rows = await self.session.execute(stmt.group_by(Order.budget_period_id))
+            for period_id, amount in rows:
+                assert period_id is not None  # the IN (…) keeps orders without one out
+                figures[period_id][column] = int(amount)
+        return {i: (c, s) for i, (c, s) in figures.items()}
 
     async def order_count(self, period_id: uuid.UUID) -> int:
         stmt = select(func.count()).where(
@@ -299,15 +345,85 @@ class StandingOrderRepository:
         return await self.session.get(StandingOrder, standing_id)
 
     async def active(self) -> list[StandingOrder]:
+        """The templates the H-1 job places: not paused, not deleted."""
         stmt = (
-            select(StandingOrder).where(StandingOrder.active.is_(True)).order_by(StandingOrder.id)
+            select(StandingOrder)
+            .where(StandingOrder.active.is_(True), StandingOrder.deleted_at.is_(None))
+            .order_by(StandingOrder.id)
         )
         return list((await self.session.execute(stmt)).scalars())
 
     async def of_buyer(self, buyer_id: uuid.UUID) -> list[StandingOrder]:
         stmt = (
             select(StandingOrder)
-            .where(StandingOrder.buyer_organization_id == buyer_id)
+            .where(
+                StandingOrder.buyer_organization_id == buyer_id,
+                StandingOrder.deleted_at.is_(None),
+            )
             .order_by(StandingOrder.id)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+    async def record_run(
+        self,
+        standing_order_id: uuid.UUID,
+        delivery_date: dt.date,
+        *,
+        order_id: uuid.UUID | None,
+        problem_code: str | None = None,
+        problem_detail: str | None = None,
+    ) -> None:
+        """The job's latest outcome for (template, date); a retry counts an attempt."""
+        runs = _RUNS
+        values = {
+            "standing_order_id": standing_order_id,
+            "delivery_date": delivery_date,
+            "outcome": "placed" if order_id is not None else "failed",
+            "order_id": order_id,
+            "problem_code": problem_code,
+            "problem_detail": problem_detail,
+            "attempts": 1,
+        }
+        stmt = pg_insert(runs).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[runs.c.standing_order_id, runs.c.delivery_date],
+            set_={
+                "outcome": stmt.excluded.outcome,
+                "order_id": stmt.excluded.order_id,
+                "problem_code": stmt.excluded.problem_code,
+                "problem_detail": stmt.excluded.problem_detail,
+                "attempts": runs.c.attempts + 1,
+                "updated_at": func.now(),
+            },
+        )
+        await self.session.execute(stmt)
+
+    async def recent_runs(
+        self, standing_order_ids: Sequence[uuid.UUID], per_order: int
+    ) -> dict[uuid.UUID, list[StandingOrderRun]]:
+        """The latest `per_order` runs of each template, newest delivery date first."""
+        if not standing_order_ids:
+            return {}
+        ranked = (
+            select(
+                StandingOrderRun,
+                func.row_number()
+                .over(
+                    partition_by=StandingOrderRun.standing_order_id,
+                    order_by=StandingOrderRun.delivery_date.desc(),
+                )
+                .label("rank"),
+            )
+            .where(StandingOrderRun.standing_order_id.in_(standing_order_ids))
+            .subquery()
+        )
+        latest = aliased(StandingOrderRun, ranked)
+        stmt = (
+            select(latest)
+            .where(ranked.c.rank <= per_order)
+            .order_by(latest.standing_order_id, latest.delivery_date.desc())
+        )
+        found: dict[uuid.UUID, list[StandingOrderRun]] = {i: [] for i in standing_order_ids}
+        for run in (await self.session.execute(stmt)).scalars():
+            found[run.standing_order_id].append(run)
+        return found

@@ -215,6 +215,11 @@ class BudgetPeriodOut(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
+class BudgetPeriodPage(msgspec.Struct, kw_only=True):
+    items: list[BudgetPeriodOut]
+    next_cursor: str | None
+
+
 class SpendLine(msgspec.Struct, kw_only=True):
     key: str
     amount: int
@@ -237,18 +242,62 @@ class StandingLineIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 Weekday = Literal["1", "2", "3", "4", "5", "6", "7"]
 
 
+StandingWeekdays = Annotated[
+    dict[
+        Weekday,
+        Annotated[list[StandingLineIn], msgspec.Meta(min_length=1, max_length=MAX_LINES)],
+    ],
+    msgspec.Meta(min_length=1, description="ISO weekday of delivery (1 = Monday) → order lines"),
+]
+
+
+class StandingDeliveryIn(BoundedDates, forbid_unknown_fields=True, kw_only=True):
+    """Where the template's orders are delivered; each order's date is its weekday's."""
+
+    region_code: RegionCode
+    address: Address
+    date: (
+        Annotated[
+            BusinessDate,
+            msgspec.Meta(
+                description="Ignored: each order is for the next date of its weekday. "
+                "Accepted so that clients written when it was required keep working.",
+                extra_json_schema={"deprecated": True},
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+
+
 class StandingOrderCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    weekdays: Annotated[
-        dict[
-            Weekday,
-            Annotated[list[StandingLineIn], msgspec.Meta(min_length=1, max_length=MAX_LINES)],
-        ],
-        msgspec.Meta(
-            min_length=1, description="ISO weekday of delivery (1 = Monday) → order lines"
-        ),
-    ]
-    delivery: DeliveryIn
+    weekdays: StandingWeekdays
+    delivery: StandingDeliveryIn
+    active: bool = True
+
+
+class StandingOrderUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Only what is given changes. `weekdays` replaces the whole week; `active: false`
+    pauses the template (no orders are placed) until it is set back to true."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    weekdays: StandingWeekdays | msgspec.UnsetType = msgspec.UNSET
+    delivery: StandingDeliveryIn | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class StandingRunOut(msgspec.Struct, kw_only=True):
+    """What the H-1 job did for one delivery date."""
+
+    delivery_date: dt.date
+    outcome: Literal["placed", "failed"]
+    order_id: uuid.UUID | None = None
+    problem_code: str | None = None
+    problem_detail: str | None = None
+    attempts: int
+    updated_at: dt.datetime
 
 
 class StandingOrderOut(msgspec.Struct, kw_only=True):
@@ -260,3 +309,11 @@ class StandingOrderOut(msgspec.Struct, kw_only=True):
     delivery_address: str
     active: bool
     created_at: dt.datetime
+    updated_at: dt.datetime
+    recent_runs: Annotated[
+        list[StandingRunOut],
+        msgspec.Meta(
+            description="The job's latest delivery dates, newest first: the order placed, "
+            "or why none could be (a failed date is retried each hour until its eve ends)."
+        ),
+    ]

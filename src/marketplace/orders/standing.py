@@ -8,22 +8,35 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from marketplace import outbox
+from marketplace import clock, outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import DomainError, NotFound
 from marketplace.ids import new_id
-from marketplace.orders.models import StandingOrder
+from marketplace.orders.models import StandingOrder, StandingOrderRun
 from marketplace.orders.placement import OrderPlacement
 from marketplace.orders.repository import OrderRepository, StandingOrderRepository
-from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn, StandingOrderCreate
+from marketplace.orders.schemas import (
+    DeliveryIn,
+    OrderCreate,
+    OrderLineIn,
+    StandingLineIn,
+    StandingOrderCreate,
+    StandingOrderUpdate,
+    Weekday,
+)
 
 log = structlog.get_logger(__name__)
+
+# How many of a template's latest delivery dates its answer shows.
+RECENT_RUNS = 7
 
 
 class StandingOrderService:
@@ -40,10 +53,10 @@ class StandingOrderService:
             id=new_id(),
             buyer_organization_id=principal.organization_id,
             name=data.name,
-            weekdays={day: msgspec.to_builtins(lines) for day, lines in data.weekdays.items()},
+            weekdays=_weekdays(data.weekdays),
             delivery_region_code=data.delivery.region_code,
             delivery_address=data.delivery.address,
-            active=True,
+            active=data.active,
             created_by_api_key_id=principal.api_key_id,
         )
         self.standing.add(standing)
@@ -56,9 +69,53 @@ class StandingOrderService:
 
     async def get(self, principal: Principal, standing_id: uuid.UUID) -> StandingOrder:
         standing = await self.standing.get(standing_id)
-        if standing is None or not principal.can_see_organization(standing.buyer_organization_id):
+        if (
+            standing is None
+            or standing.deleted_at is not None
+            or not principal.is_party(standing.buyer_organization_id)
+        ):
             raise NotFound("No such standing order.")
         return standing
+
+    async def _own(self, principal: Principal, standing_id: uuid.UUID) -> StandingOrder:
+        """A template the caller may change: its kitchen's buyer (others see a 404)."""
+        standing = await self.get(principal, standing_id)
+        principal.acting_for(standing.buyer_organization_id, "standing order")
+        if not principal.is_platform:
+            principal.require_role(Role.BUYER)
+        return standing
+
+    async def update(
+        self, principal: Principal, standing_id: uuid.UUID, data: StandingOrderUpdate
+    ) -> StandingOrder:
+        """Change, pause or resume the template. Orders it has already placed stay as
+        they are (the kitchen changes or cancels those as orders)."""
+        standing = await self._own(principal, standing_id)
+        if data.name is not msgspec.UNSET:
+            standing.name = data.name
+        if data.weekdays is not msgspec.UNSET:
+            standing.weekdays = _weekdays(data.weekdays)
+        if data.delivery is not msgspec.UNSET:
+            standing.delivery_region_code = data.delivery.region_code
+            standing.delivery_address = data.delivery.address
+        if data.active is not msgspec.UNSET:
+            standing.active = data.active
+        await self.uow.session.flush()
+        await self.uow.session.refresh(standing)
+        return standing
+
+    async def delete(self, principal: Principal, standing_id: uuid.UUID) -> None:
+        """No more orders from it, and gone from the kitchen's list; the row stays for the
+        orders that name it."""
+        standing = await self._own(principal, standing_id)
+        standing.active = False
+        standing.deleted_at = clock.now()
+        await self.uow.session.flush()
+
+    async def recent_runs(
+        self, templates: list[StandingOrder]
+    ) -> dict[uuid.UUID, list[StandingOrderRun]]:
+        return await self.standing.recent_runs([t.id for t in templates], RECENT_RUNS)
 
     async def due(self, now: dt.datetime) -> list[tuple[uuid.UUID, dt.date]]:
         """(template, delivery date) pairs due now: delivery tomorrow in the kitchen's zone."""
@@ -73,9 +130,10 @@ class StandingOrderService:
         return due
 
     async def materialize(self, standing_id: uuid.UUID, delivery_date: dt.date) -> uuid.UUID | None:
-        """Place the template's order for the date, once. Returns the order id."""
+        """Place the template's order for the date, once, and record the outcome on the
+        template's runs. Returns the order id."""
         template = await self.standing.get(standing_id)
-        if template is None or not template.active:
+        if template is None or not template.active or template.deleted_at is not None:
             return None
         existing = await self.orders.order_for_standing(standing_id, delivery_date)
         if existing is not None:
@@ -115,6 +173,13 @@ class StandingOrderService:
                 code=exc.code,
                 detail=exc.detail,
             )
+            await self.standing.record_run(
+                standing_id,
+                delivery_date,
+                order_id=None,
+                problem_code=exc.code,
+                problem_detail=exc.detail[:1000],
+            )
             outbox.emit(
                 self.uow,
                 "order.standing_failed",
@@ -127,4 +192,9 @@ class StandingOrderService:
                 organization_id=template.buyer_organization_id,
             )
             return None
+        await self.standing.record_run(standing_id, delivery_date, order_id=placed.order.id)
         return placed.order.id
+
+
+def _weekdays(weekdays: Mapping[Weekday, list[StandingLineIn]]) -> dict[str, list[dict[str, Any]]]:
+    return {day: msgspec.to_builtins(lines) for day, lines in sorted(weekdays.items())}

@@ -14,14 +14,17 @@ from marketplace.orders.standing import StandingOrderService
 
 log = structlog.get_logger(__name__)
 
+SCHEDULE_JOB = "orders.schedule_standing_orders"
 MATERIALIZE_JOB = "orders.materialize_standing_order"
 
 
 async def schedule_standing_orders(ctx: dict[str, Any]) -> int:
     """Cron: enqueue one job per standing order due tomorrow (in the kitchen's zone).
 
-    Hourly, so a kitchen in any time zone gets its H-1 order early in its day; the job id
-    (template + date) and the unique (template, date) key make repeats harmless.
+    Hourly and at the worker's start, so a kitchen in any time zone gets its H-1 order
+    early in its day and a restarted worker catches up at once; the job id (template +
+    date) and the unique (template, date) key make repeats harmless. A date that could not
+    be placed is tried again each hour (its job id is free again once its result expires).
     """
     async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
         due = await StandingOrderService(uow).due(clock.now())
