@@ -173,9 +173,8 @@ class UnnestInsert:
         # One tuple per row, transposed to one per column.
         columns = list(zip(*map(self._values_of, rows), strict=True))
         columns = columns or [()] * len(self.row_columns)
-        params: dict[str, Any] = dict(zip(self.row_columns, map(list, columns), strict=True))
-        params.update(shared)
-        return params
+        per_row = zip(self.row_columns, map(list, columns), strict=True)
+        return {**dict(per_row), **shared}
 
     def array_params(self, **columns: Any) -> dict[str, Any]:
         """Parameters given as they are sent: a list per per-row column (all of one
