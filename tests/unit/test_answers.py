@@ -41,3 +41,15 @@ def test_given_fields_win_over_the_rows() -> None:
 def test_a_field_the_row_lacks_and_nobody_gave_is_refused() -> None:
     with pytest.raises(msgspec.ValidationError, match="currency"):
         from_row(LegAnswer, _row(status="reserved"))
+
+
+def test_a_given_field_the_response_lacks_is_refused() -> None:
+    with pytest.raises(TypeError, match="currancy"):
+        from_row(LegAnswer, _row(status="reserved"), currancy="IDR")
+
+
+def test_given_values_are_checked_too() -> None:
+    answer = from_row(LegAnswer, _row(kind="stock", status="reserved"), currency="IDR")
+    assert answer.currency == "IDR"
+    with pytest.raises(msgspec.ValidationError, match="status"):
+        from_row(LegAnswer, _row(kind="stock"), status="lost", currency="IDR")
