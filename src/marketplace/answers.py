@@ -43,10 +43,13 @@ def _row_part(out: type[msgspec.Struct], given: frozenset[str]) -> type[msgspec.
 
 
 def from_row(out: type[T], row: object, **given: Any) -> T:
-    """`out` from the row's attributes; the `given` fields instead of the row's."""
+    """`out` from the row's attributes (a named tuple's fields); the `given` fields
+    instead of the row's — themselves rows or lists of rows where `out` nests Structs."""
+    if isinstance(row, tuple):  # msgspec reads a tuple as an array, not by attribute
+        row = row._asdict()  # type: ignore[attr-defined]
     if not given:
         return msgspec.convert(row, out, from_attributes=True)
     part = msgspec.convert(row, _row_part(out, frozenset(given)), from_attributes=True)
     values = msgspec.structs.asdict(part)
     values.update(given)
-    return msgspec.convert(values, out)
+    return msgspec.convert(values, out, from_attributes=True)

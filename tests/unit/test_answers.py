@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import uuid
+from typing import NamedTuple
 
 import msgspec
 import pytest
@@ -53,3 +54,26 @@ def test_given_values_are_checked_too() -> None:
     assert answer.currency == "IDR"
     with pytest.raises(msgspec.ValidationError, match="status"):
         from_row(LegAnswer, _row(kind="stock"), status="lost", currency="IDR")
+
+
+class Balance(NamedTuple):
+    purpose: str
+    balance: int
+
+
+class BalanceAnswer(msgspec.Struct, kw_only=True):
+    purpose: str
+    balance: int
+    currency: str
+
+
+class Book(msgspec.Struct, kw_only=True):
+    accounts: list[BalanceAnswer]
+    owner: str
+
+
+def test_a_named_tuple_row_and_nested_rows_convert() -> None:
+    assert from_row(BalanceAnswer, Balance("cash", 5), currency="IDR").balance == 5
+    owner = types.SimpleNamespace(owner="koperasi")
+    accounts = [types.SimpleNamespace(purpose="cash", balance=5, currency="IDR")]
+    assert from_row(Book, owner, accounts=accounts).accounts[0].purpose == "cash"
