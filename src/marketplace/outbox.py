@@ -27,6 +27,7 @@ from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
 from marketplace.events import Event, event_from, payload_of
 from marketplace.ids import new_id
 from marketplace.jobs import resweep_job_id
+from marketplace.unnest_insert import UnnestInsert
 
 log = structlog.get_logger(__name__)
 
@@ -121,14 +122,10 @@ def emit(uow: UnitOfWork, event: Event, *, organization_id: uuid.UUID | None = N
     return event_id
 
 
-_INSERT_MANY = text(
-    """
-    INSERT INTO outbox_events (id, topic, organization_id, payload, attempts, created_at)
-    SELECT e.id, :topic, e.organization_id, CAST(:payload AS jsonb), 0, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:organization_ids AS uuid[]))
-         AS e(id, organization_id)
-    """
-)
+# A new event: not handled, no attempts, created now.
+_LEFT_TO_DEFAULTS = ("handled_at", "attempts", "created_at")
+# The same event to many organizations: one payload, an id and organization per row.
+_INSERT_MANY = UnnestInsert(OutboxEvent, shared=("topic", "payload"), defaulted=_LEFT_TO_DEFAULTS)
 
 
 async def emit_many(
@@ -141,27 +138,20 @@ async def emit_many(
     if not event_ids:
         return event_ids
     await uow.session.execute(
-        _INSERT_MANY,
-        {
-            "topic": event.event_type,
-            "payload": msgspec.json.encode(payload_of(event)).decode(),
-            "ids": event_ids,
-            "organization_ids": organization_ids,
-        },
+        _INSERT_MANY.statement,
+        _INSERT_MANY.array_params(
+            topic=event.event_type,
+            payload=msgspec.json.encode(payload_of(event)).decode(),
+            id=event_ids,
+            organization_id=organization_ids,
+        ),
     )
     _enqueue_after_commit(uow, event_ids)
     return event_ids
 
 
-_INSERT_EACH = text(
-    """
-    INSERT INTO outbox_events (id, topic, organization_id, payload, attempts, created_at)
-    SELECT e.id, e.topic, e.organization_id, CAST(e.payload AS jsonb), 0, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]),
-                CAST(:organization_ids AS uuid[]), CAST(:payloads AS text[]))
-         AS e(id, topic, organization_id, payload)
-    """
-)
+# One event per organization, each its own type and payload.
+_INSERT_EACH = UnnestInsert(OutboxEvent, defaulted=_LEFT_TO_DEFAULTS)
 
 
 async def emit_each(uow: UnitOfWork, events: Sequence[tuple[uuid.UUID, Event]]) -> list[uuid.UUID]:
@@ -175,13 +165,13 @@ async def emit_each(uow: UnitOfWork, events: Sequence[tuple[uuid.UUID, Event]]) 
         if id(event) not in encoded:
             encoded[id(event)] = msgspec.json.encode(payload_of(event)).decode()
     await uow.session.execute(
-        _INSERT_EACH,
-        {
-            "ids": event_ids,
-            "topics": [event.event_type for _, event in events],
-            "organization_ids": [organization_id for organization_id, _ in events],
-            "payloads": [encoded[id(event)] for _, event in events],
-        },
+        _INSERT_EACH.statement,
+        _INSERT_EACH.array_params(
+            id=event_ids,
+            topic=[event.event_type for _, event in events],
+            organization_id=[organization_id for organization_id, _ in events],
+            payload=[encoded[id(event)] for _, event in events],
+        ),
     )
     _enqueue_after_commit(uow, event_ids)
     return event_ids

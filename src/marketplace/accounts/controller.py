@@ -23,6 +23,7 @@ from marketplace.accounts.schemas import (
     OrganizationUpdate,
 )
 from marketplace.accounts.service import AccountsService
+from marketplace.answers import from_row
 from marketplace.dependencies import Caller, UoW, key_revocations
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -35,33 +36,11 @@ from marketplace.http import (
 
 
 def organization_out(o: Organization) -> OrganizationOut:
-    return OrganizationOut(
-        id=o.id,
-        kind=OrganizationKind(o.kind),
-        name=o.name,
-        slug=o.slug,
-        region_code=o.region_code,
-        city=o.city,
-        time_zone=o.time_zone,
-        npwp=o.npwp,
-        nik=o.nik,
-        nib=o.nib,
-        vat_registered=o.vat_registered,
-        created_at=o.created_at,
-    )
+    return from_row(OrganizationOut, o)
 
 
 def api_key_out(k: ApiKey) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=k.id,
-        organization_id=k.organization_id,
-        role=k.role,
-        name=k.name,
-        prefix=k.prefix,
-        created_at=k.created_at,
-        last_used_at=k.last_used_at,
-        revoked_at=k.revoked_at,
-    )
+    return from_row(ApiKeyOut, k)
 
 
 class OrganizationController(Controller):
@@ -169,14 +148,7 @@ class OrganizationController(Controller):
     ) -> ApiKeyCreated:
         key, secret = await AccountsService(uow).create_api_key(principal, organization_id, data)
         await uow.commit()
-        return ApiKeyCreated(
-            id=key.id,
-            organization_id=key.organization_id,
-            key=secret,
-            prefix=key.prefix,
-            role=data.role,
-            name=key.name,
-        )
+        return from_row(ApiKeyCreated, key, key=secret)
 
     @get(
         "/organizations/{organization_id:uuid}/api-keys",

@@ -248,17 +248,7 @@ class OrganizationRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def organization_record(o: Organization) -> OrganizationRecord:
-    return OrganizationRecord(
-        id=o.id,
-        kind=OrganizationKind(o.kind),
-        name=o.name,
-        region_code=o.region_code,
-        city=o.city,
-        time_zone=o.time_zone,
-        npwp=o.npwp,
-        nib=o.nib,
-        vat_registered=o.vat_registered,
-    )
+    return msgspec.convert(o, OrganizationRecord, from_attributes=True)
 
 
 class OrganizationDirectory:

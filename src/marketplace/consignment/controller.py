@@ -8,7 +8,8 @@ from typing import Annotated
 from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
+from marketplace.answers import from_row
+from marketplace.consignment.domain import IntakeStatus, PayoutStatus
 from marketplace.consignment.models import (
     Adjustment,
     Agreement,
@@ -58,135 +59,47 @@ from marketplace.http import (
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 
 
-def agreement_out(a: Agreement) -> AgreementOut:
-    return AgreementOut(
-        id=a.id,
-        cooperative_id=a.cooperative_id,
-        consignor_id=a.consignor_id,
-        commission_bps=a.commission_bps,
-        settlement_cycle_days=a.settlement_cycle_days,
-        payout_account=BankAccountOut(
-            bank_name=a.bank_name,
-            account_number=a.bank_account_number,
-            account_holder=a.bank_account_holder,
-        ),
-        status=AgreementStatus(a.status),
-        created_at=a.created_at,
-        ended_at=a.ended_at,
-        last_settled_at=a.last_settled_at,
+def payout_account_out(row: Agreement | Payout) -> BankAccountOut:
+    """The bank account a row names (its `bank_*` columns)."""
+    return BankAccountOut(
+        bank_name=row.bank_name,
+        account_number=row.bank_account_number,
+        account_holder=row.bank_account_holder,
     )
+
+
+def agreement_out(a: Agreement) -> AgreementOut:
+    return from_row(AgreementOut, a, payout_account=payout_account_out(a))
 
 
 def intake_out(i: Intake) -> IntakeOut:
-    return IntakeOut(
-        id=i.id,
-        agreement_id=i.agreement_id,
-        cooperative_id=i.cooperative_id,
-        consignor_id=i.consignor_id,
-        product_id=i.product_id,
-        listing_id=i.listing_id,
-        proposed_quantity=i.proposed_quantity,
-        received_quantity=i.received_quantity,
-        returned_quantity=i.returned_quantity,
-        unit_price=i.unit_price,
-        currency="IDR",
-        expiry_date=i.expiry_date,
-        status=IntakeStatus(i.status),
-        reject_reason=i.reject_reason,
-        created_at=i.created_at,
-        confirmed_at=i.confirmed_at,
-        expired_flagged_at=i.expired_flagged_at,
-    )
+    return from_row(IntakeOut, i, currency="IDR")
 
 
 def return_out(r: Return) -> ReturnOut:
-    return ReturnOut(
-        id=r.id,
-        agreement_id=r.agreement_id,
-        cooperative_id=r.cooperative_id,
-        consignor_id=r.consignor_id,
-        listing_id=r.listing_id,
-        intake_id=r.intake_id,
-        quantity=r.quantity,
-        reason=r.reason,
-        returned_at=r.returned_at,
-    )
+    return from_row(ReturnOut, r)
 
 
 def statement_summary(s: Statement, payout: Payout | None) -> StatementSummary:
-    return StatementSummary(
-        id=s.id,
-        run_id=s.run_id,
-        cooperative_id=s.cooperative_id,
-        consignor_id=s.consignor_id,
-        agreement_id=s.agreement_id,
-        cutoff=s.cutoff,
-        opening_balance=s.opening_balance,
-        sales_count=s.sales_count,
-        gross_sales=s.gross_sales,
-        commission=s.commission,
-        net_sales=s.net_sales,
-        returns_count=s.returns_count,
-        returns_quantity=s.returns_quantity,
-        adjustments_total=s.adjustments_total,
-        payout_due=s.payout_due,
-        closing_balance=s.closing_balance,
+    return from_row(
+        StatementSummary,
+        s,
         currency="IDR",
         payout_id=payout.id if payout else None,
-        payout_status=PayoutStatus(payout.status) if payout else None,
-        created_at=s.created_at,
+        payout_status=payout.status if payout else None,
     )
 
 
 def sale_out(s: Sale) -> SaleLineOut:
-    return SaleLineOut(
-        id=s.id,
-        order_id=s.order_id,
-        leg_id=s.leg_id,
-        product_id=s.product_id,
-        quantity=s.quantity,
-        unit_price=s.unit_price,
-        gross_amount=s.gross_amount,
-        commission_bps=s.commission_bps,
-        commission_amount=s.commission_amount,
-        net_amount=s.gross_amount - s.commission_amount,
-        currency="IDR",
-        sold_at=s.sold_at,
-    )
+    return from_row(SaleLineOut, s, net_amount=s.gross_amount - s.commission_amount, currency="IDR")
 
 
 def adjustment_out(a: Adjustment, statement_id: uuid.UUID | None) -> AdjustmentOut:
-    return AdjustmentOut(
-        id=a.id,
-        agreement_id=a.agreement_id,
-        cooperative_id=a.cooperative_id,
-        consignor_id=a.consignor_id,
-        amount=a.amount,
-        currency="IDR",
-        reason=a.reason,
-        created_at=a.created_at,
-        statement_id=statement_id,
-    )
+    return from_row(AdjustmentOut, a, currency="IDR", statement_id=statement_id)
 
 
 def payout_out(p: Payout) -> PayoutOut:
-    return PayoutOut(
-        id=p.id,
-        statement_id=p.statement_id,
-        cooperative_id=p.cooperative_id,
-        consignor_id=p.consignor_id,
-        amount=p.amount,
-        currency="IDR",
-        status=PayoutStatus(p.status),
-        payout_account=BankAccountOut(
-            bank_name=p.bank_name,
-            account_number=p.bank_account_number,
-            account_holder=p.bank_account_holder,
-        ),
-        bank_reference=p.bank_reference,
-        paid_at=p.paid_at,
-        created_at=p.created_at,
-    )
+    return from_row(PayoutOut, p, currency="IDR", payout_account=payout_account_out(p))
 
 
 class ConsignmentController(Controller):
@@ -398,16 +311,11 @@ class ConsignmentController(Controller):
             service = SettlementService(uow)
             run = await service.run_for(principal, data.cutoff, data.cooperative_id)
             statements, payouts = await service.run_view(run)
-            return SettlementRunOut(
-                id=run.id,
-                cooperative_id=run.cooperative_id,
-                cutoff=run.cutoff,
-                statements_count=run.statements_count,
-                sales_count=run.sales_count,
-                payout_total=run.payout_total,
+            return from_row(
+                SettlementRunOut,
+                run,
                 currency="IDR",
                 statements=[statement_summary(s, payouts.get(s.id)) for s in statements],
-                created_at=run.created_at,
             )
 
         return await run_idempotent(

@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from marketplace.answers import from_row
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -45,22 +46,10 @@ Reference = Annotated[
 
 
 def transaction_out(t: PostedTransaction) -> LedgerTransactionOut:
-    return LedgerTransactionOut(
-        id=t.id,
-        reference=t.reference,
-        kind=t.kind,
-        memo=t.memo,
-        created_at=t.created_at,
-        entries=[
-            EntryOut(
-                organization_id=e.account.organization_id,
-                purpose=e.account.purpose,
-                counterparty_id=e.account.counterparty_id,
-                amount=e.amount,
-                currency="IDR",
-            )
-            for e in t.entries
-        ],
+    return from_row(
+        LedgerTransactionOut,
+        t,
+        entries=[from_row(EntryOut, e.account, amount=e.amount, currency="IDR") for e in t.entries],
     )
 
 
@@ -80,15 +69,7 @@ class LedgerController(Controller):
         holder, balances = await LedgerService(uow).balances_for(principal, organization_id)
         return LedgerBalancesOut(
             organization_id=holder,
-            accounts=[
-                AccountBalanceOut(
-                    purpose=b.purpose,
-                    counterparty_id=b.counterparty_id,
-                    balance=b.balance,
-                    currency="IDR",
-                )
-                for b in balances
-            ],
+            accounts=[from_row(AccountBalanceOut, b, currency="IDR") for b in balances],
         )
 
     @get(

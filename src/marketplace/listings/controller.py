@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.accounts import OrganizationKind
+from marketplace.answers import from_row
 from marketplace.dependencies import READ_ONLY, READ_POOL, Caller, UoW, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -32,7 +33,6 @@ from marketplace.listings.schemas import (
     ListingOut,
     ListingPage,
     ListingUpdate,
-    PriceCapOut,
     PriceTierOut,
     ProductCreate,
     ProductOut,
@@ -58,22 +58,7 @@ SearchText = Annotated[
 
 
 def product_out(p: Product) -> ProductOut:
-    return ProductOut(
-        id=p.id,
-        sku=p.sku,
-        name=p.name,
-        name_en=p.name_en,
-        category=p.category,  # type: ignore[arg-type]
-        unit_code=p.unit_code,  # type: ignore[arg-type]
-        unit_label=p.unit_label,
-        net_content=p.net_content,
-        net_content_unit=p.net_content_unit,  # type: ignore[arg-type]
-        vat_treatment=p.vat_treatment,  # type: ignore[arg-type]
-        programme=p.programme,  # type: ignore[arg-type]
-        bulog_supplied=p.bulog_supplied,
-        price_caps=[PriceCapOut(**c) for c in p.price_caps],
-        created_at=p.created_at,
-    )
+    return from_row(ProductOut, p)
 
 
 def tiers_out(listing: Listing) -> list[PriceTierOut]:
@@ -81,33 +66,14 @@ def tiers_out(listing: Listing) -> list[PriceTierOut]:
 
 
 def listing_out(listing: Listing, p: Product) -> ListingOut:
-    return ListingOut(
-        id=listing.id,
-        product=ProductSummary(
-            id=p.id,
-            sku=p.sku,
-            name=p.name,
-            category=p.category,  # type: ignore[arg-type]
-            unit_code=p.unit_code,  # type: ignore[arg-type]
-            unit_label=p.unit_label,
-            vat_treatment=p.vat_treatment,  # type: ignore[arg-type]
-            programme=p.programme,  # type: ignore[arg-type]
-        ),
-        seller_organization_id=listing.seller_organization_id,
-        owner_organization_id=listing.owner_organization_id,
-        seller_kind=listing.seller_kind,
-        region_code=listing.region_code,
+    return from_row(
+        ListingOut,
+        listing,
+        product=from_row(ProductSummary, p),
         price_tiers=tiers_out(listing),
         unit_price=listing.base_unit_price,
         currency="IDR",
-        min_order_quantity=listing.min_order_quantity,
-        on_hand=listing.on_hand,
-        reserved=listing.reserved,
         available=max(0, listing.on_hand - listing.reserved),
-        supply_mode=listing.supply_mode,
-        status=listing.status,
-        created_at=listing.created_at,
-        updated_at=listing.updated_at,
     )
 
 
@@ -165,20 +131,7 @@ def listing_row_out(row: SearchRow) -> ListingOut:
 
 
 def movement_out(m: StockMovement) -> StockMovementOut:
-    return StockMovementOut(
-        id=m.id,
-        listing_id=m.listing_id,
-        kind=m.kind,
-        on_hand_delta=m.on_hand_delta,
-        reserved_delta=m.reserved_delta,
-        on_hand_after=m.on_hand_after,
-        reserved_after=m.reserved_after,
-        reason=m.reason,
-        reference=m.reference,
-        actor_organization_id=m.actor_organization_id,
-        actor_api_key_id=m.actor_api_key_id,
-        created_at=m.created_at,
-    )
+    return from_row(StockMovementOut, m)
 
 
 def feed_item(row: FeedRow) -> CatalogFeedItem:

@@ -32,6 +32,7 @@ from marketplace.accounts import Organization
 from marketplace.listings.domain import SearchFilters
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.read_pool import ReadPool
+from marketplace.unnest_insert import UnnestInsert
 
 # A listing, its product, its seller and the owner of the goods (a read-side join with
 # the accounts tables: the feed shows the producer's tax ids).
@@ -482,19 +483,11 @@ _APPLY_DELTAS = text(
     RETURNING l.id, l.on_hand, l.reserved
     """
 )
-_INSERT_MOVEMENTS = text(
-    """
-    INSERT INTO stock_movements (id, listing_id, kind, on_hand_delta, reserved_delta,
-                                 on_hand_after, reserved_after, reference,
-                                 actor_organization_id, actor_api_key_id)
-    SELECT m.id, m.listing_id, CAST(:kind AS varchar), m.on_hand_delta, m.reserved_delta,
-           m.on_hand_after, m.reserved_after, CAST(:reference AS varchar),
-           CAST(:actor_organization_id AS uuid), CAST(:actor_api_key_id AS uuid)
-    FROM unnest(CAST(:id AS uuid[]), CAST(:listing_id AS uuid[]),
-                CAST(:on_hand_delta AS bigint[]), CAST(:reserved_delta AS bigint[]),
-                CAST(:on_hand_after AS bigint[]), CAST(:reserved_after AS bigint[]))
-         AS m(id, listing_id, on_hand_delta, reserved_delta, on_hand_after, reserved_after)
-    """
+# One stock operation's movements: its kind, reference and actor are the same on all.
+_INSERT_MOVEMENTS = UnnestInsert(
+    StockMovement,
+    shared=("kind", "reference", "actor_organization_id", "actor_api_key_id"),
+    defaulted=("reason", "created_at"),
 )
 
 
@@ -559,8 +552,9 @@ class StockRepository:
         )
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    async def insert_movements(self, movements: dict[str, Any]) -> None:
+    async def insert_movements(self, **movements: Any) -> None:
         """One INSERT of many movements from arrays (`id`, `listing_id`, the deltas and
         levels after, one list each) sharing `kind`, `reference` and the actor."""
         if movements["id"]:
-            await self.session.execute(_INSERT_MOVEMENTS, movements)
+            params = _INSERT_MOVEMENTS.array_params(**movements)
+            await self.session.execute(_INSERT_MOVEMENTS.statement, params)

@@ -177,16 +177,14 @@ class StockService:
             )
         # One INSERT from arrays, not ORM objects: nothing for the session to track.
         await self.stock.insert_movements(
-            {
-                "kind": kind.value,
-                "reference": reference,
-                "actor_organization_id": principal.organization_id if principal else None,
-                "actor_api_key_id": principal.api_key_id if principal else None,
-                "id": [new_id() for _ in deltas],
-                "listing_id": [lid for lid, _, _ in deltas],
-                "on_hand_delta": [d_on_hand for _, d_on_hand, _ in deltas],
-                "reserved_delta": [d_reserved for _, _, d_reserved in deltas],
-                "on_hand_after": [after[lid][0] for lid, _, _ in deltas],
-                "reserved_after": [after[lid][1] for lid, _, _ in deltas],
-            }
+            kind=kind.value,
+            reference=reference,
+            actor_organization_id=principal.organization_id if principal else None,
+            actor_api_key_id=principal.api_key_id if principal else None,
+            id=[new_id() for _ in deltas],
+            listing_id=[lid for lid, _, _ in deltas],
+            on_hand_delta=[d_on_hand for _, d_on_hand, _ in deltas],
+            reserved_delta=[d_reserved for _, _, d_reserved in deltas],
+            on_hand_after=[after[lid][0] for lid, _, _ in deltas],
+            reserved_after=[after[lid][1] for lid, _, _ in deltas],
         )

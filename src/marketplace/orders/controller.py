@@ -11,6 +11,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
+from marketplace.answers import from_row
 from marketplace.db import UnitOfWork
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
@@ -64,33 +65,7 @@ from marketplace.orders.standing import StandingOrderService
 
 
 def leg_out(leg: OrderLeg | PlacedLeg) -> LegOut:
-    return LegOut(
-        id=leg.id,
-        order_id=leg.order_id,
-        line_no=leg.line_no,
-        kind=leg.kind,  # type: ignore[arg-type]
-        product_id=leg.product_id,
-        listing_id=leg.listing_id,
-        contract_id=leg.contract_id,
-        supplier_organization_id=leg.supplier_organization_id,
-        owner_organization_id=leg.owner_organization_id,
-        buyer_organization_id=leg.buyer_organization_id,
-        quantity=leg.quantity,
-        unit_price=leg.unit_price,
-        subtotal=leg.subtotal,
-        vat_amount=leg.vat_amount,
-        levy_amount=leg.levy_amount,
-        currency="IDR",
-        status=leg.status,  # type: ignore[arg-type]
-        shipped_quantity=leg.shipped_quantity,
-        delivered_quantity=leg.delivered_quantity,
-        credited_amount=leg.credited_amount,
-        receipt_note=leg.receipt_note,
-        shipped_at=leg.shipped_at,
-        delivered_at=leg.delivered_at,
-        cancelled_at=leg.cancelled_at,
-        created_at=leg.created_at,
-    )
+    return from_row(LegOut, leg, currency="IDR")
 
 
 def order_out(
@@ -101,44 +76,29 @@ def order_out(
     full: bool,
 ) -> OrderOut:
     """`full` for the buyer and the platform; a supplier sees totals of its own legs."""
-    if full:
-        subtotal, vat, levy = order.subtotal, order.vat_total, order.levy_total
-        total, credited = order.total, order.credited_total
-    else:
+    totals: dict[str, int] = {}
+    if not full:
         subtotal = sum(leg.subtotal for leg in legs)
         vat = sum(leg.vat_amount for leg in legs)
-        levy = sum(leg.levy_amount for leg in legs)
-        total = subtotal + vat
-        credited = sum(leg.credited_amount for leg in legs)
-    return OrderOut(
-        id=order.id,
-        buyer_organization_id=order.buyer_organization_id,
-        status=order.status,  # type: ignore[arg-type]
+        totals = {
+            "subtotal": subtotal,
+            "vat_total": vat,
+            "levy_total": sum(leg.levy_amount for leg in legs),
+            "total": subtotal + vat,
+            "credited_total": sum(leg.credited_amount for leg in legs),
+        }
+    return from_row(
+        OrderOut,
+        order,
         delivery=DeliveryOut(
             date=order.delivery_date,
             region_code=order.delivery_region_code,
             address=order.delivery_address,
         ),
-        notes=order.notes,
-        lines=[
-            OrderLineOut(
-                line_no=line.line_no,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                listing_id=line.listing_id,
-            )
-            for line in lines
-        ],
+        lines=[from_row(OrderLineOut, line) for line in lines],
         legs=[leg_out(leg) for leg in legs],
-        subtotal=subtotal,
-        vat_total=vat,
-        levy_total=levy,
-        total=total,
-        credited_total=credited,
         currency="IDR",
-        budget_period_id=order.budget_period_id,
-        standing_order_id=order.standing_order_id,
-        created_at=order.created_at,
+        **totals,
     )
 
 
@@ -167,21 +127,11 @@ def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut
             for leg in plan.legs
         ],
         shortfalls=[
-            ShortfallOut(
-                line_no=s.line_no,
-                product_id=s.product_id,
-                requested=s.requested,
-                unfilled=s.unfilled,
+            from_row(
+                ShortfallOut,
+                s,
                 held_back_above_cap=[
-                    HeldBackOut(
-                        listing_id=h.listing_id,
-                        contract_id=h.contract_id,
-                        lowest_unit_price=h.lowest_unit_price,
-                        cap=h.cap,
-                        region_prefix=h.region_prefix,
-                        currency="IDR",
-                    )
-                    for h in s.held_back_above_cap
+                    from_row(HeldBackOut, h, currency="IDR") for h in s.held_back_above_cap
                 ],
             )
             for s in plan.shortfalls

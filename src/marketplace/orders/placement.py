@@ -65,13 +65,6 @@ from marketplace.tax import vat_for
 
 MAX_ATTEMPTS = 3
 STOCK_LEG_KINDS = frozenset({splitting.LegKind.STOCK, splitting.LegKind.CONSIGNMENT})
-# The `order_legs` columns that differ between an order's legs (the insert takes one list
-# per column; the others are the order's, or their defaults).
-LEG_COLUMNS = (
-    "id", "line_no", "kind", "product_id", "category", "listing_id", "contract_id",
-    "allotment_id", "supplier_organization_id", "owner_organization_id", "quantity",
-    "unit_price", "subtotal", "vat_treatment", "vat_amount", "levy_amount",
-)  # fmt: skip
 
 
 class UnknownProduct(ValidationFailed):
@@ -492,34 +485,18 @@ class OrderPlacement:
             )
             for leg in plan.legs
         ]
-        await self.orders.insert_placed(
-            msgspec.structs.asdict(order),
-            {
-                "order_id": order_id,
-                "id": [line.id for line in lines],
-                "line_no": [line.line_no for line in lines],
-                "product_id": [line.product_id for line in lines],
-                "quantity": [line.quantity for line in lines],
-                "listing_id": [line.listing_id for line in lines],
-            },
-            {
-                "order_id": order_id,
-                "buyer_organization_id": buyer_id,
-                "status": reserved,
-                "created_at": placed_at,
-                **{column: [getattr(leg, column) for leg in legs] for column in LEG_COLUMNS},
-            },
-        )
+        placed = PlacedOrder(order=order, lines=lines, legs=legs)
+        await self.orders.insert_placed(placed)
         # Procurement, same transaction: pool `bulog_lot` legs into open lots, and take
         # `trade_contract` legs' weekly volume (StockChanged → retried like stock).
         await LotPooling(self.uow).pool(legs)
         await ContractCalloffs(self.uow).call_off(legs, data.delivery.date)
         suppliers = sorted({leg.supplier_organization_id for leg in legs})
-        placed = OrderPlaced(
+        event = OrderPlaced(
             order_id=order_id,
             buyer_organization_id=buyer_id,
             total=order.total,
             delivery_date=data.delivery.date,
         )
-        await outbox.emit_many(self.uow, placed, organization_ids=[buyer_id, *suppliers])
-        return PlacedOrder(order=order, lines=lines, legs=legs)
+        await outbox.emit_many(self.uow, event, organization_ids=[buyer_id, *suppliers])
+        return placed

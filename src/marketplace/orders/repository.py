@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
+import msgspec
 from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from sqlalchemy.orm import aliased
 
 from marketplace.accounts import Scope
 from marketplace.ids import first_id_at
+from marketplace.orders.domain.placed import PlacedOrder
 from marketplace.orders.models import (
     BudgetPeriod,
     Order,
@@ -22,45 +23,17 @@ from marketplace.orders.models import (
     StandingOrder,
     StandingOrderRun,
 )
+from marketplace.unnest_insert import UnnestInsert
 
 # Placement's statements, built once (SQLAlchemy caches their compiled form): Core
 # inserts of plain rows, so the session tracks nothing it would have to flush.
 _INSERT_ORDER = insert(Order.metadata.tables["orders"])
 # An order's lines and legs: one INSERT each from arrays (one column each), whatever
-# the number of lines — a single statement execution, not one per row.
-_INSERT_LINES = text(
-    """
-    INSERT INTO order_lines (id, order_id, line_no, product_id, quantity, listing_id)
-    SELECT r.id, CAST(:order_id AS uuid), r.line_no, r.product_id, r.quantity, r.listing_id
-    FROM unnest(CAST(:id AS uuid[]), CAST(:line_no AS bigint[]), CAST(:product_id AS uuid[]),
-                CAST(:quantity AS bigint[]), CAST(:listing_id AS uuid[]))
-         AS r(id, line_no, product_id, quantity, listing_id)
-    """
-)
-_INSERT_LEGS = text(
-    """
-    INSERT INTO order_legs (id, order_id, buyer_organization_id, status, credited_amount,
-                            created_at, line_no, kind, product_id, category, listing_id,
-                            contract_id, allotment_id, supplier_organization_id,
-                            owner_organization_id, quantity, unit_price, subtotal,
-                            vat_treatment, vat_amount, levy_amount)
-    SELECT r.id, CAST(:order_id AS uuid), CAST(:buyer_organization_id AS uuid),
-           CAST(:status AS varchar), 0, CAST(:created_at AS timestamptz), r.line_no, r.kind,
-           r.product_id, r.category, r.listing_id, r.contract_id, r.allotment_id,
-           r.supplier_organization_id, r.owner_organization_id, r.quantity, r.unit_price,
-           r.subtotal, r.vat_treatment, r.vat_amount, r.levy_amount
-    FROM unnest(CAST(:id AS uuid[]), CAST(:line_no AS bigint[]), CAST(:kind AS varchar[]),
-                CAST(:product_id AS uuid[]), CAST(:category AS varchar[]),
-                CAST(:listing_id AS uuid[]), CAST(:contract_id AS uuid[]),
-                CAST(:allotment_id AS uuid[]), CAST(:supplier_organization_id AS uuid[]),
-                CAST(:owner_organization_id AS uuid[]), CAST(:quantity AS bigint[]),
-                CAST(:unit_price AS bigint[]), CAST(:subtotal AS bigint[]),
-                CAST(:vat_treatment AS varchar[]), CAST(:vat_amount AS bigint[]),
-                CAST(:levy_amount AS bigint[]))
-         AS r(id, line_no, kind, product_id, category, listing_id, contract_id, allotment_id,
-              supplier_organization_id, owner_organization_id, quantity, unit_price,
-              subtotal, vat_treatment, vat_amount, levy_amount)
-    """
+# the number of lines — a single statement execution, not one per row. The columns
+# every row of an order has alike go once.
+_INSERT_LINES = UnnestInsert(OrderLine, shared=("order_id",))
+_INSERT_LEGS = UnnestInsert(
+    OrderLeg, shared=("order_id", "buyer_organization_id", "status", "created_at")
 )
 _PERIODS: Table = BudgetPeriod.metadata.tables["budget_periods"]
 _RUNS: Table = StandingOrderRun.metadata.tables["standing_order_runs"]
@@ -127,21 +100,25 @@ class OrderRepository:
         )
         return int(row.scalar_one())
 
-    async def insert_placed(
-        self,
-        order: dict[str, Any],
-        lines: dict[str, Any],
-        legs: dict[str, Any],
-    ) -> None:
-        """A new order (column → value), its lines and its legs (column → list of values,
-        plus the order's scalars): one INSERT per table whatever the number of lines, and
-        nothing for the unit of work to track (building and flushing ORM objects was most
-        of a placement's own time)."""
-        await self.session.execute(_INSERT_ORDER, order)
-        if lines["id"]:
-            await self.session.execute(_INSERT_LINES, lines)
-        if legs["id"]:
-            await self.session.execute(_INSERT_LEGS, legs)
+    async def insert_placed(self, placed: PlacedOrder) -> None:
+        """A new order, its lines and its legs, as rows: one INSERT per table whatever
+        the number of lines, and nothing for the unit of work to track (building and
+        flushing ORM objects was most of a placement's own time)."""
+        order = placed.order
+        await self.session.execute(_INSERT_ORDER, msgspec.structs.asdict(order))
+        if placed.lines:
+            params = _INSERT_LINES.rows_params(placed.lines, order_id=order.id)
+            await self.session.execute(_INSERT_LINES.statement, params)
+        if placed.legs:
+            first = placed.legs[0]
+            params = _INSERT_LEGS.rows_params(
+                placed.legs,
+                order_id=order.id,
+                buyer_organization_id=first.buyer_organization_id,
+                status=first.status,
+                created_at=first.created_at,
+            )
+            await self.session.execute(_INSERT_LEGS.statement, params)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -134,22 +134,7 @@ class OrderService:
         leg = await self.orders.leg(leg_id)
         if leg is None:
             return None
-        return LegFacts(
-            id=leg.id,
-            order_id=leg.order_id,
-            kind=leg.kind,
-            status=leg.status,
-            listing_id=leg.listing_id,
-            product_id=leg.product_id,
-            supplier_organization_id=leg.supplier_organization_id,
-            owner_organization_id=leg.owner_organization_id,
-            buyer_organization_id=leg.buyer_organization_id,
-            quantity=leg.quantity,
-            delivered_quantity=leg.delivered_quantity,
-            unit_price=leg.unit_price,
-            vat_treatment=leg.vat_treatment,
-            delivered_at=leg.delivered_at,
-        )
+        return msgspec.convert(leg, LegFacts, from_attributes=True)
 
     # --- changes -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from marketplace.accounts import Principal
+from marketplace.answers import from_row
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -21,9 +22,6 @@ from marketplace.http import (
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.payments.domain import (
     PaymentMethod,
-    PaymentStatus,
-    RefundChannel,
-    RefundStatus,
 )
 from marketplace.payments.inbox_service import StripeInbox
 from marketplace.payments.schemas import (
@@ -77,42 +75,14 @@ def payment_out(view: PaymentView, principal: Principal) -> PaymentOut:
             expires_at=p.expires_at,
             note="Transfer exactly this amount to the virtual account before it expires.",
         )
-    return PaymentOut(
-        id=p.id,
-        order_id=p.order_id,
-        buyer_organization_id=p.buyer_organization_id,
-        method=PaymentMethod(p.method),
-        status=PaymentStatus(p.status),
-        amount=p.amount,
-        refunded_amount=p.refunded_amount,
+    buyer_sees_secret = principal.organization_id == p.buyer_organization_id
+    return from_row(
+        PaymentOut,
+        p,
         currency="IDR",
-        provider_payment_id=p.provider_payment_id,
-        client_secret=p.client_secret
-        if principal.organization_id == p.buyer_organization_id
-        else None,
+        client_secret=p.client_secret if buyer_sees_secret else None,
         instructions=instructions,
-        confirmation_reference=p.confirmation_reference,
-        failure_code=p.failure_code,
-        failure_message=p.failure_message,
-        succeeded_at=p.succeeded_at,
-        refunds=[
-            RefundOut(
-                id=r.id,
-                payment_id=r.payment_id,
-                channel=RefundChannel(r.channel),
-                status=RefundStatus(r.status),
-                amount=r.amount,
-                currency="IDR",
-                reason=r.reason,
-                provider_refund_id=r.provider_refund_id,
-                reference=r.reference,
-                failure_message=r.failure_message,
-                created_at=r.created_at,
-                completed_at=r.completed_at,
-            )
-            for r in view.refunds
-        ],
-        created_at=p.created_at,
+        refunds=[from_row(RefundOut, r, currency="IDR") for r in view.refunds],
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from marketplace.answers import from_row
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -24,12 +25,10 @@ from marketplace.webhooks.domain import (
     MAX_RETRY_AFTER,
     RETRY_SCHEDULE,
     DeliveryState,
-    DisabledReason,
     EventType,
 )
 from marketplace.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 from marketplace.webhooks.schemas import (
-    WebhookAttemptOut,
     WebhookDeliveryOut,
     WebhookDeliveryPage,
     WebhookEndpointCreate,
@@ -79,52 +78,12 @@ Event types:
 """
 
 
-def endpoint_fields(e: WebhookEndpoint) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "organization_id": e.organization_id,
-        "url": e.url,
-        "description": e.description,
-        "event_types": [EventType(t) for t in e.event_types],
-        "all_organizations": e.all_organizations,
-        "enabled": e.enabled,
-        "disabled_reason": DisabledReason(e.disabled_reason) if e.disabled_reason else None,
-        "disabled_at": e.disabled_at,
-        "consecutive_failures": e.consecutive_failures,
-        "created_at": e.created_at,
-        "updated_at": e.updated_at,
-    }
-
-
 def endpoint_out(e: WebhookEndpoint) -> WebhookEndpointOut:
-    return WebhookEndpointOut(**endpoint_fields(e))
+    return from_row(WebhookEndpointOut, e)
 
 
 def delivery_out(d: WebhookDelivery, attempts: list[WebhookDeliveryAttempt]) -> WebhookDeliveryOut:
-    return WebhookDeliveryOut(
-        id=d.id,
-        endpoint_id=d.endpoint_id,
-        event_id=d.event_id,
-        event_type=EventType(d.event_type),
-        state=DeliveryState(d.state),
-        attempt_count=d.attempt_count,
-        next_attempt_at=d.next_attempt_at,
-        last_status_code=d.last_status_code,
-        last_error=d.last_error,
-        delivered_at=d.delivered_at,
-        created_at=d.created_at,
-        attempts=[
-            WebhookAttemptOut(
-                attempt=a.attempt,
-                attempted_at=a.attempted_at,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-                next_attempt_at=a.next_attempt_at,
-            )
-            for a in attempts
-        ],
-    )
+    return from_row(WebhookDeliveryOut, d, attempts=attempts)
 
 
 def service(uow: UoW, request: Request[Any, Any, Any]) -> WebhooksService:
@@ -152,7 +111,7 @@ class WebhookController(Controller):
     ) -> WebhookEndpointCreated:
         endpoint = await service(uow, request).create_endpoint(principal, data)
         await uow.commit()
-        return WebhookEndpointCreated(**endpoint_fields(endpoint), secret=endpoint.secret)
+        return from_row(WebhookEndpointCreated, endpoint)
 
     @get(
         "/webhook-endpoints",

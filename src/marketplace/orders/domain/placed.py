@@ -2,13 +2,16 @@
 
 Plain frozen Structs, not ORM objects: the placement writes its rows with one statement
 per table and returns these (`placement.OrderPlacement`); the controller answers from
-them and procurement reads legs through them.
+them and procurement reads legs through them. A row Struct names the table it mirrors
+(`mirrors_table`): `tests/test_row_shapes.py` holds its fields to the table's columns,
+and the bulk insert (`unnest_insert`) writes every column from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import ClassVar
 
 import msgspec
 
@@ -54,6 +57,8 @@ class BudgetCheck(msgspec.Struct, frozen=True, kw_only=True):
 class PlacedOrderRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The `orders` row a placement wrote (the fields of `models.Order`)."""
 
+    mirrors_table: ClassVar[str] = "orders"
+
     id: uuid.UUID
     buyer_organization_id: uuid.UUID
     status: str
@@ -76,6 +81,8 @@ class PlacedOrderRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 class PlacedLine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An `order_lines` row a placement wrote (the fields of `models.OrderLine`)."""
 
+    mirrors_table: ClassVar[str] = "order_lines"
+
     id: uuid.UUID
     order_id: uuid.UUID
     line_no: int
@@ -87,6 +94,8 @@ class PlacedLine(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 class PlacedLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An `order_legs` row a placement wrote (the fields of `models.OrderLeg`); it is
     what procurement's pooling and call-offs read of a leg, too."""
+
+    mirrors_table: ClassVar[str] = "order_legs"
 
     id: uuid.UUID
     order_id: uuid.UUID
