@@ -27,11 +27,8 @@ from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
 from marketplace.openapi_schema import StrictStructSchemaPlugin, partner_webhooks
-from marketplace.orders.controller import (
-    KitchenBudgetController,
-    OrderController,
-    StandingOrderController,
-)
+from marketplace.orders.controller import OrderController
+from marketplace.orders.kitchens.controller import KitchenBudgetController, StandingOrderController
 from marketplace.payments.controller import PaymentController
 from marketplace.procurement.contracts.controller import TradeContractController
 from marketplace.procurement.lots.controller import BulogLotController
@@ -146,8 +143,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             subscriber.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await subscriber
+            # A shutdown never hangs on the subscription (it is given a moment to close).
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await subscriber
             await redis.aclose()
             await read_pool.close()
             await engine.dispose()

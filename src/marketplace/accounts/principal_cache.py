@@ -43,6 +43,8 @@ log = structlog.get_logger(__name__)
 INVALIDATION_CHANNEL = "marketplace:auth:invalidate"
 DEFAULT_TTL_SECONDS = 30.0
 MAX_ENTRIES = 10_000
+# How long closing a subscription may take before it is dropped.
+_CLOSE_TIMEOUT = 1.0
 _RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 5.0)
 PROBE_INTERVAL = 1.0
 DEFAULT_PROBE_TIMEOUT = 2.0
@@ -206,8 +208,11 @@ class PrincipalCache:
             finally:
                 self._subscriber = None
                 self.flush()
+                # Bounded: closing a subscription whose read was just cancelled can wait
+                # on that read's connection for good, and shutdown would wait with it.
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    async with asyncio.timeout(_CLOSE_TIMEOUT):
+                        await pubsub.aclose()
             await asyncio.sleep(delay)
 
     async def _listen(self, pubsub: Any) -> None:
