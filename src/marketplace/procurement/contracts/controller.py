@@ -7,6 +7,7 @@ import uuid
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 
+from marketplace.answers import from_row
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -34,84 +35,22 @@ from marketplace.procurement.schemas import ShortfallOut
 
 
 def contract_out(view: ContractView) -> TradeContractOut:
-    c = view.contract
-    return TradeContractOut(
-        id=c.id,
-        trade_center_organization_id=c.trade_center_organization_id,
-        counterparty_organization_id=c.counterparty_organization_id,
-        counterparty_city_code=c.counterparty_city_code,
-        product_id=c.product_id,
-        weekly_volume=c.weekly_volume,
+    return from_row(
+        TradeContractOut,
+        view.contract,
         allotted=sum(a.quantity for a in view.allotments),
-        unplaced=c.unplaced,
-        unit_price=c.unit_price,
-        levy_bps=c.levy_bps,
         currency="IDR",
-        start_date=c.start_date,
-        end_date=c.end_date,
-        status=c.status,
-        allotments=[
-            AllotmentOut(
-                id=a.id,
-                supplier_organization_id=a.supplier_organization_id,
-                position=a.position,
-                declared_capacity=a.declared_capacity,
-                capacity=a.capacity,
-                weekly_quantity=a.quantity,
-            )
-            for a in view.allotments
-        ],
-        weeks=[
-            WeekOut(
-                week_start=w.week_start,
-                iso_week=w.iso_week,
-                volume=w.volume,
-                allotted=w.allotted,
-                called_off=w.called_off,
-                shipped=w.shipped,
-                shipped_amount=w.shipped_amount,
-                levy=w.levy,
-                currency="IDR",
-            )
-            for w in view.weeks
-        ],
-        created_at=c.created_at,
+        allotments=[from_row(AllotmentOut, a, weekly_quantity=a.quantity) for a in view.allotments],
+        weeks=[from_row(WeekOut, w, currency="IDR") for w in view.weeks],
     )
 
 
 def contract_summary(c: TradeContract) -> TradeContractSummary:
-    return TradeContractSummary(
-        id=c.id,
-        trade_center_organization_id=c.trade_center_organization_id,
-        counterparty_organization_id=c.counterparty_organization_id,
-        counterparty_city_code=c.counterparty_city_code,
-        product_id=c.product_id,
-        weekly_volume=c.weekly_volume,
-        unplaced=c.unplaced,
-        unit_price=c.unit_price,
-        levy_bps=c.levy_bps,
-        currency="IDR",
-        start_date=c.start_date,
-        end_date=c.end_date,
-        status=c.status,
-        created_at=c.created_at,
-    )
+    return from_row(TradeContractSummary, c, currency="IDR")
 
 
 def shipment_out(shipment: TradeShipment, view: ContractView) -> ShipmentOut:
-    return ShipmentOut(
-        id=shipment.id,
-        contract_id=shipment.contract_id,
-        allotment_id=shipment.allotment_id,
-        week_start=shipment.week_start,
-        quantity=shipment.quantity,
-        amount=shipment.amount,
-        levy_amount=shipment.levy_amount,
-        currency="IDR",
-        reference=shipment.reference,
-        created_at=shipment.created_at,
-        contract=contract_out(view),
-    )
+    return from_row(ShipmentOut, shipment, currency="IDR", contract=contract_out(view))
 
 
 class TradeContractController(Controller):

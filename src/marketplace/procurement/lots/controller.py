@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
+from marketplace.answers import from_row
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -33,53 +34,12 @@ from marketplace.procurement.lots.service import LotService, LotView
 
 def lot_out(lot: BulogLot, view: LotView | None = None) -> BulogLotOut:
     po = view.purchase_order if view else None
-    return BulogLotOut(
-        id=lot.id,
-        cooperative_organization_id=lot.cooperative_organization_id,
-        product_id=lot.product_id,
-        bulog_organization_id=lot.bulog_organization_id,
-        listing_id=lot.listing_id,
-        status=lot.status,  # type: ignore[arg-type]
-        lot_unit=lot.lot_unit,
-        lot_size=lot.lot_size,
-        unit_price=lot.unit_price,
+    return from_row(
+        BulogLotOut,
+        lot,
         currency="IDR",
-        cutoff_at=lot.cutoff_at,
-        total_demand=lot.total_demand,
-        order_quantity=lot.order_quantity,
-        surplus=lot.surplus,
-        closed_at=lot.closed_at,
-        close_reason=lot.close_reason,
-        received_quantity=lot.received_quantity,
-        received_at=lot.received_at,
-        created_at=lot.created_at,
-        demand_lines=[
-            DemandLineOut(
-                leg_id=line.leg_id,
-                order_id=line.order_id,
-                buyer_organization_id=line.buyer_organization_id,
-                ordered_at=line.ordered_at,
-                quantity=line.quantity,
-                released_quantity=line.released_quantity,
-                unfilled_quantity=line.unfilled_quantity,
-                withdrawn_at=line.withdrawn_at,
-            )
-            for line in view.lines
-        ]
-        if view
-        else None,
-        purchase_order=BulogPurchaseOrderOut(
-            id=po.id,
-            bulog_organization_id=po.bulog_organization_id,
-            quantity=po.quantity,
-            unit_price=po.unit_price,
-            total=po.total,
-            currency="IDR",
-            status=po.status,
-            created_at=po.created_at,
-        )
-        if po
-        else None,
+        demand_lines=[from_row(DemandLineOut, line) for line in view.lines] if view else None,
+        purchase_order=from_row(BulogPurchaseOrderOut, po, currency="IDR") if po else None,
     )
 
 

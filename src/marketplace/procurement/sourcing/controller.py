@@ -6,11 +6,13 @@ import urllib.parse
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from marketplace.answers import from_row
 from marketplace.dates import INSTANT_TEXT, Instant
 from marketplace.dependencies import Caller, UoW
 from marketplace.errors import BadRequest
@@ -95,20 +97,14 @@ def rfq_out(view: RfqView) -> RfqOut:
 
 def quote_out(view: QuoteView) -> QuoteOut:
     q = view.quote
-    return QuoteOut(
-        id=q.id,
-        rfq_id=q.rfq_id,
-        supplier_organization_id=q.supplier_organization_id,
-        status=q.status,
+    return from_row(
+        QuoteOut,
+        q,
         lines=[
             QuoteLineOut(line_no=int(n), unit_price=p, amount=p * view.quantities.get(int(n), 0))
             for n, p in sorted(q.unit_prices.items(), key=lambda kv: int(kv[0]))
         ],
-        total=q.total,
         currency="IDR",
-        delivery_promise_date=q.delivery_promise_date,
-        note=q.note,
-        submitted_at=q.submitted_at,
         rank=view.rank,
         compliant=view.ranked.compliant if view.ranked else None,
         non_compliance=list(view.ranked.reasons) if view.ranked else None,
@@ -116,88 +112,33 @@ def quote_out(view: QuoteView) -> QuoteOut:
 
 
 def po_out(po: PurchaseOrder, view: PurchaseOrderView | None = None) -> PurchaseOrderOut:
-    return PurchaseOrderOut(
-        id=po.id,
-        rfq_id=po.rfq_id,
-        quote_id=po.quote_id,
-        buyer_organization_id=po.buyer_organization_id,
-        supplier_organization_id=po.supplier_organization_id,
-        status=po.status,
+    return from_row(
+        PurchaseOrderOut,
+        po,
         lines=[
-            PoLineOut(
-                line_no=line["line_no"],
-                product_id=line["product_id"],
-                description=line["description"],
-                unit_code=line["unit_code"],
-                vat_treatment=line["vat_treatment"],
-                quantity=line["quantity"],
-                unit_price=line["unit_price"],
-                amount=line["quantity"] * line["unit_price"],
-                received_quantity=line["received_quantity"],
-            )
+            msgspec.convert({**line, "amount": line["quantity"] * line["unit_price"]}, PoLineOut)
             for line in po.lines
         ],
-        subtotal=po.subtotal,
-        vat=po.vat,
-        pph22=po.pph22,
-        total=po.total,
-        net_payable=po.net_payable,
         currency="IDR",
-        delivery_date=po.delivery_date,
-        award_reason=po.award_reason,
-        cascaded_from_id=po.cascaded_from_id,
-        declined_at=po.declined_at,
-        decline_reason=po.decline_reason,
         receipts=[
-            ReceiptOut(
-                id=r.id,
-                document_number=r.document_number,
-                received_on=r.received_on,
-                lines=[ReceiptLineIn(**line) for line in r.lines],
-                note=r.note,
-                created_at=r.created_at,
-            )
+            from_row(ReceiptOut, r, lines=[ReceiptLineIn(**line) for line in r.lines])
             for r in (view.receipts if view else [])
         ],
         invoice_id=view.invoice.id if view and view.invoice else None,
-        created_at=po.created_at,
     )
 
 
 def payment_out(p: TreasuryPayment) -> PaymentOut:
-    return PaymentOut(
-        id=p.id,
-        invoice_id=p.invoice_id,
-        purchase_order_id=p.purchase_order_id,
-        sp2d_number=p.sp2d_number,
-        amount=p.amount,
-        currency="IDR",
-        paid_on=p.paid_on,
-        ledger_transaction_id=p.ledger_transaction_id,
-        created_at=p.created_at,
-    )
+    return from_row(PaymentOut, p, currency="IDR")
 
 
 def invoice_out(view: InvoiceView) -> InvoiceOut:
-    i = view.invoice
-    return InvoiceOut(
-        id=i.id,
-        purchase_order_id=i.purchase_order_id,
-        buyer_organization_id=i.buyer_organization_id,
-        supplier_organization_id=i.supplier_organization_id,
-        lines=[InvoiceLineOut(**line) for line in i.lines],
-        subtotal=i.subtotal,
-        taxable_base=i.taxable_base,
-        exempt_base=i.exempt_base,
-        dpp=i.dpp,
-        vat=i.vat,
-        pph22=i.pph22,
-        total=i.total,
-        net_payable=i.net_payable,
+    return from_row(
+        InvoiceOut,
+        view.invoice,
+        lines=[InvoiceLineOut(**line) for line in view.invoice.lines],
         currency="IDR",
-        ledger_transaction_id=i.ledger_transaction_id,
         payment=payment_out(view.payment) if view.payment else None,
-        created_at=i.created_at,
     )
 
 
