@@ -69,7 +69,7 @@ from marketplace.accounts.service import AccountsService, key_hash_of
 from marketplace.db import UnitOfWork, create_engine, create_session_factory
 from marketplace.http import PRICE_KEY, decode_cursor
 from marketplace.listings.domain import ProductCategory, SearchFilters
-from marketplace.listings.repository import search_page_sql
+from marketplace.listings.search_repository import search_page_sql
 from marketplace.listings.service import CatalogueService
 from marketplace.read_pool import ReadPool
 

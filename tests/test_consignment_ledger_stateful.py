@@ -29,7 +29,6 @@ from marketplace.accounts.schemas import OrganizationCreate
 from marketplace.accounts.service import AccountsService
 from marketplace.consignment.domain import PayoutStatus
 from marketplace.consignment.domain.settlement import commission_for
-from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.sales import SaleRecorder, on_leg_delivered
 from marketplace.consignment.schemas import (
     AdjustmentCreate,
@@ -39,6 +38,7 @@ from marketplace.consignment.schemas import (
     ReturnCreate,
 )
 from marketplace.consignment.service import ConsignmentService
+from marketplace.consignment.settlement_repository import SettlementRepository
 from marketplace.consignment.settlement_service import SettlementService
 from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.ids import new_id
@@ -314,7 +314,7 @@ class ConsignmentBooks(RuleBasedStateMachine):
                 )
             ).scalar_one()
             assert unbalanced == 0
-            repo = ConsignmentRepository(session)
+            repo = SettlementRepository(session)
             for c, consignor in enumerate(self.consignors):
                 account = postings.consignor_payable_account(consignor, self.coop)
                 payable = (

@@ -26,6 +26,7 @@ from marketplace.consignment.domain import SettlementMismatch
 from marketplace.consignment.models import Sale
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.sales import SaleRecorder
+from marketplace.consignment.settlement_repository import SettlementRepository
 from marketplace.consignment.settlement_service import SettlementService
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.ids import new_id
@@ -390,7 +391,7 @@ async def test_sql_statements_agree_with_the_pure_rule(session_factory: Factory)
         run = await SettlementService(uow).settle(coop, cutoff)
         await uow.commit()
     async with session_factory() as session:
-        repo = ConsignmentRepository(session)
+        repo = SettlementRepository(session)
         statements = await repo.statements_of_run(run.id)
         assert len(statements) == 3
         for statement in statements:
@@ -540,7 +541,7 @@ async def test_a_past_cutoff_stops_the_range_and_skips_nothing(session_factory: 
             run = await SettlementService(uow).settle(coop, cutoff)
             await uow.commit()
         async with session_factory() as session:
-            repo = ConsignmentRepository(session)
+            repo = SettlementRepository(session)
             return [
                 sale.gross_amount
                 for statement in await repo.statements_of_run(run.id)

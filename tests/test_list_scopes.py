@@ -25,7 +25,7 @@ from marketplace.errors import NotFound
 UNSCOPED_PAGES = {
     # The public catalogue: every caller sees every active product and listing.
     "listings.repository.ProductRepository.list_page": "public catalogue",
-    "listings.repository.CatalogueRepository.search_rows": "public catalogue",
+    "listings.search_repository.CatalogueRepository.search_rows": "public catalogue",
     "listings.repository.ListingRepository.catalog_feed": "public catalogue",
     # The children of one object the service has already required the caller to be a
     # party to (`require_party` / `ensure_visible` on the parent first).
@@ -39,7 +39,7 @@ UNSCOPED_PAGES = {
 
 def repository_methods() -> Iterator[tuple[str, Any]]:
     for found in pkgutil.walk_packages(marketplace.__path__, "marketplace."):
-        if not found.name.endswith(".repository"):
+        if not found.name.rsplit(".", 1)[1].endswith("repository"):  # and *_repository
             continue
         module = importlib.import_module(found.name)
         for class_name, cls in inspect.getmembers(module, inspect.isclass):

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.db import unit_of_work
 from marketplace.listings.domain import SearchFilters
 from marketplace.listings.models import Listing, Product
-from marketplace.listings.repository import CatalogueRepository, search_page_query, text_match
+from marketplace.listings.repository import text_match
+from marketplace.listings.search_repository import CatalogueRepository, search_page_query
 from marketplace.read_pool import ReadPool
 from tests.api.test_listings import seed_search
 from tests.support import Actor, Actors

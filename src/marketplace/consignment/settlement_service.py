@@ -41,6 +41,7 @@ from marketplace.consignment.models import (
 from marketplace.consignment.repository import ConsignmentRepository
 from marketplace.consignment.schemas import AdjustmentCreate
 from marketplace.consignment.service import now
+from marketplace.consignment.settlement_repository import SettlementRepository
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
@@ -54,6 +55,7 @@ class SettlementService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.uow = uow
         self.repo = ConsignmentRepository(uow.session)
+        self.settlements = SettlementRepository(uow.session)
 
     # --- running -----------------------------------------------------------------------
 
@@ -101,10 +103,10 @@ class SettlementService:
         run = SettlementRun(id=new_id(), cooperative_id=cooperative_id, cutoff=cutoff)
         self.repo.add(run)
         await self.repo.flush()
-        consignors = await self.repo.settlement_pairs(cooperative_id, consignor_ids)
+        consignors = await self.settlements.settlement_pairs(cooperative_id, consignor_ids)
         if consignors:
             try:
-                written = await self.repo.insert_statements(
+                written = await self.settlements.insert_statements(
                     run.id, cooperative_id, cutoff, [new_id() for _ in consignors], consignors
                 )
             except IntegrityError as exc:
@@ -117,11 +119,13 @@ class SettlementService:
                     cooperative_id=str(cooperative_id),
                 ) from exc
             statement_ids = [w[0] for w in written]
-            await self.repo.create_payouts(run.id, statement_ids, [new_id() for _ in written])
+            await self.settlements.create_payouts(
+                run.id, statement_ids, [new_id() for _ in written]
+            )
             run.statements_count = len(written)
             run.sales_count = sum(w[2] for w in written)
             run.payout_total = sum(w[4] for w in written)
-            await self.repo.mark_settled(cooperative_id, [w[1] for w in written], now())
+            await self.settlements.mark_settled(cooperative_id, [w[1] for w in written], now())
             await statement_events.issued(self.uow, run.id)
         await self.repo.flush()
         return run
@@ -129,7 +133,7 @@ class SettlementService:
     async def due(self) -> dict[uuid.UUID, list[uuid.UUID]]:
         """Consignors per cooperative whose agreement's settlement cycle has elapsed."""
         by_cooperative: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for cooperative_id, consignor_id in await self.repo.due_agreements(now()):
+        for cooperative_id, consignor_id in await self.settlements.due_agreements(now()):
             by_cooperative.setdefault(cooperative_id, []).append(consignor_id)
         return by_cooperative
 
@@ -138,7 +142,7 @@ class SettlementService:
     ) -> SettlementRun:
         run = await self.settle(cooperative_id, cutoff, consignor_ids=consignor_ids)
         # Agreements with nothing to settle still start a new cycle.
-        await self.repo.mark_settled(cooperative_id, consignor_ids, cutoff)
+        await self.settlements.mark_settled(cooperative_id, consignor_ids, cutoff)
         return run
 
     # --- adjustments -------------------------------------------------------------------
@@ -200,8 +204,8 @@ class SettlementService:
     # --- reading -----------------------------------------------------------------------
 
     async def run_view(self, run: SettlementRun) -> tuple[list[Statement], dict[uuid.UUID, Payout]]:
-        statements = await self.repo.statements_of_run(run.id)
-        payouts = await self.repo.payouts_of_statements([s.id for s in statements])
+        statements = await self.settlements.statements_of_run(run.id)
+        payouts = await self.settlements.payouts_of_statements([s.id for s in statements])
         return statements, payouts
 
     async def statements(
@@ -212,27 +216,27 @@ class SettlementService:
         after: uuid.UUID | None,
         limit: int,
     ) -> tuple[list[Statement], dict[uuid.UUID, Payout]]:
-        statements = await self.repo.statements_page(
+        statements = await self.settlements.statements_page(
             scope=principal.scope, consignor_id=consignor_id, after=after, limit=limit
         )
-        payouts = await self.repo.payouts_of_statements([s.id for s in statements])
+        payouts = await self.settlements.payouts_of_statements([s.id for s in statements])
         return statements, payouts
 
     async def statement(
         self, principal: Principal, statement_id: uuid.UUID
     ) -> tuple[Statement, Payout | None, list[Sale], list[Return], list[Adjustment]]:
-        statement = await self.repo.statement(statement_id)
+        statement = await self.settlements.statement(statement_id)
         if statement is None or not principal.is_party(
             statement.cooperative_id, statement.consignor_id
         ):
             raise NotFound("No such statement.")
-        payouts = await self.repo.payouts_of_statements([statement.id])
+        payouts = await self.settlements.payouts_of_statements([statement.id])
         return (
             statement,
             payouts.get(statement.id),
-            await self.repo.sales_of_statement(statement),
-            await self.repo.returns_of_statement(statement),
-            await self.repo.adjustments_of_statement(statement),
+            await self.settlements.sales_of_statement(statement),
+            await self.settlements.returns_of_statement(statement),
+            await self.settlements.adjustments_of_statement(statement),
         )
 
     async def payouts(
@@ -243,7 +247,7 @@ class SettlementService:
         after: uuid.UUID | None,
         limit: int,
     ) -> list[Payout]:
-        return await self.repo.payouts_page(
+        return await self.settlements.payouts_page(
             scope=principal.scope,
             status=status.value if status else None,
             after=after,
@@ -251,7 +255,7 @@ class SettlementService:
         )
 
     async def payout(self, principal: Principal, payout_id: uuid.UUID) -> Payout:
-        payout = await self.repo.payout(payout_id)
+        payout = await self.settlements.payout(payout_id)
         if payout is None or not principal.is_party(payout.cooperative_id, payout.consignor_id):
             raise NotFound("No such payout.")
         return payout
@@ -263,7 +267,7 @@ class SettlementService:
     ) -> Payout:
         """The cooperative's finance records the bank transfer; the ledger pays the
         consignor's payable out of cash. Repeating it with the same reference is a no-op."""
-        payout = await self.repo.payout(payout_id, for_update=True)
+        payout = await self.settlements.payout(payout_id, for_update=True)
         if payout is None or not principal.is_party(payout.cooperative_id, payout.consignor_id):
             raise NotFound("No such payout.")
         if not principal.is_party(payout.cooperative_id):

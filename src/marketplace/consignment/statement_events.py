@@ -7,14 +7,14 @@ import uuid
 
 from marketplace import outbox
 from marketplace.consignment.domain.events import StatementIssued
-from marketplace.consignment.repository import ConsignmentRepository
+from marketplace.consignment.settlement_repository import SettlementRepository
 from marketplace.db import UnitOfWork
 
 
 async def issued(uow: UnitOfWork, run_id: uuid.UUID) -> None:
     """Every statement of the run, to its consignor and its cooperative. One INSERT for all."""
     events: list[tuple[uuid.UUID, StatementIssued]] = []
-    for row in await ConsignmentRepository(uow.session).statement_events_of_run(run_id):
+    for row in await SettlementRepository(uow.session).statement_events_of_run(run_id):
         statement = StatementIssued(
             statement_id=row["statement_id"],
             run_id=row["run_id"],

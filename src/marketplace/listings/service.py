@@ -24,13 +24,8 @@ from marketplace.listings.domain import (
 from marketplace.listings.domain.events import ListingPaused
 from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.models import Listing, Product, StockMovement
-from marketplace.listings.repository import (
-    CatalogueRepository,
-    FeedRow,
-    ListingRepository,
-    ProductRepository,
-    SearchRow,
-)
+from marketplace.listings.repository import FeedRow, ListingRepository, ProductRepository
+from marketplace.listings.search_repository import CatalogueRepository, SearchRow
 
 __all__ = [
     "CatalogueService",
