@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "marketplace"
@@ -58,11 +59,14 @@ def test_the_commit_rule_sees_use_case_modules() -> None:
 
 def test_queries_live_in_repositories() -> None:
     """`select(`/`update(`/`delete(` of SQLAlchemy appear only where queries belong."""
-    allowed_roles = {"repository.py", "models.py"}
+    allowed_roles = {"repository.py", "models.py"}  # and `<use case>_repository.py`
     cross_cutting = {"outbox.py", "idempotency.py", "system.py", "demo.py", "migrations_runner.py"}
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name in allowed_roles or path.name in cross_cutting or "migrations" in path.parts:
+        repository = path.name.endswith("_repository.py")
+        if path.name in allowed_roles or repository or path.name in cross_cutting:
+            continue
+        if "migrations" in path.parts:
             continue
         source = path.read_text()
         if "from sqlalchemy import" in source and any(
@@ -80,3 +84,35 @@ def test_every_domain_package_has_a_docstring() -> None:
             continue
         tree = ast.parse(init.read_text())
         assert ast.get_docstring(tree), f"{init.parent.name} has no context docstring"
+
+
+def test_every_use_case_repository_is_closed_to_controllers() -> None:
+    """import-linter's wildcards match whole module names, so each `<use case>_repository`
+    is named in the "controllers never query" contract; a new one must be added there."""
+    contracts = tomllib.loads((PACKAGE.parent.parent / "pyproject.toml").read_text())
+    [closed] = [
+        c["forbidden_modules"]
+        for c in contracts["tool"]["importlinter"]["contracts"]
+        if c["name"].startswith("Controllers never query")
+    ]
+    repositories = {
+        ".".join(("marketplace", *path.relative_to(PACKAGE).with_suffix("").parts))
+        for path in PACKAGE.rglob("*_repository.py")
+    }
+    assert repositories, "the consignment settlement's repository is one"
+    assert repositories <= set(closed)
+
+
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_outgrows_its_use_case() -> None:
+    """A module past ~500 lines holds more than one use case: split it by use case (a
+    `<use case>_repository.py`, a room's package). Migrations are history, not design."""
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

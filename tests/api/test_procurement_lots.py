@@ -342,7 +342,7 @@ def test_lot_sources_are_bought_from_the_cooperatives_branch() -> None:
     from marketplace.listings.domain.pricing import PriceTier
     from marketplace.listings.stock_service import SourceListing
     from marketplace.orders.domain.splitting import BulogLotSource
-    from marketplace.orders.placement import to_sources
+    from marketplace.orders.sources import to_sources
 
     coop, branch = uuid.uuid4(), uuid.uuid4()
     listing = SourceListing(

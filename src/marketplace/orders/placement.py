@@ -28,7 +28,7 @@ import contextlib
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 
 import msgspec
 from sqlalchemy.exc import DBAPIError
@@ -40,7 +40,6 @@ from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
 from marketplace.listings import (
     ProductFacts,
-    SourceListing,
     StockChanged,
     StockService,
 )
@@ -59,7 +58,8 @@ from marketplace.orders.domain.placed import (
 )
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
-from marketplace.procurement import ContractCalloffs, ContractOffer, LotPooling, NoBulogBranch
+from marketplace.orders.sources import to_contract_sources, to_sources
+from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
 from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS, Settings
 from marketplace.tax import vat_for
 
@@ -91,64 +91,6 @@ class DeliveryTooFar(ValidationFailed):
 def placement_policy(settings: Settings) -> splitting.SplitPolicy:
     """The programme rules in force, from the settings read at start-up."""
     return splitting.SplitPolicy(sphp_max_grams_per_day=settings.sphp_daily_limit_kg * 1000)
-
-
-def to_sources(
-    listings: Sequence[SourceListing], bulog_branches: Mapping[uuid.UUID, uuid.UUID]
-) -> list[splitting.Source]:
-    """Split sources of the listings. A `bulog_lot` listing is a lot bought from its
-    cooperative's Bulog branch (`procurement.LotPooling.branches_for`); one whose
-    cooperative has no branch is left out."""
-    sources: list[splitting.Source] = []
-    for s in listings:
-        if s.supply_mode is SupplyMode.BULOG_LOT:
-            if s.seller_organization_id not in bulog_branches:
-                continue
-            sources.append(
-                splitting.BulogLotSource(
-                    listing_id=s.listing_id,
-                    product_id=s.product_id,
-                    seller_org_id=s.seller_organization_id,
-                    bulog_org_id=bulog_branches[s.seller_organization_id],
-                    region_code=s.region_code,
-                    capacity=None,
-                    min_order_quantity=s.min_order_quantity,
-                    tiers=s.tiers,
-                )
-            )
-        else:
-            sources.append(
-                splitting.StockSource(
-                    listing_id=s.listing_id,
-                    product_id=s.product_id,
-                    seller_org_id=s.seller_organization_id,
-                    owner_org_id=s.owner_organization_id,
-                    owner_kind=s.owner_kind,
-                    region_code=s.region_code,
-                    available=s.available,
-                    min_order_quantity=s.min_order_quantity,
-                    tiers=s.tiers,
-                )
-            )
-    return sources
-
-
-def to_contract_sources(offers: Sequence[ContractOffer]) -> list[splitting.Source]:
-    """Split sources of procurement's trade-contract offers (after the listings')."""
-    return [
-        splitting.TradeContractSource(
-            contract_id=o.contract_id,
-            allotment_id=o.allotment_id,
-            product_id=o.product_id,
-            supplier_org_id=o.supplier_organization_id,
-            counterparty_city_code=o.counterparty_city_code,
-            remaining=o.remaining,
-            unit_price=o.unit_price,
-            levy_bps=o.levy_bps,
-            supplier_region_code=o.supplier_region_code,
-        )
-        for o in offers
-    ]
 
 
 class OrderPlacement:
