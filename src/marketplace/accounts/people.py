@@ -189,6 +189,32 @@ class PeopleService:
         await self.people.flush()
         return None
 
+    async def ensure_member(
+        self, *, phone: str, name: str, password: str, organization_id: uuid.UUID, role: Role
+    ) -> PersonRecord:
+        """The trusted CLI's way (demo people): the person with this number, made if missing,
+        a member of the organization with the role."""
+        e164 = normalize_phone(phone)
+        person = await self.people.person_by_phone(e164)
+        if person is None:
+            person = Person(
+                id=new_id(),
+                name=name,
+                phone=e164,
+                email=None,
+                password_hash=await hash_password(check_password(password)),
+            )
+            self.people.add(person)
+            await self._flush_once(e164)
+        if await self.people.membership(person.id, organization_id) is None:
+            self.people.add(
+                Membership(
+                    id=new_id(), person_id=person.id, organization_id=organization_id, role=role
+                )
+            )
+            await self.people.flush()
+        return _person_record(person)
+
     async def person(self, person_id: uuid.UUID) -> PersonRecord | None:
         found = await self.people.person(person_id)
         return _person_record(found) if found else None
