@@ -3,18 +3,23 @@
 The cookie holds only a random key; what a session says (who signed in, for which
 organization) stays here, so signing out or expiry ends it on the server. Each call is a
 short transaction of its own: the session is read before a handler's unit of work opens
-and written after it has closed. A database outage surfaces as the engine's errors, which
-the app answers with 503.
+and written after it has closed. A database outage while reading surfaces as the engine's
+errors, which the app answers with 503; while writing (the response has started) it is
+logged, and the next request meets it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import structlog
 from litestar.stores.base import Store
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts.repository import WebSessionRepository
+from marketplace.outages import database_unavailable
+
+log = structlog.get_logger(__name__)
 
 
 def _expiry(expires_in: int | dt.timedelta | None) -> dt.datetime | None:
@@ -38,9 +43,17 @@ class PostgresSessionStore(Store):
         self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None
     ) -> None:
         data = value.encode() if isinstance(value, str) else value
-        async with self._factory()() as session:
-            await WebSessionRepository(session).put(key, data, _expiry(expires_in))
-            await session.commit()
+        try:
+            async with self._factory()() as session:
+                await WebSessionRepository(session).put(key, data, _expiry(expires_in))
+                await session.commit()
+        except Exception as exc:
+            # Written as the response starts: too late to answer 503 instead. The visitor's
+            # next request finds no session (signed out, the form's token stale) and the
+            # database being down answers that one with 503.
+            if not database_unavailable(exc):
+                raise
+            log.warning("page_session_not_stored", error=repr(exc))
 
     async def get(self, key: str, renew_for: int | dt.timedelta | None = None) -> bytes | None:
         now = dt.datetime.now(dt.UTC)
