@@ -8,6 +8,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.accounts import Role
 from marketplace.accounts.models import Person
 from tests.browser.checks import check_page, first_load_weight
 from tests.browser.conftest import VIEWPORT
@@ -137,3 +138,19 @@ async def test_signing_in_works_with_javascript_off(
         assert page.url.endswith("/hari-ini")
     finally:
         await context.close()
+
+
+async def test_an_admin_makes_an_invitation_link_on_a_phone(
+    page: Page, live_url: str, actors: Actors, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    kitchen = await actors.org("kitchen", name="SPPG Admin Uji")
+    admin = await member(session_factory, kitchen.organization_id, role=Role.ADMIN)
+    await sign_in(page, live_url, admin, PASSWORD)
+    await page.get_by_role("link", name="Undang seseorang").click()
+    await expect(page.get_by_role("heading", name="Undang seseorang")).to_be_visible()
+    await check_page(page)
+    await page.get_by_label("Nomor teleponnya").fill(unique_phone())
+    await page.get_by_label("Peran").select_option("finance")
+    await page.get_by_role("button", name="Buat tautan").click()
+    await expect(page.locator("#invitation-link")).to_contain_text("/undangan/")
+    await check_page(page)

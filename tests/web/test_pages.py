@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.accounts import Role
 from marketplace.accounts.models import Person, SignInFailure
 from tests.support import Actors
 from tests.web.people import PASSWORD, invitation, member, unique_phone
@@ -242,3 +243,37 @@ async def test_the_api_and_its_keys_are_untouched(
     me = await pages.get("/v1/me", headers=kitchen.headers)
     assert me.status_code == 200
     assert "set-cookie" not in me.headers
+
+
+async def test_an_admin_makes_an_invitation_link_others_may_not(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    kitchen = await actors.org("kitchen", name="SPPG Admin Uji")
+    admin = await member(session_factory, kitchen.organization_id, role=Role.ADMIN)
+    buyer = await member(session_factory, kitchen.organization_id)
+    await sign_in(pages, admin, PASSWORD)
+    csrf = await form_token(pages, "/undang")
+    bad = await pages.post("/undang", data={"csrf_token": csrf, "phone": "12", "role": "buyer"})
+    assert bad.status_code == 422
+    assert "Tuliskan nomor telepon Indonesia" in bad.text
+    invited = unique_phone()
+    made = await pages.post(
+        "/undang", data={"csrf_token": csrf, "phone": invited, "role": "finance"}
+    )
+    assert made.status_code == 200
+    link = re.search(r'id="invitation-link">([^<]+)<', made.text)
+    assert link
+    assert "wa.me/?text=" in made.text
+    pages.cookies.clear()
+    path = link.group(1).split("testserver.local", 1)[-1]
+    assert (await pages.get(path)).status_code == 200
+
+    await sign_in(pages, buyer, PASSWORD)
+    assert (await pages.get("/undang")).status_code == 403
+    csrf = await form_token(pages, "/hari-ini")
+    refused = await pages.post(
+        "/undang", data={"csrf_token": csrf, "phone": unique_phone(), "role": "admin"}
+    )
+    assert refused.status_code == 403

@@ -14,6 +14,7 @@ query is narrowed by the caller's `Scope`.
 from marketplace.accounts.domain import OrganizationKind, Principal, Role, Scope
 from marketplace.accounts.models import Organization
 from marketplace.accounts.people import (
+    AlreadyMember,
     IssuedInvitation,
     MembershipRecord,
     PeopleService,
@@ -23,6 +24,7 @@ from marketplace.accounts.service import OrganizationDirectory, OrganizationReco
 from marketplace.accounts.session_store import PostgresSessionStore
 
 __all__ = [
+    "AlreadyMember",
     "IssuedInvitation",
     "MembershipRecord",
     "Organization",

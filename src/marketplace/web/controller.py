@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
@@ -17,8 +19,16 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from marketplace import clock
-from marketplace.accounts import MembershipRecord, PeopleService, PersonRecord, Principal
+from marketplace.accounts import (
+    AlreadyMember,
+    MembershipRecord,
+    PeopleService,
+    PersonRecord,
+    Principal,
+    Role,
+)
 from marketplace.accounts.domain import (
+    InvalidPhone,
     InvitationUnusable,
     SignInRefused,
     TooManyAttempts,
@@ -225,6 +235,66 @@ class PageController(Controller):
         only = memberships[0].organization_id if len(memberships) == 1 else None
         sign_in_session(request, person.id, only)
         return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
+
+    @get("/undang")
+    async def invite_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await _signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        acting.principal.require_role(Role.ADMIN)
+        return render(
+            request, "invite.html", membership=acting.membership, roles=list(Role), errors={}
+        )
+
+    @post("/undang", status_code=200)
+    async def invite(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        """An organization admin's one-time sign-up link, to send over WhatsApp."""
+        acting = await _signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        form = await request.form()
+        phone = _field(form, "phone")
+        try:
+            role = Role(_field(form, "role"))
+        except ValueError:
+            role = Role.VIEWER
+        errors: dict[str, str] = {}
+        try:
+            issued = await PeopleService(uow).invite(
+                acting.principal,
+                acting.membership.organization_id,
+                phone=phone,
+                role=role,
+                now=_now(),
+            )
+        except InvalidPhone:
+            errors["phone"] = _("Write an Indonesian phone number, such as 0812 3456 7890.")
+        except AlreadyMember:
+            errors["phone"] = _("This person is already a member.")
+        if errors:
+            return render(
+                request,
+                "invite.html",
+                status=422,
+                membership=acting.membership,
+                roles=list(Role),
+                phone=phone,
+                errors=errors,
+            )
+        await uow.commit()
+        link = f"{request.base_url}".rstrip("/") + f"/undangan/{issued.token}"
+        message = _("You are invited to %(organization)s: %(link)s") % {
+            "organization": acting.membership.organization_name,
+            "link": link,
+        }
+        return render(
+            request,
+            "invited.html",
+            membership=acting.membership,
+            link=link,
+            whatsapp="https://wa.me/?" + urlencode({"text": message}),
+            expires=issued.expires_at.astimezone(ZoneInfo(acting.membership.time_zone)).date(),
+        )
 
     # --- acting for an organization ----------------------------------------------------
 
