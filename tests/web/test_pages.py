@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Role
-from marketplace.accounts.models import Person, SignInFailure
+from marketplace.accounts.models import Person, SignInFailure, WebSession
 from tests.support import Actors
 from tests.web.people import PASSWORD, invitation, member, unique_phone
 
@@ -50,8 +50,18 @@ async def test_a_member_signs_in_sees_today_and_signs_out(
 ) -> None:
     kitchen = await actors.org("kitchen", name="SPPG Uji Coba")
     phone = await member(session_factory, kitchen.organization_id, name="Bu Ratna")
+    await pages.get("/masuk")
+    before = pages.cookies.get("sesi")
+    assert before
     answer = await sign_in(pages, phone, PASSWORD)
     assert answer.status_code == 303
+    # A new session key once signed in; the one handed out before is gone from the store.
+    after = pages.cookies.get("sesi")
+    assert after
+    assert after != before
+    async with session_factory() as session:
+        assert await session.get(WebSession, before) is None
+        assert await session.get(WebSession, after) is not None
     assert answer.headers["location"] == "/hari-ini"
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie

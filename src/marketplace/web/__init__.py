@@ -26,6 +26,7 @@ from marketplace.errors import DomainError
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.pages import (
     SESSION_COOKIE,
+    SESSION_STORE,
     STATIC,
     CsrfRefused,
     check_csrf,
@@ -33,7 +34,6 @@ from marketplace.web.pages import (
     template_engine,
 )
 
-SESSION_STORE = "web_sessions"
 SESSION_DAYS = 7
 
 

@@ -140,7 +140,7 @@ class PageController(Controller):
         memberships = await people.memberships(person.id)
         await uow.commit()
         only = memberships[0].organization_id if len(memberships) == 1 else None
-        sign_in_session(request, person.id, only)
+        await sign_in_session(request, person.id, only)
         return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
 
     @post("/keluar", status_code=303)
@@ -233,7 +233,7 @@ class PageController(Controller):
         memberships = await people.memberships(person.id)
         await uow.commit()
         only = memberships[0].organization_id if len(memberships) == 1 else None
-        sign_in_session(request, person.id, only)
+        await sign_in_session(request, person.id, only)
         return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
 
     @get("/undang")

@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.enums import MediaType
 from litestar.plugins.jinja import JinjaTemplateEngine
 
+from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import BadRequest, DomainError
 from marketplace.web import formats, i18n
 
@@ -25,6 +26,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 CSRF_FIELD = "csrf_token"
 SESSION_COOKIE = "sesi"
+SESSION_STORE = "web_sessions"
 
 
 class CsrfRefused(DomainError):
@@ -85,15 +87,22 @@ def organization_id_of(request: Request[Any, Any, State]) -> uuid.UUID | None:
     return uuid.UUID(raw) if raw else None
 
 
-def sign_in_session(
+async def sign_in_session(
     request: Request[Any, Any, State], person_id: uuid.UUID, organization_id: uuid.UUID | None
 ) -> None:
-    """A fresh session state for a person who just proved who they are (a new CSRF token)."""
-    request.session.clear()
-    request.session["person_id"] = str(person_id)
+    """A new session for a person who just proved who they are: a new key (the one sent
+    before signing in is dropped, so no one who planted it rides along) and a new token."""
+    previous = request.cookies.pop(SESSION_COOKIE, None)
+    request.clear_session()  # forgets the key, so the middleware makes a new one
+    state: dict[str, Any] = {"person_id": str(person_id), "csrf": secrets.token_urlsafe(32)}
     if organization_id is not None:
-        request.session["organization_id"] = str(organization_id)
-    request.session["csrf"] = secrets.token_urlsafe(32)
+        state["organization_id"] = str(organization_id)
+    request.set_session(state)
+    store = request.app.stores.get(SESSION_STORE)
+    if previous:
+        await store.delete(previous)
+    if isinstance(store, PostgresSessionStore):
+        await store.delete_expired()  # sign-ins are rare enough to sweep on
 
 
 def render(
