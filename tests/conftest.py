@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
@@ -165,3 +166,22 @@ def actors(
     client: AsyncTestClient[Litestar], session_factory: async_sessionmaker[AsyncSession]
 ) -> Actors:
     return Actors(client, session_factory)
+
+
+# --- page weights measured by the browser tests (tests/browser), shown after the run ------
+
+PAGE_WEIGHTS = ROOT / ".data" / "test" / "page-weights"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if xdist_worker_number() is None:  # the controller (or a run without xdist)
+        for stale in PAGE_WEIGHTS.glob("*.txt"):
+            stale.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = sorted(p.read_text().strip() for p in PAGE_WEIGHTS.glob("*.txt"))
+    if lines:
+        terminalreporter.section("page weights (first load, compressed, 360x740)")
+        for line in lines:
+            terminalreporter.write_line(line)

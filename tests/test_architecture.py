@@ -15,6 +15,7 @@ COMMIT_ROLES = ("controller.py", "tasks.py")
 COMMITTING_INFRASTRUCTURE = (
     "db.py",  # UnitOfWork.commit itself
     "accounts/authentication.py",  # the key's last-use touch, a short transaction of its own
+    "accounts/session_store.py",  # each read or write of a page session is its own
     "idempotency.py",  # run_idempotent commits the use case with its stored answer
     "outbox.py",  # handling one event is a transaction of its own
     "worker.py",

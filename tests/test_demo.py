@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.accounts import PeopleService
 from marketplace.accounts.models import ApiKey, Organization
-from marketplace.demo import DEMO_KEY_NAME, seed_demo
+from marketplace.db import UnitOfWork
+from marketplace.demo import DEMO_KEY_NAME, DEMO_PASSWORD, seed_demo, seed_demo_people
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.settings import Settings
 from tests.support import ServiceUrls
@@ -62,3 +66,22 @@ async def test_reseeding_revokes_old_demo_keys_in_running_api_processes(
     await seed_demo(service_urls.database_url, settings.redis_url)
     response = await client.get("/v1/listings", headers={"Authorization": f"Bearer {old_key}"})
     assert response.status_code == 401
+
+
+async def test_demo_people_sign_in_with_the_demo_password_and_reseed_idempotently(
+    service_urls: ServiceUrls, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    first = await seed_demo_people(service_urls.database_url)
+    assert await seed_demo_people(service_urls.database_url) == first
+    assert len({phone for _, _, phone in first}) == len(first)
+    _, role, phone = first[0]
+    async with session_factory() as session:
+        uow = UnitOfWork(session)
+        people = PeopleService(uow)
+        person = await people.authenticate(
+            phone, DEMO_PASSWORD, address="demo-test", now=dt.datetime.now(dt.UTC)
+        )
+        assert person is not None
+        memberships = await people.memberships(person.id)
+        assert [m.role.value for m in memberships] == [role]
+        await session.rollback()

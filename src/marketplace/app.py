@@ -37,6 +37,13 @@ from marketplace.read_pool import ReadPool
 from marketplace.request_edge import edge_checks
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
+from marketplace.web import (
+    SESSION_STORE,
+    PostgresSessionStore,
+    pages_router,
+    static_router,
+    template_config,
+)
 from marketplace.webhooks.controller import WebhookController
 
 API_VERSION = "1.0.0"
@@ -111,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "servers and sets them when they are not)."
         )
     database_url, redis_url = settings.database_url, settings.redis_url
+    # The pages' sessions, in PostgreSQL; bound to the engine once the lifespan made it.
+    page_sessions = PostgresSessionStore()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -132,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.read_pool = read_pool
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
+        page_sessions.sessions = app.state.session_factory
         app.state.redis = redis
         # Authenticated keys are cached per process while subscribed to revocations.
         principal_cache = PrincipalCache(
@@ -155,7 +165,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/schema/assets", directories=[SWAGGER_ASSETS], include_in_schema=False
     )
     return Litestar(
-        route_handlers=[*controllers(), assets, Router(path="/", route_handlers=[])],
+        route_handlers=[
+            *controllers(),
+            assets,
+            Router(path="/", route_handlers=[]),
+            pages_router(secure_cookies=settings.environment != "development"),
+            static_router(),
+        ],
+        stores={SESSION_STORE: page_sessions},
+        template_config=template_config(),
         dependencies={
             "uow": Provide(provide_uow),
             "principal": Provide(provide_principal),

@@ -75,7 +75,7 @@ def cmd_check_migrations(settings: Settings) -> int:
 
 
 def cmd_demo(settings: Settings) -> int:
-    from marketplace.demo import seed_demo
+    from marketplace.demo import DEMO_PASSWORD, seed_demo, seed_demo_people
     from marketplace.migrations_runner import upgrade
 
     database_url = _database(settings)
@@ -85,6 +85,13 @@ def cmd_demo(settings: Settings) -> int:
     print("Demo API keys (shown once; running `marketplace demo` again issues new ones):")
     for slug, role, key in keys:
         print(f"  {slug:<{width}}  {role:<11}  {key}")
+    people = asyncio.run(seed_demo_people(database_url))
+    print(
+        "Demo people: sign in at http://127.0.0.1:8000/masuk with a phone number below "
+        f"and the password {DEMO_PASSWORD}"
+    )
+    for slug, role, phone in people:
+        print(f"  {slug:<{width}}  {role:<11}  {phone}")
     return 0
 
 

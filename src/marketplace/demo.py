@@ -13,6 +13,7 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy import update
 
+from marketplace.accounts import PeopleService
 from marketplace.accounts.domain import OrganizationKind, Role
 from marketplace.accounts.models import ApiKey, Organization
 from marketplace.accounts.principal_cache import Invalidation, publish_invalidation
@@ -24,6 +25,8 @@ from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.service import ListingService, ProductService
 
 DEMO_KEY_NAME = "demo"
+# Every demo person signs in to the pages with this password (development data only).
+DEMO_PASSWORD = "koperasi-demo"  # noqa: S105 (demo data, printed by `make run`)
 
 # Kota Mojokerto (35.76): three kecamatan, eighteen kelurahan, one KKMP each.
 MOJOKERTO_KELURAHAN: dict[tuple[str, str], list[str]] = {
@@ -246,6 +249,36 @@ async def seed_demo(database_url: str, redis_url: str | None = None) -> list[tup
             await uow.commit()
         if redis_url is not None and revoked_ids:
             await _announce_revoked(redis_url, revoked_ids)
+        return printed
+    finally:
+        await engine.dispose()
+
+
+def demo_phone(number: int) -> str:
+    """The demo person of the `number`th demo organization: 0811 0000 0001 and on."""
+    return f"08110{number:07d}"
+
+
+async def seed_demo_people(database_url: str) -> list[tuple[str, str, str]]:
+    """One person per demo organization (idempotent), a member with the role its demo key
+    has: (organization slug, role, phone number as written)."""
+    engine = create_engine(database_url, pool_size=2, max_overflow=0)
+    try:
+        async with unit_of_work(create_session_factory(engine)) as uow:
+            organizations = await ensure_organizations(uow)
+            people = PeopleService(uow)
+            printed: list[tuple[str, str, str]] = []
+            for number, (slug, (organization, role)) in enumerate(organizations.items(), 1):
+                phone = demo_phone(number)
+                await people.ensure_member(
+                    phone=phone,
+                    name=f"Demo {organization.name}",
+                    password=DEMO_PASSWORD,
+                    organization_id=organization.id,
+                    role=role,
+                )
+                printed.append((slug, role.value, phone))
+            await uow.commit()
         return printed
     finally:
         await engine.dispose()

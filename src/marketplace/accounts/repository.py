@@ -7,11 +7,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marketplace.accounts.domain import Scope
-from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Organization,
+    Person,
+    SignInFailure,
+    WebSession,
+)
 
 # Recording every request's use would turn each read into a write; a minute is precise
 # enough to tell which keys are still in use.
@@ -125,3 +134,102 @@ class ApiKeyRepository:
 
     def add(self, key: ApiKey) -> None:
         self.session.add(key)
+
+
+class PeopleRepository:
+    """People, their memberships and invitations, failed sign-ins."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def person(self, person_id: uuid.UUID) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def person_by_phone(self, phone: str) -> Person | None:
+        result = await self.session.execute(select(Person).where(Person.phone == phone))
+        return result.scalar_one_or_none()
+
+    async def memberships_of(self, person_id: uuid.UUID) -> list[tuple[Membership, Organization]]:
+        result = await self.session.execute(
+            select(Membership, Organization)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.person_id == person_id)
+            .order_by(Organization.name, Organization.id)
+        )
+        return [(m, o) for m, o in result.all()]
+
+    async def membership(
+        self, person_id: uuid.UUID, organization_id: uuid.UUID
+    ) -> tuple[Membership, Organization] | None:
+        result = await self.session.execute(
+            select(Membership, Organization)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.person_id == person_id, Membership.organization_id == organization_id)
+        )
+        row = result.one_or_none()
+        return (row[0], row[1]) if row else None
+
+    async def invitation_by_hash(self, token_hash: str) -> Invitation | None:
+        result = await self.session.execute(
+            select(Invitation).where(Invitation.token_hash == token_hash).with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def failures_since(
+        self, *, phone: str, address: str, since: dt.datetime
+    ) -> tuple[int, int, dt.datetime | None]:
+        """(failures for the phone, failures from the address, the oldest of them) since."""
+        by_phone = SignInFailure.phone == phone
+        by_address = SignInFailure.address == address
+        result = await self.session.execute(
+            select(
+                func.count().filter(by_phone),
+                func.count().filter(by_address),
+                func.min(SignInFailure.at),
+            ).where(SignInFailure.at >= since, by_phone | by_address)
+        )
+        phone_count, address_count, oldest = result.one()
+        return int(phone_count), int(address_count), oldest
+
+    async def forget_failures_before(self, moment: dt.datetime) -> None:
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.at < moment))
+
+    def add(self, row: Person | Membership | Invitation | SignInFailure) -> None:
+        self.session.add(row)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+class WebSessionRepository:
+    """The pages' server-side sessions (the store under Litestar's session middleware)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str, now: dt.datetime) -> WebSession | None:
+        result = await self.session.execute(
+            select(WebSession).where(
+                WebSession.key == key,
+                WebSession.expires_at.is_(None) | (WebSession.expires_at > now),
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def put(self, key: str, value: bytes, expires_at: dt.datetime | None) -> None:
+        statement = pg_insert(WebSession).values(key=key, value=value, expires_at=expires_at)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[WebSession.key],
+                set_={"value": statement.excluded.value, "expires_at": expires_at},
+            )
+        )
+
+    async def delete(self, key: str) -> None:
+        await self.session.execute(delete(WebSession).where(WebSession.key == key))
+
+    async def delete_all(self) -> None:
+        await self.session.execute(delete(WebSession))
+
+    async def delete_expired(self, now: dt.datetime) -> None:
+        await self.session.execute(delete(WebSession).where(WebSession.expires_at <= now))

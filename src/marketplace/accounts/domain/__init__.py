@@ -218,18 +218,33 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
         raise NotFound(f"No such {what}.")
 
 
+from marketplace.accounts.domain.people import (  # noqa: E402 (below the shared vocabulary)
+    InvalidPhone,
+    InvitationUnusable,
+    SignInRefused,
+    TooManyAttempts,
+    WeakPassword,
+    normalize_phone,
+)
+
 __all__ = [
     "REGION_CODE_PATTERN",
     "SLUG_PATTERN",
     "InvalidIdentifier",
+    "InvalidPhone",
+    "InvitationUnusable",
     "Narrowable",
     "OrganizationKind",
     "Principal",
     "Role",
     "Scope",
+    "SignInRefused",
     "StatementT",
+    "TooManyAttempts",
+    "WeakPassword",
     "known_time_zones",
     "normalize_digits",
+    "normalize_phone",
     "time_zone_problem",
     "validate_nib",
     "validate_nik",

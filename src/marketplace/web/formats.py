@@ -1,0 +1,19 @@
+"""How the pages write money and dates: `Rp1.250.000`, `Rabu, 3 Desember 2026`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_date
+
+
+def rupiah(amount: int) -> str:
+    """Integer rupiah with dots between thousands, as Indonesians write prices."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}Rp{abs(amount):,}".replace(",", ".")
+
+
+def long_date(day: dt.date, locale: str) -> str:
+    """The weekday and the date in words (`Rabu, 3 Desember 2026`; `Wednesday, 3 December
+    2026` in English)."""
+    return format_date(day, "EEEE, d MMMM y", locale=locale)

@@ -1,0 +1,69 @@
+"""What every page must pass in the browser: axe-core, no sideways scrolling, touch targets,
+and its weight on first load (printed and recorded for the run's summary)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import AXE, VIEWPORT, WEIGHTS_DIR
+
+MAX_FIRST_LOAD_BYTES = 100 * 1024
+MIN_TARGET_PX = 44
+
+
+async def assert_accessible(page: Page) -> None:
+    """axe-core (vendored from the npm registry) finds nothing serious or critical."""
+    await page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = await page.evaluate(
+        """async () => (await axe.run(document)).violations.map(
+            v => ({id: v.id, impact: v.impact, help: v.help,
+                   targets: v.nodes.map(n => n.target.join(' '))}))"""
+    )
+    grave = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert grave == [], f"{page.url}: {grave}"
+
+
+async def assert_fits_a_phone(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= VIEWPORT["width"], f"{page.url} scrolls sideways: {width} px wide"
+    small: list[dict[str, Any]] = await page.evaluate(
+        f"""() => [...document.querySelectorAll('a, button, input, select, textarea')]
+            .filter(e => e.type !== 'hidden' && e.offsetParent !== null
+                         && !e.classList.contains('skip'))
+            .map(e => {{ const r = e.getBoundingClientRect();
+                        return {{tag: e.tagName, text: e.textContent.trim().slice(0, 30),
+                                 w: r.width, h: r.height}}; }})
+            .filter(r => r.h < {MIN_TARGET_PX} || r.w < {MIN_TARGET_PX})"""
+    )
+    assert small == [], f"{page.url}: touch targets under {MIN_TARGET_PX} px: {small}"
+
+
+async def first_load_weight(page: Page, url: str, name: str) -> int:
+    """Bytes over the wire (compressed) for the page and everything it loads, cache empty."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    await cdp.send("Network.clearBrowserCache")
+    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    sizes: dict[str, float] = {}
+
+    def finished(event: dict[str, Any]) -> None:
+        sizes[event["requestId"]] = event["encodedDataLength"]
+
+    cdp.on("Network.loadingFinished", finished)
+    await page.goto(url, wait_until="networkidle")
+    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
+    await cdp.detach()
+    total = int(sum(sizes.values()))
+    line = f"{name}: {total / 1024:.1f} KB compressed on first load ({len(sizes)} requests)"
+    print(f"page weight {line}")
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    (WEIGHTS_DIR / f"{name.strip('/').replace('/', '_') or 'root'}.txt").write_text(line + "\n")
+    assert total < MAX_FIRST_LOAD_BYTES, line
+    return total
+
+
+async def check_page(page: Page) -> None:
+    await assert_accessible(page)
+    await assert_fits_a_phone(page)
