@@ -113,7 +113,9 @@ def imports_of(path: Path) -> list[tuple[int, str, list[str]]]:
 def test_another_context_is_imported_only_through_its_exports() -> None:
     breaches = []
     for path in sorted(SOURCE.rglob("*.py")):
-        importer = context_of(".".join(("marketplace", *path.relative_to(SOURCE).parts)))
+        module_name = ".".join(("marketplace", *path.relative_to(SOURCE).parts))
+        # The pages sit on the contexts' declared faces like any context does.
+        importer = "web" if module_name.startswith("marketplace.web.") else context_of(module_name)
         if importer is None:
             continue  # the composition roots (app, worker, CLI, demo, schema) wire everything
         for line, module, names in imports_of(path):
