@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run test check lint format typecheck imports openapi openapi-check migrations-check migration bench reliability clean
+.PHONY: install run test browser check lint format typecheck imports openapi openapi-check migrations-check migration bench reliability clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,8 +28,18 @@ run: install
 
 ## Run the whole test suite (real PostgreSQL and Redis; embedded unless *_URL are set),
 ## one pytest-xdist worker per core, each with servers (or databases) of its own.
-test: install
+test: install browser
 	$(BIN)/pytest -n auto --dist loadfile
+
+## The browser tests drive Debian's Chromium (Playwright's own download is not used):
+## installed with apt-get when it is missing (as root, or through sudo).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "== installing chromium (Debian) for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
 
 ## Lint, format, types, import rules, OpenAPI drift, migration drift.
 check: lint typecheck imports openapi-check migrations-check
