@@ -8,7 +8,7 @@ changes are an append-only movement log, and reservations never exceed what is o
 """
 
 from marketplace.listings.schemas import ListingUpdate, PriceTierIn
-from marketplace.listings.service import ListingService, ProductService
+from marketplace.listings.service import CatalogueService, ListingService, ProductService
 from marketplace.listings.stock_service import (
     ProductFacts,
     SourceListing,
@@ -17,6 +17,7 @@ from marketplace.listings.stock_service import (
 )
 
 __all__ = [
+    "CatalogueService",
     "ListingService",
     "ListingUpdate",
     "PriceTierIn",

@@ -8,6 +8,23 @@ from its legs. Talks to listings (stock), consignment (sales on delivery), procu
 (lots and call-offs) and the ledger (money events) through their public APIs and the outbox.
 """
 
+from marketplace.orders.budget_service import BudgetFigures, BudgetService
+from marketplace.orders.domain.lifecycle import can_cancel_order
+from marketplace.orders.placement import OrderPlacement, placement_policy
+from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn
 from marketplace.orders.service import OrderService, OrderView
+from marketplace.orders.standing import StandingOrderService
 
-__all__ = ["OrderService", "OrderView"]
+__all__ = [
+    "BudgetFigures",
+    "BudgetService",
+    "DeliveryIn",
+    "OrderCreate",
+    "OrderLineIn",
+    "OrderPlacement",
+    "OrderService",
+    "OrderView",
+    "StandingOrderService",
+    "can_cancel_order",
+    "placement_policy",
+]

@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.controller import PageController, not_found_page
+from marketplace.web.kitchen.controller import KitchenController
 from marketplace.web.pages import (
     SESSION_COOKIE,
     SESSION_STORE,
@@ -33,6 +34,7 @@ from marketplace.web.pages import (
     render,
     template_engine,
 )
+from marketplace.web.shop import ShopController
 
 SESSION_DAYS = 7
 
@@ -68,7 +70,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
     """The pages, with their session middleware and CSRF check (the API has neither)."""
     return Router(
         path="/",
-        route_handlers=[PageController],
+        route_handlers=[PageController, KitchenController, ShopController],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
         request_class=HTMXRequest,

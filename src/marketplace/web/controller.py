@@ -52,12 +52,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _field(form: Any, name: str) -> str:
+def field_of(form: Any, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
 
 
-def _safe_next(path: str) -> str:
+_field = field_of
+
+
+def safe_next(path: str) -> str:
     """Only a path of this site: never another host (`//evil`, `https://…`)."""
     return path if path.startswith("/") and not path.startswith("//") else "/"
 
@@ -92,6 +95,9 @@ async def _signed_in(request: PageRequest, uow: UoW) -> SignedIn | Redirect:
         return Redirect("/organisasi")
     principal = await people.acting_as(person_id, organization_id)
     return SignedIn(person, membership, principal)
+
+
+signed_in = _signed_in
 
 
 class PageController(Controller):
@@ -153,7 +159,7 @@ class PageController(Controller):
         form = await request.form()
         language = i18n.language_of(_field(form, "lang"))
         return Redirect(
-            _safe_next(_field(form, "next")),
+            safe_next(_field(form, "next")),
             status_code=303,
             cookies=[
                 Cookie(
@@ -349,19 +355,6 @@ class PageController(Controller):
             today=clock.today_in(acting.membership.time_zone),
         )
 
-    @get("/hari-ini")
-    async def today_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
-        acting = await _signed_in(request, uow)
-        if isinstance(acting, Redirect):
-            return acting
-        return render(
-            request,
-            "today.html",
-            person=acting.person,
-            membership=acting.membership,
-            today=clock.today_in(acting.membership.time_zone),
-        )
-
 
 async def _unusable_invitation(request: PageRequest, uow: UoW) -> Response[str]:
     await uow.rollback()  # a row lock taken while looking, nothing else
@@ -372,4 +365,12 @@ def not_found_page(request: PageRequest) -> Response[str]:
     return render(request, "not_found.html", status=404)
 
 
-__all__ = ["PageController", "not_found_page"]
+__all__ = [
+    "PageController",
+    "PageRequest",
+    "SignedIn",
+    "field_of",
+    "not_found_page",
+    "safe_next",
+    "signed_in",
+]

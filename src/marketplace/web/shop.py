@@ -1,0 +1,334 @@
+"""Shopping: search the catalogue, the cart, its split preview, placing the order.
+
+The cart lives in the server-side session (it survives a reload and a closed browser,
+for the session's life): product lines, and the `Idempotency-Key` made for that cart.
+The key changes whenever the cart does and goes when the order is placed, so a double
+tap or a resubmitted "Pesan" form places one order (`run_idempotent`, as the API's
+order endpoint). Search goes through the listings context's catalogue service (the API's
+search), the preview and the placement through `orders.OrderPlacement`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.response import Redirect
+
+from marketplace import clock
+from marketplace.accounts import OrganizationDirectory, OrganizationRecord
+from marketplace.dependencies import UoW, read_pool
+from marketplace.errors import DomainError, NotFound
+from marketplace.idempotency import run_idempotent
+from marketplace.listings import CatalogueService, ListingService
+from marketplace.listings.domain import ProductCategory, SearchFilters
+from marketplace.orders import OrderCreate, OrderPlacement, placement_policy
+from marketplace.web import refusals
+from marketplace.web.controller import PageRequest, SignedIn, field_of, safe_next, signed_in
+from marketplace.web.i18n import gettext_ as _
+from marketplace.web.names import category_label, leg_kind_label
+from marketplace.web.pages import render
+
+SEARCH_PAGE = 20
+MAX_QUANTITY = 100_000
+_decode_tiers = msgspec.json.Decoder(list[dict[str, int]]).decode
+
+
+class PlacedAnswer(msgspec.Struct, frozen=True):
+    """What an idempotent placement stores to replay: the order it placed."""
+
+    order_id: uuid.UUID
+
+
+def cart_of(request: PageRequest) -> dict[str, Any]:
+    cart: dict[str, Any] = request.session.get("cart") or {}
+    cart.setdefault("lines", [])
+    cart.setdefault("key", str(uuid.uuid4()))
+    return cart
+
+
+def _keep(request: PageRequest, cart: dict[str, Any], *, changed: bool) -> None:
+    if changed:
+        cart["key"] = str(uuid.uuid4())  # another cart, another order
+    request.session["cart"] = cart
+
+
+def _quantity(raw: str) -> int | None:
+    try:
+        quantity = int(raw.strip())
+    except ValueError:
+        return None
+    return quantity if 0 <= quantity <= MAX_QUANTITY else None
+
+
+def _day(raw: str, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw) if raw else default
+    except ValueError:
+        return default
+
+
+async def _buyer(acting: SignedIn, uow: UoW) -> OrganizationRecord:
+    buyer = await OrganizationDirectory(uow).get(acting.membership.organization_id)
+    if buyer is None:
+        raise NotFound("No such organization.")
+    return buyer
+
+
+def _order_body(cart: dict[str, Any], day: dt.date, region: str, address: str) -> OrderCreate:
+    return msgspec.convert(
+        {
+            "lines": [
+                {"product_id": line["product_id"], "quantity": line["quantity"]}
+                for line in cart["lines"]
+            ],
+            "delivery": {"date": day.isoformat(), "region_code": region, "address": address},
+        },
+        OrderCreate,
+    )
+
+
+class ShopController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/belanja")
+    async def shop_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        query = field_of(request.query_params, "q").strip()[:100]
+        category = field_of(request.query_params, "kategori")
+        chosen = category if category in set(ProductCategory) else ""
+        filters = SearchFilters(query=query or None, category=chosen or None, in_stock=True)
+        rows = await CatalogueService(read_pool(request.app.state)).search_page(
+            acting.principal, filters, after=None, limit=SEARCH_PAGE
+        )
+        sellers = await OrganizationDirectory(uow).get_many(sorted({row[2] for row in rows}))
+        offers = [
+            {
+                "listing_id": row[0],
+                "product_id": row[1],
+                "seller": sellers.get(row[2]),
+                "region_code": row[6],
+                "tiers": _decode_tiers(row[7]),
+                "min_order": row[9],
+                "available": max(0, row[10] - row[11]),
+                "supply_mode": row[12],
+                "name": row[17],
+                "unit_label": row[19],
+                "category": category_label(row[5]),
+            }
+            for row in rows
+        ]
+        return render(
+            request,
+            "shop.html",
+            membership=acting.membership,
+            query=query,
+            category=chosen,
+            categories=[(c.value, category_label(c.value)) for c in ProductCategory],
+            offers=offers,
+            cart=cart_of(request),
+            added=field_of(request.query_params, "ditambah"),
+        )
+
+    @post("/keranjang/tambah", status_code=303)
+    async def add_to_cart(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        form = await request.form()
+        quantity = _quantity(field_of(form, "quantity"))
+        try:
+            listing_id = uuid.UUID(field_of(form, "listing_id"))
+            _listing, product = await ListingService(uow).get(acting.principal, listing_id)
+        except (ValueError, NotFound):
+            return render(request, "not_found.html", status=404)
+        back = safe_next(field_of(form, "next") or "/belanja")
+        if quantity:
+            cart = cart_of(request)
+            for line in cart["lines"]:
+                if line["product_id"] == str(product.id):
+                    line["quantity"] = min(MAX_QUANTITY, line["quantity"] + quantity)
+                    break
+            else:
+                cart["lines"].append(
+                    {
+                        "product_id": str(product.id),
+                        "name": product.name,
+                        "unit_label": product.unit_label,
+                        "quantity": quantity,
+                    }
+                )
+            _keep(request, cart, changed=True)
+        joiner = "&" if "?" in back else "?"
+        return Redirect(f"{back}{joiner}ditambah={product.id}", status_code=303)
+
+    @get("/keranjang")
+    async def cart_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        buyer = await _buyer(acting, uow)
+        tomorrow = clock.today_in(buyer.time_zone) + dt.timedelta(days=1)
+        return render(
+            request,
+            "cart.html",
+            membership=acting.membership,
+            cart=cart_of(request),
+            day=tomorrow,
+            address=f"{buyer.name}, {buyer.city}",
+        )
+
+    @post("/keranjang/ubah", status_code=303)
+    async def change_cart(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        form = await request.form()
+        product_id = field_of(form, "product_id")
+        quantity = _quantity(field_of(form, "quantity"))
+        cart = cart_of(request)
+        if quantity is not None:
+            for line in cart["lines"]:
+                if line["product_id"] == product_id:
+                    line["quantity"] = quantity
+            cart["lines"] = [line for line in cart["lines"] if line["quantity"] > 0]
+            _keep(request, cart, changed=True)
+        return Redirect("/keranjang", status_code=303)
+
+    @get("/periksa")
+    async def preview_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        return await _preview(request, uow, acting, refusal=None)
+
+    @post("/pesan", status_code=303)
+    async def place(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        form = await request.form()
+        key = field_of(form, "cart_key")
+        placed: dict[str, str] = request.session.get("placed") or {}
+        if key in placed:  # the form sent again after its order was placed
+            return Redirect(f"/pesanan/{placed[key]}", status_code=303)
+        cart = cart_of(request)
+        if not cart["lines"] or key != cart["key"]:
+            return Redirect("/keranjang", status_code=303)
+        buyer = await _buyer(acting, uow)
+        settings = request.app.state.settings
+        placement = OrderPlacement(
+            uow,
+            placement_policy(settings),
+            delivery_horizon_days=settings.order_delivery_horizon_days,
+        )
+        try:
+            data = _order_body(
+                cart,
+                _day(field_of(form, "tanggal"), dt.date.min),
+                buyer.region_code,
+                field_of(form, "alamat").strip(),
+            )
+
+            async def action() -> PlacedAnswer:
+                order = await placement.place(acting.principal, data)
+                return PlacedAnswer(order_id=order.order.id)
+
+            answer = await run_idempotent(
+                uow,
+                organization_id=acting.principal.organization_id,
+                key=key,
+                operation="orders.place",
+                request=data,
+                response_type=PlacedAnswer,
+                action=action,
+            )
+        except DomainError as refusal:
+            await uow.rollback()
+            return await _preview(request, uow, acting, refusal=refusal)
+        except msgspec.ValidationError:
+            return await _preview(request, uow, acting, refusal=None, bad_delivery=True)
+        order_id = str(answer.content.order_id)
+        request.session["cart"] = None
+        request.session["placed"] = {key: order_id}
+        return Redirect(f"/pesanan/{order_id}", status_code=303)
+
+
+async def _preview(
+    request: PageRequest,
+    uow: UoW,
+    acting: SignedIn,
+    *,
+    refusal: DomainError | None,
+    bad_delivery: bool = False,
+) -> Response[Any]:
+    """The split preview of the cart, with a refusal's sentences by their lines."""
+    source: Any = request.query_params if request.method == "GET" else await request.form()
+    cart = cart_of(request)
+    if not cart["lines"]:
+        return Redirect("/keranjang")
+    buyer = await _buyer(acting, uow)
+    tomorrow = clock.today_in(buyer.time_zone) + dt.timedelta(days=1)
+    day = _day(field_of(source, "tanggal"), tomorrow)
+    address = field_of(source, "alamat").strip() or f"{buyer.name}, {buyer.city}"
+    said: dict[int, list[str]] = refusals.sentences(refusal) if refusal else {}
+    if bad_delivery:
+        said.setdefault(refusals.WHOLE_ORDER, []).append(
+            _("Check the delivery date and the address.")
+        )
+    context: dict[str, Any] = {"plan": None, "budget": None, "suppliers": {}}
+    settings = request.app.state.settings
+    try:
+        data = _order_body(cart, day, buyer.region_code, address)
+        placement = OrderPlacement(
+            uow,
+            placement_policy(settings),
+            delivery_horizon_days=settings.order_delivery_horizon_days,
+        )
+        plan, budget = await placement.preview(acting.principal, data)
+    except DomainError as refused:
+        if refusal is None:
+            said = refusals.sentences(refused)
+    except msgspec.ValidationError:
+        said.setdefault(refusals.WHOLE_ORDER, []).append(
+            _("Check the delivery date and the address.")
+        )
+    else:
+        suppliers = await OrganizationDirectory(uow).get_many(
+            sorted({leg.planned.supplier_org_id for leg in plan.legs})
+        )
+        for short in plan.shortfalls:
+            said.setdefault(short.line_no, []).append(
+                _("Only %(available)d of the %(requested)d asked for can be supplied.")
+                % {"available": short.requested - short.unfilled, "requested": short.requested}
+            )
+        context = {"plan": plan, "budget": budget, "suppliers": suppliers}
+    lines = [
+        {**line, "no": number, "legs": [], "said": said.get(number, [])}
+        for number, line in enumerate(cart["lines"], start=1)
+    ]
+    if context["plan"] is not None:
+        for leg in context["plan"].legs:
+            lines[leg.planned.line_no - 1]["legs"].append(leg)
+    return render(
+        request,
+        "preview.html",
+        status=422 if refusal or bad_delivery else 200,
+        membership=acting.membership,
+        cart=cart,
+        lines=lines,
+        said=said.get(refusals.WHOLE_ORDER, []),
+        day=day,
+        address=address,
+        kind_label=leg_kind_label,
+        **context,
+    )
+
+
+__all__ = ["ShopController"]

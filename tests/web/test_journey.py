@@ -1,0 +1,125 @@
+"""The kitchen manager's journey over HTTP: today, shop, cart, preview, order, cancel."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from marketplace.accounts import Role
+from marketplace.orders.models import Order
+from tests.support import Actors
+from tests.web.journey import kitchen_journey
+from tests.web.people import PASSWORD
+from tests.web.test_pages import CSRF, sign_in
+
+CART_KEY = re.compile(r'name="cart_key" value="([^"]+)"')
+LISTING = re.compile(r'name="listing_id" value="([^"]+)"')
+
+
+@pytest.fixture
+async def pages(client: AsyncTestClient[Litestar]) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    client.cookies.clear()
+    yield client
+    client.cookies.clear()
+
+
+def token_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, html
+    return found.group(1)
+
+
+async def orders_of(factory: async_sessionmaker[AsyncSession], buyer: uuid.UUID) -> int:
+    async with factory() as session:
+        count = select(func.count()).select_from(Order)
+        return int(await session.scalar(count.where(Order.buyer_organization_id == buyer)) or 0)
+
+
+async def test_a_kitchen_shops_places_one_order_for_two_taps_and_cancels_it(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    journey = await kitchen_journey(pages, actors, session_factory)
+    pages.headers.pop("Authorization", None)
+    await sign_in(pages, journey.phone, PASSWORD)
+    today = await pages.get("/hari-ini")
+    assert "Periode anggaran" in today.text
+    assert "Terpakai Rp0 dari Rp10.000.000" in today.text
+    shop = await pages.get("/belanja", params={"q": "beras medium uji", "kategori": "rice"})
+    assert journey.product_name in shop.text
+    assert "Koperasi Merah Putih Uji" in shop.text
+    assert "Rp65.000 / karung 5 kg" in shop.text
+    assert "mulai 10: Rp62.500" in shop.text
+    listing = LISTING.search(shop.text)
+    assert listing
+    added = await pages.post(
+        "/keranjang/tambah",
+        data={"csrf_token": token_of(shop.text), "listing_id": listing.group(1), "quantity": "20"},
+    )
+    assert "Sudah masuk keranjang." in added.text
+    cart = await pages.get("/keranjang")
+    assert journey.product_name in cart.text
+    preview = await pages.get("/periksa", params={"alamat": "Jl. Uji 1"})
+    assert "20 dari Koperasi Merah Putih Uji" in preview.text
+    assert "Rp1.250.000" in preview.text  # 20 at Rp62.500
+    assert "Sisa anggaran setelah pesanan ini" in preview.text
+    key = CART_KEY.search(preview.text)
+    assert key
+    form = {
+        "csrf_token": token_of(preview.text),
+        "cart_key": key.group(1),
+        "tanggal": re.search(r'name="tanggal" value="([^"]+)"', preview.text).group(1),  # type: ignore[union-attr]
+        "alamat": "Jl. Uji 1",
+    }
+    first = await pages.post("/pesan", data=form, follow_redirects=False)
+    assert first.status_code == 303, first.text
+    again = await pages.post("/pesan", data=form, follow_redirects=False)
+    assert again.headers["location"] == first.headers["location"]
+    assert await orders_of(session_factory, journey.kitchen.organization_id) == 1
+    detail = await pages.get(first.headers["location"])
+    assert "Disiapkan" in detail.text
+    listed = await pages.get("/pesanan")
+    assert first.headers["location"] in listed.text
+    cancelled = await pages.post(
+        first.headers["location"] + "/batal", data={"csrf_token": token_of(detail.text)}
+    )
+    assert "Dibatalkan" in cancelled.text
+    assert "Batalkan pesanan" not in cancelled.text
+
+
+async def test_another_organizations_order_is_not_found_and_a_viewer_may_not_order(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    journey = await kitchen_journey(pages, actors, session_factory, role=Role.VIEWER)
+    pages.headers.pop("Authorization", None)
+    await sign_in(pages, journey.phone, PASSWORD)
+    stranger = await pages.get(f"/pesanan/{uuid.uuid4()}")
+    assert stranger.status_code == 404
+    assert "Tidak ditemukan" in stranger.text
+    shop = await pages.get("/belanja", params={"q": journey.product_name})
+    listing = LISTING.search(shop.text)
+    assert listing
+    await pages.post(
+        "/keranjang/tambah",
+        data={"csrf_token": token_of(shop.text), "listing_id": listing.group(1), "quantity": "2"},
+    )
+    preview = await pages.get("/periksa")
+    key = CART_KEY.search(preview.text)
+    assert key
+    refused = await pages.post(
+        "/pesan",
+        data={"csrf_token": token_of(preview.text), "cart_key": key.group(1), "alamat": "Jl. Uji"},
+    )
+    assert refused.status_code == 422
+    assert "Peran Anda tidak boleh memesan." in refused.text
+    assert await orders_of(session_factory, journey.kitchen.organization_id) == 0
