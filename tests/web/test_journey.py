@@ -16,7 +16,7 @@ from marketplace.accounts import Role
 from marketplace.orders.models import Order
 from tests.support import Actors
 from tests.web.journey import kitchen_journey
-from tests.web.people import PASSWORD
+from tests.web.people import PASSWORD, member
 from tests.web.test_pages import CSRF, sign_in
 
 CART_KEY = re.compile(r'name="cart_key" value="([^"]+)"')
@@ -93,9 +93,21 @@ async def test_a_kitchen_shops_places_one_order_for_two_taps_and_cancels_it(
     )
     assert "Dibatalkan" in cancelled.text
     assert "Batalkan pesanan" not in cancelled.text
+    # Another kitchen's person: the order's URL is the not-found page, as on the API.
+    other = await actors.org("kitchen", name="SPPG Lain Uji")
+    pages.cookies.clear()
+    await sign_in(pages, await member(session_factory, other.organization_id), PASSWORD)
+    hidden = await pages.get(first.headers["location"])
+    assert hidden.status_code == 404
+    assert "Tidak ditemukan" in hidden.text
+    refused = await pages.post(
+        first.headers["location"] + "/batal",
+        data={"csrf_token": token_of((await pages.get("/pesanan")).text)},
+    )
+    assert refused.status_code == 404
 
 
-async def test_another_organizations_order_is_not_found_and_a_viewer_may_not_order(
+async def test_an_unknown_order_is_not_found_and_a_viewer_may_not_order(
     pages: AsyncTestClient[Litestar],
     actors: Actors,
     session_factory: async_sessionmaker[AsyncSession],

@@ -163,6 +163,7 @@ class KitchenController(Controller):
         try:
             await orders.cancel(acting.principal, order_id)
         except NotFound:
+            await uow.rollback()  # the row lock taken while looking, nothing else
             return not_found_page(request)
         except DomainError as refusal:
             await uow.rollback()
