@@ -30,6 +30,7 @@ async def kitchen_journey(
     factory: async_sessionmaker[AsyncSession],
     *,
     role: Role = Role.BUYER,
+    portions_per_day: int = 100,
 ) -> Journey:
     platform = await actors.platform_admin()
     kitchen = await actors.org("kitchen", "buyer", name="SPPG Perjalanan Uji")
@@ -41,7 +42,7 @@ async def kitchen_journey(
         f"/v1/kitchens/{kitchen.organization_id}/budget-periods",
         json={
             "start_date": local_today().isoformat(),
-            "portions_per_day": 100,
+            "portions_per_day": portions_per_day,
             "rupiah_per_portion": 10000,
         },
         headers=kitchen.headers,

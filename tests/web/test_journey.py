@@ -137,3 +137,73 @@ async def test_an_unknown_order_is_not_found_and_a_viewer_may_not_order(
     assert refused.status_code == 422
     assert "Peran Anda tidak boleh memesan." in refused.text
     assert await orders_of(session_factory, journey.kitchen.organization_id) == 0
+
+
+async def add_and_preview(
+    pages: AsyncTestClient[Litestar], product_name: str, quantity: int
+) -> tuple[str, dict[str, str]]:
+    shop = await pages.get("/belanja", params={"q": product_name})
+    listing = LISTING.search(shop.text)
+    assert listing, shop.text
+    await pages.post(
+        "/keranjang/tambah",
+        data={
+            "csrf_token": token_of(shop.text),
+            "listing_id": listing.group(1),
+            "quantity": str(quantity),
+        },
+    )
+    preview = await pages.get("/periksa", params={"alamat": "Jl. Uji 2"})
+    key = CART_KEY.search(preview.text)
+    day = re.search(r'name="tanggal" value="([^"]+)"', preview.text)
+    assert key
+    assert day
+    form = {
+        "csrf_token": token_of(preview.text),
+        "cart_key": key.group(1),
+        "tanggal": day.group(1),
+        "alamat": "Jl. Uji 2",
+    }
+    return preview.text, form
+
+
+async def test_refusals_are_indonesian_sentences_with_their_figures(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # 1 portion a day at Rp10.000 for 10 days: an envelope of Rp100.000.
+    journey = await kitchen_journey(pages, actors, session_factory, portions_per_day=1)
+    pages.headers.pop("Authorization", None)
+    await sign_in(pages, journey.phone, PASSWORD)
+    short, _ = await add_and_preview(pages, journey.product_name, 500)
+    assert "Hanya 100 dari 500 yang diminta dapat dipasok." in short
+    await pages.post(
+        "/keranjang/ubah",
+        data={"csrf_token": token_of(short), "product_id": journey.product_id, "quantity": "0"},
+    )
+    preview, form = await add_and_preview(pages, journey.product_name, 20)
+    over = (
+        "Pesanan ini Rp1.250.000, tetapi sisa anggaran periode ini hanya Rp100.000 dari "
+        "Rp100.000 (lebih Rp1.150.000)."
+    )
+    assert over in preview
+    refused = await pages.post("/pesan", data=form)
+    assert refused.status_code == 422
+    assert refused.text.count(over) == 1
+    assert await orders_of(session_factory, journey.kitchen.organization_id) == 0
+
+
+async def test_a_food_stall_sees_today_without_a_budget(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    warung = await actors.org("food_stall", name="Warung Bu Sri Uji")
+    phone = await member(session_factory, warung.organization_id, name="Bu Sri")
+    await sign_in(pages, phone, PASSWORD)
+    today = await pages.get("/hari-ini")
+    assert today.status_code == 200
+    assert "Kiriman besok" in today.text
+    assert "Pesanan rutin untuk besok" in today.text
+    assert "Periode anggaran" not in today.text

@@ -20,23 +20,31 @@ def _kg(grams: Any) -> str:
     return f"{int(grams) / 1000:,.0f}".replace(",", ".")
 
 
+def over_budget(*, total: int, envelope: int, committed: int) -> list[str]:
+    """The preview's warning when the order would not fit the period's envelope."""
+    remaining = envelope - committed
+    return [
+        _(
+            "This order costs %(total)s but only %(remaining)s of the period's "
+            "%(envelope)s remains (%(over)s too much)."
+        )
+        % {
+            "total": rupiah(total),
+            "remaining": rupiah(remaining),
+            "envelope": rupiah(envelope),
+            "over": rupiah(total - remaining),
+        }
+    ]
+
+
 def sentences(refusal: DomainError) -> dict[int, list[str]]:
     """Line number (0: the whole order) → what to tell the kitchen."""
     extra = refusal.extra
     said: dict[int, list[str]] = {}
     if refusal.code == "orders.budget_exceeded":
-        said[WHOLE_ORDER] = [
-            _(
-                "This order costs %(total)s but only %(remaining)s of the period's "
-                "%(envelope)s remains (%(over)s too much)."
-            )
-            % {
-                "total": rupiah(extra["order_total"]),
-                "remaining": rupiah(extra["remaining"]),
-                "envelope": rupiah(extra["envelope"]),
-                "over": rupiah(extra["over_by"]),
-            }
-        ]
+        said[WHOLE_ORDER] = over_budget(
+            total=extra["order_total"], envelope=extra["envelope"], committed=extra["committed"]
+        )
     elif refusal.code == "orders.insufficient_supply":
         for short in extra.get("shortfalls", []):
             said.setdefault(short["line_no"], []).append(

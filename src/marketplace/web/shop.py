@@ -308,6 +308,12 @@ async def _preview(
                 _("Only %(available)d of the %(requested)d asked for can be supplied.")
                 % {"available": short.requested - short.unfilled, "requested": short.requested}
             )
+        if budget is not None and plan.total > budget.envelope - budget.committed:
+            said.setdefault(refusals.WHOLE_ORDER, []).extend(
+                refusals.over_budget(
+                    total=plan.total, envelope=budget.envelope, committed=budget.committed
+                )
+            )
         context = {"plan": plan, "budget": budget, "suppliers": suppliers}
     lines = [
         {**line, "no": number, "legs": [], "said": said.get(number, [])}
@@ -323,7 +329,7 @@ async def _preview(
         membership=acting.membership,
         cart=cart,
         lines=lines,
-        said=said.get(refusals.WHOLE_ORDER, []),
+        said=list(dict.fromkeys(said.get(refusals.WHOLE_ORDER, []))),
         day=day,
         address=address,
         kind_label=leg_kind_label,
