@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.orders.models import Order
 from tests.browser.checks import check_page, first_load_weight
+from tests.browser.conftest import VIEWPORT
 from tests.browser.test_sign_in import sign_in
 from tests.support import Actors
 from tests.web.journey import kitchen_journey
@@ -75,3 +76,37 @@ async def test_a_kitchen_manager_orders_on_a_phone_once_for_a_double_tap_and_can
     await page.get_by_role("button", name="Batalkan pesanan").click()
     await expect(page.locator("p.big")).to_have_text("Dibatalkan")
     await check_page(page)
+
+
+async def test_the_journey_works_with_javascript_off(
+    browser: Browser,
+    live_url: str,
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    journey = await kitchen_journey(client, actors, session_factory)
+    context = await browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_url, journey.phone, PASSWORD)
+        await page.goto(f"{live_url}/belanja")
+        await page.get_by_label("Cari produk").fill(journey.product_name)
+        await page.get_by_role("button", name="Cari", exact=True).click()
+        offer = page.get_by_role("listitem").filter(has_text=journey.product_name)
+        await offer.get_by_label("Jumlah (karung 5 kg)").fill("3")
+        await offer.get_by_role("button", name="Masukkan keranjang").click()
+        await page.goto(f"{live_url}/keranjang")
+        await page.get_by_label("Jumlah (karung 5 kg)").fill("4")
+        await page.get_by_role("button", name="Ubah").click()
+        await expect(page.get_by_label("Jumlah (karung 5 kg)")).to_have_value("4")
+        await page.get_by_role("button", name="Periksa").click()
+        await expect(page.get_by_text("4 dari Koperasi Merah Putih Uji")).to_be_visible()
+        await page.get_by_role("button", name="Pesan", exact=True).click()
+        await expect(page.get_by_role("heading", name="Pesanan untuk")).to_be_visible()
+        async with session_factory() as session:
+            count = select(func.count()).select_from(Order)
+            buyer = Order.buyer_organization_id == journey.kitchen.organization_id
+            assert await session.scalar(count.where(buyer)) == 1
+    finally:
+        await context.close()
