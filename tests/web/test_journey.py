@@ -88,6 +88,10 @@ async def test_a_kitchen_shops_places_one_order_for_two_taps_and_cancels_it(
     assert await orders_of(session_factory, journey.kitchen.organization_id) == 1
     detail = await pages.get(first.headers["location"])
     assert "Disiapkan" in detail.text
+    tomorrow = await pages.get("/hari-ini")
+    assert f'href="{first.headers["location"]}"' in tomorrow.text
+    assert "Pesanan Rp1.250.000" in tomorrow.text
+    assert "Terpakai Rp1.250.000 dari Rp10.000.000" in tomorrow.text
     listed = await pages.get("/pesanan")
     assert first.headers["location"] in listed.text
     cancelled = await pages.post(

@@ -183,10 +183,13 @@ class OrderRepository:
         status: str | None,
         after: uuid.UUID | None,
         limit: int,
+        delivery_date: dt.date | None = None,
     ) -> list[Order]:
         """Orders newest first; scoped to those the organization buys."""
         stmt = select(Order).order_by(Order.id.desc()).limit(limit)
         stmt = scope.narrow(stmt, lambda org: Order.buyer_organization_id == org)
+        if delivery_date is not None:
+            stmt = stmt.where(Order.delivery_date == delivery_date)
         if status is not None:
             stmt = stmt.where(Order.status == status)
         if after is not None:

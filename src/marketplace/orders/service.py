@@ -98,12 +98,15 @@ class OrderService:
         status: OrderStatus | None,
         after: uuid.UUID | None,
         limit: int,
+        delivery_date: dt.date | None = None,
     ) -> list[OrderView]:
+        """`delivery_date`: only the orders to be delivered that day (a buyer's day page)."""
         orders = await self.orders.orders_page(
             scope=principal.scope,
             status=status.value if status else None,
             after=after,
             limit=limit,
+            delivery_date=delivery_date,
         )
         ids = [o.id for o in orders]
         legs_by: dict[uuid.UUID, list[OrderLeg]] = {i: [] for i in ids}

@@ -89,15 +89,9 @@ class KitchenController(Controller):
         tomorrow = today + dt.timedelta(days=1)
         organization = await OrganizationDirectory(uow).get(acting.membership.organization_id)
         is_kitchen = organization is not None and organization.kind is OrganizationKind.KITCHEN
-        views = await OrderService(uow).orders_of(
-            acting.principal, status=None, after=None, limit=RECENT_ORDERS
+        deliveries = await OrderService(uow).orders_of(
+            acting.principal, status=None, after=None, limit=RECENT_ORDERS, delivery_date=tomorrow
         )
-        deliveries = [
-            v
-            for v in views
-            if v.order.delivery_date == tomorrow
-            and v.order.buyer_organization_id == acting.membership.organization_id
-        ]
         budget = await _current_budget(uow, acting, today) if is_kitchen else None
         weekday = str(tomorrow.isoweekday())
         standing = [
