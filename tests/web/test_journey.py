@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Role
 from marketplace.orders.models import Order
-from tests.support import Actors
+from tests.support import Actors, local_today
 from tests.web.journey import kitchen_journey
 from tests.web.people import PASSWORD, member
 from tests.web.test_pages import CSRF, sign_in
@@ -211,3 +212,28 @@ async def test_a_food_stall_sees_today_without_a_budget(
     assert "Kiriman besok" in today.text
     assert "Pesanan rutin untuk besok" in today.text
     assert "Periode anggaran" not in today.text
+
+
+async def test_today_lists_the_standing_orders_that_place_tomorrows_lines(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    journey = await kitchen_journey(pages, actors, session_factory)
+    tomorrow = local_today() + dt.timedelta(days=1)
+    made = await pages.post(
+        "/v1/standing-orders",
+        json={
+            "name": "Menu Rutin Uji",
+            "weekdays": {
+                str(tomorrow.isoweekday()): [{"product_id": journey.product_id, "quantity": 7}]
+            },
+            "delivery": {"region_code": journey.kitchen.region_code, "address": "Jl. Uji 3"},
+        },
+        headers=journey.kitchen.headers,
+    )
+    assert made.status_code == 201, made.text
+    await sign_in(pages, journey.phone, PASSWORD)
+    today = await pages.get("/hari-ini")
+    assert "Menu Rutin Uji" in today.text
+    assert f"7 \u00d7 {journey.product_name} (karung 5 kg)" in today.text
