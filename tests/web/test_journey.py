@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import uuid
@@ -82,8 +83,13 @@ async def test_a_kitchen_shops_places_one_order_for_two_taps_and_cancels_it(
         "tanggal": re.search(r'name="tanggal" value="([^"]+)"', preview.text).group(1),  # type: ignore[union-attr]
         "alamat": "Jl. Uji 1",
     }
-    first = await pages.post("/pesan", data=form, follow_redirects=False)
-    assert first.status_code == 303, first.text
+    # A double tap: the two posts at once, then the form sent again after both answered.
+    first, second = await asyncio.gather(
+        pages.post("/pesan", data=form, follow_redirects=False),
+        pages.post("/pesan", data=form, follow_redirects=False),
+    )
+    assert first.status_code == second.status_code == 303, (first.text, second.text)
+    assert second.headers["location"] == first.headers["location"]
     again = await pages.post("/pesan", data=form, follow_redirects=False)
     assert again.headers["location"] == first.headers["location"]
     assert await orders_of(session_factory, journey.kitchen.organization_id) == 1
