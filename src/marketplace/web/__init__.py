@@ -25,6 +25,7 @@ from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
+from marketplace.web.kitchen.receiving import ReceivingController
 from marketplace.web.pages import (
     SESSION_COOKIE,
     SESSION_STORE,
@@ -70,7 +71,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
     """The pages, with their session middleware and CSRF check (the API has neither)."""
     return Router(
         path="/",
-        route_handlers=[PageController, KitchenController, ShopController],
+        route_handlers=[PageController, KitchenController, ReceivingController, ShopController],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
         request_class=HTMXRequest,
