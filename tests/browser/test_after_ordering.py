@@ -1,5 +1,6 @@
 """The kitchen manager's journey after ordering, in Chromium at 360x740: receiving a short
-delivery (the budget bar moves by exactly what was not delivered) and its printable BAST."""
+delivery (the budget bar moves by exactly what was not delivered) and its printable BAST,
+a standing order made from the order and paused."""
 
 from __future__ import annotations
 
@@ -52,3 +53,20 @@ async def test_a_kitchen_manager_receives_a_short_delivery_on_a_phone(
     await page.goto(f"{live_url}/hari-ini")
     assert await budget_used(page) == 18 * 62_500  # moved by exactly the 2 not delivered
     assert ordered - await budget_used(page) == 2 * 62_500
+
+    await page.goto(f"{live_url}/pesanan/{order.id}")
+    await check_page(page)
+    await page.get_by_label("Nama pesanan rutin").fill("Beras tiap minggu")
+    await page.get_by_role("button", name="Jadikan pesanan rutin").click()
+    await expect(page.get_by_role("heading", name="Beras tiap minggu")).to_be_visible()
+    await expect(page.locator("p.big")).to_have_text("Aktif")
+    await check_page(page)
+    await first_load_weight(page, page.url, "/rutin/{id}")
+    await page.get_by_role("button", name="Jeda").click()
+    await expect(page.locator("p.big")).to_have_text("Dijeda")
+    await page.get_by_role("link", name="Rutin", exact=True).click()
+    await expect(page.get_by_role("listitem").filter(has_text="Beras tiap minggu")).to_contain_text(
+        "Dijeda"
+    )
+    await check_page(page)
+    await first_load_weight(page, f"{live_url}/rutin", "/rutin")

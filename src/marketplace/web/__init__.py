@@ -26,6 +26,7 @@ from marketplace.errors import DomainError
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
 from marketplace.web.kitchen.receiving import ReceivingController
+from marketplace.web.kitchen.standing import StandingOrderController
 from marketplace.web.pages import (
     SESSION_COOKIE,
     SESSION_STORE,
@@ -71,7 +72,13 @@ def pages_router(*, secure_cookies: bool) -> Router:
     """The pages, with their session middleware and CSRF check (the API has neither)."""
     return Router(
         path="/",
-        route_handlers=[PageController, KitchenController, ReceivingController, ShopController],
+        route_handlers=[
+            PageController,
+            KitchenController,
+            ReceivingController,
+            StandingOrderController,
+            ShopController,
+        ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
         request_class=HTMXRequest,
