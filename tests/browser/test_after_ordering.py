@@ -1,8 +1,10 @@
 """The kitchen manager's journey after ordering, in Chromium at 360x740: receiving a short
 delivery (the budget bar moves by exactly what was not delivered) and its printable BAST,
-a standing order made from the order and paused."""
+a standing order made from the order and paused, a budget period created."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -11,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.browser.checks import check_page, first_load_weight
 from tests.browser.test_sign_in import sign_in
-from tests.support import Actors
+from tests.support import Actors, local_today
 from tests.web.journey import kitchen_journey, shipped_order
 from tests.web.people import PASSWORD
 
@@ -70,3 +72,14 @@ async def test_a_kitchen_manager_receives_a_short_delivery_on_a_phone(
     )
     await check_page(page)
     await first_load_weight(page, f"{live_url}/rutin", "/rutin")
+
+    await page.goto(f"{live_url}/anggaran")
+    await check_page(page)
+    await first_load_weight(page, f"{live_url}/anggaran", "/anggaran")
+    later = local_today() + dt.timedelta(days=30)
+    await page.get_by_label("Hari pertama").fill(later.isoformat())
+    await page.get_by_label("Porsi per hari Rp10.000").fill("120")
+    await page.get_by_role("button", name="Buat periode anggaran").click()
+    await expect(page.get_by_text("Terpakai Rp0 dari Rp12.000.000")).to_be_visible()
+    await check_page(page)
+    await first_load_weight(page, page.url, "/anggaran/{id}")

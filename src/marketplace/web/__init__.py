@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.controller import PageController, not_found_page
+from marketplace.web.kitchen.budget import BudgetController
 from marketplace.web.kitchen.controller import KitchenController
 from marketplace.web.kitchen.receiving import ReceivingController
 from marketplace.web.kitchen.standing import StandingOrderController
@@ -76,6 +77,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             PageController,
             KitchenController,
             ReceivingController,
+            BudgetController,
             StandingOrderController,
             ShopController,
         ],
