@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -102,3 +104,27 @@ async def test_a_viewer_may_not_confirm_a_receipt(
     assert refused.status_code == 422
     assert "Peran Anda tidak boleh mengonfirmasi penerimaan." in refused.text
     assert await delivered_quantity(session_factory, leg.id) is None
+
+
+async def test_an_order_is_shared_to_whatsapp_as_an_indonesian_summary(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    journey = await kitchen_journey(pages, actors, session_factory)
+    order = await shipped_order(pages, journey, 4)
+    await sign_in(pages, journey.phone, PASSWORD)
+    await pages.post(
+        "/bahasa",
+        data={"csrf_token": token_of((await pages.get("/pesanan")).text), "lang": "en"},
+    )
+    detail = await pages.get(f"/pesanan/{order.id}")
+    assert "Share to WhatsApp" in detail.text
+    found = re.search(r'href="(https://wa\.me/\?text=[^"]+)"', detail.text)
+    assert found
+    text = parse_qs(urlsplit(html.unescape(found.group(1))).query)["text"][0]
+    assert text.startswith("Pesanan SPPG Perjalanan Uji untuk ")
+    assert f"- 4 \u00d7 {journey.product_name} (karung 5 kg): Koperasi Merah Putih Uji" in text
+    assert "Jumlah total: Rp260.000" in text  # 4 at Rp65.000
+    assert "Status pesanan: Sebagian diterima" in text  # the order's state, as its page says
+    assert "Dikirim ke: Jl. Terima 1" in text

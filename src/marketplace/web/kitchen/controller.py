@@ -31,6 +31,7 @@ from marketplace.orders import (
 )
 from marketplace.web import refusals
 from marketplace.web.controller import PageRequest, SignedIn, not_found_page, signed_in
+from marketplace.web.kitchen.share import whatsapp_link
 from marketplace.web.names import leg_kind_label, status_label, weekday_label
 from marketplace.web.pages import render
 
@@ -81,6 +82,7 @@ async def order_page(
         kind_label=leg_kind_label,
         said=said,
         standing_error=standing_error,
+        whatsapp=whatsapp_link(view, acting.membership.organization_name, names, suppliers),
         weekday=str(view.order.delivery_date.isoweekday()),
         weekdays=[str(day) for day in range(1, 8)],
         weekday_label=weekday_label,
