@@ -23,11 +23,9 @@ from litestar.template.config import TemplateConfig
 
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
+from marketplace.web.budget.controller import BudgetController
 from marketplace.web.controller import PageController, not_found_page
-from marketplace.web.kitchen.budget import BudgetController
 from marketplace.web.kitchen.controller import KitchenController
-from marketplace.web.kitchen.receiving import ReceivingController
-from marketplace.web.kitchen.standing import StandingOrderController
 from marketplace.web.pages import (
     SESSION_COOKIE,
     SESSION_STORE,
@@ -37,7 +35,9 @@ from marketplace.web.pages import (
     render,
     template_engine,
 )
+from marketplace.web.receiving.controller import ReceivingController
 from marketplace.web.shop import ShopController
+from marketplace.web.standing.controller import StandingOrderController
 
 SESSION_DAYS = 7
 
