@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Role
 from marketplace.orders.models import StandingOrder, StandingOrderRun
-from tests.support import Actors
+from tests.support import Actors, local_today
 from tests.web.journey import kitchen_journey, shipped_order
 from tests.web.people import PASSWORD, member
 from tests.web.test_journey import pages, token_of
@@ -43,7 +43,7 @@ async def test_a_kitchen_makes_a_standing_order_from_an_order_edits_pauses_and_r
     kitchen = journey.kitchen.organization_id
     await sign_in(pages, journey.phone, PASSWORD)
     detail = await pages.get(f"/pesanan/{order.id}")
-    weekday = str((dt.date.today() + dt.timedelta(days=1)).isoweekday())
+    weekday = str((local_today() + dt.timedelta(days=1)).isoweekday())
     assert f'name="day-{weekday}" value="1" checked' in detail.text
     token = token_of(detail.text)
     no_day = await pages.post(
