@@ -3,6 +3,7 @@ kitchen who signs in to the pages (set up through the API and the accounts servi
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import msgspec
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Role
 from tests.builders.catalog import create_listing, create_product
+from tests.builders.orders import PlacedOrder, order_body, placed_order
 from tests.support import Actor, Actors, local_today
 from tests.web.people import member
 
@@ -56,3 +58,24 @@ async def kitchen_journey(
         product_name=name,
         phone=phone,
     )
+
+
+async def shipped_order(
+    client: AsyncTestClient[Litestar], journey: Journey, quantity: int
+) -> PlacedOrder:
+    """An order of the kitchen for tomorrow (through the API), its one leg shipped."""
+    tomorrow = (local_today() + dt.timedelta(days=1)).isoformat()
+    order = await placed_order(
+        client,
+        journey.kitchen,
+        order_body(
+            [(journey.product_id, quantity)],
+            date=tomorrow,
+            region_code=journey.kitchen.region_code,
+            address="Jl. Terima 1",
+        ),
+    )
+    for leg in order.legs:
+        shipped = await client.post(f"/v1/legs/{leg.id}/ship", headers=journey.cooperative.headers)
+        assert shipped.status_code == 200, shipped.text
+    return order

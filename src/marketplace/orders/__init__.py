@@ -11,12 +11,20 @@ from its legs. Talks to listings (stock), consignment (sales on delivery), procu
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
 from marketplace.orders.domain.lifecycle import can_cancel_order
 from marketplace.orders.placement import OrderPlacement, placement_policy
-from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn
+from marketplace.orders.schemas import (
+    BudgetPeriodCreate,
+    DeliveryIn,
+    OrderCreate,
+    OrderLineIn,
+    StandingOrderCreate,
+    StandingOrderUpdate,
+)
 from marketplace.orders.service import OrderService, OrderView
 from marketplace.orders.standing import StandingOrderService
 
 __all__ = [
     "BudgetFigures",
+    "BudgetPeriodCreate",
     "BudgetService",
     "DeliveryIn",
     "OrderCreate",
@@ -24,7 +32,9 @@ __all__ = [
     "OrderPlacement",
     "OrderService",
     "OrderView",
+    "StandingOrderCreate",
     "StandingOrderService",
+    "StandingOrderUpdate",
     "can_cancel_order",
     "placement_policy",
 ]

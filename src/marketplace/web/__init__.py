@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
+from marketplace.web.budget.controller import BudgetController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
 from marketplace.web.pages import (
@@ -34,7 +35,9 @@ from marketplace.web.pages import (
     render,
     template_engine,
 )
+from marketplace.web.receiving.controller import ReceivingController
 from marketplace.web.shop import ShopController
+from marketplace.web.standing.controller import StandingOrderController
 
 SESSION_DAYS = 7
 
@@ -70,7 +73,14 @@ def pages_router(*, secure_cookies: bool) -> Router:
     """The pages, with their session middleware and CSRF check (the API has neither)."""
     return Router(
         path="/",
-        route_handlers=[PageController, KitchenController, ShopController],
+        route_handlers=[
+            PageController,
+            KitchenController,
+            ReceivingController,
+            BudgetController,
+            StandingOrderController,
+            ShopController,
+        ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
         request_class=HTMXRequest,

@@ -45,3 +45,16 @@ def status_label(code: str) -> str:
         "delivered": _("Delivered"),
     }
     return labels.get(str(code), str(code))
+
+
+def weekday_label(day: str) -> str:
+    labels = {
+        "1": _("Monday"),
+        "2": _("Tuesday"),
+        "3": _("Wednesday"),
+        "4": _("Thursday"),
+        "5": _("Friday"),
+        "6": _("Saturday"),
+        "7": _("Sunday"),
+    }
+    return labels.get(day, day)

@@ -31,7 +31,8 @@ from marketplace.orders import (
 )
 from marketplace.web import refusals
 from marketplace.web.controller import PageRequest, SignedIn, not_found_page, signed_in
-from marketplace.web.names import leg_kind_label, status_label
+from marketplace.web.kitchen.share import whatsapp_link
+from marketplace.web.names import leg_kind_label, status_label, weekday_label
 from marketplace.web.pages import render
 
 RECENT_ORDERS = 50
@@ -52,9 +53,16 @@ async def _current_budget(uow: UoW, acting: SignedIn, today: dt.date) -> BudgetF
     return None
 
 
-async def _order_page(
-    request: PageRequest, uow: UoW, acting: SignedIn, view: OrderView, said: list[str]
+async def order_page(
+    request: PageRequest,
+    uow: UoW,
+    acting: SignedIn,
+    view: OrderView,
+    said: list[str],
+    *,
+    standing_error: str | None = None,
 ) -> Response[Any]:
+    """One order; `standing_error`: why a standing order could not be made from it."""
     names = await _product_names(uow, {line.product_id for line in view.lines})
     suppliers = await OrganizationDirectory(uow).get_many(
         sorted({leg.supplier_organization_id for leg in view.legs})
@@ -62,7 +70,7 @@ async def _order_page(
     return render(
         request,
         "order.html",
-        status=409 if said else 200,
+        status=409 if said else 422 if standing_error else 200,
         membership=acting.membership,
         order=view.order,
         lines=view.lines,
@@ -73,6 +81,11 @@ async def _order_page(
         status_label=status_label,
         kind_label=leg_kind_label,
         said=said,
+        standing_error=standing_error,
+        whatsapp=whatsapp_link(view, acting.membership.organization_name, names, suppliers),
+        weekday=str(view.order.delivery_date.isoweekday()),
+        weekdays=[str(day) for day in range(1, 8)],
+        weekday_label=weekday_label,
     )
 
 
@@ -144,7 +157,7 @@ class KitchenController(Controller):
             view = await OrderService(uow).view(acting.principal, order_id)
         except NotFound:
             return not_found_page(request)
-        return await _order_page(request, uow, acting, view, [])
+        return await order_page(request, uow, acting, view, [])
 
     @post("/pesanan/{order_id:uuid}/batal", status_code=303)
     async def cancel(
@@ -162,11 +175,11 @@ class KitchenController(Controller):
         except DomainError as refusal:
             await uow.rollback()
             said = refusals.sentences(refusal)[refusals.WHOLE_ORDER]
-            return await _order_page(
+            return await order_page(
                 request, uow, acting, await orders.view(acting.principal, order_id), said
             )
         await uow.commit()
         return Redirect(f"/pesanan/{order_id}", status_code=303)
 
 
-__all__ = ["KitchenController"]
+__all__ = ["KitchenController", "order_page"]

@@ -1,0 +1,1 @@
+"""Budget periods on the pages: create, list, a period's usage report."""
