@@ -3,11 +3,14 @@ and its weight on first load (printed and recorded for the run's summary)."""
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import Page
 
-from tests.browser.conftest import AXE, VIEWPORT, WEIGHTS_DIR
+from tests.browser.conftest import AXE, SCREENSHOTS_DIR, VIEWPORT, WEIGHTS_DIR
 
 MAX_FIRST_LOAD_BYTES = 100 * 1024
 MIN_TARGET_PX = 44
@@ -67,3 +70,19 @@ async def first_load_weight(page: Page, url: str, name: str) -> int:
 async def check_page(page: Page) -> None:
     await assert_accessible(page)
     await assert_fits_a_phone(page)
+    await screenshot(page)
+
+
+_steps: dict[str, int] = {}
+
+
+async def screenshot(page: Page) -> None:
+    """The page as the phone shows it, numbered in the order the test checked its steps:
+    .data/test/screenshots/<test>/<nn>-<path>.png."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "test").split(" ")[0]
+    test = re.sub(r"[^A-Za-z0-9_-]+", "_", current.rsplit("::", 1)[-1])
+    step = _steps[test] = _steps.get(test, 0) + 1
+    where = re.sub(r"[^A-Za-z0-9_-]+", "_", urlsplit(page.url).path.strip("/")) or "root"
+    folder = SCREENSHOTS_DIR / test
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / f"{step:02d}-{where}.png"), full_page=True)

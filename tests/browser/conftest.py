@@ -23,6 +23,8 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 VIEWPORT = {"width": 360, "height": 740}
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / ".data" / "test" / "page-weights"
+# A screenshot of every step the browser tests check, one folder per test.
+SCREENSHOTS_DIR = WEIGHTS_DIR.parent / "screenshots"
 
 
 @pytest.fixture(scope="session")
