@@ -21,6 +21,7 @@ from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
 from marketplace.listings import ProductService
 from marketplace.orders import OrderService, OrderView
+from marketplace.web.buyer_orders import buyers_order
 from marketplace.web.controller import (
     PageRequest,
     SignedIn,
@@ -86,11 +87,8 @@ class ReceivingController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        try:
-            view = await OrderService(uow).view(acting.principal, order_id)
-        except NotFound:
-            return not_found_page(request)
-        if not acting.principal.is_party(view.order.buyer_organization_id):
+        view = await buyers_order(uow, acting.principal, order_id)
+        if view is None:
             return not_found_page(request)
         return await _page(request, uow, acting, view, "receive.html")
 
@@ -150,11 +148,8 @@ class ReceivingController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        try:
-            view = await OrderService(uow).view(acting.principal, order_id)
-        except NotFound:
-            return not_found_page(request)
-        if not acting.principal.is_party(view.order.buyer_organization_id):
+        view = await buyers_order(uow, acting.principal, order_id)
+        if view is None:
             return not_found_page(request)
         return await _page(request, uow, acting, view, "bast.html")
 

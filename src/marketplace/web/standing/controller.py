@@ -24,6 +24,7 @@ from marketplace.orders import (
     StandingOrderService,
     StandingOrderUpdate,
 )
+from marketplace.web.buyer_orders import buyers_order
 from marketplace.web.controller import (
     PageRequest,
     SignedIn,
@@ -119,11 +120,8 @@ class StandingOrderController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        try:
-            view = await OrderService(uow).view(acting.principal, order_id)
-        except NotFound:
-            return not_found_page(request)
-        if not acting.principal.is_party(view.order.buyer_organization_id):
+        view = await buyers_order(uow, acting.principal, order_id)
+        if view is None:
             return not_found_page(request)
         form = await request.form()
         name = field_of(form, "name").strip()[:200]
