@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -84,5 +85,7 @@ async def screenshot(page: Page) -> None:
     step = _steps[test] = _steps.get(test, 0) + 1
     where = re.sub(r"[^A-Za-z0-9_-]+", "_", urlsplit(page.url).path.strip("/")) or "root"
     folder = SCREENSHOTS_DIR / test
+    if step == 1:  # this run's steps only, not an earlier run's beside them
+        shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(folder / f"{step:02d}-{where}.png"), full_page=True)
