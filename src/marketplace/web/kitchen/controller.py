@@ -38,11 +38,6 @@ from marketplace.web.pages import render
 RECENT_ORDERS = 50
 
 
-async def _product_names(uow: UoW, product_ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    products = ProductService(uow)
-    return {pid: await products.get(pid) for pid in sorted(product_ids)}
-
-
 async def _current_budget(uow: UoW, acting: SignedIn, today: dt.date) -> BudgetFigures | None:
     periods = await BudgetService(uow).periods(
         acting.principal, acting.membership.organization_id, before=None, limit=5
@@ -63,7 +58,7 @@ async def order_page(
     standing_error: str | None = None,
 ) -> Response[Any]:
     """One order; `standing_error`: why a standing order could not be made from it."""
-    names = await _product_names(uow, {line.product_id for line in view.lines})
+    names = await ProductService(uow).get_many({line.product_id for line in view.lines})
     suppliers = await OrganizationDirectory(uow).get_many(
         sorted({leg.supplier_organization_id for leg in view.legs})
     )
@@ -112,8 +107,8 @@ class KitchenController(Controller):
             for s in await StandingOrderService(uow).of_buyer(acting.principal)
             if s.active and s.deleted_at is None and s.weekdays.get(weekday)
         ]
-        names = await _product_names(
-            uow, {uuid.UUID(line["product_id"]) for _, lines in standing for line in lines}
+        names = await ProductService(uow).get_many(
+            uuid.UUID(line["product_id"]) for _, lines in standing for line in lines
         )
         return render(
             request,

@@ -46,8 +46,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Response[Any]:
-    products = ProductService(uow)
-    names = {pid: await products.get(pid) for pid in sorted({ln.product_id for ln in view.lines})}
+    names = await ProductService(uow).get_many(ln.product_id for ln in view.lines)
     suppliers = await OrganizationDirectory(uow).get_many(
         sorted({leg.supplier_organization_id for leg in view.legs})
     )

@@ -60,9 +60,8 @@ def _refused(refusal: DomainError) -> str:
 
 
 async def _names(uow: UoW, lines: Any) -> dict[str, Any]:
-    products = ProductService(uow)
-    ids = sorted({uuid.UUID(line["product_id"]) for day in lines.values() for line in day})
-    return {str(pid): await products.get(pid) for pid in ids}
+    ids = {uuid.UUID(line["product_id"]) for day in lines.values() for line in day}
+    return {str(pid): product for pid, product in (await ProductService(uow).get_many(ids)).items()}
 
 
 async def _edit_page(
