@@ -1,7 +1,9 @@
 """Bahasa Indonesia first, English second: gettext catalogs (Babel), compiled at start-up.
 
-The `.po` files under `locale/` are the source; they are compiled in memory when the app
-starts (no build step, no network). The language of a request is the `lang` cookie's, or
+The `.po` files under `locale/<language>/LC_MESSAGES/` are the source, one per area of the
+pages (`messages.po` for the foundation and the kitchen, others named after their area), so
+that work on two areas never edits one file. They are merged and compiled in memory when the
+app starts (no build step, no network). The language of a request is the `lang` cookie's, or
 Indonesian.
 """
 
@@ -13,6 +15,7 @@ import gettext
 import io
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -24,13 +27,30 @@ LANGUAGE_COOKIE = "lang"
 _current = contextvars.ContextVar("page_language", default=DEFAULT_LANGUAGE)
 
 
+def catalog_files(language: str) -> list[Path]:
+    return sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalog(language: str) -> Catalog:
+    """Every area's catalog of one language as one; a message in two areas must agree."""
+    merged = Catalog(locale=language)
+    for path in catalog_files(language):
+        with path.open("rb") as source:
+            area = read_po(source, locale=language)
+        for message in area:
+            if not message.id:
+                continue
+            known = merged.get(message.id)
+            if known is not None and known.string != message.string:
+                raise ValueError(f"{path.name}: {message.id!r} is translated differently elsewhere")
+            merged[message.id] = message
+    return merged
+
+
 @functools.cache
 def catalog(language: str) -> gettext.NullTranslations:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as source:
-        messages = read_po(source, locale=language)
     compiled = io.BytesIO()
-    write_mo(compiled, messages)
+    write_mo(compiled, read_catalog(language))
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
 
