@@ -3,6 +3,8 @@ preview, one order for a double tap, the order in the list and its detail, cance
 
 from __future__ import annotations
 
+import re
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Browser, Page, expect
@@ -33,10 +35,15 @@ async def test_a_kitchen_manager_orders_on_a_phone_once_for_a_double_tap_and_can
 
     await page.get_by_role("link", name="Belanja").click()
     await first_load_weight(page, f"{live_url}/belanja", "/belanja")
+    # Search as you type: no button pressed, the offers follow the words typed.
+    await page.get_by_label("Cari produk").press_sequentially(journey.product_name.lower()[:12])
+    offer = page.get_by_role("listitem").filter(has_text=journey.product_name)
+    await expect(offer).to_be_visible()
+    await page.get_by_label("Cari produk").fill("tidak ada barang seperti ini")
+    await expect(page.get_by_text("Tidak ada penawaran yang cocok.")).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"q=tidak"))
     await page.get_by_label("Cari produk").fill(journey.product_name.lower())
     await page.get_by_label("Kategori").select_option("rice")
-    await page.get_by_role("button", name="Cari", exact=True).click()
-    offer = page.get_by_role("listitem").filter(has_text=journey.product_name)
     await expect(offer).to_contain_text("Koperasi Merah Putih Uji")
     await expect(offer).to_contain_text("Rp65.000 / karung 5 kg")
     await check_page(page)

@@ -189,9 +189,12 @@ async def test_refusals_are_indonesian_sentences_with_their_figures(
     await sign_in(pages, journey.phone, PASSWORD)
     short, _ = await add_and_preview(pages, journey.product_name, 500)
     assert "Hanya 100 dari 500 yang diminta dapat dipasok." in short
+    cart = await pages.get("/keranjang")
+    line = re.search(r'name="line" value="([^"]+)"', cart.text)
+    assert line
     await pages.post(
         "/keranjang/ubah",
-        data={"csrf_token": token_of(short), "product_id": journey.product_id, "quantity": "0"},
+        data={"csrf_token": token_of(short), "line": line.group(1), "quantity": "0"},
     )
     preview, form = await add_and_preview(pages, journey.product_name, 20)
     over = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -22,6 +23,7 @@ from marketplace import clock
 from marketplace.accounts import OrganizationDirectory, OrganizationRecord
 from marketplace.dependencies import UoW, read_pool
 from marketplace.errors import DomainError, NotFound
+from marketplace.http import PRICE_KEY, InvalidCursor, decode_cursor, paginate
 from marketplace.idempotency import run_idempotent
 from marketplace.listings import CatalogueService, ListingService
 from marketplace.listings.domain import ProductCategory, SearchFilters
@@ -47,7 +49,45 @@ def cart_of(request: PageRequest) -> dict[str, Any]:
     cart: dict[str, Any] = request.session.get("cart") or {}
     cart.setdefault("lines", [])
     cart.setdefault("key", str(uuid.uuid4()))
+    for line in cart["lines"]:  # carts kept from before lines were per offer
+        line.setdefault("key", line["product_id"])
     return cart
+
+
+def add_line(cart: dict[str, Any], new: dict[str, Any]) -> None:
+    for line in cart["lines"]:
+        if line["key"] == new["key"]:
+            line["quantity"] = min(MAX_QUANTITY, line["quantity"] + new["quantity"])
+            return
+    cart["lines"].append(new)
+
+
+def any_supplier(cart: dict[str, Any], key: str) -> None:
+    """A line pinned to one offer becomes one any supplier may fill (nearest first)."""
+    for line in list(cart["lines"]):
+        if line["key"] == key and line.get("listing_id"):
+            cart["lines"].remove(line)
+            add_line(
+                cart,
+                {**line, "key": line["product_id"], "listing_id": None, "seller": ""},
+            )
+            return
+
+
+AREAS = ("kota", "provinsi", "semua")
+
+
+def area_prefix(region_code: str, area: str) -> str | None:
+    """Kemendagri codes: `35` the province, `35.76` the city or regency."""
+    if area == "semua":
+        return None
+    return region_code[:2] if area == "provinsi" else region_code[:5]
+
+
+def area_label(area: str, buyer: OrganizationRecord) -> str:
+    if area == "kota":
+        return _("My city (%(city)s)") % {"city": buyer.city}
+    return _("My province") if area == "provinsi" else _("All regions")
 
 
 def _keep(request: PageRequest, cart: dict[str, Any], *, changed: bool) -> None:
@@ -82,7 +122,11 @@ def _order_body(cart: dict[str, Any], day: dt.date, region: str, address: str) -
     return msgspec.convert(
         {
             "lines": [
-                {"product_id": line["product_id"], "quantity": line["quantity"]}
+                {
+                    "product_id": line["product_id"],
+                    "listing_id": line.get("listing_id"),
+                    "quantity": line["quantity"],
+                }
                 for line in cart["lines"]
             ],
             "delivery": {"date": day.isoformat(), "region_code": region, "address": address},
@@ -100,14 +144,28 @@ class ShopController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        query = field_of(request.query_params, "q").strip()[:100]
-        category = field_of(request.query_params, "kategori")
+        params = request.query_params
+        query = field_of(params, "q").strip()[:100]
+        category = field_of(params, "kategori")
         chosen = category if category in set(ProductCategory) else ""
-        filters = SearchFilters(query=query or None, category=chosen or None, in_stock=True)
-        rows = await CatalogueService(read_pool(request.app.state)).search_page(
-            acting.principal, filters, after=None, limit=SEARCH_PAGE
+        buyer = await _buyer(acting, uow)
+        area = field_of(params, "wilayah")
+        area = area if area in AREAS else "kota"
+        filters = SearchFilters(
+            query=query or None,
+            category=chosen or None,
+            in_stock=True,
+            region_prefix=area_prefix(buyer.region_code, area),
         )
-        sellers = await OrganizationDirectory(uow).get_many(sorted({row[2] for row in rows}))
+        try:
+            after = decode_cursor(field_of(params, "setelah") or None, PRICE_KEY)
+        except InvalidCursor:
+            after = None  # an edited link starts from the first page
+        rows = await CatalogueService(read_pool(request.app.state)).search_page(
+            acting.principal, filters, after=after, limit=SEARCH_PAGE + 1
+        )
+        page, next_cursor = paginate(rows, SEARCH_PAGE, lambda row: [row[8], row[0]])
+        sellers = await OrganizationDirectory(uow).get_many(sorted({row[2] for row in page}))
         offers = [
             {
                 "listing_id": row[0],
@@ -122,18 +180,26 @@ class ShopController(Controller):
                 "unit_label": row[19],
                 "category": category_label(row[5]),
             }
-            for row in rows
+            for row in page
         ]
+        search = {"q": query, "kategori": chosen, "wilayah": area}
+        # Search as you type asks only for the offers (htmx); a plain GET gets the page.
+        template = "_offers.html" if request.headers.get("hx-target") == "offers" else "shop.html"
         return render(
             request,
-            "shop.html",
+            template,
             membership=acting.membership,
             query=query,
             category=chosen,
+            area=area,
+            areas=[(value, area_label(value, buyer)) for value in AREAS],
             categories=[(c.value, category_label(c.value)) for c in ProductCategory],
             offers=offers,
+            search=urlencode(search),
+            next_page=urlencode({**search, "setelah": next_cursor}) if next_cursor else None,
+            first_page=after is not None,
             cart=cart_of(request),
-            added=field_of(request.query_params, "ditambah"),
+            added=field_of(params, "ditambah"),
         )
 
     @post("/keranjang/tambah", status_code=303)
@@ -145,25 +211,26 @@ class ShopController(Controller):
         quantity = _quantity(field_of(form, "quantity"))
         try:
             listing_id = uuid.UUID(field_of(form, "listing_id"))
-            _listing, product = await ListingService(uow).get(acting.principal, listing_id)
+            listing, product = await ListingService(uow).get(acting.principal, listing_id)
         except (ValueError, NotFound):
             return render(request, "not_found.html", status=404)
         back = safe_next(field_of(form, "next") or "/belanja")
         if quantity:
+            seller = await OrganizationDirectory(uow).get(listing.seller_organization_id)
             cart = cart_of(request)
-            for line in cart["lines"]:
-                if line["product_id"] == str(product.id):
-                    line["quantity"] = min(MAX_QUANTITY, line["quantity"] + quantity)
-                    break
-            else:
-                cart["lines"].append(
-                    {
-                        "product_id": str(product.id),
-                        "name": product.name,
-                        "unit_label": product.unit_label,
-                        "quantity": quantity,
-                    }
-                )
+            # The offer tapped is the one ordered from; the cart can let others supply it.
+            add_line(
+                cart,
+                {
+                    "key": str(listing.id),
+                    "product_id": str(product.id),
+                    "listing_id": str(listing.id),
+                    "seller": seller.name if seller else "",
+                    "name": product.name,
+                    "unit_label": product.unit_label,
+                    "quantity": quantity,
+                },
+            )
             _keep(request, cart, changed=True)
         joiner = "&" if "?" in back else "?"
         return Redirect(f"{back}{joiner}ditambah={product.id}", status_code=303)
@@ -190,12 +257,15 @@ class ShopController(Controller):
         if isinstance(acting, Redirect):
             return acting
         form = await request.form()
-        product_id = field_of(form, "product_id")
+        key = field_of(form, "line")
         quantity = _quantity(field_of(form, "quantity"))
         cart = cart_of(request)
-        if quantity is not None:
+        if field_of(form, "pemasok") == "mana-saja":
+            any_supplier(cart, key)
+            _keep(request, cart, changed=True)
+        elif quantity is not None:
             for line in cart["lines"]:
-                if line["product_id"] == product_id:
+                if line["key"] == key:
                     line["quantity"] = quantity
             cart["lines"] = [line for line in cart["lines"] if line["quantity"] > 0]
             _keep(request, cart, changed=True)
