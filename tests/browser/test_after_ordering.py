@@ -66,6 +66,11 @@ async def test_a_kitchen_manager_receives_a_short_delivery_on_a_phone(
     await first_load_weight(page, page.url, "/rutin/{id}")
     await page.get_by_role("button", name="Jeda").click()
     await expect(page.locator("p.big")).to_have_text("Dijeda")
+    tuesday = page.get_by_label(f"{journey.product_name}, Selasa")
+    await tuesday.fill("5")  # a delivery day the order did not have
+    await page.get_by_role("button", name="Simpan").click()
+    await expect(tuesday).to_have_value("5")
+    await check_page(page)
     await page.get_by_role("link", name="Rutin", exact=True).click()
     await expect(page.get_by_role("listitem").filter(has_text="Beras tiap minggu")).to_contain_text(
         "Dijeda"

@@ -24,6 +24,7 @@ class Journey(msgspec.Struct, frozen=True):
     product_id: str
     product_name: str
     phone: str
+    listing_id: str
 
 
 async def kitchen_journey(
@@ -39,7 +40,9 @@ async def kitchen_journey(
     cooperative = await actors.org("cooperative", "seller", name="Koperasi Merah Putih Uji")
     name = f"Beras Medium Uji {uuid.uuid4().hex[:6]}"
     product = await create_product(client, platform, name=name)
-    await create_listing(client, cooperative, product["id"], tiers=[(1, 65_000), (10, 62_500)])
+    listing = await create_listing(
+        client, cooperative, product["id"], tiers=[(1, 65_000), (10, 62_500)]
+    )
     answer = await client.post(
         f"/v1/kitchens/{kitchen.organization_id}/budget-periods",
         json={
@@ -57,6 +60,7 @@ async def kitchen_journey(
         product_id=product["id"],
         product_name=name,
         phone=phone,
+        listing_id=listing["id"],
     )
 
 

@@ -40,6 +40,7 @@ async def test_a_kitchen_confirms_a_short_delivery_and_prints_its_bast(
     await sign_in(pages, journey.phone, PASSWORD)
     detail = await pages.get(f"/pesanan/{order.id}")
     assert f'href="/pesanan/{order.id}/terima"' in detail.text
+    assert '<p class="big">Dalam pengiriman</p>' in detail.text
     receive = await pages.get(f"/pesanan/{order.id}/terima")
     assert receive.status_code == 200
     assert f'name="received-{leg.id}" inputmode="numeric" value="20"' in receive.text
@@ -71,7 +72,7 @@ async def test_a_kitchen_confirms_a_short_delivery_and_prints_its_bast(
     bast = await pages.get(f"/pesanan/{order.id}/bast")
     assert bast.status_code == 200
     assert "Berita Acara Serah Terima (BAST)" in bast.text
-    assert re.search(r"<td>20</td>\s*<td>18</td>", bast.text)
+    assert re.search(r"<td class=\"num\">20</td>\s*<td class=\"num\">18</td>", bast.text)
     assert "2 karung basah" in bast.text
     assert "Yang menerima" in bast.text
     assert "Bu Ratna" in bast.text
@@ -126,5 +127,6 @@ async def test_an_order_is_shared_to_whatsapp_as_an_indonesian_summary(
     assert text.startswith("Pesanan SPPG Perjalanan Uji untuk ")
     assert f"- 4 \u00d7 {journey.product_name} (karung 5 kg): Koperasi Merah Putih Uji" in text
     assert "Jumlah total: Rp260.000" in text  # 4 at Rp65.000
-    assert "Status pesanan: Sebagian diterima" in text  # the order's state, as its page says
+    # Shipped, nothing received yet: "on the way", as the order's page says.
+    assert "Status pesanan: Dalam pengiriman" in text
     assert "Dikirim ke: Jl. Terima 1" in text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from marketplace.web.i18n import gettext_ as _
 
 
@@ -56,5 +59,27 @@ def weekday_label(day: str) -> str:
         "5": _("Friday"),
         "6": _("Saturday"),
         "7": _("Sunday"),
+    }
+    return labels.get(day, day)
+
+
+def order_state_label(order: Any, legs: Iterable[Any]) -> str:
+    """An order's state in the buyer's words. "Partly fulfilled" covers goods on the way
+    as well as some received; the buyer is told which it is."""
+    if str(order.status) == "partially_fulfilled":
+        delivered = any(str(leg.status) == "delivered" for leg in legs)
+        return _("Partly received") if delivered else _("On the way")
+    return status_label(order.status)
+
+
+def weekday_short(day: str) -> str:
+    labels = {
+        "1": _("Mon"),
+        "2": _("Tue"),
+        "3": _("Wed"),
+        "4": _("Thu"),
+        "5": _("Fri"),
+        "6": _("Sat"),
+        "7": _("Sun"),
     }
     return labels.get(day, day)

@@ -20,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import BadRequest, DomainError
-from marketplace.web import formats, i18n
+from marketplace.web import formats, i18n, names
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -46,6 +46,7 @@ def template_engine() -> JinjaTemplateEngine:
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext_, i18n.ngettext_, newstyle=True
     )
+    environment.globals["order_state"] = names.order_state_label
     environment.filters["rupiah"] = formats.rupiah
     environment.filters["long_date"] = lambda day: formats.long_date(day, i18n.current_language())
     return JinjaTemplateEngine.from_environment(environment)

@@ -27,7 +27,12 @@ from marketplace.http import PRICE_KEY, InvalidCursor, decode_cursor, paginate
 from marketplace.idempotency import run_idempotent
 from marketplace.listings import CatalogueService, ListingService
 from marketplace.listings.domain import ProductCategory, SearchFilters
-from marketplace.orders import OrderCreate, OrderPlacement, placement_policy
+from marketplace.orders import (
+    OrderCreate,
+    OrderPlacement,
+    StandingOrderService,
+    placement_policy,
+)
 from marketplace.web import refusals
 from marketplace.web.controller import PageRequest, SignedIn, field_of, safe_next, signed_in
 from marketplace.web.i18n import gettext_ as _
@@ -111,6 +116,14 @@ def _day(raw: str, default: dt.date) -> dt.date:
         return default
 
 
+async def _standing_target(uow: UoW, acting: SignedIn, raw: str) -> Any:
+    """Belanja opened from a standing order adds its offers to that template."""
+    try:
+        return await StandingOrderService(uow).get(acting.principal, uuid.UUID(raw))
+    except (ValueError, NotFound):
+        return None
+
+
 async def _buyer(acting: SignedIn, uow: UoW) -> OrganizationRecord:
     buyer = await OrganizationDirectory(uow).get(acting.membership.organization_id)
     if buyer is None:
@@ -182,7 +195,10 @@ class ShopController(Controller):
             }
             for row in page
         ]
+        standing = await _standing_target(uow, acting, field_of(params, "rutin"))
         search = {"q": query, "kategori": chosen, "wilayah": area}
+        if standing is not None:
+            search["rutin"] = str(standing.id)
         # Search as you type asks only for the offers (htmx); a plain GET gets the page.
         template = "_offers.html" if request.headers.get("hx-target") == "offers" else "shop.html"
         return render(
@@ -200,6 +216,7 @@ class ShopController(Controller):
             first_page=after is not None,
             cart=cart_of(request),
             added=field_of(params, "ditambah"),
+            standing=standing,
         )
 
     @post("/keranjang/tambah", status_code=303)

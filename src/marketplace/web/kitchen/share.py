@@ -10,7 +10,7 @@ from marketplace.orders import OrderView
 from marketplace.web import i18n
 from marketplace.web.formats import long_date, rupiah
 from marketplace.web.i18n import gettext_ as _
-from marketplace.web.names import status_label
+from marketplace.web.names import order_state_label
 
 
 def whatsapp_link(
@@ -40,7 +40,7 @@ def whatsapp_link(
                 + (f": {', '.join(sellers)}" if sellers else "")
             )
         rows.append(_("Total: %(total)s") % {"total": rupiah(order.total)})
-        rows.append(_("Status: %(status)s") % {"status": status_label(order.status)})
+        rows.append(_("Status: %(status)s") % {"status": order_state_label(order, view.legs)})
         rows.append(_("Delivered to: %(address)s") % {"address": order.delivery_address})
     finally:
         i18n.use_language(page_language)

@@ -17,7 +17,7 @@ from litestar.response import Redirect
 
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
-from marketplace.listings import ProductService
+from marketplace.listings import ListingService, ProductService
 from marketplace.orders import (
     OrderService,
     StandingOrderCreate,
@@ -34,7 +34,7 @@ from marketplace.web.controller import (
 )
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.kitchen.controller import order_page
-from marketplace.web.names import weekday_label
+from marketplace.web.names import weekday_label, weekday_short
 from marketplace.web.pages import render
 
 WEEKDAYS = ("1", "2", "3", "4", "5", "6", "7")
@@ -59,6 +59,22 @@ def _refused(refusal: DomainError) -> str:
     return _("The standing order could not be saved: %(why)s") % {"why": refusal.detail}
 
 
+def products_of(weekdays: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The template's products in the order they first appear over the week."""
+    return list(
+        dict.fromkeys(line["product_id"] for day in WEEKDAYS for line in weekdays.get(day, []))
+    )
+
+
+def week_grid(weekdays: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
+    """product id → weekday → quantity (0 where that day has none of it)."""
+    grid = {product_id: dict.fromkeys(WEEKDAYS, 0) for product_id in products_of(weekdays)}
+    for day, lines in weekdays.items():
+        for line in lines:
+            grid[line["product_id"]][day] += line["quantity"]
+    return grid
+
+
 async def _names(uow: UoW, lines: Any) -> dict[str, Any]:
     ids = {uuid.UUID(line["product_id"]) for day in lines.values() for line in day}
     return {str(pid): product for pid, product in (await ProductService(uow).get_many(ids)).items()}
@@ -75,6 +91,8 @@ async def _edit_page(
     service = StandingOrderService(uow)
     standing = await service.get(acting.principal, standing_id)
     runs = await service.recent_runs([standing])
+    # A refused edit shows what was typed, not what is stored.
+    form: Any = await request.form() if errors and request.method == "POST" else {}
     return render(
         request,
         "standing.html",
@@ -83,8 +101,11 @@ async def _edit_page(
         standing=standing,
         runs=runs,
         names=await _names(uow, standing.weekdays),
+        grid=week_grid(standing.weekdays),
+        form=form,
         weekdays=WEEKDAYS,
         weekday_label=weekday_label,
+        weekday_short=weekday_short,
         run_reason=run_reason,
         errors=errors or {},
     )
@@ -183,16 +204,18 @@ class StandingOrderController(Controller):
         name = field_of(form, "name").strip()[:200]
         if not name:
             errors["name"] = _("Give the standing order a name.")
+        # The week as a grid: every product of the template on every day, blank or 0 = none.
         weekdays: dict[str, list[dict[str, Any]]] = {}
-        for day, lines in standing.weekdays.items():
-            for number, line in enumerate(lines):
-                field = f"q-{day}-{number}"
-                raw = field_of(form, field).strip()
+        for product_id in products_of(standing.weekdays):
+            for day in WEEKDAYS:
+                field = f"q-{day}-{product_id}"
+                raw = field_of(form, field).strip() or "0"
                 quantity = int(raw) if raw.isdigit() else -1
                 if not 0 <= quantity <= MAX_QUANTITY:
-                    errors[field] = _("Write a whole number, 0 (to drop the line) or more.")
+                    errors[field] = _("Write a whole number, 0 (none that day) or more.")
                 elif quantity:
-                    weekdays.setdefault(day, []).append({**line, "quantity": quantity})
+                    line = {"product_id": product_id, "quantity": quantity}
+                    weekdays.setdefault(day, []).append(line)
         if not errors and not weekdays:
             errors["name"] = _("Keep at least one line: delete the standing order instead.")
         if not errors:
@@ -204,6 +227,43 @@ class StandingOrderController(Controller):
                 errors["name"] = _refused(refusal)
         if errors:
             return await _edit_page(request, uow, acting, standing_id, errors=errors)
+        await uow.commit()
+        return Redirect(f"/rutin/{standing_id}", status_code=303)
+
+    @post("/rutin/{standing_id:uuid}/tambah", status_code=303)
+    async def add_product(
+        self, request: PageRequest, uow: UoW, standing_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """A product found in Belanja joins the template on each of its delivery days."""
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        service = StandingOrderService(uow)
+        form = await request.form()
+        raw = field_of(form, "quantity").strip()
+        quantity = int(raw) if raw.isdigit() else 0
+        try:
+            standing = await service.get(acting.principal, standing_id)
+            _listing, product = await ListingService(uow).get(
+                acting.principal, uuid.UUID(field_of(form, "listing_id"))
+            )
+        except (ValueError, NotFound):
+            return not_found_page(request)
+        if not 0 < quantity <= MAX_QUANTITY:
+            return Redirect(f"/belanja?rutin={standing_id}", status_code=303)
+        weekdays = {
+            day: [line for line in lines if line["product_id"] != str(product.id)]
+            + [{"product_id": str(product.id), "quantity": quantity}]
+            for day, lines in standing.weekdays.items()
+        }
+        data = msgspec.convert({"weekdays": weekdays}, StandingOrderUpdate)
+        try:
+            await service.update(acting.principal, standing_id, data)
+        except DomainError as refusal:
+            await uow.rollback()
+            return await _edit_page(
+                request, uow, acting, standing_id, errors={"form": _refused(refusal)}
+            )
         await uow.commit()
         return Redirect(f"/rutin/{standing_id}", status_code=303)
 
