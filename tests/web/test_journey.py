@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Role
+from marketplace.accounts.domain.people import normalize_phone
+from marketplace.accounts.models import Person
 from marketplace.orders.models import Order
 from tests.support import Actors, local_today
 from tests.web.journey import kitchen_journey
@@ -95,6 +97,16 @@ async def test_a_kitchen_shops_places_one_order_for_two_taps_and_cancels_it(
     assert await orders_of(session_factory, journey.kitchen.organization_id) == 1
     detail = await pages.get(first.headers["location"])
     assert "Disiapkan" in detail.text
+    assert "Dipesan oleh Bu Ratna" in detail.text
+    async with session_factory() as session:  # recorded as the person, not as a key
+        placed = await session.scalar(
+            select(Order).where(Order.buyer_organization_id == journey.kitchen.organization_id)
+        )
+        person = await session.scalar(
+            select(Person.id).where(Person.phone == normalize_phone(journey.phone))
+        )
+    assert placed is not None
+    assert (placed.placed_by_person_id, placed.placed_by_api_key_id) == (person, None)
     tomorrow = await pages.get("/hari-ini")
     assert f'href="{first.headers["location"]}"' in tomorrow.text
     assert "Pesanan Rp1.250.000" in tomorrow.text

@@ -85,7 +85,7 @@ class Authenticator:
                 await uow.rollback()
             async with self.sessions() as session:
                 touch = UnitOfWork(session)
-                await AccountsService(touch).record_key_use(principal.api_key_id)
+                await AccountsService(touch).record_key_use(principal.key_id)
                 await touch.commit()
             if cache is not None:
                 cache.mark_used(key_hash, now)

@@ -55,7 +55,7 @@ class OrganizationController(Controller):
         return MeOut(
             organization=organization_out(organization),
             role=principal.role,
-            api_key_id=principal.api_key_id,
+            api_key_id=principal.key_id,
         )
 
     @post(

@@ -233,13 +233,13 @@ class PeopleService:
 
     async def acting_as(self, person_id: uuid.UUID, organization_id: uuid.UUID) -> Principal:
         """The caller a person is while acting for one of their organizations; any other
-        organization is not found. `api_key_id` carries the membership's id."""
+        organization is not found."""
         found = await self.people.membership(person_id, organization_id)
         if found is None:
             raise NotFound("No such organization.")
         membership, organization = found
         return Principal(
-            api_key_id=membership.id,
+            person_id=person_id,
             organization_id=organization.id,
             organization_kind=OrganizationKind(organization.kind),
             role=Role(membership.role),

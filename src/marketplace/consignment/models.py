@@ -264,7 +264,8 @@ class Adjustment(IdMixin, TimestampMixin, Base):
     amount: Mapped[int]
     reason: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[uuid.UUID | None]
-    """The API key that recorded it."""
+    """The API key that recorded it (`created_by_person_id`: the person, on the pages)."""
+    created_by_person_id: Mapped[uuid.UUID | None]
     seq: Mapped[int] = mapped_column(server_default=_NEXT_SEQ)
 
     __table_args__ = (

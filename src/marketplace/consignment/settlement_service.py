@@ -169,6 +169,7 @@ class SettlementService:
             amount=data.amount,
             reason=data.reason.strip(),
             created_by=principal.api_key_id,
+            created_by_person_id=principal.person_id,
         )
         self.repo.add(adjustment)
         await self.repo.flush()

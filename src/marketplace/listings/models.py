@@ -122,5 +122,6 @@ class StockMovement(IdMixin, TimestampMixin, Base):
     reference: Mapped[str | None] = mapped_column(String(100))
     actor_organization_id: Mapped[uuid.UUID | None]
     actor_api_key_id: Mapped[uuid.UUID | None]
+    actor_person_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (Index("ix_stock_movements_listing", "listing_id", "id"),)

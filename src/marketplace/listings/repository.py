@@ -279,7 +279,7 @@ _APPLY_DELTAS = text(
 # One stock operation's movements: its kind, reference and actor are the same on all.
 _INSERT_MOVEMENTS = UnnestInsert(
     StockMovement,
-    shared=("kind", "reference", "actor_organization_id", "actor_api_key_id"),
+    shared=("kind", "reference", "actor_organization_id", "actor_api_key_id", "actor_person_id"),
     defaulted=("reason", "created_at"),
 )
 

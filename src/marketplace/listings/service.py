@@ -376,6 +376,7 @@ class ListingService:
             reference=reference,
             actor_organization_id=principal.organization_id if principal else None,
             actor_api_key_id=principal.api_key_id if principal else None,
+            actor_person_id=principal.person_id if principal else None,
         )
         self.listings.add_movement(movement)
         await self.listings.flush()

@@ -181,6 +181,7 @@ class StockService:
             reference=reference,
             actor_organization_id=principal.organization_id if principal else None,
             actor_api_key_id=principal.api_key_id if principal else None,
+            actor_person_id=principal.person_id if principal else None,
             id=[new_id() for _ in deltas],
             listing_id=[lid for lid, _, _ in deltas],
             on_hand_delta=[d_on_hand for _, d_on_hand, _ in deltas],

@@ -33,6 +33,7 @@ class Order(IdMixin, TimestampMixin, Base):
     budget_period_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("budget_periods.id"))
     standing_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("standing_orders.id"))
     placed_by_api_key_id: Mapped[uuid.UUID | None]
+    placed_by_person_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     __table_args__ = (
@@ -139,6 +140,7 @@ class StandingOrder(IdMixin, TimestampMixin, Base):
     # False while the kitchen has paused it (school holidays, a menu change).
     active: Mapped[bool] = mapped_column(default=True)
     created_by_api_key_id: Mapped[uuid.UUID | None]
+    created_by_person_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     # Deleting keeps the row: the orders it placed still name it.
     deleted_at: Mapped[dt.datetime | None]

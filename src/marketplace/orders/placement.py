@@ -386,6 +386,7 @@ class OrderPlacement:
             budget_period_id=budget.period_id if budget else None,
             standing_order_id=standing_order_id,
             placed_by_api_key_id=principal.api_key_id,
+            placed_by_person_id=principal.person_id,
             created_at=placed_at,
             updated_at=placed_at,
         )

@@ -59,6 +59,7 @@ class StandingOrderService:
             delivery_address=data.delivery.address,
             active=data.active,
             created_by_api_key_id=principal.api_key_id,
+            created_by_person_id=principal.person_id,
         )
         self.standing.add(standing)
         await self.uow.session.flush()
@@ -145,7 +146,9 @@ class StandingOrderService:
         buyer = await self.directory.get(template.buyer_organization_id)
         assert buyer is not None
         principal = Principal(
-            api_key_id=template.created_by_api_key_id or uuid.UUID(int=0),
+            # The job acts as whoever made the template: a key or a person.
+            api_key_id=template.created_by_api_key_id,
+            person_id=template.created_by_person_id,
             organization_id=buyer.id,
             organization_kind=buyer.kind,
             role=Role.BUYER,

@@ -38,12 +38,14 @@ class Payment(IdMixin, TimestampMixin, Base):
     # What finance recorded when the money arrived (bank reference, SP2D number).
     confirmation_reference: Mapped[str | None] = mapped_column(String(100))
     confirmed_by_api_key_id: Mapped[uuid.UUID | None]
+    confirmed_by_person_id: Mapped[uuid.UUID | None]
     failure_code: Mapped[str | None] = mapped_column(String(100))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     succeeded_at: Mapped[dt.datetime | None]
     # Set when the order was cancelled: money arriving later is refunded at once.
     order_cancelled_at: Mapped[dt.datetime | None]
     created_by_api_key_id: Mapped[uuid.UUID | None]
+    created_by_person_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     __table_args__ = (

@@ -133,6 +133,7 @@ class PaymentService:
             fee=0,
             refunded_amount=0,
             created_by_api_key_id=principal.api_key_id,
+            created_by_person_id=principal.person_id,
             created_at=now,
             updated_at=now,
         )
@@ -223,6 +224,7 @@ class PaymentService:
         elif status in (PaymentStatus.PENDING, PaymentStatus.CANCELLED):
             payment.confirmation_reference = reference
             payment.confirmed_by_api_key_id = principal.api_key_id
+            payment.confirmed_by_person_id = principal.person_id
             await self.lifecycle.advance(payment, PaymentStatus.SUCCEEDED)
         else:
             raise NotConfirmable(f"A {status.value} payment can't be confirmed.", status=status)

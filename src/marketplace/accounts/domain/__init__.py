@@ -147,12 +147,22 @@ class Scope(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """The authenticated caller: one API key of one organization with one role."""
+    """The authenticated caller, acting for one organization with one role: an API key
+    (`api_key_id`) or a person signed in to the pages (`person_id`). What it does is
+    recorded under whichever of the two it is."""
 
-    api_key_id: uuid.UUID
     organization_id: uuid.UUID
     organization_kind: OrganizationKind
     role: Role
+    api_key_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+
+    @property
+    def key_id(self) -> uuid.UUID:
+        """The API key of a caller that came with one, as every API request does."""
+        if self.api_key_id is None:
+            raise TypeError("This caller is a person, not an API key.")
+        return self.api_key_id
 
     @property
     def is_platform(self) -> bool:

@@ -74,6 +74,7 @@ class PlacedOrderRow(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     budget_period_id: uuid.UUID | None
     standing_order_id: uuid.UUID | None
     placed_by_api_key_id: uuid.UUID | None
+    placed_by_person_id: uuid.UUID | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

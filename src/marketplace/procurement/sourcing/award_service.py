@@ -119,6 +119,7 @@ class AwardService:
             cascaded_from_id=cascaded_from,
             delivery_date=rfq.delivery_date,
             awarded_by_api_key_id=principal.api_key_id,
+            awarded_by_person_id=principal.person_id,
         )
         self.repo.add(po)
         quote = await self.repo.quote(chosen.quote.quote_id)

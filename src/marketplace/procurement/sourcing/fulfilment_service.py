@@ -177,6 +177,7 @@ class FulfilmentService:
             lines=[{"line_no": line.line_no, "quantity": line.quantity} for line in data.lines],
             note=data.note,
             recorded_by_api_key_id=principal.api_key_id,
+            recorded_by_person_id=principal.person_id,
         )
         self.repo.add(receipt)
         await self.repo.flush()
@@ -292,6 +293,7 @@ class FulfilmentService:
             amount=data.amount,
             ledger_transaction_id=posted.transaction_id,
             recorded_by_api_key_id=principal.api_key_id,
+            recorded_by_person_id=principal.person_id,
             buyer_organization_id=po.buyer_organization_id,
         )
         self.repo.add(payment)

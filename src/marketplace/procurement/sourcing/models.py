@@ -41,6 +41,7 @@ class Rfq(IdMixin, TimestampMixin, Base):
     deadline: Mapped[dt.datetime]
     evaluation_rule: Mapped[EvaluationRule] = mapped_column(enum_column(EvaluationRule, 32))
     created_by_api_key_id: Mapped[uuid.UUID | None]
+    created_by_person_id: Mapped[uuid.UUID | None]
     awarded_at: Mapped[dt.datetime | None]
     failed_at: Mapped[dt.datetime | None]
     # Bumped by every change to the process (quote count, award, PO, receipt, payment):
@@ -68,6 +69,7 @@ class Quote(IdMixin, TimestampMixin, Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     submitted_at: Mapped[dt.datetime]
     submitted_by_api_key_id: Mapped[uuid.UUID | None]
+    submitted_by_person_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         # One quote per cooperative per RFQ; a resubmission before the deadline replaces it.
@@ -101,6 +103,7 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     declined_at: Mapped[dt.datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(1000))
     awarded_by_api_key_id: Mapped[uuid.UUID | None]
+    awarded_by_person_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         # At most one live purchase order per RFQ, however awards and declines race.
@@ -128,6 +131,7 @@ class GoodsReceipt(IdMixin, TimestampMixin, Base):
     lines: Mapped[list[dict[str, int]]] = mapped_column(JSONB)
     note: Mapped[str | None] = mapped_column(String(1000))
     recorded_by_api_key_id: Mapped[uuid.UUID | None]
+    recorded_by_person_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (Index("ix_sourcing_goods_receipts_po", "purchase_order_id", "id"),)
 
@@ -169,6 +173,7 @@ class TreasuryPayment(IdMixin, TimestampMixin, Base):
     amount: Mapped[int]
     ledger_transaction_id: Mapped[uuid.UUID]
     recorded_by_api_key_id: Mapped[uuid.UUID | None]
+    recorded_by_person_id: Mapped[uuid.UUID | None]
     buyer_organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
 
     __table_args__ = (

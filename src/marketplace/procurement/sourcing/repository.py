@@ -106,6 +106,7 @@ class SourcingRepository:
                 "note": base.excluded.note,
                 "submitted_at": base.excluded.submitted_at,
                 "submitted_by_api_key_id": base.excluded.submitted_by_api_key_id,
+                "submitted_by_person_id": base.excluded.submitted_by_person_id,
             },
         ).returning(Quote.id)
         quote_id: uuid.UUID = (await self.session.execute(stmt)).scalar_one()

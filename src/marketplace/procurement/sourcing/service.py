@@ -167,6 +167,7 @@ class RfqService:
             deadline=data.deadline,
             evaluation_rule=data.evaluation_rule.value,
             created_by_api_key_id=principal.api_key_id,
+            created_by_person_id=principal.person_id,
             changed_at=moment,
         )
         self.repo.add(rfq)
@@ -298,6 +299,7 @@ class RfqService:
                 "note": data.note,
                 "submitted_at": moment,
                 "submitted_by_api_key_id": principal.api_key_id,
+                "submitted_by_person_id": principal.person_id,
             }
         )
         quote = await self.repo.quote(quote_id)

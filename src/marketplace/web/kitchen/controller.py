@@ -17,7 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from marketplace import clock
-from marketplace.accounts import OrganizationDirectory, OrganizationKind
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, PeopleService
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
 from marketplace.listings import ProductService
@@ -62,9 +62,12 @@ async def order_page(
     suppliers = await OrganizationDirectory(uow).get_many(
         sorted({leg.supplier_organization_id for leg in view.legs})
     )
+    placer = view.order.placed_by_person_id
+    placed_by = await PeopleService(uow).person(placer) if placer else None
     return render(
         request,
         "order.html",
+        placed_by=placed_by,
         status=409 if said else 422 if standing_error else 200,
         membership=acting.membership,
         order=view.order,
