@@ -24,6 +24,7 @@ from arq import cron
 from arq.worker import Worker, func, get_kwargs
 
 from marketplace import outbox
+from marketplace.accounts import tasks as accounts_tasks
 from marketplace.consignment import sales as consignment_sales
 from marketplace.consignment import tasks as consignment_tasks
 from marketplace.db import create_engine, create_session_factory, unit_of_work
@@ -124,6 +125,13 @@ CRON_JOBS = [
         webhooks_tasks.retry_due,
         name=webhooks_tasks.RETRY_DUE_JOB,
         second=set(range(0, 60, 5)),
+        run_at_startup=True,
+    ),
+    cron(
+        accounts_tasks.sweep_page_sessions,
+        name=accounts_tasks.SWEEP_JOB,
+        minute={40},
+        second={0},
         run_at_startup=True,
     ),
     *payments_tasks.CRON_JOBS,

@@ -29,7 +29,11 @@ from marketplace.accounts.domain.people import (
 )
 from marketplace.accounts.models import Invitation, Membership, Person, SignInFailure
 from marketplace.accounts.passwords import hash_password, verify_password
-from marketplace.accounts.repository import OrganizationRepository, PeopleRepository
+from marketplace.accounts.repository import (
+    OrganizationRepository,
+    PeopleRepository,
+    WebSessionRepository,
+)
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound
 from marketplace.ids import new_id
@@ -74,6 +78,7 @@ class PeopleService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.people = PeopleRepository(uow.session)
         self.organizations = OrganizationRepository(uow.session)
+        self.web_sessions = WebSessionRepository(uow.session)
 
     async def invite(
         self,
@@ -188,6 +193,13 @@ class PeopleService:
         await self.people.forget_failures_before(now - SIGN_IN_WINDOW)
         await self.people.flush()
         return None
+
+    async def sweep(self, now: dt.datetime) -> int:
+        """Page sessions past their expiry and failed sign-ins older than the throttle's
+        window: nothing reads them again (a session is looked up only while unexpired)."""
+        sessions = await self.web_sessions.delete_expired(now)
+        failures = await self.people.forget_failures_before(now - SIGN_IN_WINDOW)
+        return sessions + failures
 
     async def ensure_member(
         self, *, phone: str, name: str, password: str, organization_id: uuid.UUID, role: Role

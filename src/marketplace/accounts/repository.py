@@ -191,8 +191,9 @@ class PeopleRepository:
         phone_count, address_count, oldest = result.one()
         return int(phone_count), int(address_count), oldest
 
-    async def forget_failures_before(self, moment: dt.datetime) -> None:
-        await self.session.execute(delete(SignInFailure).where(SignInFailure.at < moment))
+    async def forget_failures_before(self, moment: dt.datetime) -> int:
+        result = await self.session.execute(delete(SignInFailure).where(SignInFailure.at < moment))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def add(self, row: Person | Membership | Invitation | SignInFailure) -> None:
         self.session.add(row)
@@ -231,5 +232,6 @@ class WebSessionRepository:
     async def delete_all(self) -> None:
         await self.session.execute(delete(WebSession))
 
-    async def delete_expired(self, now: dt.datetime) -> None:
-        await self.session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    async def delete_expired(self, now: dt.datetime) -> int:
+        result = await self.session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
