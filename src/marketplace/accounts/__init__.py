@@ -19,6 +19,7 @@ from marketplace.accounts.people import (
     MembershipRecord,
     PeopleService,
     PersonRecord,
+    invitation_link,
 )
 from marketplace.accounts.service import OrganizationDirectory, OrganizationRecord
 from marketplace.accounts.session_store import PostgresSessionStore
@@ -37,4 +38,5 @@ __all__ = [
     "Principal",
     "Role",
     "Scope",
+    "invitation_link",
 ]

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from marketplace.accounts.domain import OrganizationKind
+from marketplace.accounts.domain.people import normalize_phone
 from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.people import PeopleService, invitation_link
 from marketplace.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
     ApiKeyPage,
+    InvitationCreate,
+    InvitationCreated,
     MeOut,
     OrganizationCreate,
     OrganizationOut,
@@ -33,6 +38,7 @@ from marketplace.http import (
     paginate,
     problem_responses,
 )
+from marketplace.whatsapp import share_url
 
 
 def organization_out(o: Organization) -> OrganizationOut:
@@ -149,6 +155,46 @@ class OrganizationController(Controller):
         key, secret = await AccountsService(uow).create_api_key(principal, organization_id, data)
         await uow.commit()
         return from_row(ApiKeyCreated, key, key=secret)
+
+    @post(
+        "/organizations/{organization_id:uuid}/invitations",
+        operation_id="invitePerson",
+        summary="Invite a person: a one-time sign-up link for the pages, to send over WhatsApp",
+        description=(
+            "An organization admin invites a person by phone number with a role. The answer "
+            "holds the sign-up link (shown only here; it expires after 7 days and works once) "
+            "and a `wa.me` link that opens WhatsApp with the invitation written out in "
+            "Indonesian. A person who is already a member gets 409 `accounts.already_member`."
+        ),
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
+    )
+    async def invite_person(
+        self,
+        organization_id: FromPath[uuid.UUID],
+        data: JSONBody[InvitationCreate],
+        uow: UoW,
+        principal: Caller,
+        request: Request[Any, Any, State],
+    ) -> InvitationCreated:
+        issued = await PeopleService(uow).invite(
+            principal,
+            organization_id,
+            phone=data.phone,
+            role=data.role,
+            now=dt.datetime.now(dt.UTC),
+        )
+        organization = await AccountsService(uow).get_organization(principal, organization_id)
+        await uow.commit()
+        link = invitation_link(str(request.base_url), issued.token)
+        return InvitationCreated(
+            id=issued.id,
+            organization_id=organization_id,
+            phone=normalize_phone(data.phone),
+            role=data.role,
+            expires_at=issued.expires_at,
+            signup_url=link,
+            whatsapp_url=share_url(f"Anda diundang ke {organization.name}: {link}"),
+        )
 
     @get(
         "/organizations/{organization_id:uuid}/api-keys",

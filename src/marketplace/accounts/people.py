@@ -66,6 +66,11 @@ class AlreadyMember(Conflict):
     code = "accounts.already_member"
 
 
+def invitation_link(base_url: str, token: str) -> str:
+    """The sign-up page of an invitation (served by the pages at `/undangan/{token}`)."""
+    return base_url.rstrip("/") + f"/undangan/{token}"
+
+
 def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -95,6 +95,33 @@ class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: KeyName = ""
 
 
+class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    phone: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=32,
+            description="Indonesian mobile number, written as people write it (0812…, +62812…)",
+            examples=["0812 3456 7890"],
+        ),
+    ]
+    role: Role
+
+
+class InvitationCreated(msgspec.Struct, kw_only=True):
+    """A one-time sign-up link for one person; the link is shown only in this response."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    phone: Annotated[str, msgspec.Meta(description="E.164", examples=["+6281234567890"])]
+    role: Role
+    expires_at: dt.datetime
+    signup_url: str
+    whatsapp_url: Annotated[
+        str, msgspec.Meta(description="Opens WhatsApp with the invitation written out")
+    ]
+
+
 class ApiKeyOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     organization_id: uuid.UUID

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -26,6 +25,7 @@ from marketplace.accounts import (
     PersonRecord,
     Principal,
     Role,
+    invitation_link,
 )
 from marketplace.accounts.domain import (
     InvalidPhone,
@@ -44,6 +44,7 @@ from marketplace.web.pages import (
     render,
     sign_in_session,
 )
+from marketplace.whatsapp import share_url
 
 PageRequest = Request[Any, Any, State]
 
@@ -288,7 +289,7 @@ class PageController(Controller):
                 errors=errors,
             )
         await uow.commit()
-        link = f"{request.base_url}".rstrip("/") + f"/undangan/{issued.token}"
+        link = invitation_link(str(request.base_url), issued.token)
         message = _("You are invited to %(organization)s: %(link)s") % {
             "organization": acting.membership.organization_name,
             "link": link,
@@ -298,7 +299,7 @@ class PageController(Controller):
             "invited.html",
             membership=acting.membership,
             link=link,
-            whatsapp="https://wa.me/?" + urlencode({"text": message}),
+            whatsapp=share_url(message),
             expires=issued.expires_at.astimezone(ZoneInfo(acting.membership.time_zone)).date(),
         )
 

@@ -4,13 +4,13 @@ page's language, for the kitchen's group chat (where orders are shared today).""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from marketplace.orders import OrderView
 from marketplace.web import i18n
 from marketplace.web.formats import long_date, rupiah
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.names import order_state_label
+from marketplace.whatsapp import share_url
 
 
 def whatsapp_link(
@@ -44,7 +44,7 @@ def whatsapp_link(
         rows.append(_("Delivered to: %(address)s") % {"address": order.delivery_address})
     finally:
         i18n.use_language(page_language)
-    return "https://wa.me/?" + urlencode({"text": "\n".join(rows)})
+    return share_url("\n".join(rows))
 
 
 __all__ = ["whatsapp_link"]
