@@ -23,6 +23,7 @@ BENCHMARKS = {
         "bench.hot_sku",
         "Hot SKU: 100 concurrent buyers on one listing vs on 100 listings (issue 8)",
     ),
+    "pages": ("bench.pages", "The kitchen's pages: first-load weight and server time (#15, #19)"),
     "consignment": (
         "bench.consignment_settlement",
         "Consignment settlement of 1M sales vs SQL GROUP BY (issue 5)",

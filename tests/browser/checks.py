@@ -9,6 +9,7 @@ import shutil
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.page_weight import first_load
 from playwright.async_api import Page
 
 from tests.browser.conftest import AXE, SCREENSHOTS_DIR, VIEWPORT, WEIGHTS_DIR
@@ -46,21 +47,8 @@ async def assert_fits_a_phone(page: Page) -> None:
 
 async def first_load_weight(page: Page, url: str, name: str) -> int:
     """Bytes over the wire (compressed) for the page and everything it loads, cache empty."""
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("Network.enable")
-    await cdp.send("Network.clearBrowserCache")
-    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    sizes: dict[str, float] = {}
-
-    def finished(event: dict[str, Any]) -> None:
-        sizes[event["requestId"]] = event["encodedDataLength"]
-
-    cdp.on("Network.loadingFinished", finished)
-    await page.goto(url, wait_until="networkidle")
-    await cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
-    await cdp.detach()
-    total = int(sum(sizes.values()))
-    line = f"{name}: {total / 1024:.1f} KB compressed on first load ({len(sizes)} requests)"
+    total, requests = await first_load(page, url)
+    line = f"{name}: {total / 1024:.1f} KB compressed on first load ({requests} requests)"
     print(f"page weight {line}")
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     (WEIGHTS_DIR / f"{name.strip('/').replace('/', '_') or 'root'}.txt").write_text(line + "\n")
