@@ -17,6 +17,10 @@ from bench.harness import Section, start_services, write_report
 
 BENCHMARKS = {
     "search": ("bench.search", "Catalogue search through the API vs the bare query (issue 3)"),
+    "search_scale": (
+        "bench.search_scale",
+        "Catalogue search at 10k, 100k and 1M listings: p50 and growth (#19 item 4)",
+    ),
     "orders": ("bench.orders", "Order placement vs raw asyncpg, and the split engine (issue 4)"),
     "http": ("bench.http", "HTTP read throughput: the API vs a minimal Litestar app (issue 8)"),
     "hot_sku": (

@@ -89,13 +89,19 @@ SECONDS_PER_CASE = 12.0
 DEEP_PAGE = 40
 
 
-async def seed(database_url: str) -> list[SeededProduct]:
+async def seed(
+    database_url: str, *, listings: int = LISTINGS, sellers: int = SELLERS
+) -> list[SeededProduct]:
+    """`listings` listings of `PRODUCTS` products over `sellers` sellers (a seller sells up
+    to 50 distinct products, so `sellers` must be at least `listings` / 50)."""
+    if sellers * 50 < listings:
+        raise ValueError(f"{sellers} sellers cannot hold {listings} distinct listings")
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await conn.execute("SELECT setseed(0.42)")
         products = await insert_products(conn, PRODUCTS)
-        await insert_sellers(conn, SELLERS, kinds_sql=SELLER_KINDS_SQL)
-        # Listing g: seller g % 2000 and, per seller, 50 distinct products (the unique key
+        await insert_sellers(conn, sellers, kinds_sql=SELLER_KINDS_SQL)
+        # Listing g: seller g % sellers and, per seller, 50 distinct products (the unique key
         # seller+product+owner+mode holds); prices 85-100 % of the product's typical price;
         # one in seven sold out, one in twenty paused, Bulog sellers sell by lot.
         await conn.execute(
@@ -113,9 +119,9 @@ async def seed(database_url: str) -> list[SeededProduct]:
                    CASE WHEN x.g % 20 = 0 THEN 'paused' ELSE 'active' END,
                    now(), now()
             FROM (
-                SELECT g, g % {SELLERS} AS s_n, ((g / {SELLERS}) * 6 + g % {SELLERS}) % {PRODUCTS}
+                SELECT g, g % {sellers} AS s_n, ((g / {sellers}) * 6 + g % {sellers}) % {PRODUCTS}
                        AS p_n, 0::bigint AS price
-                FROM generate_series(0, {LISTINGS - 1}) AS g
+                FROM generate_series(0, {listings - 1}) AS g
             ) AS base
             JOIN bench_sellers s ON s.n = base.s_n
             JOIN bench_products p ON p.n = base.p_n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -93,6 +94,13 @@ async def test_every_filter_shape_matches_the_orm_search(
         {"product_id": eggs, "max_unit_price": 52_000},
         {"query": f"telor ayam {tag}"},
         {"query": f"minyak {tag}", "category": "oil"},
+        # Words go product by product (each product's first `limit` listings, then the
+        # cheapest `limit` of those): every other filter and the cursor inside.
+        {"query": tag},
+        {"query": tag, "region_prefix": "35.76"},
+        {"query": tag, "in_stock": True},
+        {"query": tag, "in_stock": False},
+        {"query": tag, "seller_kind": "umkm", "max_unit_price": 52_000},
         {"seller_organization_id": seller},
         {"seller_organization_id": seller, "include_paused": True},
         {"query": "50%_off/x"},  # LIKE wildcards and the escape character are literal
@@ -102,13 +110,15 @@ async def test_every_filter_shape_matches_the_orm_search(
     async with unit_of_work(session_factory) as uow:
         for fields in shapes:
             filters = SearchFilters(**fields)
-            for after in (None, (52_000, uuid.UUID(int=0))):
+            for after, limit in itertools.product((None, (52_000, uuid.UUID(int=0))), (1, 2, 200)):
                 orm = (
-                    await uow.session.execute(reference_statement(filters, after=after, limit=200))
+                    await uow.session.execute(
+                        reference_statement(filters, after=after, limit=limit)
+                    )
                 ).all()
-                rows = await repo.search_rows(filters, after=after, limit=200)
+                rows = await repo.search_rows(filters, after=after, limit=limit)
                 ids = [listing.id for listing, _ in orm]
-                assert [r[0] for r in rows] == ids, (fields, after)
+                assert [r[0] for r in rows] == ids, (fields, after, limit)
                 prices = [listing.base_unit_price for listing, _ in orm]
                 assert [r[8] for r in rows] == prices
     # One statement per shape, whatever the values.

@@ -90,6 +90,17 @@ class Listing(IdMixin, TimestampMixin, Base):
             "id",
             postgresql_where=text("status = 'active'"),
         ),
+        # A text search goes product by product; with a region, within the product's
+        # listings of that region (a prefix range), whatever the product sells elsewhere.
+        Index(
+            "ix_listings_active_product_region",
+            "product_id",
+            "region_code",
+            "base_unit_price",
+            "id",
+            postgresql_where=text("status = 'active'"),
+            postgresql_ops={"region_code": "text_pattern_ops"},
+        ),
         Index(
             "ix_listings_active_category_price",
             "category",
