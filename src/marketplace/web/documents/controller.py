@@ -107,9 +107,11 @@ class DocumentPageController(Controller):
     async def statement(self, request: PageRequest, uow: UoW, name: FromPath[str]) -> Response[Any]:
         return await _pdf(request, uow, name, DocumentKind.CONSIGNMENT_STATEMENT)
 
-    @get("/cek/{token:str}")
+    @get("/cek/{token:path}")
     async def verify(self, request: PageRequest, uow: UoW, token: FromPath[str]) -> Response[Any]:
-        """Public: no sign-in. Only a token this site issued shows anything."""
+        """Public: no sign-in. Only a token this site issued shows anything (a number, a
+        path or a token changed by a character is the same "not found")."""
+        token = token.lstrip("/")
         try:
             if TOKEN.fullmatch(token) is None:
                 raise NotFound("No such document.")
