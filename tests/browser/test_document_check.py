@@ -14,6 +14,7 @@ from tests.browser.checks import check_page, first_load_weight
 from tests.builders.documents import read_pdf
 from tests.support import Actors
 from tests.web.journey import kitchen_journey, shipped_order
+from tests.web.people import PASSWORD
 
 
 async def test_a_phone_checks_a_delivery_note_by_its_qr_code(
@@ -39,8 +40,13 @@ async def test_a_phone_checks_a_delivery_note_by_its_qr_code(
     await expect(page.get_by_text("Rp1.250.000")).to_be_visible()  # 20 at Rp62.500
     await check_page(page)
     await first_load_weight(page, page.url, "/cek/{token}")
+    # The kitchen signs in first, and lands on the order's receiving page.
     await page.get_by_role("link", name="Konfirmasi penerimaan kiriman ini").click()
-    await expect(page).to_have_url(f"{live_url}/masuk")  # the kitchen signs in first
+    await page.get_by_label("Nomor telepon").fill(journey.phone)
+    await page.get_by_label("Kata sandi").fill(PASSWORD)
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page).to_have_url(f"{live_url}/pesanan/{order.id}/terima")
+    await expect(page.get_by_role("heading", name="Penerimaan pesanan")).to_be_visible()
 
     forged = path[:-1] + ("A" if path[-1] != "A" else "B")  # one character changed
     await page.goto(f"{live_url}{forged}")

@@ -81,3 +81,24 @@ async def test_a_kitchen_prints_the_delivery_note_bast_and_invoice_of_its_order(
         hidden = await pages.get(path)
         assert hidden.status_code == 404, path
     assert token_of((await pages.get("/pesanan")).text)
+
+
+async def test_signing_in_from_a_link_goes_back_to_it_on_this_site_only(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    kitchen = await actors.org("kitchen", name="SPPG Kembali")
+    phone = await member(session_factory, kitchen.organization_id)
+    for target, lands in (("/pesanan", "/pesanan"), ("//evil.example/x", "/"),
+                          ("https://evil.example", "/")):  # fmt: skip
+        pages.cookies.clear()
+        form = await pages.get("/masuk", params={"next": target})
+        answer = await pages.post(
+            "/masuk",
+            params={"next": target},
+            data={"csrf_token": token_of(form.text), "phone": phone, "password": PASSWORD},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == lands, target

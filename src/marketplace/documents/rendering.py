@@ -57,7 +57,7 @@ def _party_block(pdf: FPDF, x: float, y: float, width: float, role: str, party: 
     pdf.set_font(FONT, "B", 8)
     pdf.cell(width, 4, latin1(role.upper()), new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT, "B", 10)
-    pdf.multi_cell(width, 5, latin1(party.name), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(width, 5, latin1(party.name), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT, size=9)
     pdf.cell(width, 4.5, latin1(f"NPWP: {party.npwp or '-'}"), new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.cell(width, 4.5, latin1(party.city), new_x=XPos.LEFT, new_y=YPos.NEXT)
@@ -83,7 +83,9 @@ def _page(pdf: FPDF, document: IssuedDocument, url: str) -> None:
     pdf.image(image, x=pdf.w - pdf.r_margin - QR_SIZE_MM, y=top, w=QR_SIZE_MM, h=QR_SIZE_MM)
     text_width = pdf.epw - QR_SIZE_MM - 4
     pdf.set_font(FONT, "B", 14)
-    pdf.multi_cell(text_width, 6, latin1(facts.issuer.name), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        text_width, 6, latin1(facts.issuer.name), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     pdf.set_font(FONT, size=9)
     pdf.cell(text_width, 5, latin1(f"NPWP: {facts.issuer.npwp or '-'}  |  {facts.issuer.city}"),
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
@@ -110,7 +112,9 @@ def _page(pdf: FPDF, document: IssuedDocument, url: str) -> None:
         pdf.set_font(FONT, "B", 9)
         pdf.cell(40, 5, latin1(fact.label))
         pdf.set_font(FONT, size=9)
-        pdf.multi_cell(pdf.epw - 40, 5, latin1(fact.value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(
+            pdf.epw - 40, 5, latin1(fact.value), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
     pdf.ln(3)
 
     pdf.set_font(FONT, size=9)

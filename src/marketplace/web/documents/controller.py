@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Response, get
 from litestar.params import FromPath
@@ -24,7 +25,7 @@ from marketplace.documents import DocumentKind, DocumentService, pdf_response
 from marketplace.errors import NotFound
 from marketplace.web.controller import PageRequest, not_found_page, signed_in
 from marketplace.web.i18n import gettext_ as _
-from marketplace.web.pages import render
+from marketplace.web.pages import person_id_of, render
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,32}")
 PDF_NAME = re.compile(r"([0-9a-fA-F-]{36})\.pdf")
@@ -77,6 +78,12 @@ async def _pdf(request: PageRequest, uow: UoW, name: str, kind: DocumentKind) ->
     return pdf_response(documents, str(request.base_url))
 
 
+def _receiving(request: PageRequest, order_id: uuid.UUID) -> str:
+    """The order's receiving page; through the sign-in page first when signed out."""
+    page = f"/pesanan/{order_id}/terima"
+    return page if person_id_of(request) else f"/masuk?{urlencode({'next': page})}"
+
+
 class DocumentPageController(Controller):
     path = "/"
     include_in_schema = False
@@ -125,7 +132,7 @@ class DocumentPageController(Controller):
             document=document,
             facts=facts,
             kind=kind_label(facts.kind),
-            receiving=f"/pesanan/{facts.order_id}/terima"
+            receiving=_receiving(request, facts.order_id)
             if facts.kind is DocumentKind.DELIVERY_NOTE and facts.order_id
             else None,
         )
