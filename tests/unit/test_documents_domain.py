@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from marketplace.documents.domain import DocumentKind
+from marketplace.documents.domain import DocumentFacts, DocumentKind, Fact, Line, Party, TaxLine
 from marketplace.documents.domain.amounts import PricedQuantity, rupiah, totals_of
 from marketplace.documents.domain.numbering import document_number, issuer_code
 from marketplace.documents.domain.terbilang import LIMIT, rupiah_in_words, terbilang
@@ -186,3 +187,45 @@ def test_totals_are_per_leg_vat_and_add_up(lines: list[PricedQuantity]) -> None:
 def test_a_standard_rated_leg_carries_eleven_percent() -> None:
     totals = totals_of([PricedQuantity(quantity=10, unit_price=20_000, vat_treatment="standard")])
     assert (totals.subtotal, totals.vat, totals.total) == (200_000, 22_000, 222_000)
+
+
+# --- stored facts --------------------------------------------------------------------------
+
+texts = st.text(max_size=40)
+parties = st.builds(
+    Party, organization_id=st.uuids(), name=texts, npwp=st.none() | texts, city=texts
+)
+
+
+@given(
+    st.builds(
+        DocumentFacts,
+        kind=st.sampled_from(list(DocumentKind)),
+        issuer=parties,
+        counterparty=parties,
+        counterparty_role=texts,
+        issued_on=st.dates(),
+        head=st.lists(st.builds(Fact, texts, texts), max_size=3),
+        lines=st.lists(
+            st.builds(
+                Line,
+                description=texts,
+                quantity=st.integers(0, 10**6),
+                unit=texts,
+                unit_price=st.integers(0, 10**9),
+                amount=st.integers(0, 10**12),
+                note=st.none() | texts,
+            ),
+            max_size=3,
+        ),
+        subtotal=st.integers(0, 10**12),
+        tax_lines=st.lists(st.builds(TaxLine, texts, st.integers(-(10**9), 10**9)), max_size=3),
+        total=st.integers(0, 10**12),
+        order_id=st.none() | st.uuids(),
+    )
+)
+def test_facts_read_back_from_their_stored_form_unchanged(facts: DocumentFacts) -> None:
+    """What the JSONB column holds decodes to the same facts, so a re-download and the
+    check page show what was issued."""
+    stored = msgspec.json.decode(msgspec.json.encode(msgspec.to_builtins(facts)))
+    assert msgspec.convert(stored, DocumentFacts) == facts
