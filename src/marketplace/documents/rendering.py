@@ -32,13 +32,27 @@ def verification_url(base_url: str, document: IssuedDocument) -> str:
     return f"{base_url.rstrip('/')}{VERIFY_PATH}{document.public_token}"
 
 
+_PLAIN = str.maketrans(
+    {"\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
+     "\u201d": '"', "\u2026": "...", "\u00a0": " "}
+)  # fmt: skip
+
+
 def latin1(text: str) -> str:
-    """What the core fonts can print: Latin-1 as is, the rest by its ASCII skeleton."""
-    replaced = text.replace("\u2014", "-").replace("\u2013", "-").replace("\u2019", "'")
-    if all(ord(c) < 256 for c in replaced):
-        return replaced
-    folded = unicodedata.normalize("NFKD", replaced)
-    return "".join(c if ord(c) < 256 else "?" for c in folded if not unicodedata.combining(c))
+    """What the core fonts can print: Latin-1 as is, typographic punctuation as its plain
+    form, any other letter as its unaccented base (`Ā` → `A`), the rest as `?`."""
+    printable = []
+    for c in text.translate(_PLAIN):
+        if ord(c) < 256:
+            printable.append(c)
+            continue
+        base = "".join(
+            b
+            for b in unicodedata.normalize("NFKD", c)
+            if ord(b) < 128 and not unicodedata.combining(b)
+        )
+        printable.append(base or "?")
+    return "".join(printable)
 
 
 def _date(day: dt.date) -> str:
