@@ -30,7 +30,7 @@ async def test_a_kitchen_prints_the_delivery_note_bast_and_invoice_of_its_order(
     note = f"/dokumen/surat-jalan/{leg.id}.pdf"
     signed_out = await pages.get(note, follow_redirects=False)
     assert signed_out.status_code in (302, 303, 307)
-    assert signed_out.headers["location"] == "/masuk"
+    assert signed_out.headers["location"] == f"/masuk?next=%2Fdokumen%2Fsurat-jalan%2F{leg.id}.pdf"
     await sign_in(pages, journey.phone, PASSWORD)
     detail = await pages.get(f"/pesanan/{order.id}")
     assert f'href="{note}"' in detail.text

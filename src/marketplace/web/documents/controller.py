@@ -55,6 +55,8 @@ def _id_of(name: str) -> uuid.UUID | None:
 async def _pdf(request: PageRequest, uow: UoW, name: str, kind: DocumentKind) -> Response[Any]:
     acting = await signed_in(request, uow)
     if isinstance(acting, Redirect):
+        if acting.url == "/masuk":  # a PDF link opened signed out: back here after
+            return Redirect(f"/masuk?{urlencode({'next': request.url.path})}")
         return acting
     subject = _id_of(name)
     if subject is None:
