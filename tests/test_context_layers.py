@@ -28,6 +28,7 @@ CONTEXTS = (
     "ledger",
     "payments",
     "webhooks",
+    "documents",
     "web",
 )
 

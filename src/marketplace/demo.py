@@ -157,11 +157,22 @@ def demo_organizations() -> list[tuple[OrganizationCreate, Role]]:
     return orgs
 
 
+def _demo_npwp(prefix: str, region: str) -> str:
+    """A made-up 16-digit NPWP for a demo organization, from its region (printed on its
+    documents)."""
+    return f"{prefix}{region.replace('.', '')}".ljust(15, "0")[:15] + "1"
+
+
 def _umkm(name: str, slug: str, region: str) -> tuple[OrganizationCreate, Role]:
     city = "Kota Blitar" if region.startswith("35.72") else "Kota Mojokerto"
     return (
         OrganizationCreate(
-            kind=OrganizationKind.UMKM, name=name, slug=slug, region_code=region, city=city
+            kind=OrganizationKind.UMKM,
+            name=name,
+            slug=slug,
+            region_code=region,
+            city=city,
+            npwp=_demo_npwp("08", region),
         ),
         Role.SELLER,
     )
@@ -175,6 +186,7 @@ def _kitchen(name: str, slug: str, region: str) -> tuple[OrganizationCreate, Rol
             slug=slug,
             region_code=region,
             city="Kota Mojokerto",
+            npwp=_demo_npwp("09", region),
         ),
         Role.BUYER,
     )

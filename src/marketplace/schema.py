@@ -6,6 +6,7 @@ from marketplace import idempotency, outbox
 from marketplace.accounts import models as accounts_models
 from marketplace.consignment import models as consignment_models
 from marketplace.db import Base
+from marketplace.documents import models as documents_models
 from marketplace.ledger import models as ledger_models
 from marketplace.listings import models as listings_models
 from marketplace.orders import models as orders_models
@@ -21,6 +22,7 @@ __all__ = [
     "accounts_models",
     "consignment_models",
     "contract_models",
+    "documents_models",
     "idempotency",
     "ledger_models",
     "listings_models",

@@ -231,6 +231,7 @@ class OrganizationRecord(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
     kind: OrganizationKind
     name: str
+    slug: str
     region_code: str
     city: str
     time_zone: str

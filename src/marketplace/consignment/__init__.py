@@ -21,3 +21,7 @@ Talks to listings (`ListingService`: consigned stock), orders (`OrderService.leg
 accounts (`OrganizationDirectory`) and the ledger (`postings.consignment_sale`,
 `postings.consignment_adjustment`, `postings.consignment_payout`).
 """
+
+from marketplace.consignment.settlement_service import SettlementService as SettlementService
+
+__all__ = ["SettlementService"]

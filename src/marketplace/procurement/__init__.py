@@ -21,5 +21,18 @@ from marketplace.procurement.contracts.calloffs import ContractCalloffs as Contr
 from marketplace.procurement.contracts.calloffs import ContractOffer as ContractOffer
 from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
 from marketplace.procurement.lots.pooling import LotPooling as LotPooling
+from marketplace.procurement.sourcing.fulfilment_service import (
+    FulfilmentService as FulfilmentService,
+)
+from marketplace.procurement.sourcing.fulfilment_service import (
+    PurchaseOrderView as PurchaseOrderView,
+)
 
-__all__ = ["ContractCalloffs", "ContractOffer", "LotPooling", "NoBulogBranch"]
+__all__ = [
+    "ContractCalloffs",
+    "ContractOffer",
+    "FulfilmentService",
+    "LotPooling",
+    "NoBulogBranch",
+    "PurchaseOrderView",
+]

@@ -148,6 +148,10 @@ class PageController(Controller):
         await uow.commit()
         only = memberships[0].organization_id if len(memberships) == 1 else None
         await sign_in_session(request, person.id, only)
+        # `?next=`: where a link sent them to sign in first (a surat jalan's QR code).
+        target = request.query_params.get("next")
+        if only and target:
+            return Redirect(safe_next(target), status_code=303)
         return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
 
     @post("/keluar", status_code=303)
@@ -241,6 +245,10 @@ class PageController(Controller):
         await uow.commit()
         only = memberships[0].organization_id if len(memberships) == 1 else None
         await sign_in_session(request, person.id, only)
+        # `?next=`: where a link sent them to sign in first (a surat jalan's QR code).
+        target = request.query_params.get("next")
+        if only and target:
+            return Redirect(safe_next(target), status_code=303)
         return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
 
     @get("/undang")
