@@ -11,6 +11,7 @@ logged, and the next request meets it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 
 import structlog
 from litestar.stores.base import Store
@@ -29,10 +30,34 @@ def _expiry(expires_in: int | dt.timedelta | None) -> dt.datetime | None:
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
 
 
+# Litestar writes the session back after every response. A page view that changed
+# nothing (most of them) skips that write, until the expiry it would slide has moved by
+# this much: one write an hour per idle-but-active visitor instead of one per page.
+EXPIRY_SLACK = dt.timedelta(hours=1)
+# What this process last read or wrote per session key, to know a write would change
+# nothing; bounded (oldest forgotten first), a forgotten key is simply written.
+REMEMBERED_SESSIONS = 10_000
+
+
 class PostgresSessionStore(Store):
     def __init__(self, sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         # Bound by the app's lifespan, once the engine exists.
         self.sessions = sessions
+        self._known: OrderedDict[str, tuple[bytes, dt.datetime | None]] = OrderedDict()
+
+    def _remember(self, key: str, value: bytes, expires_at: dt.datetime | None) -> None:
+        self._known[key] = (value, expires_at)
+        self._known.move_to_end(key)
+        while len(self._known) > REMEMBERED_SESSIONS:
+            self._known.popitem(last=False)
+
+    def _unchanged(self, key: str, value: bytes, expires_at: dt.datetime | None) -> bool:
+        known = self._known.get(key)
+        if known is None or known[0] != value:
+            return False
+        if known[1] is None or expires_at is None:
+            return known[1] is expires_at
+        return expires_at - known[1] < EXPIRY_SLACK
 
     def _factory(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -43,10 +68,14 @@ class PostgresSessionStore(Store):
         self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None
     ) -> None:
         data = value.encode() if isinstance(value, str) else value
+        expires_at = _expiry(expires_in)
+        if self._unchanged(key, data, expires_at):
+            return
         try:
             async with self._factory()() as session:
-                await WebSessionRepository(session).put(key, data, _expiry(expires_in))
+                await WebSessionRepository(session).put(key, data, expires_at)
                 await session.commit()
+            self._remember(key, data, expires_at)
         except Exception as exc:
             # Written as the response starts: too late to answer 503 instead. The visitor's
             # next request finds no session (signed out, the form's token stale) and the
@@ -63,17 +92,22 @@ class PostgresSessionStore(Store):
             if found is None:
                 return None
             value = found.value
-            if renew_for is not None and found.expires_at is not None:
-                await repository.put(key, value, _expiry(renew_for))
+            expires_at = found.expires_at
+            if renew_for is not None and expires_at is not None:
+                expires_at = _expiry(renew_for)
+                await repository.put(key, value, expires_at)
                 await session.commit()
+            self._remember(key, value, expires_at)
             return value
 
     async def delete(self, key: str) -> None:
+        self._known.pop(key, None)
         async with self._factory()() as session:
             await WebSessionRepository(session).delete(key)
             await session.commit()
 
     async def delete_all(self) -> None:
+        self._known.clear()
         async with self._factory()() as session:
             await WebSessionRepository(session).delete_all()
             await session.commit()
