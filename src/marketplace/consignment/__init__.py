@@ -21,3 +21,29 @@ Talks to listings (`ListingService`: consigned stock), orders (`OrderService.leg
 accounts (`OrganizationDirectory`) and the ledger (`postings.consignment_sale`,
 `postings.consignment_adjustment`, `postings.consignment_payout`).
 """
+
+from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
+from marketplace.consignment.position import ConsignmentPosition, CycleOutlook, Holding
+from marketplace.consignment.schemas import (
+    IntakeConfirm,
+    IntakeCreate,
+    IntakeReject,
+    ReturnCreate,
+)
+from marketplace.consignment.service import ConsignmentService
+from marketplace.consignment.settlement_service import SettlementService
+
+__all__ = [
+    "AgreementStatus",
+    "ConsignmentPosition",
+    "ConsignmentService",
+    "CycleOutlook",
+    "Holding",
+    "IntakeConfirm",
+    "IntakeCreate",
+    "IntakeReject",
+    "IntakeStatus",
+    "PayoutStatus",
+    "ReturnCreate",
+    "SettlementService",
+]

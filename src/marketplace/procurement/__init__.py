@@ -21,5 +21,6 @@ from marketplace.procurement.contracts.calloffs import ContractCalloffs as Contr
 from marketplace.procurement.contracts.calloffs import ContractOffer as ContractOffer
 from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
 from marketplace.procurement.lots.pooling import LotPooling as LotPooling
+from marketplace.procurement.lots.service import LotService as LotService
 
-__all__ = ["ContractCalloffs", "ContractOffer", "LotPooling", "NoBulogBranch"]
+__all__ = ["ContractCalloffs", "ContractOffer", "LotPooling", "LotService", "NoBulogBranch"]

@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
+from marketplace.web.clerk.controller import WorkQueueController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
 from marketplace.web.pages import (
@@ -80,6 +81,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             BudgetController,
             StandingOrderController,
             ShopController,
+            WorkQueueController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,

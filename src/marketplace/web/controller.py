@@ -22,6 +22,7 @@ from marketplace import clock
 from marketplace.accounts import (
     AlreadyMember,
     MembershipRecord,
+    OrganizationKind,
     PeopleService,
     PersonRecord,
     Principal,
@@ -58,6 +59,16 @@ def field_of(form: Any, name: str) -> str:
 
 
 _field = field_of
+
+
+def landing_of(kind: OrganizationKind | None) -> str:
+    """Where a person lands after signing in: a cooperative's clerk on the work queue, a
+    UMKM owner on their goods, a buyer (kitchen, food stall) on "Hari ini"."""
+    if kind is OrganizationKind.COOPERATIVE:
+        return "/kerja"
+    if kind is OrganizationKind.UMKM:
+        return "/barang-saya"
+    return "/hari-ini"
 
 
 def safe_next(path: str) -> str:
@@ -105,8 +116,11 @@ class PageController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def start(self, request: PageRequest) -> Redirect:
-        return Redirect("/hari-ini" if person_id_of(request) else "/masuk")
+    async def start(self, request: PageRequest, uow: UoW) -> Redirect:
+        acting = await _signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        return Redirect(landing_of(acting.membership.organization_kind))
 
     # --- signing in and out ------------------------------------------------------------
 
@@ -145,9 +159,11 @@ class PageController(Controller):
             )
         memberships = await people.memberships(person.id)
         await uow.commit()
-        only = memberships[0].organization_id if len(memberships) == 1 else None
-        await sign_in_session(request, person.id, only)
-        return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
+        only = memberships[0] if len(memberships) == 1 else None
+        await sign_in_session(request, person.id, only.organization_id if only else None)
+        return Redirect(
+            landing_of(only.organization_kind) if only else "/organisasi", status_code=303
+        )
 
     @post("/keluar", status_code=303)
     async def sign_out(self, request: PageRequest) -> Redirect:
@@ -238,9 +254,11 @@ class PageController(Controller):
             )
         memberships = await people.memberships(person.id)
         await uow.commit()
-        only = memberships[0].organization_id if len(memberships) == 1 else None
-        await sign_in_session(request, person.id, only)
-        return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
+        only = memberships[0] if len(memberships) == 1 else None
+        await sign_in_session(request, person.id, only.organization_id if only else None)
+        return Redirect(
+            landing_of(only.organization_kind) if only else "/organisasi", status_code=303
+        )
 
     @get("/undang")
     async def invite_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
@@ -330,11 +348,11 @@ class PageController(Controller):
         form = await request.form()
         try:
             organization_id = uuid.UUID(_field(form, "organization_id"))
-            await PeopleService(uow).acting_as(person_id, organization_id)
+            principal = await PeopleService(uow).acting_as(person_id, organization_id)
         except (ValueError, NotFound):
             return not_found_page(request)
         request.session["organization_id"] = str(organization_id)
-        return Redirect("/hari-ini", status_code=303)
+        return Redirect(landing_of(principal.organization_kind), status_code=303)
 
     @get("/organisasi/{organization_id:uuid}")
     async def organization_page(
@@ -370,6 +388,7 @@ __all__ = [
     "PageRequest",
     "SignedIn",
     "field_of",
+    "landing_of",
     "not_found_page",
     "safe_next",
     "signed_in",
