@@ -24,7 +24,9 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
+from marketplace.web.clerk.consignment import ConsignmentDeskController
 from marketplace.web.clerk.controller import WorkQueueController
+from marketplace.web.consignor.controller import ConsignorController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
 from marketplace.web.pages import (
@@ -82,6 +84,8 @@ def pages_router(*, secure_cookies: bool) -> Router:
             StandingOrderController,
             ShopController,
             WorkQueueController,
+            ConsignorController,
+            ConsignmentDeskController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
