@@ -136,11 +136,10 @@ class ConsignorController(Controller):
         if isinstance(acting, Redirect):
             return acting
         try:
-            statement, payout, sales, returns, adjustments = await SettlementService(
-                uow
-            ).statement(acting.principal, statement_id)
+            found = await SettlementService(uow).statement(acting.principal, statement_id)
         except NotFound:
             return not_found_page(request)
+        statement, payout, sales, returns, adjustments = found
         products = await ProductService(uow).get_many(s.product_id for s in sales)
         parties = await OrganizationDirectory(uow).get_many(
             sorted({statement.cooperative_id, statement.consignor_id})
