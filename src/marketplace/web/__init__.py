@@ -26,6 +26,7 @@ from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
 from marketplace.web.clerk.consignment import ConsignmentDeskController
 from marketplace.web.clerk.controller import WorkQueueController
+from marketplace.web.clerk.stock import StockController
 from marketplace.web.consignor.controller import ConsignorController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
@@ -86,6 +87,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             WorkQueueController,
             ConsignorController,
             ConsignmentDeskController,
+            StockController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
