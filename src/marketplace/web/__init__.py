@@ -27,6 +27,7 @@ from marketplace.web.budget.controller import BudgetController
 from marketplace.web.clerk.consignment import ConsignmentDeskController
 from marketplace.web.clerk.controller import WorkQueueController
 from marketplace.web.clerk.stock import StockController
+from marketplace.web.clerk.trade import TradeController
 from marketplace.web.consignor.controller import ConsignorController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.kitchen.controller import KitchenController
@@ -88,6 +89,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             ConsignorController,
             ConsignmentDeskController,
             StockController,
+            TradeController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
