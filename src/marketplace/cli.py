@@ -86,6 +86,9 @@ def cmd_demo(settings: Settings) -> int:
     for slug, role, key in keys:
         print(f"  {slug:<{width}}  {role:<11}  {key}")
     people = asyncio.run(seed_demo_people(database_url))
+    from marketplace.demo_desk import seed_demo_desk
+
+    asyncio.run(seed_demo_desk(database_url))
     print(
         "Demo people: sign in at http://127.0.0.1:8000/masuk with a phone number below "
         f"and the password {DEMO_PASSWORD}"
