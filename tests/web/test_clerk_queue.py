@@ -142,3 +142,48 @@ async def test_a_viewer_of_the_cooperative_sees_the_queue_but_cannot_act(
     assert refused.status_code == 403
     assert "Peran Anda tidak boleh melakukan ini." in refused.text
     assert (await intake_row(session_factory, intake_id)).status == "proposed"
+
+
+async def test_the_clerk_hands_back_goods_about_to_expire(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    d = await desk(pages, actors, session_factory)
+    soon = local_today() + dt.timedelta(days=3)
+    answer = await post_intake(
+        pages,
+        d.coop,
+        intake_body(d.agreement_id, d.product_id, quantity=8, unit_price=25_000, expiry_date=soon),
+    )
+    assert answer.status_code == 201, answer.text
+    intake_id = answer.json()["id"]
+    await sign_in(pages, d.clerk_phone, PASSWORD)
+    queue = await pages.get("/kerja")
+    assert "Barang titipan yang harus dikembalikan" in queue.text
+    assert f'name="return-{intake_id}" inputmode="numeric" value="8"' in queue.text
+    token = token_of(queue.text)
+    too_many = await pages.post(
+        f"/kerja/titipan/{intake_id}/kembalikan",
+        data={"csrf_token": token, f"return-{intake_id}": "9"},
+    )
+    assert too_many.status_code == 422
+    assert (await intake_row(session_factory, intake_id)).returned_quantity == 0
+    handed = await pages.post(
+        f"/kerja/titipan/{intake_id}/kembalikan",
+        data={
+            "csrf_token": token,
+            f"return-{intake_id}": "8",
+            f"return-reason-{intake_id}": "Hampir kedaluwarsa",
+        },
+    )
+    assert handed.status_code == 200
+    assert (await intake_row(session_factory, intake_id)).returned_quantity == 8
+    assert "Tidak ada barang titipan yang kedaluwarsa minggu ini." in handed.text
+    # A lot or an intake of no one is not found.
+    for action in ("/kerja/lot/{}/terima", "/kerja/titipan/{}/kembalikan"):
+        missing = await pages.post(
+            action.format("01a23b99-0000-7000-8000-000000000000"),
+            data={"csrf_token": token, "lot-01a23b99-0000-7000-8000-000000000000": "1"},
+        )
+        assert missing.status_code in (404, 422), action

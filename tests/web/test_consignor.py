@@ -173,7 +173,7 @@ async def test_a_viewer_of_the_cooperative_cannot_run_a_settlement(
     page = await pages.get("/konsinyasi")
     assert page.status_code == 200
     refused = await pages.post("/konsinyasi/penyelesaian", data={"csrf_token": token_of(page.text)})
-    assert refused.status_code == 422
+    assert refused.status_code == 403
     assert "Peran Anda tidak boleh melakukan ini." in refused.text
     async with session_factory() as session:
         query = select(func.count()).select_from(Statement)
@@ -181,3 +181,53 @@ async def test_a_viewer_of_the_cooperative_cannot_run_a_settlement(
             await session.scalar(query.where(Statement.cooperative_id == d.coop.organization_id))
             == 0
         )
+
+
+async def test_the_clerk_makes_an_agreement_and_a_viewer_of_the_umkm_cannot_propose(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    d = await desk(pages, actors, session_factory)
+    newcomer = await actors.org(
+        "umkm", "seller", region_code="35.76.02.1001", name="Sambal Pak Darto Uji"
+    )
+    await sign_in(pages, d.clerk_phone, PASSWORD)
+    page = await pages.get("/konsinyasi")
+    assert "Sambal Pak Darto Uji" in page.text
+    token = token_of(page.text)
+    form = {
+        "csrf_token": token,
+        "consignor_id": str(newcomer.organization_id),
+        "commission": "12,5",
+        "cycle": "14",
+        "bank": "BNI",
+        "account": "12ab",
+        "holder": "Darto",
+    }
+    bad = await pages.post("/konsinyasi/perjanjian", data=form)
+    assert bad.status_code == 422
+    assert "Tulis nomor rekening: 6 sampai 20 angka." in bad.text
+    made = await pages.post("/konsinyasi/perjanjian", data={**form, "account": "1234567890"})
+    assert made.status_code == 200
+    assert "Komisi 12.5%, diselesaikan setiap 14 hari" in made.text
+    again = await pages.post("/konsinyasi/perjanjian", data={**form, "account": "1234567890"})
+    assert again.status_code in (409, 422)
+
+    viewer = await member(session_factory, d.umkm.organization_id, role=Role.VIEWER)
+    pages.cookies.clear()
+    await sign_in(pages, viewer, PASSWORD)
+    propose = await pages.get("/titip")
+    refused = await pages.post(
+        "/titip",
+        data={
+            "csrf_token": token_of(propose.text),
+            "agreement_id": d.agreement_id,
+            "product_id": d.product_id,
+            "quantity": "5",
+            "unit_price": "25000",
+        },
+    )
+    assert refused.status_code == 422
+    assert "Peran Anda tidak boleh melakukan ini." in refused.text
+    assert await intakes_of(session_factory, d) == 0

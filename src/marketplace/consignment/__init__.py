@@ -25,6 +25,8 @@ accounts (`OrganizationDirectory`) and the ledger (`postings.consignment_sale`,
 from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
 from marketplace.consignment.position import ConsignmentPosition, CycleOutlook, Holding
 from marketplace.consignment.schemas import (
+    AgreementCreate,
+    BankAccount,
     IntakeConfirm,
     IntakeCreate,
     IntakeReject,
@@ -34,7 +36,9 @@ from marketplace.consignment.service import ConsignmentService
 from marketplace.consignment.settlement_service import SettlementService
 
 __all__ = [
+    "AgreementCreate",
     "AgreementStatus",
+    "BankAccount",
     "ConsignmentPosition",
     "ConsignmentService",
     "CycleOutlook",

@@ -43,6 +43,10 @@ def refusal_text(refusal: DomainError) -> str:
         return _("Only %(n)d were proposed: the received quantity can't be more.") % {
             "n": int(extra.get("proposed", 0))
         }
+    if code == "consignment.agreement_exists":
+        return _("This UMKM already has an active agreement here.")
+    if code == "consignment.not_a_consignor":
+        return _("Only a UMKM can consign goods.")
     if code == "consignment.agreement_not_active":
         return _("The consignment agreement has ended: no new goods can be placed.")
     if code == "consignment.intake_not_proposed":
