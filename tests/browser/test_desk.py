@@ -10,11 +10,12 @@ import datetime as dt
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.api.test_consignment import run_outbox
 from tests.browser.checks import check_page, first_load_weight
+from tests.browser.conftest import VIEWPORT
 from tests.browser.test_sign_in import sign_in
 from tests.builders.catalog import create_listing
 from tests.builders.orders import order_body, placed_order
@@ -166,3 +167,36 @@ async def test_the_clerks_stock_and_sales_pages_pass_on_a_phone(
     await expect(page.get_by_role("heading", name="Penjualan dan pembelian")).to_be_visible()
     await check_page(page)
     await first_load_weight(page, page.url, "/penjualan")
+
+
+async def test_the_clerk_receives_and_the_umkm_proposes_with_javascript_off(
+    browser: Browser,
+    live_url: str,
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    d = await desk(client, actors, session_factory)
+    context = await browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await sign_in(page, live_url, d.owner_phone, PASSWORD)
+        await page.goto(f"{live_url}/titip")
+        await page.get_by_label("Produk").select_option(label=f"{d.product_name} (bungkus)")
+        await page.get_by_label("Jumlah").fill("50")
+        await page.get_by_label("Harga jual Anda per satuan (Rp)").fill("25000")
+        await page.get_by_role("button", name="Ajukan").click()
+        await expect(page.get_by_text("Menunggu koperasi")).to_be_visible()
+        await sign_out(page)
+        await sign_in(page, live_url, d.clerk_phone, PASSWORD)
+        await page.get_by_label("Benar-benar diterima (bungkus)").fill("48")
+        await page.get_by_role("button", name="Terima", exact=True).click()
+        await expect(
+            page.get_by_text("Tidak ada barang titipan yang menunggu diterima.")
+        ).to_be_visible()
+        await sign_out(page)
+        await sign_in(page, live_url, d.owner_phone, PASSWORD)
+        await page.goto(f"{live_url}/titip")
+        await expect(page.get_by_text("48 diterima oleh koperasi.")).to_be_visible()
+    finally:
+        await context.close()
