@@ -33,11 +33,12 @@ async def test_the_demo_clerk_and_umkm_owner_see_their_work(
     await seed_demo(service_urls.database_url)
     people = {slug: phone for slug, _, phone in await seed_demo_people(service_urls.database_url)}
     before = await counts(session_factory)
-    made = await seed_demo_desk(service_urls.database_url)
+    made, (_, role, treasurer) = await seed_demo_desk(service_urls.database_url)
+    assert role == "finance"
     after = await counts(session_factory)
     if made:  # another test of this database may have seeded it first
         assert after == (before[0] + 2, before[1] + 1)
-    assert await seed_demo_desk(service_urls.database_url) is False
+    assert (await seed_demo_desk(service_urls.database_url))[0] is False
     assert await counts(session_factory) == after
 
     await sign_in(pages, people["kkmp-blooto"], DEMO_PASSWORD)
@@ -45,8 +46,11 @@ async def test_the_demo_clerk_and_umkm_owner_see_their_work(
     assert "30 diajukan oleh Tempe Bu Sri" in queue.text
     assert "SPPG Mojokerto Prajurit Kulon 1" in queue.text
     assert 'action="/kerja/kirim/' in queue.text
+    pages.cookies.clear()
+    await sign_in(pages, treasurer, DEMO_PASSWORD)  # the treasurer may transfer payouts
     desk = await pages.get("/konsinyasi")
     assert "Tempe Bu Sri · Rp74.250" in desk.text  # 15 at Rp5.500 less 10%
+    assert "/lunas" in desk.text
     pages.cookies.clear()
     await sign_in(pages, people["umkm-tempe-bu-sri"], DEMO_PASSWORD)
     goods = await pages.get("/barang-saya")

@@ -18,7 +18,7 @@ from marketplace.consignment import ConsignmentService, IntakeCreate, Settlement
 from marketplace.consignment.sales import SaleRecorder
 from marketplace.consignment.schemas import AgreementCreate, BankAccount
 from marketplace.db import UnitOfWork, create_engine, create_session_factory, unit_of_work
-from marketplace.demo import demo_phone, ensure_organizations
+from marketplace.demo import DEMO_PASSWORD, demo_phone, ensure_organizations
 from marketplace.listings import ListingService
 from marketplace.listings.repository import ProductRepository
 from marketplace.orders import DeliveryIn, OrderCreate, OrderLineIn, OrderPlacement, OrderService
@@ -41,14 +41,28 @@ async def _acting(uow: UnitOfWork, slug_number: int, organization_id: uuid.UUID)
     return msgspec.structs.replace(principal, role=Role.ADMIN)
 
 
-async def seed_demo_desk(database_url: str) -> bool:
-    """Seed the demo consignment once; False when it was already there."""
+# The cooperative's treasurer: settlements and payouts need the finance role, which its
+# clerk (the demo person with the seller role of its key) does not have.
+TREASURER_PHONE = "081100000099"
+
+
+async def seed_demo_desk(database_url: str) -> tuple[bool, tuple[str, str, str]]:
+    """Seed the demo consignment once (False when it was already there), and the
+    cooperative's treasurer: (organization slug, role, phone number)."""
     engine = create_engine(database_url, pool_size=2, max_overflow=0)
     try:
         async with unit_of_work(create_session_factory(engine)) as uow:
             made = await _seed(uow)
+            coop = (await ensure_organizations(uow))[COOPERATIVE][0]
+            await PeopleService(uow).ensure_member(
+                phone=TREASURER_PHONE,
+                name=f"Bendahara {coop.name}",
+                password=DEMO_PASSWORD,
+                organization_id=coop.id,
+                role=Role.FINANCE,
+            )
             await uow.commit()
-        return made
+        return made, (COOPERATIVE, Role.FINANCE.value, TREASURER_PHONE)
     finally:
         await engine.dispose()
 
