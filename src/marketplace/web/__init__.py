@@ -24,9 +24,9 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
-from marketplace.web.clerk.consignment import ConsignmentDeskController
+from marketplace.web.clerk.consignment.controller import ConsignmentDeskController
 from marketplace.web.clerk.controller import WorkQueueController
-from marketplace.web.clerk.stock import StockController
+from marketplace.web.clerk.stock.controller import StockController
 from marketplace.web.clerk.trade import TradeController
 from marketplace.web.consignor.controller import ConsignorController
 from marketplace.web.controller import PageController, not_found_page
