@@ -102,6 +102,7 @@ async def test_the_clerk_receives_48_of_50_refuses_one_and_ships_a_leg(
     assert shipped.status_code == 200
     assert await leg_status(session_factory, leg.id) == "shipped"
     assert f'href="/dokumen/surat-jalan/{leg.id}.pdf"' in shipped.text
+    assert f'href="/dokumen/faktur/{order.id}.pdf"' in shipped.text
     again = await pages.post(f"/kerja/kirim/{leg.id}", data={"csrf_token": token})
     assert again.status_code == 409
 
