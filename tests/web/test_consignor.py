@@ -210,7 +210,7 @@ async def test_the_clerk_makes_an_agreement_and_a_viewer_of_the_umkm_cannot_prop
     assert "Tulis nomor rekening: 6 sampai 20 angka." in bad.text
     made = await pages.post("/konsinyasi/perjanjian", data={**form, "account": "1234567890"})
     assert made.status_code == 200
-    assert "Komisi 12.5%, diselesaikan setiap 14 hari" in made.text
+    assert "Komisi 12,5%, diselesaikan setiap 14 hari" in made.text
     again = await pages.post("/konsinyasi/perjanjian", data={**form, "account": "1234567890"})
     assert again.status_code in (409, 422)
 

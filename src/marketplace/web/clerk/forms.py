@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from marketplace.errors import DomainError
+from marketplace.web import i18n
 from marketplace.web.formats import rupiah
 from marketplace.web.i18n import gettext_ as _
 
@@ -18,10 +19,20 @@ MAX_REASON = 500
 def whole_number(raw: str, *, low: int = 1, high: int = MAX_QUANTITY) -> int | None:
     """The number written in a field (dots between thousands allowed), if within bounds."""
     text = raw.strip().replace(".", "").replace(" ", "")
-    if not text.lstrip("-").isdigit() or len(text) > 12:
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(text) > 12:
         return None
     value = int(text)
     return value if low <= value <= high else None
+
+
+def percent_of(bps: int) -> str:
+    """Basis points as a percentage the way the page's language writes it (`12,5`)."""
+    whole, rest = divmod(bps, 100)
+    if not rest:
+        return str(whole)
+    text = f"{bps / 100:.2f}".rstrip("0")
+    return text.replace(".", ",") if i18n.current_language() == "id" else text
 
 
 def reason_of(raw: str) -> str | None:

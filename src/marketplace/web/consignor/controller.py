@@ -31,7 +31,7 @@ from marketplace.consignment import (
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
 from marketplace.listings import ProductService
-from marketplace.web.clerk.forms import MAX_PRICE, refusal_text, whole_number
+from marketplace.web.clerk.forms import MAX_PRICE, percent_of, refusal_text, whole_number
 from marketplace.web.controller import (
     PageRequest,
     SignedIn,
@@ -124,6 +124,7 @@ class ConsignorController(Controller):
             payouts=sorted(payouts, key=lambda p: p.created_at, reverse=True),
             cooperatives=cooperatives,
             payout_state=payout_state,
+            percent=percent_of,
             zone=acting.membership.time_zone,
             local_date=clock.local_date,
         )

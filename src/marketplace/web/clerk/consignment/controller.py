@@ -28,7 +28,7 @@ from marketplace.consignment import (
 )
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
-from marketplace.web.clerk.forms import reason_of, refusal_text, whole_number
+from marketplace.web.clerk.forms import percent_of, reason_of, refusal_text, whole_number
 from marketplace.web.consignor.controller import payout_state
 from marketplace.web.controller import (
     PageRequest,
@@ -100,6 +100,7 @@ async def consignment_page(
         pending=[p for p in pending if p.cooperative_id == me],
         consignors=consignors,
         payout_state=payout_state,
+        percent=percent_of,
         zone=acting.membership.time_zone,
         local_date=clock.local_date,
         local_umkm=sorted(
