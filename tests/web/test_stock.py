@@ -117,3 +117,33 @@ async def test_a_viewer_sees_the_stock_but_cannot_change_it(
     assert refused.status_code == 403
     assert "Peran Anda tidak boleh melakukan ini." in refused.text
     assert (await listing_row(session_factory, listing["id"])).on_hand == 40
+
+
+async def test_a_umkm_starts_selling_a_product_from_its_own_stock(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    d = await desk(pages, actors, session_factory)
+    await sign_in(pages, d.owner_phone, PASSWORD)
+    stock = await pages.get("/stok")
+    assert "Anda belum menjual barang apa pun." in stock.text
+    token = token_of(stock.text)
+    form = {"csrf_token": token, "product_id": d.product_id, "opening": "12"}
+    above = await pages.post("/stok/baru", data={**form, "price": "31000"})
+    assert above.status_code == 422
+    assert 'id="price-error"' in above.text
+    assert "Rp30.000" in above.text
+    made = await pages.post("/stok/baru", data={**form, "price": "26000"})
+    assert made.status_code == 200
+    assert re.search(r'id="on-hand">12<', made.text)
+    again = await pages.post("/stok/baru", data={**form, "price": "26000"})
+    assert again.status_code == 409
+    assert "Anda sudah menjual produk ini" in again.text
+    async with session_factory() as session:
+        rows = (
+            await session.scalars(
+                select(Listing).where(Listing.seller_organization_id == d.umkm.organization_id)
+            )
+        ).all()
+    assert [(r.on_hand, r.base_unit_price) for r in rows] == [(12, 26_000)]

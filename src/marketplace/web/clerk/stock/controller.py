@@ -20,7 +20,14 @@ from litestar.response import Redirect
 from marketplace import clock
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
-from marketplace.listings import ListingService, ListingUpdate, PriceTierIn, StockMovementCreate
+from marketplace.listings import (
+    ListingCreate,
+    ListingService,
+    ListingUpdate,
+    PriceTierIn,
+    ProductService,
+    StockMovementCreate,
+)
 from marketplace.web.clerk.forms import MAX_PRICE, reason_of, refusal_text, whole_number
 from marketplace.web.controller import (
     PageRequest,
@@ -95,6 +102,37 @@ async def listing_page(
     )
 
 
+async def stock_page(
+    request: PageRequest,
+    uow: UoW,
+    acting: SignedIn,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int | None = None,
+) -> Response[Any]:
+    rows = await ListingService(uow).of_seller(acting.principal, after=None, limit=LIMIT)
+    me = acting.membership.organization_id
+    offered = await ProductService(uow).browse(query=None, category=None, after=None, limit=LIMIT)
+    return render(
+        request,
+        "clerk/stock.html",
+        status=status or (422 if errors else 200),
+        membership=acting.membership,
+        rows=sorted(
+            [
+                (listing, product)
+                for listing, product in rows
+                if listing.seller_organization_id == me
+            ],
+            key=lambda row: row[1].name,
+        ),
+        offered=sorted(offered, key=lambda p: p.name),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
 class StockController(Controller):
     path = "/stok"
     include_in_schema = False
@@ -104,21 +142,56 @@ class StockController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        rows = await ListingService(uow).of_seller(acting.principal, after=None, limit=LIMIT)
-        me = acting.membership.organization_id
-        return render(
-            request,
-            "clerk/stock.html",
-            membership=acting.membership,
-            rows=sorted(
-                [
-                    (listing, product)
-                    for listing, product in rows
-                    if listing.seller_organization_id == me
-                ],
-                key=lambda row: row[1].name,
-            ),
+        return await stock_page(request, uow, acting)
+
+    @post("/baru", status_code=303)
+    async def new_listing(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        """A listing of the seller's own goods, from stock (a UMKM's own shop too)."""
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        form = await request.form()
+        values = {n: field_of(form, n).strip() for n in ("product_id", "price", "opening")}
+        errors: dict[str, str] = {}
+        price = whole_number(values["price"], high=MAX_PRICE)
+        if price is None:
+            errors["price"] = _("Write your selling price in whole rupiah, such as 25000.")
+        opening = whole_number(values["opening"] or "0", low=0)
+        if opening is None:
+            errors["opening"] = _("Write how many you have: a whole number, 0 or more.")
+        try:
+            product_id = uuid.UUID(values["product_id"])
+        except ValueError:
+            errors["product_id"] = _("Choose the product.")
+        if errors or price is None or opening is None:
+            return await stock_page(request, uow, acting, errors=errors, values=values)
+        data = ListingCreate(
+            product_id=product_id,
+            price_tiers=[PriceTierIn(min_quantity=1, unit_price=price)],
+            opening_stock=opening,
         )
+        try:
+            listing, _product = await ListingService(uow).create(acting.principal, data)
+        except DomainError as refusal:
+            await uow.rollback()
+            field = "price" if refusal.code == "listings.price_above_cap" else "product_id"
+            message = (
+                _("You already sell this product: change that listing.")
+                if refusal.code == "listings.listing_exists"
+                else _("Choose the product.")
+                if refusal.code == "not_found"
+                else refusal_text(refusal)
+            )
+            return await stock_page(
+                request,
+                uow,
+                acting,
+                errors={field: message},
+                values=values,
+                status=422 if refusal.code == "not_found" else refusal.status,
+            )
+        await uow.commit()
+        return Redirect(f"/stok/{listing.id}", status_code=303)
 
     @get("/{listing_id:uuid}")
     async def listing(
