@@ -21,6 +21,7 @@ COMMITTING_INFRASTRUCTURE = (
     "worker.py",
     "cli.py",
     "demo.py",
+    "demo_desk.py",  # the demo consignment's seeder
 )
 
 

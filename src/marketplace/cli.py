@@ -76,6 +76,7 @@ def cmd_check_migrations(settings: Settings) -> int:
 
 def cmd_demo(settings: Settings) -> int:
     from marketplace.demo import DEMO_PASSWORD, seed_demo, seed_demo_people
+    from marketplace.demo_desk import seed_demo_desk
     from marketplace.migrations_runner import upgrade
 
     database_url = _database(settings)
@@ -86,6 +87,8 @@ def cmd_demo(settings: Settings) -> int:
     for slug, role, key in keys:
         print(f"  {slug:<{width}}  {role:<11}  {key}")
     people = asyncio.run(seed_demo_people(database_url))
+    _, treasurer = asyncio.run(seed_demo_desk(database_url))
+    people.append(treasurer)
     print(
         "Demo people: sign in at http://127.0.0.1:8000/masuk with a phone number below "
         f"and the password {DEMO_PASSWORD}"

@@ -225,8 +225,8 @@ async def test_a_person_in_two_organizations_chooses_and_never_reaches_a_third(
         data={"csrf_token": csrf.group(1), "organization_id": str(second.organization_id)},
         follow_redirects=False,
     )
-    assert chosen.headers["location"] == "/hari-ini"
-    assert "Koperasi Kedua" in (await pages.get("/hari-ini")).text
+    assert chosen.headers["location"] == "/kerja"  # a cooperative's clerk: the work queue
+    assert "Koperasi Kedua" in (await pages.get("/kerja")).text
     assert (await pages.get(f"/organisasi/{second.organization_id}")).status_code == 200
     assert (await pages.get(f"/organisasi/{first.organization_id}")).status_code == 404
     assert (await pages.get(f"/organisasi/{stranger.organization_id}")).status_code == 404

@@ -22,6 +22,32 @@ accounts (`OrganizationDirectory`) and the ledger (`postings.consignment_sale`,
 `postings.consignment_adjustment`, `postings.consignment_payout`).
 """
 
-from marketplace.consignment.settlement_service import SettlementService as SettlementService
+from marketplace.consignment.domain import AgreementStatus, IntakeStatus, PayoutStatus
+from marketplace.consignment.position import ConsignmentPosition, CycleOutlook, Holding
+from marketplace.consignment.schemas import (
+    AgreementCreate,
+    BankAccount,
+    IntakeConfirm,
+    IntakeCreate,
+    IntakeReject,
+    ReturnCreate,
+)
+from marketplace.consignment.service import ConsignmentService
+from marketplace.consignment.settlement_service import SettlementService
 
-__all__ = ["SettlementService"]
+__all__ = [
+    "AgreementCreate",
+    "AgreementStatus",
+    "BankAccount",
+    "ConsignmentPosition",
+    "ConsignmentService",
+    "CycleOutlook",
+    "Holding",
+    "IntakeConfirm",
+    "IntakeCreate",
+    "IntakeReject",
+    "IntakeStatus",
+    "PayoutStatus",
+    "ReturnCreate",
+    "SettlementService",
+]

@@ -7,7 +7,12 @@ consignor) and a supply mode (ships from stock, or pooled into a Bulog lot). Sto
 changes are an append-only movement log, and reservations never exceed what is on hand.
 """
 
-from marketplace.listings.schemas import ListingUpdate, PriceTierIn
+from marketplace.listings.schemas import (
+    ListingCreate,
+    ListingUpdate,
+    PriceTierIn,
+    StockMovementCreate,
+)
 from marketplace.listings.service import CatalogueService, ListingService, ProductService
 from marketplace.listings.stock_service import (
     ProductFacts,
@@ -18,6 +23,7 @@ from marketplace.listings.stock_service import (
 
 __all__ = [
     "CatalogueService",
+    "ListingCreate",
     "ListingService",
     "ListingUpdate",
     "PriceTierIn",
@@ -25,5 +31,6 @@ __all__ = [
     "ProductService",
     "SourceListing",
     "StockChanged",
+    "StockMovementCreate",
     "StockService",
 ]

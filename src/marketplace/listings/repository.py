@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from marketplace.accounts import Organization
+from marketplace.accounts import Organization, Scope
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.unnest_insert import UnnestInsert
 
@@ -121,6 +121,22 @@ class ListingRepository:
                 )
             )
         ).scalar_one_or_none()
+
+    async def sellers_page(
+        self, *, scope: Scope, after: uuid.UUID | None, limit: int
+    ) -> list[tuple[Listing, Product]]:
+        """The listings the scope's organization sells (its own goods and those it holds
+        on consignment), with their products, in id order."""
+        stmt = (
+            select(Listing, Product)
+            .join(Product, Product.id == Listing.product_id)
+            .order_by(Listing.id)
+            .limit(limit)
+        )
+        stmt = scope.narrow(stmt, lambda org: Listing.seller_organization_id == org)
+        if after is not None:
+            stmt = stmt.where(Listing.id > after)
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
 
     def add(self, listing: Listing) -> None:
         self.session.add(listing)

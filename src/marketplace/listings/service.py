@@ -270,6 +270,12 @@ class ListingService:
             )
         return listing, product
 
+    async def of_seller(
+        self, principal: Principal, *, after: uuid.UUID | None, limit: int
+    ) -> list[tuple[Listing, Product]]:
+        """The caller's listings as their seller (a clerk's stock list)."""
+        return await self.listings.sellers_page(scope=principal.scope, after=after, limit=limit)
+
     async def find_for_owner(
         self, seller_id: uuid.UUID, product_id: uuid.UUID, owner_id: uuid.UUID
     ) -> Listing | None:

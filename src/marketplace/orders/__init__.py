@@ -9,7 +9,7 @@ from its legs. Talks to listings (stock), consignment (sales on delivery), procu
 """
 
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
-from marketplace.orders.domain.lifecycle import can_cancel_order
+from marketplace.orders.domain.lifecycle import LegStatus, can_cancel_order
 from marketplace.orders.placement import OrderPlacement, placement_policy
 from marketplace.orders.schemas import (
     BudgetPeriodCreate,
@@ -19,7 +19,7 @@ from marketplace.orders.schemas import (
     StandingOrderCreate,
     StandingOrderUpdate,
 )
-from marketplace.orders.service import OrderService, OrderView
+from marketplace.orders.service import OrderService, OrderView, TradeTotal
 from marketplace.orders.standing import StandingOrderService
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "BudgetPeriodCreate",
     "BudgetService",
     "DeliveryIn",
+    "LegStatus",
     "OrderCreate",
     "OrderLineIn",
     "OrderPlacement",
@@ -35,6 +36,7 @@ __all__ = [
     "StandingOrderCreate",
     "StandingOrderService",
     "StandingOrderUpdate",
+    "TradeTotal",
     "can_cancel_order",
     "placement_policy",
 ]

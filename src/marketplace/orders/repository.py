@@ -213,6 +213,58 @@ class OrderRepository:
             stmt = stmt.where(OrderLeg.id > after)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def supplier_legs_due(
+        self, *, scope: Scope, delivery_dates: Sequence[dt.date], statuses: Sequence[str]
+    ) -> list[tuple[OrderLeg, dt.date]]:
+        """The legs the organization supplies for orders delivered on `delivery_dates`, in
+        the given states, with their order's delivery date (a clerk's work queue)."""
+        stmt = (
+            select(OrderLeg, Order.delivery_date)
+            .join(Order, Order.id == OrderLeg.order_id)
+            .where(
+                Order.delivery_date.in_(list(delivery_dates)),
+                OrderLeg.status.in_(list(statuses)),
+            )
+            .order_by(Order.delivery_date, OrderLeg.buyer_organization_id, OrderLeg.id)
+        )
+        stmt = scope.narrow(stmt, lambda org: OrderLeg.supplier_organization_id == org)
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+
+    async def trade_totals(
+        self, *, scope: Scope, start: dt.date, end: dt.date
+    ) -> tuple[list[tuple[uuid.UUID, int, int, int]], list[tuple[uuid.UUID, int, int, int]]]:
+        """What the organization sold and bought for delivery in [start, end]: per buyer
+        (sales) and per supplier (purchases), (other party, legs, delivered quantity, value
+        delivered with VAT) of the legs delivered."""
+        value = OrderLeg.subtotal + OrderLeg.vat_amount - OrderLeg.credited_amount
+        base = (
+            select(
+                func.count(OrderLeg.id),
+                func.coalesce(func.sum(OrderLeg.delivered_quantity), 0),
+                func.coalesce(func.sum(value), 0),
+            )
+            .join(Order, Order.id == OrderLeg.order_id)
+            .where(
+                OrderLeg.delivered_quantity.is_not(None), Order.delivery_date.between(start, end)
+            )
+        )
+        sold = scope.narrow(
+            base.add_columns(OrderLeg.buyer_organization_id).group_by(
+                OrderLeg.buyer_organization_id
+            ),
+            lambda org: OrderLeg.supplier_organization_id == org,
+        )
+        bought = scope.narrow(
+            base.add_columns(OrderLeg.supplier_organization_id).group_by(
+                OrderLeg.supplier_organization_id
+            ),
+            lambda org: OrderLeg.buyer_organization_id == org,
+        )
+        return (
+            [(r[3], int(r[0]), int(r[1]), int(r[2])) for r in await self.session.execute(sold)],
+            [(r[3], int(r[0]), int(r[1]), int(r[2])) for r in await self.session.execute(bought)],
+        )
+
     async def order_for_standing(
         self, standing_order_id: uuid.UUID, delivery_date: dt.date
     ) -> Order | None:

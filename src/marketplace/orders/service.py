@@ -52,6 +52,15 @@ class LegFacts(msgspec.Struct, frozen=True, kw_only=True):
     delivered_at: dt.datetime | None
 
 
+class TradeTotal(msgspec.Struct, frozen=True, kw_only=True):
+    """The delivered legs of one trading partner in a period."""
+
+    party_id: uuid.UUID
+    legs: int
+    quantity: int
+    value: int
+
+
 class NotCancellable(Conflict):
     code = "orders.not_cancellable"
 
@@ -130,6 +139,28 @@ class OrderService:
             status=status.value if status else None,
             after=after,
             limit=limit,
+        )
+
+    async def legs_due(
+        self, principal: Principal, delivery_dates: list[dt.date], statuses: list[LegStatus]
+    ) -> list[tuple[OrderLeg, dt.date]]:
+        """The caller's legs to supply for those delivery dates, in those states, ordered
+        by date and buyer, each with its delivery date (a clerk's picking list)."""
+        return await self.orders.supplier_legs_due(
+            scope=principal.scope,
+            delivery_dates=delivery_dates,
+            statuses=[s.value for s in statuses],
+        )
+
+    async def trade_totals(
+        self, principal: Principal, start: dt.date, end: dt.date
+    ) -> tuple[list[TradeTotal], list[TradeTotal]]:
+        """What the caller sold (per buyer) and bought (per supplier), delivered for
+        delivery dates in [start, end], with the value the buyer pays (VAT in, credits out)."""
+        sold, bought = await self.orders.trade_totals(scope=principal.scope, start=start, end=end)
+        return (
+            [TradeTotal(party_id=p, legs=n, quantity=q, value=v) for p, n, q, v in sold],
+            [TradeTotal(party_id=p, legs=n, quantity=q, value=v) for p, n, q, v in bought],
         )
 
     async def leg_facts(self, leg_id: uuid.UUID) -> LegFacts | None:

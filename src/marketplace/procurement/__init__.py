@@ -21,6 +21,7 @@ from marketplace.procurement.contracts.calloffs import ContractCalloffs as Contr
 from marketplace.procurement.contracts.calloffs import ContractOffer as ContractOffer
 from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
 from marketplace.procurement.lots.pooling import LotPooling as LotPooling
+from marketplace.procurement.lots.service import LotService as LotService
 from marketplace.procurement.sourcing.fulfilment_service import (
     FulfilmentService as FulfilmentService,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ContractOffer",
     "FulfilmentService",
     "LotPooling",
+    "LotService",
     "NoBulogBranch",
     "PurchaseOrderView",
 ]

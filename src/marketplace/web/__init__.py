@@ -24,6 +24,11 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
+from marketplace.web.clerk.consignment.controller import ConsignmentDeskController
+from marketplace.web.clerk.controller import WorkQueueController
+from marketplace.web.clerk.stock.controller import StockController
+from marketplace.web.clerk.trade import TradeController
+from marketplace.web.consignor.controller import ConsignorController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.documents.controller import DocumentPageController
 from marketplace.web.kitchen.controller import KitchenController
@@ -82,6 +87,11 @@ def pages_router(*, secure_cookies: bool) -> Router:
             StandingOrderController,
             ShopController,
             DocumentPageController,
+            WorkQueueController,
+            ConsignorController,
+            ConsignmentDeskController,
+            StockController,
+            TradeController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,

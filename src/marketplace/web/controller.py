@@ -21,6 +21,7 @@ from marketplace import clock
 from marketplace.accounts import (
     AlreadyMember,
     MembershipRecord,
+    OrganizationKind,
     PeopleService,
     PersonRecord,
     Principal,
@@ -59,6 +60,16 @@ def field_of(form: Any, name: str) -> str:
 
 
 _field = field_of
+
+
+def landing_of(kind: OrganizationKind | None) -> str:
+    """Where a person lands after signing in: a cooperative's clerk on the work queue, a
+    UMKM owner on their goods, a buyer (kitchen, food stall) on "Hari ini"."""
+    if kind is OrganizationKind.COOPERATIVE:
+        return "/kerja"
+    if kind is OrganizationKind.UMKM:
+        return "/barang-saya"
+    return "/hari-ini"
 
 
 def safe_next(path: str) -> str:
@@ -101,13 +112,29 @@ async def _signed_in(request: PageRequest, uow: UoW) -> SignedIn | Redirect:
 signed_in = _signed_in
 
 
+async def signed_in_landing(
+    request: PageRequest, person_id: uuid.UUID, memberships: list[MembershipRecord]
+) -> Redirect:
+    """After sign-in: the one organization's landing page (or where a link sent them to sign
+    in first: `?next=`, a surat jalan's QR code), or the choice of organization."""
+    only = memberships[0] if len(memberships) == 1 else None
+    await sign_in_session(request, person_id, only.organization_id if only else None)
+    target = request.query_params.get("next")
+    if only and target:
+        return Redirect(safe_next(target), status_code=303)
+    return Redirect(landing_of(only.organization_kind) if only else "/organisasi", status_code=303)
+
+
 class PageController(Controller):
     path = "/"
     include_in_schema = False
 
     @get("/")
-    async def start(self, request: PageRequest) -> Redirect:
-        return Redirect("/hari-ini" if person_id_of(request) else "/masuk")
+    async def start(self, request: PageRequest, uow: UoW) -> Redirect:
+        acting = await _signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        return Redirect(landing_of(acting.membership.organization_kind))
 
     # --- signing in and out ------------------------------------------------------------
 
@@ -146,13 +173,7 @@ class PageController(Controller):
             )
         memberships = await people.memberships(person.id)
         await uow.commit()
-        only = memberships[0].organization_id if len(memberships) == 1 else None
-        await sign_in_session(request, person.id, only)
-        # `?next=`: where a link sent them to sign in first (a surat jalan's QR code).
-        target = request.query_params.get("next")
-        if only and target:
-            return Redirect(safe_next(target), status_code=303)
-        return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
+        return await signed_in_landing(request, person.id, memberships)
 
     @post("/keluar", status_code=303)
     async def sign_out(self, request: PageRequest) -> Redirect:
@@ -243,13 +264,7 @@ class PageController(Controller):
             )
         memberships = await people.memberships(person.id)
         await uow.commit()
-        only = memberships[0].organization_id if len(memberships) == 1 else None
-        await sign_in_session(request, person.id, only)
-        # `?next=`: where a link sent them to sign in first (a surat jalan's QR code).
-        target = request.query_params.get("next")
-        if only and target:
-            return Redirect(safe_next(target), status_code=303)
-        return Redirect("/hari-ini" if only else "/organisasi", status_code=303)
+        return await signed_in_landing(request, person.id, memberships)
 
     @get("/undang")
     async def invite_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
@@ -339,11 +354,11 @@ class PageController(Controller):
         form = await request.form()
         try:
             organization_id = uuid.UUID(_field(form, "organization_id"))
-            await PeopleService(uow).acting_as(person_id, organization_id)
+            principal = await PeopleService(uow).acting_as(person_id, organization_id)
         except (ValueError, NotFound):
             return not_found_page(request)
         request.session["organization_id"] = str(organization_id)
-        return Redirect("/hari-ini", status_code=303)
+        return Redirect(landing_of(principal.organization_kind), status_code=303)
 
     @get("/organisasi/{organization_id:uuid}")
     async def organization_page(
@@ -379,6 +394,7 @@ __all__ = [
     "PageRequest",
     "SignedIn",
     "field_of",
+    "landing_of",
     "not_found_page",
     "safe_next",
     "signed_in",

@@ -1,0 +1,1 @@
+"""The clerk's stock pages (also a UMKM's own listings)."""

@@ -1,0 +1,1 @@
+"""The UMKM owner's pages: their goods at the cooperatives, when they are paid, intakes."""
