@@ -108,7 +108,7 @@ def search_page_query(
         params[f"word_like_{i}"] = f"%{escape_like(word)}%"
     if filters.region_prefix:
         params["region"] = filters.region_prefix
-        params["region_below"] = _escape_like_slash(filters.region_prefix + ".")
+        params["region_end"] = filters.region_prefix + "/"
     if shape.in_stock is not None:
         params["stock_mode"] = "stock"
         params["zero"] = 0
@@ -188,13 +188,14 @@ def _narrowed(stmt: Select[Any], shape: _SearchShape) -> Select[Any]:
     if shape.category:
         stmt = stmt.where(listings.category == bindparam("category", type_=String))
     if shape.region:
+        # The region and everything below it, as one byte-wise range (`text_pattern_ops`):
+        # [`35.76`, `35.76/`) holds `35.76` and `35.76.…` and nothing else, since codes are
+        # digits and dots and `.` is the only one below `/`. A range on bound values stays
+        # an index range in a prepared statement's generic plan, where `LIKE $1 || '%'`
+        # became a filter over every listing of the product.
         stmt = stmt.where(
-            or_(
-                listings.region_code == bindparam("region", type_=String),
-                listings.region_code.startswith(
-                    bindparam("region_below", type_=String), escape="/"
-                ),
-            )
+            listings.region_code.op("~>=~")(bindparam("region", type_=String)),
+            listings.region_code.op("~<~")(bindparam("region_end", type_=String)),
         )
     stock = bindparam("stock_mode", type_=String)
     available = listings.on_hand - listings.reserved
@@ -261,8 +262,3 @@ def search_page_sql(
     stmt, params = search_page_query(filters, after=after, limit=limit)
     sql, names = _driver_sql(stmt)
     return sql, tuple(params[name] for name in names)
-
-
-def _escape_like_slash(value: str) -> str:
-    """`startswith(..., autoescape=True)`'s escaping, for a bound value (escape `/`)."""
-    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
