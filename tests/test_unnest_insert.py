@@ -41,12 +41,19 @@ def test_a_required_column_without_default_cannot_be_left_out() -> None:
 def test_parameters_must_name_every_column() -> None:
     insert = UnnestInsert(
         StockMovement,
-        shared=("kind", "reference", "actor_organization_id", "actor_api_key_id"),
+        shared=(
+            "kind",
+            "reference",
+            "actor_organization_id",
+            "actor_api_key_id",
+            "actor_person_id",
+        ),
         defaulted=("reason", "created_at"),
     )
     with pytest.raises(TypeError, match=r"missing \['reserved_after'\]"):
         insert.array_params(
             kind="ship", reference="r", actor_organization_id=None, actor_api_key_id=None,
+            actor_person_id=None,
             id=[], listing_id=[], on_hand_delta=[], reserved_delta=[], on_hand_after=[],
         )  # fmt: skip
     with pytest.raises(TypeError, match="shared columns"):
