@@ -35,6 +35,7 @@ from marketplace.procurement.lots.controller import BulogLotController
 from marketplace.procurement.sourcing.controller import SourcingController
 from marketplace.read_pool import ReadPool
 from marketplace.request_edge import edge_checks
+from marketplace.request_ids import RequestIds
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
 from marketplace.web import (
@@ -164,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     assets = create_static_files_router(
         path="/schema/assets", directories=[SWAGGER_ASSETS], include_in_schema=False
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *controllers(),
             assets,
@@ -185,8 +186,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
         compression_config=compression_config(),
+        # Logging is `marketplace.logs`' alone (Litestar's default would replace the root
+        # handler with its own plain-text one).
+        logging_config=None,
         debug=False,
     )
+    # Outermost, around Litestar's own exception handling: every answer gets its id.
+    app.asgi_handler = RequestIds(app.asgi_handler)
+    return app
 
 
 def build_openapi_schema(settings: Settings) -> dict[str, object]:

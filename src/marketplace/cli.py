@@ -198,7 +198,13 @@ def cmd_serve(
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
+            # Our logging (`marketplace.logs`) for uvicorn's lines too, and our access
+            # log (`marketplace.request_ids`: JSON with LOG_FORMAT=json, request ids).
+            log_config=None,
+            access_log=False,
+            # Forwarded addresses are read by `marketplace.client_address` alone, from the
+            # proxies TRUSTED_PROXIES names (uvicorn would trust any loopback peer's).
+            proxy_headers=False,
         )
     finally:
         if worker is not None:

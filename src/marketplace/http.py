@@ -31,6 +31,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from marketplace.errors import BadRequest, DomainError
 from marketplace.outages import DatabaseUnavailable, database_unavailable
+from marketplace.request_ids import current_request_id
 
 log = structlog.get_logger(__name__)
 
@@ -48,10 +49,13 @@ class Problem(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
     extra: dict[str, Any] | None = None
+    # The request's `X-Request-ID` (`marketplace.request_ids`): quote it to support.
+    request_id: str | None = None
 
 
 def _problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Problem]:
     problem.instance = request.url.path
+    problem.request_id = current_request_id()
     return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
 
 

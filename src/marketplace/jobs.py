@@ -9,14 +9,19 @@ the Redis connection every process uses, and the worker's heartbeat.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import os
 import socket
 from typing import Any, Protocol
 
 import msgspec
 from arq.connections import ArqRedis
+from arq.worker import Function
 from redis.asyncio import ConnectionPool
+
+from marketplace.request_ids import bound, current_request_id
 
 # Present while some worker's loop is polling Redis; written every heartbeat interval
 # with a time to live of three intervals, so it expires by itself when no worker is left
@@ -30,11 +35,33 @@ class JobQueue(Protocol):
 
 
 class ArqJobQueue:
+    """Jobs enqueued while a request (or a job a request enqueued) runs carry its id as
+    the `request_id` keyword, which `carrying_request_id` binds into the job's logs."""
+
     def __init__(self, redis: Any) -> None:
         self.redis = redis
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
-        await self.redis.enqueue_job(name, *args, _job_id=job_id)
+        request_id = current_request_id()
+        if request_id is None:
+            await self.redis.enqueue_job(name, *args, _job_id=job_id)
+        else:
+            await self.redis.enqueue_job(name, *args, _job_id=job_id, request_id=request_id)
+
+
+def carrying_request_id(function: Function) -> Function:
+    """The worker function, taking the optional `request_id` keyword `ArqJobQueue` adds:
+    while it runs, its log lines (and the jobs it enqueues) carry that id."""
+    coroutine = function.coroutine
+
+    @functools.wraps(coroutine)
+    async def run(ctx: dict[str, Any], *args: Any, request_id: Any = None, **kwargs: Any) -> Any:
+        if not isinstance(request_id, str):
+            return await coroutine(ctx, *args, **kwargs)
+        with bound(request_id):
+            return await coroutine(ctx, *args, **kwargs)
+
+    return dataclasses.replace(function, coroutine=run)
 
 
 def connect_redis(url: str, *, timeout: float) -> ArqRedis:

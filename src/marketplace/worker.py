@@ -30,6 +30,7 @@ from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.jobs import (
     ArqJobQueue,
     Heartbeat,
+    carrying_request_id,
     connect_redis,
     worker_name,
     write_heartbeat,
@@ -89,24 +90,28 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
         return await outbox.sweep(uow, stale_after)
 
 
+# Each takes the `request_id` of the request that enqueued it (`jobs.carrying_request_id`).
 FUNCTIONS = [
-    func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
-    # keep_result under the hour: the next hourly schedule may try a date that failed again.
-    func(
-        orders_tasks.materialize_standing_order,
-        name=orders_tasks.MATERIALIZE_JOB,
-        max_tries=5,
-        keep_result=1800,
-    ),
-    # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
-    func(
-        webhooks_tasks.deliver,
-        name=webhooks_tasks.DELIVER_JOB,
-        max_tries=3,
-        timeout=60,
-        keep_result=0,
-    ),
-    *payments_tasks.FUNCTIONS,
+    carrying_request_id(function)
+    for function in [
+        func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+        # keep_result under the hour: the next hourly schedule may try a date that failed again.
+        func(
+            orders_tasks.materialize_standing_order,
+            name=orders_tasks.MATERIALIZE_JOB,
+            max_tries=5,
+            keep_result=1800,
+        ),
+        # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
+        func(
+            webhooks_tasks.deliver,
+            name=webhooks_tasks.DELIVER_JOB,
+            max_tries=3,
+            timeout=60,
+            keep_result=0,
+        ),
+        *payments_tasks.FUNCTIONS,
+    ]
 ]
 CRON_JOBS = [
     cron(

@@ -1,0 +1,107 @@
+"""Request ids and the access log: the outermost layer of every HTTP answer.
+
+Every request gets an id: the caller's `X-Request-ID` when it is a sane one (at most
+`MAX_LENGTH` characters of `[A-Za-z0-9._:+=/-]`), a new one otherwise. It is returned
+as `X-Request-ID` on every answer (API, pages, static files, errors, even a 404 of no
+route), named in every problem body (`request_id`), bound into every log line written
+while the request runs (structlog's context variables, which the stdlib handler merges
+too), and carried into the jobs the request enqueues (`marketplace.jobs`), so a partner
+quoting the id finds the request, its SQL errors and its jobs' lines in the log.
+
+The access log is one structlog line per request (`http_request`, at INFO): JSON when
+`LOG_FORMAT=json`, like every other line; uvicorn's own access log is off.
+
+`RequestIds` wraps the application's ASGI handler (`marketplace.app`), outside
+Litestar's exception handling, so it sees every answer — routing 404s included, which
+app-level middleware never does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+
+HEADER = "x-request-id"
+_HEADER_BYTES = HEADER.encode()
+MAX_LENGTH = 128
+_SANE = re.compile(rb"[A-Za-z0-9._:+=/-]{1,%d}" % MAX_LENGTH)
+
+_current: ContextVar[str | None] = ContextVar("request_id", default=None)
+access_log = structlog.get_logger("marketplace.access")
+
+
+def current_request_id() -> str | None:
+    """The id of the request (or of the job a request enqueued) being served, if any."""
+    return _current.get()
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def accepted(raw: bytes | None) -> str | None:
+    """The caller's id when it is sane (bounded, a safe charset), else None."""
+    if raw is None or not _SANE.fullmatch(raw):
+        return None
+    return raw.decode("ascii")
+
+
+@contextlib.contextmanager
+def bound(request_id: str) -> Iterator[None]:
+    """Within: `current_request_id()` is this id and every log line carries it."""
+    token = _current.set(request_id)
+    try:
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            yield
+    finally:
+        _current.reset(token)
+
+
+def _from_headers(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    for name, value in headers:
+        if name == _HEADER_BYTES:
+            return value
+    return None
+
+
+class RequestIds:
+    """ASGI wrapper: gives the request its id, returns it, writes the access line."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = accepted(_from_headers(scope["headers"])) or new_request_id()
+        header = (_HEADER_BYTES, request_id.encode())
+        status = 500  # what the client sees if the app dies before answering
+        started = time.perf_counter()
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        with bound(request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                access_log.info(
+                    "http_request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=scope.get("path_template"),
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
