@@ -33,6 +33,7 @@ from marketplace.payments.controller import PaymentController
 from marketplace.procurement.contracts.controller import TradeContractController
 from marketplace.procurement.lots.controller import BulogLotController
 from marketplace.procurement.sourcing.controller import SourcingController
+from marketplace.rate_limits import RateLimiter, RateLimits
 from marketplace.read_pool import ReadPool
 from marketplace.request_edge import edge_checks
 from marketplace.request_ids import RequestIds
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.session_factory = create_session_factory(engine)
         page_sessions.sessions = app.state.session_factory
         app.state.redis = redis
+        app.state.rate_limiter = RateLimiter(redis, settings)
         # Authenticated keys are cached per process while subscribed to revocations.
         principal_cache = PrincipalCache(
             settings.auth_cache_ttl_seconds, probe_timeout=settings.redis_timeout_seconds
@@ -192,7 +194,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     # Outermost, around Litestar's own exception handling: every answer gets its id.
-    app.asgi_handler = RequestIds(app.asgi_handler)
+    # Inside it, the rate limits: a refusal gets an id and an access-log line too.
+    app.asgi_handler = RequestIds(RateLimits(app.asgi_handler))
     return app
 
 

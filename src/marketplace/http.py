@@ -59,7 +59,7 @@ def _problem_response(request: Request[Any, Any, Any], problem: Problem) -> Resp
     return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _type_uri(code: str) -> str:
+def type_uri(code: str) -> str:
     return f"https://docs.koperasi.market/problems/{code}"
 
 
@@ -68,7 +68,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     return _problem_response(
         request,
         Problem(
-            type=_type_uri(exc.code),
+            type=type_uri(exc.code),
             title=exc.title,
             status=exc.status,
             code=exc.code,
@@ -89,7 +89,7 @@ def validation_error_handler(
     return _problem_response(
         request,
         Problem(
-            type=_type_uri("validation_failed"),
+            type=type_uri("validation_failed"),
             title="The request is not valid",
             status=400,
             code="validation_failed",
@@ -130,7 +130,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = "This method is not allowed on this resource."
     response = _problem_response(
         request,
-        Problem(type=_type_uri(code), title=detail, status=status, code=code, detail=detail),
+        Problem(type=type_uri(code), title=detail, status=status, code=code, detail=detail),
     )
     if exc.headers:  # e.g. `Allow` on 405, `Retry-After` on 429
         response.headers.update(exc.headers)
@@ -172,7 +172,7 @@ def _service_unavailable(request: Request[Any, Any, Any], detail: str) -> Respon
     response = _problem_response(
         request,
         Problem(
-            type=_type_uri("service_unavailable"),
+            type=type_uri("service_unavailable"),
             title="Temporarily unavailable",
             status=503,
             code="service_unavailable",
@@ -188,7 +188,7 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
     return _problem_response(
         request,
         Problem(
-            type=_type_uri("internal_error"),
+            type=type_uri("internal_error"),
             title="Internal error",
             status=500,
             code="internal_error",
@@ -212,7 +212,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI documentation of the problem responses an operation can return.
 
     400 is always listed: any parameter can fail validation, and our 400 is a problem
-    body, not the framework's default shape.
+    body, not the framework's default shape. So is 429: every request is rate limited
+    (`marketplace.rate_limits`).
     """
     descriptions = {
         400: "Malformed request or failed validation",
@@ -221,6 +222,10 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         404: "No such object in your organization",
         409: "Conflicts with the current state (or the same Idempotency-Key is in flight)",
         422: "Breaks a business rule; the problem names the figures",
+        429: (
+            "Over a rate limit (`rate_limited`): see `Retry-After`, `RateLimit` and "
+            "`RateLimit-Policy`"
+        ),
     }
     return {
         s: ResponseSpec(
@@ -229,7 +234,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for s in sorted({400, *statuses})
+        for s in sorted({400, 429, *statuses})
     }
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
+
+from marketplace.client_address import parse_networks
 
 # How far ahead an order may be placed for delivery. Kitchens order for next-day cooking
 # and plan at most a school term ahead; food stalls and cooperatives buy for the coming
@@ -58,6 +60,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # 2026, 5 packs / 25 kg (it was 2 packs / 10 kg): Bulog's SPHP rule as recorded in
     # domain-facts.md ("Bulog", 2026).
     sphp_daily_limit_kg: int = 25
+    # Proxies whose `Forwarded` / `X-Forwarded-For` are believed (`marketplace.client_address`):
+    # CIDRs, none by default (the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
+    # API rate limits (`marketplace.rate_limits`), per fixed window of this many seconds,
+    # shared by every process through Redis; 0 turns a limit off.
+    rate_limit_window_seconds: int = 60
+    # Requests per API key per window (a runaway integration, not a busy one: 100/s).
+    rate_limit_per_key: int = 6000
+    # Requests without an API key per client address per window.
+    rate_limit_per_address: int = 600
+    # Requests with a key that turned out bad (401) per client address per window; past
+    # it, that address's keys are refused with 429 before they are looked at, except keys
+    # it recently used successfully.
+    rate_limit_bad_keys_per_address: int = 30
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -101,7 +117,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sphp_daily_limit_kg=_not_negative(
             "SPHP_DAILY_LIMIT_KG", int(get("SPHP_DAILY_LIMIT_KG") or 25)
         ),
+        trusted_proxies=parse_networks(get("TRUSTED_PROXIES")),
+        rate_limit_window_seconds=max(1, _int(get, "RATE_LIMIT_WINDOW_SECONDS", 60)),
+        rate_limit_per_key=_not_negative(
+            "RATE_LIMIT_PER_KEY", _int(get, "RATE_LIMIT_PER_KEY", 6000)
+        ),
+        rate_limit_per_address=_not_negative(
+            "RATE_LIMIT_PER_ADDRESS", _int(get, "RATE_LIMIT_PER_ADDRESS", 600)
+        ),
+        rate_limit_bad_keys_per_address=_not_negative(
+            "RATE_LIMIT_BAD_KEYS_PER_ADDRESS", _int(get, "RATE_LIMIT_BAD_KEYS_PER_ADDRESS", 30)
+        ),
     )
+
+
+def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
+    """An integer setting: `0` is a value (it turns a limit off), unset is the default."""
+    raw = get(name)
+    return default if raw is None else int(raw)
 
 
 def _not_negative(name: str, value: int) -> int:
