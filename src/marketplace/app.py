@@ -26,6 +26,7 @@ from marketplace.jobs import connect_redis
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
+from marketplace.monitoring import MetricsController
 from marketplace.openapi_schema import StrictStructSchemaPlugin, partner_webhooks
 from marketplace.orders.controller import OrderController
 from marketplace.orders.kitchens.controller import KitchenBudgetController, StandingOrderController
@@ -64,6 +65,7 @@ payments, settlements and awards require an `Idempotency-Key` header.
 def controllers() -> list[type]:
     return [
         HealthController,
+        MetricsController,
         OrganizationController,
         ProductController,
         ListingController,

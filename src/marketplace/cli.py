@@ -14,6 +14,7 @@ import ctypes
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from marketplace.logs import configure_logging
@@ -172,6 +173,10 @@ def cmd_serve(
     # Production runs migrations as a separate step (a Kubernetes Job); the embedded
     # development database is migrated here so `make run` needs nothing else.
     migrate = settings.uses_embedded_services or seed_demo
+    # Every uvicorn process writes its metrics where `/metrics` sums them (a fresh folder
+    # each start: counts of a previous run's processes must not be summed in).
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
     _services(settings)
     settings = load_settings()
     if migrate:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from marketplace.errors import BadRequest, DomainError
+from marketplace.metrics import count_problem
 from marketplace.outages import DatabaseUnavailable, database_unavailable
 from marketplace.request_ids import current_request_id
 
@@ -56,6 +57,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
 def _problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Problem]:
     problem.instance = request.url.path
     problem.request_id = current_request_id()
+    count_problem(problem.code)
     return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import msgspec
 from arq.connections import ArqRedis
+from arq.constants import default_queue_name
 from arq.worker import Function
 from redis.asyncio import ConnectionPool
 
@@ -28,6 +29,9 @@ from marketplace.request_ids import bound, current_request_id
 # (dead, stuck, or cut off from Redis — then nobody can write it, which is the truth).
 HEARTBEAT_KEY = "marketplace:worker:heartbeat"
 HEARTBEAT_MISSES = 3
+# Every beating worker's counts, one field per worker (`/metrics` sums them).
+WORKER_STATS_KEY = "marketplace:worker:stats"
+QUEUE_KEY = default_queue_name
 
 
 class JobQueue(Protocol):
@@ -92,6 +96,8 @@ class Heartbeat(msgspec.Struct, frozen=True):
     at: dt.datetime
     jobs_complete: int = 0
     jobs_failed: int = 0
+    jobs_retried: int = 0
+    interval: float = 5.0
 
 
 def worker_name() -> str:
@@ -99,8 +105,36 @@ def worker_name() -> str:
 
 
 async def write_heartbeat(redis: Any, heartbeat: Heartbeat, interval: float) -> None:
+    """The heartbeat, and this worker's line in the stats every API's `/metrics` reads."""
     ttl_ms = max(1, int(interval * HEARTBEAT_MISSES * 1000))
-    await redis.set(HEARTBEAT_KEY, msgspec.json.encode(heartbeat), px=ttl_ms)
+    encoded = msgspec.json.encode(heartbeat)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(HEARTBEAT_KEY, encoded, px=ttl_ms)
+        pipe.hset(WORKER_STATS_KEY, heartbeat.worker, encoded)
+        await pipe.execute()
+
+
+async def read_worker_stats(redis: Any, now: dt.datetime) -> tuple[int, list[Heartbeat]]:
+    """(jobs queued, the last beat of each worker still beating); the lines of workers
+    gone silent for three of their intervals are removed."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcard(QUEUE_KEY)
+        pipe.hgetall(WORKER_STATS_KEY)
+        queued, lines = await pipe.execute()
+    live, gone = [], []
+    for name, raw in lines.items():
+        try:
+            beat = msgspec.json.decode(raw, type=Heartbeat)
+        except msgspec.DecodeError:
+            gone.append(name)
+            continue
+        if (now - beat.at).total_seconds() > beat.interval * HEARTBEAT_MISSES:
+            gone.append(name)
+        else:
+            live.append(beat)
+    if gone:
+        await redis.hdel(WORKER_STATS_KEY, *gone)
+    return int(queued), live
 
 
 async def read_heartbeat(redis: Any) -> Heartbeat | None:

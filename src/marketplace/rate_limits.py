@@ -36,6 +36,7 @@ import structlog
 
 from marketplace.client_address import address_of
 from marketplace.http import PROBLEM_MEDIA_TYPE, Problem, type_uri
+from marketplace.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMIT_REFUSALS
 from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.request_ids import current_request_id
 from marketplace.settings import Settings
@@ -117,9 +118,7 @@ class RateLimiter:
         self._check = redis.register_script(_CHECK)
         self._count = redis.register_script(_COUNT)
         self._open_until = 0.0
-        # Seen by `marketplace.metrics`.
-        self.refusals: dict[str, int] = {"key": 0, "address": 0, "bad-keys": 0}
-        self.fail_opens = 0
+        self.fail_opens = 0  # this limiter's (the metric is the process's)
 
     @property
     def enabled(self) -> bool:
@@ -134,7 +133,7 @@ class RateLimiter:
             keys = [f"rl:addr:{address}", f"rl:bad:{address}", "rl:good:-"]
             limit, policy = self.per_address, "address"
         args = [limit, self.bad_keys, self.window * 1000, int(key_hash is not None)]
-        result = await self._guarded(self._check(keys=keys, args=args))
+        result = await self._guarded(self._check(keys=keys, args=args), verdict=True)
         if result is None:
             return None
         allowed, count, reset_ms, mark_ttl, which = (int(x) for x in result)
@@ -150,7 +149,7 @@ class RateLimiter:
             good_mark_ttl=mark_ttl,
         )
         if not decision.allowed:
-            self.refusals[policy] += 1
+            RATE_LIMIT_REFUSALS.labels(policy).inc()
         return decision
 
     async def bad_key(self, address: str) -> None:
@@ -160,17 +159,23 @@ class RateLimiter:
     async def good_key(self, key_hash: str) -> None:
         await self._guarded(self.redis.set(f"rl:good:{key_hash}", 1, ex=GOOD_KEY_SECONDS))
 
-    async def _guarded(self, call: Any) -> Any:
+    async def _guarded(self, call: Any, *, verdict: bool = False) -> Any:
+        """`call`'s result, or None when Redis failed (or failed lately); a failed
+        verdict is a request served uncounted (a fail-open)."""
         if time.monotonic() < self._open_until:
             call.close()
-            self.fail_opens += 1
+            if verdict:
+                self.fail_opens += 1
+                RATE_LIMIT_FAIL_OPEN.inc()
             return None
         try:
             async with asyncio.timeout(self.timeout):
                 return await call
         except _FAILURES as exc:
             self._open_until = time.monotonic() + BREAKER_SECONDS
-            self.fail_opens += 1
+            if verdict:
+                self.fail_opens += 1
+                RATE_LIMIT_FAIL_OPEN.inc()
             log.warning("rate_limit_fail_open", error=repr(exc), for_seconds=BREAKER_SECONDS)
             return None
 

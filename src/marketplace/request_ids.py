@@ -8,6 +8,8 @@ while the request runs (structlog's context variables, which the stdlib handler 
 too), and carried into the jobs the request enqueues (`marketplace.jobs`), so a partner
 quoting the id finds the request, its SQL errors and its jobs' lines in the log.
 
+Each request is also observed for `/metrics` (`marketplace.metrics`).
+
 The access log is one structlog line per request (`http_request`, at INFO): JSON when
 `LOG_FORMAT=json`, like every other line; uvicorn's own access log is off.
 
@@ -28,8 +30,11 @@ from typing import Any
 
 import structlog
 
+from marketplace.metrics import observe_request
+
 HEADER = "x-request-id"
 _HEADER_BYTES = HEADER.encode()
+_REPLAYED = b"idempotent-replayed"
 MAX_LENGTH = 128
 _SANE = re.compile(rb"[A-Za-z0-9._:+=/-]{1,%d}" % MAX_LENGTH)
 
@@ -84,24 +89,31 @@ class RequestIds:
         request_id = accepted(_from_headers(scope["headers"])) or new_request_id()
         header = (_HEADER_BYTES, request_id.encode())
         status = 500  # what the client sees if the app dies before answering
+        replayed = False
         started = time.perf_counter()
 
         async def send_with_id(message: Any) -> None:
-            nonlocal status
+            nonlocal status, replayed
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                headers = message.get("headers", ())
+                if status == 201:
+                    replayed = any(name.lower() == _REPLAYED for name, _ in headers)
+                message["headers"] = [*headers, header]
             await send(message)
 
         with bound(request_id):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                seconds = time.perf_counter() - started
+                route = scope.get("path_template")
+                observe_request(scope["method"], route, status, seconds, replayed)
                 access_log.info(
                     "http_request",
                     method=scope["method"],
                     path=scope["path"],
-                    route=scope.get("path_template"),
+                    route=route,
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(seconds * 1000, 2),
                 )

@@ -213,6 +213,8 @@ class SurvivingWorker(Worker):
                 at=dt.datetime.now(dt.UTC),
                 jobs_complete=self.jobs_complete,
                 jobs_failed=self.jobs_failed,
+                jobs_retried=self.jobs_retried,
+                interval=self.heartbeat_seconds,
             ),
             self.heartbeat_seconds,
         )
