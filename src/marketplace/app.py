@@ -38,7 +38,7 @@ from marketplace.rate_limits import RateLimiter, RateLimits
 from marketplace.read_pool import ReadPool
 from marketplace.request_edge import edge_checks
 from marketplace.request_ids import RequestIds
-from marketplace.settings import Settings, load_settings
+from marketplace.settings import Settings, load_settings, production_problems
 from marketplace.system import HealthController
 from marketplace.web import (
     SESSION_STORE,
@@ -120,6 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise RuntimeError(
             "DATABASE_URL and REDIS_URL must be set (`marketplace serve` starts embedded "
             "servers and sets them when they are not)."
+        )
+    if problems := production_problems(settings):
+        raise RuntimeError(
+            "Refusing to start with MARKETPLACE_ENV=production: " + "; ".join(problems)
         )
     database_url, redis_url = settings.database_url, settings.redis_url
     # The pages' sessions, in PostgreSQL; bound to the engine once the lifespan made it.

@@ -114,6 +114,17 @@ async def write_heartbeat(redis: Any, heartbeat: Heartbeat, interval: float) -> 
         await pipe.execute()
 
 
+async def host_heartbeat(redis: Any, host: str, now: dt.datetime) -> Heartbeat | None:
+    """The freshest beat of a worker on `host` (a pod), if one beat within three of its
+    intervals."""
+    fresh = [
+        beat
+        for beat in (await read_worker_stats(redis, now))[1]
+        if beat.worker.rsplit(":", 1)[0] == host
+    ]
+    return max(fresh, key=lambda beat: beat.at, default=None)
+
+
 async def read_worker_stats(redis: Any, now: dt.datetime) -> tuple[int, list[Heartbeat]]:
     """(jobs queued, the last beat of each worker still beating); the lines of workers
     gone silent for three of their intervals are removed."""

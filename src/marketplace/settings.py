@@ -83,6 +83,37 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _TRUE = {"1", "true", "yes", "on"}
+# The development placeholders: a production process with these would take no payment.
+_STRIPE_PLACEHOLDERS = {"sk_test_local", "whsec_local"}
+_STRIPE_KEY_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "rk_test_")
+
+
+def production_problems(
+    settings: Settings, *, redis: bool = True, stripe: bool = True
+) -> list[str]:
+    """Why this configuration must not run with `MARKETPLACE_ENV=production` (none when
+    it may, or in any other environment): production never starts an embedded server and
+    never takes the local Stripe placeholders. `redis` / `stripe`: the command needs them."""
+    if settings.environment != "production":
+        return []
+    problems = []
+    if settings.database_url is None:
+        problems.append("DATABASE_URL is not set (production never starts an embedded PostgreSQL)")
+    if redis and settings.redis_url is None:
+        problems.append("REDIS_URL is not set (production never starts an embedded Redis)")
+    if stripe:
+        key, secret = settings.stripe_api_key, settings.stripe_webhook_secret
+        if key in _STRIPE_PLACEHOLDERS or not key.startswith(_STRIPE_KEY_PREFIXES):
+            problems.append(
+                "STRIPE_API_KEY is not a Stripe secret key (sk_live_…, or sk_test_… for a "
+                "staging system); the development placeholder is refused"
+            )
+        if secret in _STRIPE_PLACEHOLDERS or not secret.startswith("whsec_"):
+            problems.append(
+                "STRIPE_WEBHOOK_SECRET is not a Stripe webhook signing secret (whsec_…); "
+                "the development placeholder is refused"
+            )
+    return problems
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
