@@ -21,7 +21,12 @@ from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
-from marketplace.http import EXCEPTION_HANDLERS, compression_config, correct_allow_header
+from marketplace.http import (
+    EXCEPTION_HANDLERS,
+    compression_config,
+    correct_allow_header,
+    locate_created,
+)
 from marketplace.jobs import connect_redis
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
@@ -189,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[correct_allow_header],
+        after_request=locate_created,
         before_request=edge_checks,
         openapi_config=openapi_config(),
         lifespan=[lifespan],

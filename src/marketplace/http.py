@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from marketplace.errors import BadRequest, DomainError
 from marketplace.metrics import count_problem
 from marketplace.outages import DatabaseUnavailable, database_unavailable
-from marketplace.request_ids import current_request_id
+from marketplace.request_ids import current_request_id, current_scope
 
 log = structlog.get_logger(__name__)
 
@@ -331,6 +332,33 @@ def paginate(
     page = rows[:limit]
     more = len(rows) > limit
     return page, encode_cursor(cursor_key(page[-1])) if more and page else None
+
+
+async def locate_created(response: Response[Any]) -> Response[Any]:
+    """`after_request` hook: a 201 whose object can be read at `<path>/<id>` says where
+    (`Location`), as RFC 9110 asks of a created resource."""
+    if response.status_code != 201 or "location" in response.headers:
+        return response
+    object_id = getattr(response.content, "id", None)
+    scope = current_scope()
+    if object_id is None or scope is None:
+        return response
+    template, app = scope.get("path_template"), scope.get("app")
+    if template is not None and app is not None and template in _readable_collections(app):
+        response.headers["Location"] = f"{scope['path'].rstrip('/')}/{object_id}"
+    return response
+
+
+@functools.cache
+def _readable_collections(app: Any) -> frozenset[str]:
+    """Path templates `P` for which `GET P/{an_id}` is a route."""
+    found = set()
+    for route in app.routes:
+        path = getattr(route, "path_format", "")
+        parent, _, last = path.rpartition("/")
+        if "GET" in getattr(route, "methods", ()) and last.startswith("{") and parent:
+            found.add(parent)
+    return frozenset(found)
 
 
 async def correct_allow_header(message: Any, scope: Any) -> None:

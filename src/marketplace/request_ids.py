@@ -10,6 +10,9 @@ quoting the id finds the request, its SQL errors and its jobs' lines in the log.
 
 Each request is also observed for `/metrics` (`marketplace.metrics`).
 
+Every answer also gets `X-Content-Type-Options: nosniff`, and API (`/v1/`) answers
+`Cache-Control: no-store`.
+
 The access log is one structlog line per request (`http_request`, at INFO): JSON when
 `LOG_FORMAT=json`, like every other line; uvicorn's own access log is off.
 
@@ -35,6 +38,12 @@ from marketplace.metrics import observe_request
 HEADER = "x-request-id"
 _HEADER_BYTES = HEADER.encode()
 _REPLAYED = b"idempotent-replayed"
+API_PREFIX = "/v1/"
+# Every answer: browsers must not guess a type (a JSON string rendered as HTML). API
+# answers: never stored by a cache on the way (they are one organization's data).
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
+_scope: ContextVar[Any] = ContextVar("request_scope", default=None)
 MAX_LENGTH = 128
 _SANE = re.compile(rb"[A-Za-z0-9._:+=/-]{1,%d}" % MAX_LENGTH)
 
@@ -45,6 +54,11 @@ access_log = structlog.get_logger("marketplace.access")
 def current_request_id() -> str | None:
     """The id of the request (or of the job a request enqueued) being served, if any."""
     return _current.get()
+
+
+def current_scope() -> Any:
+    """The ASGI scope of the request being served (`marketplace.http.locate_created`)."""
+    return _scope.get()
 
 
 def new_request_id() -> str:
@@ -87,7 +101,9 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         request_id = accepted(_from_headers(scope["headers"])) or new_request_id()
-        header = (_HEADER_BYTES, request_id.encode())
+        added = [(_HEADER_BYTES, request_id.encode()), _NOSNIFF]
+        if scope["path"].startswith(API_PREFIX):
+            added.append(_NO_STORE)
         status = 500  # what the client sees if the app dies before answering
         replayed = False
         started = time.perf_counter()
@@ -99,10 +115,11 @@ class RequestIds:
                 headers = message.get("headers", ())
                 if status == 201:
                     replayed = any(name.lower() == _REPLAYED for name, _ in headers)
-                message["headers"] = [*headers, header]
+                message["headers"] = [*headers, *added]
             await send(message)
 
         with bound(request_id):
+            scope_token = _scope.set(scope)
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
@@ -117,3 +134,4 @@ class RequestIds:
                     status=status,
                     duration_ms=round(seconds * 1000, 2),
                 )
+                _scope.reset(scope_token)

@@ -74,6 +74,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # it, that address's keys are refused with 429 before they are looked at, except keys
     # it recently used successfully.
     rate_limit_bad_keys_per_address: int = 30
+    # An Idempotency-Key is honoured at least this long (the hourly sweep deletes older).
+    idempotency_ttl_hours: float = 24.0
     # When set, `/metrics` wants `Authorization: Bearer <token>`; open otherwise.
     metrics_token: str | None = None
 
@@ -152,6 +154,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         trusted_proxies=parse_networks(get("TRUSTED_PROXIES")),
         metrics_token=get("METRICS_TOKEN"),
+        idempotency_ttl_hours=float(get("IDEMPOTENCY_TTL_HOURS") or 24.0),
         rate_limit_window_seconds=max(1, _int(get, "RATE_LIMIT_WINDOW_SECONDS", 60)),
         rate_limit_per_key=_not_negative(
             "RATE_LIMIT_PER_KEY", _int(get, "RATE_LIMIT_PER_KEY", 6000)

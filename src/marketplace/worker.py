@@ -23,7 +23,7 @@ import structlog
 from arq import cron
 from arq.worker import Worker, func, get_kwargs
 
-from marketplace import outbox
+from marketplace import idempotency, outbox
 from marketplace.consignment import sales as consignment_sales
 from marketplace.consignment import tasks as consignment_tasks
 from marketplace.db import create_engine, create_session_factory, unit_of_work
@@ -91,6 +91,12 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 
 
 # Each takes the `request_id` of the request that enqueued it (`jobs.carrying_request_id`).
+async def sweep_idempotency(ctx: dict[str, Any]) -> int:
+    older_than = dt.timedelta(hours=ctx["settings"].idempotency_ttl_hours)
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        return await idempotency.sweep_expired(uow, older_than)
+
+
 FUNCTIONS = [
     carrying_request_id(function)
     for function in [
@@ -124,6 +130,7 @@ CRON_JOBS = [
     cron(lot_tasks.close_due_lots, name=lot_tasks.CLOSE_DUE_LOTS_JOB, second={30}),
     cron(consignment_tasks.flag_expired, name=consignment_tasks.FLAG_EXPIRED_JOB, minute={5}),
     cron(consignment_tasks.settle_due, name=consignment_tasks.SETTLE_DUE_JOB, minute={20}),
+    cron(sweep_idempotency, name=idempotency.SWEEP_JOB, minute={40}, second={0}),
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
     cron(
         webhooks_tasks.retry_due,
