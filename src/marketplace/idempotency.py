@@ -151,8 +151,8 @@ async def sweep_expired(uow: UnitOfWork, older_than: dt.timedelta) -> int:
     while True:
         result = await uow.session.execute(
             text(
-                "DELETE FROM idempotency_records WHERE id IN (SELECT id FROM "
-                "idempotency_records WHERE created_at < now() - CAST(:age AS interval) LIMIT :batch)"
+                "DELETE FROM idempotency_records WHERE id IN (SELECT id FROM idempotency_records "
+                "WHERE created_at < now() - CAST(:age AS interval) LIMIT :batch)"
             ),
             {"age": older_than, "batch": SWEEP_BATCH},
         )
