@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from marketplace.http import (
     EXCEPTION_HANDLERS,
     compression_config,
     correct_allow_header,
+    document_unsupported_media_type,
     locate_created,
 )
 from marketplace.jobs import connect_redis
@@ -205,9 +207,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    document_unsupported_media_type(app)
     # Outermost, around Litestar's own exception handling: every answer gets its id.
     # Inside it, the rate limits: a refusal gets an id and an access-log line too.
-    app.asgi_handler = RequestIds(RateLimits(app.asgi_handler))
+    level = logging.getLevelName(settings.log_level)
+    app.asgi_handler = RequestIds(
+        RateLimits(app.asgi_handler),
+        access_log=not isinstance(level, int) or level <= logging.INFO,
+    )
     return app
 
 

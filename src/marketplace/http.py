@@ -241,6 +241,20 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def document_unsupported_media_type(app: Any) -> None:
+    """Every operation that reads a JSON body lists its 415 (`request_edge.edge_checks`)."""
+    spec = ResponseSpec(
+        data_container=Problem,
+        description="The body is not JSON (`unsupported_media_type`)",
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if handler.include_in_schema and handler.parsed_data_field is not None:
+                handler.responses = {**(handler.responses or {}), 415: spec}
+
+
 def compression_config() -> CompressionConfig:
     """gzip for every body of 2 KiB or more (clients are often on mobile networks).
 

@@ -24,9 +24,9 @@ app-level middleware never does.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -49,6 +49,11 @@ _SANE = re.compile(rb"[A-Za-z0-9._:+=/-]{1,%d}" % MAX_LENGTH)
 
 _current: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = structlog.get_logger("marketplace.access")
+# structlog's own context variable for `request_id` (what `bind_contextvars` sets), so
+# `merge_contextvars` puts it on every line.
+_LOG_REQUEST_ID: ContextVar[Any] = structlog.contextvars._CONTEXT_VARS.setdefault(
+    "structlog_request_id", ContextVar("structlog_request_id", default=Ellipsis)
+)
 
 
 def current_request_id() -> str | None:
@@ -62,7 +67,7 @@ def current_scope() -> Any:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def accepted(raw: bytes | None) -> str | None:
@@ -93,8 +98,10 @@ def _from_headers(headers: list[tuple[bytes, bytes]]) -> bytes | None:
 class RequestIds:
     """ASGI wrapper: gives the request its id, returns it, writes the access line."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, access_log: bool = True) -> None:
         self.app = app
+        # Off when the log level is above INFO: not even the line's fields are gathered.
+        self.access_log = access_log
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -118,14 +125,16 @@ class RequestIds:
                 message["headers"] = [*headers, *added]
             await send(message)
 
-        with bound(request_id):
-            scope_token = _scope.set(scope)
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                seconds = time.perf_counter() - started
-                route = scope.get("path_template")
-                observe_request(scope["method"], route, status, seconds, replayed)
+        # `bound()` spelled out: this runs on every request.
+        token, scope_token = _current.set(request_id), _scope.set(scope)
+        log_token = _LOG_REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = scope.get("path_template")
+            observe_request(scope["method"], route, status, seconds, replayed)
+            if self.access_log:
                 access_log.info(
                     "http_request",
                     method=scope["method"],
@@ -134,4 +143,6 @@ class RequestIds:
                     status=status,
                     duration_ms=round(seconds * 1000, 2),
                 )
-                _scope.reset(scope_token)
+            _LOG_REQUEST_ID.reset(log_token)
+            _scope.reset(scope_token)
+            _current.reset(token)
