@@ -33,6 +33,7 @@ from typing import Any
 
 import msgspec
 import structlog
+from redis.exceptions import RedisError
 
 from marketplace.client_address import address_of
 from marketplace.http import PROBLEM_MEDIA_TYPE, Problem, type_uri
@@ -42,7 +43,8 @@ from marketplace.request_ids import current_request_id
 from marketplace.settings import Settings
 
 log = structlog.get_logger(__name__)
-_FAILURES: tuple[type[BaseException], ...] = (*REDIS_UNAVAILABLE, TimeoutError)
+# Away, slow, or refusing (OOM, BUSY, a replica read-only): the request is served.
+_FAILURES: tuple[type[BaseException], ...] = (*REDIS_UNAVAILABLE, TimeoutError, RedisError)
 
 # Set in the ASGI scope by the principal's provider once a key was found good.
 AUTHENTICATED = "marketplace.authenticated"
