@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run test browser check lint format typecheck imports openapi openapi-check migrations-check migration bench reliability clean
+.PHONY: install run test browser check lint format typecheck imports openapi openapi-check migrations-check manifests-check migration bench reliability clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,8 +41,8 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
-## Lint, format, types, import rules, OpenAPI drift, migration drift.
-check: lint typecheck imports openapi-check migrations-check
+## Lint, format, types, import rules, OpenAPI drift, migration drift, Kubernetes manifests.
+check: lint typecheck imports openapi-check migrations-check manifests-check
 
 lint: install
 	$(BIN)/ruff check src tests bench reliability
@@ -67,6 +67,11 @@ openapi-check: install
 
 migrations-check: install
 	$(BIN)/marketplace check-migrations
+
+## Every manifest under deploy/k8s against the Kubernetes API schemas, offline (the schemas
+## ship in the kubernetes-validate package), strictly: unknown fields fail too.
+manifests-check: install
+	$(BIN)/kubernetes-validate --strict --quiet $(filter-out deploy/k8s/kustomization.yaml,$(wildcard deploy/k8s/*.yaml))
 
 ## Autogenerate a migration from model changes: make migration m="add listings"
 migration: install

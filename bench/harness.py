@@ -375,6 +375,9 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         LOG_FORMAT="json",
         MARKETPLACE_ENV="production",
+        # Production refuses the development placeholders; nothing here reaches Stripe.
+        STRIPE_API_KEY=os.environ.get("STRIPE_API_KEY") or "sk_test_bench_no_stripe_calls",
+        STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_bench_unused",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     env.update(extra)

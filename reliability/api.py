@@ -38,8 +38,15 @@ class Api:
             limits=httpx.Limits(
                 max_connections=200, max_keepalive_connections=50, keepalive_expiry=2.0
             ),
+            event_hooks={"response": [self._count]},
         )
         self.admin = admin_key
+        # Answers refused by a rate limit: the battery's normal load must never see one.
+        self.rate_limited: list[str] = []
+
+    async def _count(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            self.rate_limited.append(f"{response.request.method} {response.request.url.path}")
 
     async def close(self) -> None:
         await self.client.aclose()

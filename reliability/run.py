@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.harness import api_server, asyncpg_dsn, start_services
 
-from reliability import checks, outages
+from reliability import checks, outages, rate_limits
 from reliability.api import Api, platform_key
 from reliability.processes import WorkerProcess
 
@@ -140,6 +140,8 @@ async def run_checks(
         counts += await with_worker(api, database_url, redis_url, seeds)
         counts += await checks.timed(checks.ledger_balanced(dsn))
         counts += await checks.timed(checks.stock_consistent(dsn))
+        counts += await checks.timed(rate_limits.brute_force(api))
+        counts.append(rate_limits.normal_load(api))
         # Servers of their own, stopped and stalled (after the worker checks: the stall's
         # worker sweeps whatever events are left unhandled in this database).
         counts += await checks.timed(
@@ -185,6 +187,15 @@ def main() -> int:
     # The partner webhook receiver is on loopback (the API and worker refuse private
     # targets otherwise).
     os.environ["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "true"
+    # The battery's client is the loopback proxy: the brute-force check names its own
+    # address with X-Forwarded-For, so its brake falls on that address alone.
+    os.environ["TRUSTED_PROXIES"] = "127.0.0.1/32"
+    # schemathesis's `ignored_auth` probes every operation with a wrong key from loopback
+    # and wants 401: some 100 wrong keys in a minute or two, a brute force by the default
+    # allowance (30 a minute), which would answer 429. The battery's servers allow 300;
+    # the brute-force check sends that many and 270 more (`reliability.rate_limits`). Every
+    # other limit keeps its default.
+    os.environ.setdefault("RATE_LIMIT_BAD_KEYS_PER_ADDRESS", "300")
     services = start_services()
     with (
         services.database("reliability") as database_url,

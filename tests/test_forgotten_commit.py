@@ -124,7 +124,12 @@ async def test_a_forgotten_commit_is_logged_in_production(
     import msgspec
     import structlog.testing
 
-    production = msgspec.structs.replace(settings, environment="production")
+    production = msgspec.structs.replace(
+        settings,
+        environment="production",
+        stripe_api_key="sk_test_forgotten_commit",
+        stripe_webhook_secret="whsec_forgotten_commit",
+    )
     app = probe_app(production)
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
         with structlog.testing.capture_logs() as logs:

@@ -75,7 +75,7 @@ def test_the_schedule_runs_at_start_and_every_hour() -> None:
 def test_every_job_a_tasks_module_defines_is_registered_with_the_worker() -> None:
     """A job (a coroutine taking the worker's `ctx`) that is neither a worker function nor
     on the cron list never runs: the standing-order schedule once fell out this way."""
-    registered = {f.coroutine for f in WorkerSettings.functions}  # type: ignore[attr-defined]
+    registered = {inspect.unwrap(f.coroutine) for f in WorkerSettings.functions}  # type: ignore[attr-defined]
     registered |= {c.coroutine for c in WorkerSettings.cron_jobs}
     missing = []
     for found in pkgutil.walk_packages(marketplace.__path__, "marketplace."):

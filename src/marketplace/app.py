@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,11 +23,18 @@ from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.documents.controller import DocumentController
-from marketplace.http import EXCEPTION_HANDLERS, compression_config, correct_allow_header
+from marketplace.http import (
+    EXCEPTION_HANDLERS,
+    compression_config,
+    correct_allow_header,
+    document_unsupported_media_type,
+    locate_created,
+)
 from marketplace.jobs import connect_redis
 from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
+from marketplace.monitoring import MetricsController
 from marketplace.openapi_schema import StrictStructSchemaPlugin, partner_webhooks
 from marketplace.orders.controller import OrderController
 from marketplace.orders.kitchens.controller import KitchenBudgetController, StandingOrderController
@@ -34,9 +42,11 @@ from marketplace.payments.controller import PaymentController
 from marketplace.procurement.contracts.controller import TradeContractController
 from marketplace.procurement.lots.controller import BulogLotController
 from marketplace.procurement.sourcing.controller import SourcingController
+from marketplace.rate_limits import RateLimiter, RateLimits
 from marketplace.read_pool import ReadPool
 from marketplace.request_edge import edge_checks
-from marketplace.settings import Settings, load_settings
+from marketplace.request_ids import RequestIds
+from marketplace.settings import Settings, load_settings, production_problems
 from marketplace.system import HealthController
 from marketplace.web import (
     SESSION_STORE,
@@ -63,6 +73,7 @@ payments, settlements and awards require an `Idempotency-Key` header.
 def controllers() -> list[type]:
     return [
         HealthController,
+        MetricsController,
         OrganizationController,
         ProductController,
         ListingController,
@@ -119,6 +130,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "DATABASE_URL and REDIS_URL must be set (`marketplace serve` starts embedded "
             "servers and sets them when they are not)."
         )
+    if problems := production_problems(settings):
+        raise RuntimeError(
+            "Refusing to start with MARKETPLACE_ENV=production: " + "; ".join(problems)
+        )
     database_url, redis_url = settings.database_url, settings.redis_url
     # The pages' sessions, in PostgreSQL; bound to the engine once the lifespan made it.
     page_sessions = PostgresSessionStore()
@@ -145,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.session_factory = create_session_factory(engine)
         page_sessions.sessions = app.state.session_factory
         app.state.redis = redis
+        app.state.rate_limiter = RateLimiter(redis, settings)
         # Authenticated keys are cached per process while subscribed to revocations.
         principal_cache = PrincipalCache(
             settings.auth_cache_ttl_seconds, probe_timeout=settings.redis_timeout_seconds
@@ -166,7 +182,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     assets = create_static_files_router(
         path="/schema/assets", directories=[SWAGGER_ASSETS], include_in_schema=False
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *controllers(),
             assets,
@@ -182,13 +198,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[correct_allow_header],
+        after_request=locate_created,
         before_request=edge_checks,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
         compression_config=compression_config(),
+        # Logging is `marketplace.logs`' alone (Litestar's default would replace the root
+        # handler with its own plain-text one).
+        logging_config=None,
         debug=False,
     )
+    document_unsupported_media_type(app)
+    # Outermost, around Litestar's own exception handling: every answer gets its id.
+    # Inside it, the rate limits: a refusal gets an id and an access-log line too.
+    level = logging.getLevelName(settings.log_level)
+    app.asgi_handler = RequestIds(
+        RateLimits(app.asgi_handler),
+        access_log=not isinstance(level, int) or level <= logging.INFO,
+    )
+    return app
 
 
 def build_openapi_schema(settings: Settings) -> dict[str, object]:

@@ -14,10 +14,11 @@ import ctypes
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from marketplace.logs import configure_logging
-from marketplace.settings import Settings, load_settings
+from marketplace.settings import Settings, load_settings, production_problems
 from marketplace.supervisor import ProcessSupervisor
 
 
@@ -137,11 +138,16 @@ def cmd_worker(settings: Settings) -> int:
     return 0
 
 
-def cmd_worker_health(settings: Settings) -> int:
-    """Exit 0 if some worker has beaten within three heartbeat intervals, else 1."""
+def cmd_worker_health(settings: Settings, this_host: bool = False) -> int:
+    """Exit 0 if some worker has beaten within three heartbeat intervals, else 1.
+
+    `this_host` (a pod's liveness probe): 1 only when Redis answers and no worker on this
+    host has beaten lately; Redis away is not this pod's fault, so it passes."""
     from marketplace.jobs import connect_redis, read_heartbeat
 
     _, redis_url = _services(settings)
+    if this_host:
+        return asyncio.run(_host_health(redis_url, settings))
 
     async def check() -> int:
         redis = connect_redis(redis_url, timeout=settings.redis_timeout_seconds)
@@ -167,6 +173,28 @@ def cmd_worker_health(settings: Settings) -> int:
     return asyncio.run(check())
 
 
+async def _host_health(redis_url: str, settings: Settings) -> int:
+    import datetime as dt
+    import socket
+
+    from marketplace.jobs import connect_redis, host_heartbeat
+
+    host = socket.gethostname()
+    redis = connect_redis(redis_url, timeout=settings.redis_timeout_seconds)
+    try:
+        beat = await host_heartbeat(redis, host, dt.datetime.now(dt.UTC))
+    except Exception as exc:
+        print(f"unknown: Redis cannot be asked ({type(exc).__name__}); not this pod's fault")
+        return 0
+    finally:
+        await redis.aclose()
+    if beat is None:
+        print(f"stale: no worker on {host} beat in the last three intervals")
+        return 1
+    print(f"ok: {beat.worker} beat at {beat.at.isoformat()}")
+    return 0
+
+
 def cmd_serve(
     settings: Settings, host: str, port: int, workers: int, with_worker: bool, seed_demo: bool
 ) -> int:
@@ -175,6 +203,10 @@ def cmd_serve(
     # Production runs migrations as a separate step (a Kubernetes Job); the embedded
     # development database is migrated here so `make run` needs nothing else.
     migrate = settings.uses_embedded_services or seed_demo
+    # Every uvicorn process writes its metrics where `/metrics` sums them (a fresh folder
+    # each start: counts of a previous run's processes must not be summed in).
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
     _services(settings)
     settings = load_settings()
     if migrate:
@@ -201,7 +233,13 @@ def cmd_serve(
             port=port,
             workers=workers,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
+            # Our logging (`marketplace.logs`) for uvicorn's lines too, and our access
+            # log (`marketplace.request_ids`: JSON with LOG_FORMAT=json, request ids).
+            log_config=None,
+            access_log=False,
+            # Forwarded addresses are read by `marketplace.client_address` alone, from the
+            # proxies TRUSTED_PROXIES names (uvicorn would trust any loopback peer's).
+            proxy_headers=False,
         )
     finally:
         if worker is not None:
@@ -230,9 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--with-worker", action="store_true", help="also run the arq worker")
     serve.add_argument("--seed-demo", action="store_true", help="migrate and seed demo data")
     sub.add_parser("worker", help="run the background job worker")
-    sub.add_parser(
+    health = sub.add_parser(
         "worker-health",
         help="exit 0 if a worker's heartbeat is fresh, 1 if stale or Redis can't be asked",
+    )
+    health.add_argument(
+        "--this-host",
+        action="store_true",
+        help="a pod's liveness: 1 only if Redis answers and no worker here beat lately",
     )
     sub.add_parser("migrate", help="apply database migrations")
     make_migration = sub.add_parser("make-migration", help="autogenerate a migration")
@@ -249,10 +292,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What each command needs in production (`settings.production_problems`): (Redis, Stripe).
+_PRODUCTION_NEEDS = {
+    "serve": (True, True),
+    "worker": (True, True),
+    "worker-health": (True, False),
+}
+
+
+def refuse_unsafe_production(settings: Settings, command: str) -> int | None:
+    """Exit status 78 (EX_CONFIG) with every reason when production is misconfigured."""
+    if command == "openapi":
+        return None
+    redis, stripe = _PRODUCTION_NEEDS.get(command, (False, False))
+    problems = production_problems(settings, redis=redis, stripe=stripe)
+    if not problems:
+        return None
+    print(
+        f"marketplace {command}: refusing to start with MARKETPLACE_ENV=production:",
+        file=sys.stderr,
+    )
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 78
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    refused = refuse_unsafe_production(settings, args.command)
+    if refused is not None:
+        return refused
     match args.command:
         case "serve":
             return cmd_serve(
@@ -261,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         case "worker":
             return cmd_worker(settings)
         case "worker-health":
-            return cmd_worker_health(settings)
+            return cmd_worker_health(settings, args.this_host)
         case "migrate":
             return cmd_migrate(settings)
         case "make-migration":

@@ -19,6 +19,7 @@ from marketplace.accounts.authentication import Authenticator, KeyRevocations
 from marketplace.accounts.domain import Principal
 from marketplace.db import ReadOnlyUnitOfWork, UnitOfWork, create_read_session_factory
 from marketplace.jobs import ArqJobQueue
+from marketplace.rate_limits import AUTHENTICATED
 from marketplace.read_pool import ReadPool
 
 log = structlog.get_logger(__name__)
@@ -92,16 +93,20 @@ async def provide_principal(
 ) -> Principal:
     """The caller, after the unit of work: Litestar resolves independent dependencies
     concurrently in a task group, which would cost every request two tasks."""
-    return await _authenticator(request.app.state).authenticate(
+    principal = await _authenticator(request.app.state).authenticate(
         request.headers.get("authorization"), uow
     )
+    request.scope[AUTHENTICATED] = True  # type: ignore[literal-required]
+    return principal
 
 
 async def provide_principal_alone(request: Request[Any, Any, State]) -> Principal:
     """The caller, for a handler that opens no unit of work (`READ_POOL`)."""
-    return await _authenticator(request.app.state).authenticate(
+    principal = await _authenticator(request.app.state).authenticate(
         request.headers.get("authorization"), None
     )
+    request.scope[AUTHENTICATED] = True  # type: ignore[literal-required]
+    return principal
 
 
 def _authenticator(state: State) -> Authenticator:

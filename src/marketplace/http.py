@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,7 +31,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from marketplace.errors import BadRequest, DomainError
+from marketplace.metrics import count_problem
 from marketplace.outages import DatabaseUnavailable, database_unavailable
+from marketplace.request_ids import current_request_id, current_scope
 
 log = structlog.get_logger(__name__)
 
@@ -48,14 +51,18 @@ class Problem(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
     extra: dict[str, Any] | None = None
+    # The request's `X-Request-ID` (`marketplace.request_ids`): quote it to support.
+    request_id: str | None = None
 
 
 def _problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Problem]:
     problem.instance = request.url.path
+    problem.request_id = current_request_id()
+    count_problem(problem.code)
     return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-def _type_uri(code: str) -> str:
+def type_uri(code: str) -> str:
     return f"https://docs.koperasi.market/problems/{code}"
 
 
@@ -64,7 +71,7 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     return _problem_response(
         request,
         Problem(
-            type=_type_uri(exc.code),
+            type=type_uri(exc.code),
             title=exc.title,
             status=exc.status,
             code=exc.code,
@@ -85,7 +92,7 @@ def validation_error_handler(
     return _problem_response(
         request,
         Problem(
-            type=_type_uri("validation_failed"),
+            type=type_uri("validation_failed"),
             title="The request is not valid",
             status=400,
             code="validation_failed",
@@ -126,7 +133,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = "This method is not allowed on this resource."
     response = _problem_response(
         request,
-        Problem(type=_type_uri(code), title=detail, status=status, code=code, detail=detail),
+        Problem(type=type_uri(code), title=detail, status=status, code=code, detail=detail),
     )
     if exc.headers:  # e.g. `Allow` on 405, `Retry-After` on 429
         response.headers.update(exc.headers)
@@ -168,7 +175,7 @@ def _service_unavailable(request: Request[Any, Any, Any], detail: str) -> Respon
     response = _problem_response(
         request,
         Problem(
-            type=_type_uri("service_unavailable"),
+            type=type_uri("service_unavailable"),
             title="Temporarily unavailable",
             status=503,
             code="service_unavailable",
@@ -184,7 +191,7 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
     return _problem_response(
         request,
         Problem(
-            type=_type_uri("internal_error"),
+            type=type_uri("internal_error"),
             title="Internal error",
             status=500,
             code="internal_error",
@@ -208,7 +215,8 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI documentation of the problem responses an operation can return.
 
     400 is always listed: any parameter can fail validation, and our 400 is a problem
-    body, not the framework's default shape.
+    body, not the framework's default shape. So is 429: every request is rate limited
+    (`marketplace.rate_limits`).
     """
     descriptions = {
         400: "Malformed request or failed validation",
@@ -217,6 +225,10 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         404: "No such object in your organization",
         409: "Conflicts with the current state (or the same Idempotency-Key is in flight)",
         422: "Breaks a business rule; the problem names the figures",
+        429: (
+            "Over a rate limit (`rate_limited`): see `Retry-After`, `RateLimit` and "
+            "`RateLimit-Policy`"
+        ),
     }
     return {
         s: ResponseSpec(
@@ -225,8 +237,22 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for s in sorted({400, *statuses})
+        for s in sorted({400, 429, *statuses})
     }
+
+
+def document_unsupported_media_type(app: Any) -> None:
+    """Every operation that reads a JSON body lists its 415 (`request_edge.edge_checks`)."""
+    spec = ResponseSpec(
+        data_container=Problem,
+        description="The body is not JSON (`unsupported_media_type`)",
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if handler.include_in_schema and handler.parsed_data_field is not None:
+                handler.responses = {**(handler.responses or {}), 415: spec}
 
 
 def compression_config() -> CompressionConfig:
@@ -320,6 +346,33 @@ def paginate(
     page = rows[:limit]
     more = len(rows) > limit
     return page, encode_cursor(cursor_key(page[-1])) if more and page else None
+
+
+async def locate_created(response: Response[Any]) -> Response[Any]:
+    """`after_request` hook: a 201 whose object can be read at `<path>/<id>` says where
+    (`Location`), as RFC 9110 asks of a created resource."""
+    if response.status_code != 201 or "location" in response.headers:
+        return response
+    object_id = getattr(response.content, "id", None)
+    scope = current_scope()
+    if object_id is None or scope is None:
+        return response
+    template, app = scope.get("path_template"), scope.get("app")
+    if template is not None and app is not None and template in _readable_collections(app):
+        response.headers["Location"] = f"{scope['path'].rstrip('/')}/{object_id}"
+    return response
+
+
+@functools.cache
+def _readable_collections(app: Any) -> frozenset[str]:
+    """Path templates `P` for which `GET P/{an_id}` is a route."""
+    found = set()
+    for route in app.routes:
+        path = getattr(route, "path_format", "")
+        parent, _, last = path.rpartition("/")
+        if "GET" in getattr(route, "methods", ()) and last.startswith("{") and parent:
+            found.add(parent)
+    return frozenset(found)
 
 
 async def correct_allow_header(message: Any, scope: Any) -> None:

@@ -13,6 +13,7 @@ afresh. A duplicate arriving while the first is running waits for it (bounded by
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,8 @@ T = TypeVar("T")
 
 WAIT_FOR_FIRST = "10s"
 MAX_KEY_LENGTH = 255
+SWEEP_JOB = "idempotency.sweep"
+SWEEP_BATCH = 5000
 
 
 class IdempotencyRecord(IdMixin, TimestampMixin, Base):
@@ -138,6 +141,26 @@ async def run_idempotent(
     )
     await uow.commit()
     return Response(result, status_code=status_code)
+
+
+async def sweep_expired(uow: UnitOfWork, older_than: dt.timedelta) -> int:
+    """Delete the records older than `older_than` (`IDEMPOTENCY_TTL_HOURS`), in batches
+    each committed on its own; the hourly `idempotency.sweep` cron job. A key is honoured
+    for at least that long, and at most an hour more."""
+    deleted = 0
+    while True:
+        result = await uow.session.execute(
+            text(
+                "DELETE FROM idempotency_records WHERE id IN (SELECT id FROM idempotency_records "
+                "WHERE created_at < now() - CAST(:age AS interval) LIMIT :batch)"
+            ),
+            {"age": older_than, "batch": SWEEP_BATCH},
+        )
+        await uow.commit()
+        count = int(getattr(result, "rowcount", 0) or 0)
+        deleted += count
+        if count < SWEEP_BATCH:
+            return deleted
 
 
 # The header parameter of every idempotent POST. Documented as required; enforced (with its

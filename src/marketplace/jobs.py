@@ -9,20 +9,29 @@ the Redis connection every process uses, and the worker's heartbeat.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import os
 import socket
 from typing import Any, Protocol
 
 import msgspec
 from arq.connections import ArqRedis
+from arq.constants import default_queue_name
+from arq.worker import Function
 from redis.asyncio import ConnectionPool
+
+from marketplace.request_ids import bound, current_request_id
 
 # Present while some worker's loop is polling Redis; written every heartbeat interval
 # with a time to live of three intervals, so it expires by itself when no worker is left
 # (dead, stuck, or cut off from Redis — then nobody can write it, which is the truth).
 HEARTBEAT_KEY = "marketplace:worker:heartbeat"
 HEARTBEAT_MISSES = 3
+# Every beating worker's counts, one field per worker (`/metrics` sums them).
+WORKER_STATS_KEY = "marketplace:worker:stats"
+QUEUE_KEY = default_queue_name
 
 
 class JobQueue(Protocol):
@@ -30,11 +39,33 @@ class JobQueue(Protocol):
 
 
 class ArqJobQueue:
+    """Jobs enqueued while a request (or a job a request enqueued) runs carry its id as
+    the `request_id` keyword, which `carrying_request_id` binds into the job's logs."""
+
     def __init__(self, redis: Any) -> None:
         self.redis = redis
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
-        await self.redis.enqueue_job(name, *args, _job_id=job_id)
+        request_id = current_request_id()
+        if request_id is None:
+            await self.redis.enqueue_job(name, *args, _job_id=job_id)
+        else:
+            await self.redis.enqueue_job(name, *args, _job_id=job_id, request_id=request_id)
+
+
+def carrying_request_id(function: Function) -> Function:
+    """The worker function, taking the optional `request_id` keyword `ArqJobQueue` adds:
+    while it runs, its log lines (and the jobs it enqueues) carry that id."""
+    coroutine = function.coroutine
+
+    @functools.wraps(coroutine)
+    async def run(ctx: dict[str, Any], *args: Any, request_id: Any = None, **kwargs: Any) -> Any:
+        if not isinstance(request_id, str):
+            return await coroutine(ctx, *args, **kwargs)
+        with bound(request_id):
+            return await coroutine(ctx, *args, **kwargs)
+
+    return dataclasses.replace(function, coroutine=run)
 
 
 def connect_redis(url: str, *, timeout: float) -> ArqRedis:
@@ -65,6 +96,8 @@ class Heartbeat(msgspec.Struct, frozen=True):
     at: dt.datetime
     jobs_complete: int = 0
     jobs_failed: int = 0
+    jobs_retried: int = 0
+    interval: float = 5.0
 
 
 def worker_name() -> str:
@@ -72,8 +105,47 @@ def worker_name() -> str:
 
 
 async def write_heartbeat(redis: Any, heartbeat: Heartbeat, interval: float) -> None:
+    """The heartbeat, and this worker's line in the stats every API's `/metrics` reads."""
     ttl_ms = max(1, int(interval * HEARTBEAT_MISSES * 1000))
-    await redis.set(HEARTBEAT_KEY, msgspec.json.encode(heartbeat), px=ttl_ms)
+    encoded = msgspec.json.encode(heartbeat)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(HEARTBEAT_KEY, encoded, px=ttl_ms)
+        pipe.hset(WORKER_STATS_KEY, heartbeat.worker, encoded)
+        await pipe.execute()
+
+
+async def host_heartbeat(redis: Any, host: str, now: dt.datetime) -> Heartbeat | None:
+    """The freshest beat of a worker on `host` (a pod), if one beat within three of its
+    intervals."""
+    fresh = [
+        beat
+        for beat in (await read_worker_stats(redis, now))[1]
+        if beat.worker.rsplit(":", 1)[0] == host
+    ]
+    return max(fresh, key=lambda beat: beat.at, default=None)
+
+
+async def read_worker_stats(redis: Any, now: dt.datetime) -> tuple[int, list[Heartbeat]]:
+    """(jobs queued, the last beat of each worker still beating); the lines of workers
+    gone silent for three of their intervals are removed."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcard(QUEUE_KEY)
+        pipe.hgetall(WORKER_STATS_KEY)
+        queued, lines = await pipe.execute()
+    live, gone = [], []
+    for name, raw in lines.items():
+        try:
+            beat = msgspec.json.decode(raw, type=Heartbeat)
+        except msgspec.DecodeError:
+            gone.append(name)
+            continue
+        if (now - beat.at).total_seconds() > beat.interval * HEARTBEAT_MISSES:
+            gone.append(name)
+        else:
+            live.append(beat)
+    if gone:
+        await redis.hdel(WORKER_STATS_KEY, *gone)
+    return int(queued), live
 
 
 async def read_heartbeat(redis: Any) -> Heartbeat | None:

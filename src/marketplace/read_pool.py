@@ -74,6 +74,7 @@ class ReadPool:
             "application_name": application_name,
             "default_transaction_read_only": "on",
         }
+        self._max_size = max_size
         self._slots = asyncio.Semaphore(max_size)
         self._idle: list[tuple[asyncpg.Connection, float]] = []
         self._closed = False
@@ -122,6 +123,16 @@ class ReadPool:
                     self._give_back(connection)
                 self._slots.release()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def stats(self) -> dict[str, int]:
+        """For `/metrics`: slots, slots in use, idle connections, requests waiting."""
+        waiters = getattr(self._slots, "_waiters", None) or ()
+        return {
+            "size": self._max_size,
+            "in_use": self._max_size - self._slots._value,
+            "idle": len(self._idle),
+            "waiting": sum(1 for w in waiters if not w.done()),
+        }
 
     async def _take_slot(self) -> None:
         if not self._slots.locked():

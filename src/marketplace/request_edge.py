@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 
 from marketplace.dates import out_of_range
 from marketplace.errors import NotAuthenticated
@@ -49,6 +49,13 @@ async def edge_checks(request: Request[Any, Any, Any]) -> None:
     body = await request.body()
     if not body:
         return
+    if field is not None and not _is_json(request.headers.get("content-type")):
+        # A body this API would decode as JSON must say it is JSON: `text/plain` or a form
+        # is the client's mistake, not something to guess at.
+        raise HTTPException(
+            status_code=415,
+            detail="Send the body as JSON (`Content-Type: application/json`).",
+        )
     _check_readable_json(body)
     if field is None:
         return
@@ -76,6 +83,15 @@ _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 # One pass removes the innermost pairs of both kinds at once (two `replace` calls in a row
 # would peel `{[]}` whole, two levels in one round).
 _INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json":
+        return True
+    return media.startswith("application/") and media.endswith("+json")
 
 
 def _check_readable_json(body: bytes) -> None:

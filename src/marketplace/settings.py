@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
+
+from marketplace.client_address import parse_networks
 
 # How far ahead an order may be placed for delivery. Kitchens order for next-day cooking
 # and plan at most a school term ahead; food stalls and cooperatives buy for the coming
@@ -58,6 +60,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # 2026, 5 packs / 25 kg (it was 2 packs / 10 kg): Bulog's SPHP rule as recorded in
     # domain-facts.md ("Bulog", 2026).
     sphp_daily_limit_kg: int = 25
+    # Proxies whose `Forwarded` / `X-Forwarded-For` are believed (`marketplace.client_address`):
+    # CIDRs, none by default (the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
+    # API rate limits (`marketplace.rate_limits`), per fixed window of this many seconds,
+    # shared by every process through Redis; 0 turns a limit off.
+    rate_limit_window_seconds: int = 60
+    # Requests per API key per window (a runaway integration, not a busy one: 100/s).
+    rate_limit_per_key: int = 6000
+    # Requests without an API key per client address per window.
+    rate_limit_per_address: int = 600
+    # Requests with a key that turned out bad (401) per client address per window; past
+    # it, that address's keys are refused with 429 before they are looked at, except keys
+    # it recently used successfully.
+    rate_limit_bad_keys_per_address: int = 30
+    # An Idempotency-Key is honoured at least this long (the hourly sweep deletes older).
+    idempotency_ttl_hours: float = 24.0
+    # When set, `/metrics` wants `Authorization: Bearer <token>`; open otherwise.
+    metrics_token: str | None = None
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -65,6 +85,37 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _TRUE = {"1", "true", "yes", "on"}
+# The development placeholders: a production process with these would take no payment.
+_STRIPE_PLACEHOLDERS = {"sk_test_local", "whsec_local"}
+_STRIPE_KEY_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "rk_test_")
+
+
+def production_problems(
+    settings: Settings, *, redis: bool = True, stripe: bool = True
+) -> list[str]:
+    """Why this configuration must not run with `MARKETPLACE_ENV=production` (none when
+    it may, or in any other environment): production never starts an embedded server and
+    never takes the local Stripe placeholders. `redis` / `stripe`: the command needs them."""
+    if settings.environment != "production":
+        return []
+    problems = []
+    if settings.database_url is None:
+        problems.append("DATABASE_URL is not set (production never starts an embedded PostgreSQL)")
+    if redis and settings.redis_url is None:
+        problems.append("REDIS_URL is not set (production never starts an embedded Redis)")
+    if stripe:
+        key, secret = settings.stripe_api_key, settings.stripe_webhook_secret
+        if key in _STRIPE_PLACEHOLDERS or not key.startswith(_STRIPE_KEY_PREFIXES):
+            problems.append(
+                "STRIPE_API_KEY is not a Stripe secret key (sk_live_…, or sk_test_… for a "
+                "staging system); the development placeholder is refused"
+            )
+        if secret in _STRIPE_PLACEHOLDERS or not secret.startswith("whsec_"):
+            problems.append(
+                "STRIPE_WEBHOOK_SECRET is not a Stripe webhook signing secret (whsec_…); "
+                "the development placeholder is refused"
+            )
+    return problems
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,7 +152,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sphp_daily_limit_kg=_not_negative(
             "SPHP_DAILY_LIMIT_KG", int(get("SPHP_DAILY_LIMIT_KG") or 25)
         ),
+        trusted_proxies=parse_networks(get("TRUSTED_PROXIES")),
+        metrics_token=get("METRICS_TOKEN"),
+        idempotency_ttl_hours=float(get("IDEMPOTENCY_TTL_HOURS") or 24.0),
+        rate_limit_window_seconds=max(1, _int(get, "RATE_LIMIT_WINDOW_SECONDS", 60)),
+        rate_limit_per_key=_not_negative(
+            "RATE_LIMIT_PER_KEY", _int(get, "RATE_LIMIT_PER_KEY", 6000)
+        ),
+        rate_limit_per_address=_not_negative(
+            "RATE_LIMIT_PER_ADDRESS", _int(get, "RATE_LIMIT_PER_ADDRESS", 600)
+        ),
+        rate_limit_bad_keys_per_address=_not_negative(
+            "RATE_LIMIT_BAD_KEYS_PER_ADDRESS", _int(get, "RATE_LIMIT_BAD_KEYS_PER_ADDRESS", 30)
+        ),
     )
+
+
+def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
+    """An integer setting: `0` is a value (it turns a limit off), unset is the default."""
+    raw = get(name)
+    return default if raw is None else int(raw)
 
 
 def _not_negative(name: str, value: int) -> int:

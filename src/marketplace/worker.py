@@ -23,7 +23,7 @@ import structlog
 from arq import cron
 from arq.worker import Worker, func, get_kwargs
 
-from marketplace import outbox
+from marketplace import idempotency, outbox
 from marketplace.accounts import tasks as accounts_tasks
 from marketplace.consignment import sales as consignment_sales
 from marketplace.consignment import tasks as consignment_tasks
@@ -31,6 +31,7 @@ from marketplace.db import create_engine, create_session_factory, unit_of_work
 from marketplace.jobs import (
     ArqJobQueue,
     Heartbeat,
+    carrying_request_id,
     connect_redis,
     worker_name,
     write_heartbeat,
@@ -90,24 +91,34 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
         return await outbox.sweep(uow, stale_after)
 
 
+# Each takes the `request_id` of the request that enqueued it (`jobs.carrying_request_id`).
+async def sweep_idempotency(ctx: dict[str, Any]) -> int:
+    older_than = dt.timedelta(hours=ctx["settings"].idempotency_ttl_hours)
+    async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
+        return await idempotency.sweep_expired(uow, older_than)
+
+
 FUNCTIONS = [
-    func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
-    # keep_result under the hour: the next hourly schedule may try a date that failed again.
-    func(
-        orders_tasks.materialize_standing_order,
-        name=orders_tasks.MATERIALIZE_JOB,
-        max_tries=5,
-        keep_result=1800,
-    ),
-    # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
-    func(
-        webhooks_tasks.deliver,
-        name=webhooks_tasks.DELIVER_JOB,
-        max_tries=3,
-        timeout=60,
-        keep_result=0,
-    ),
-    *payments_tasks.FUNCTIONS,
+    carrying_request_id(function)
+    for function in [
+        func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+        # keep_result under the hour: the next hourly schedule may try a date that failed again.
+        func(
+            orders_tasks.materialize_standing_order,
+            name=orders_tasks.MATERIALIZE_JOB,
+            max_tries=5,
+            keep_result=1800,
+        ),
+        # keep_result=0: the (delivery, attempt) job id dedupes only while queued or running.
+        func(
+            webhooks_tasks.deliver,
+            name=webhooks_tasks.DELIVER_JOB,
+            max_tries=3,
+            timeout=60,
+            keep_result=0,
+        ),
+        *payments_tasks.FUNCTIONS,
+    ]
 ]
 CRON_JOBS = [
     cron(
@@ -120,6 +131,7 @@ CRON_JOBS = [
     cron(lot_tasks.close_due_lots, name=lot_tasks.CLOSE_DUE_LOTS_JOB, second={30}),
     cron(consignment_tasks.flag_expired, name=consignment_tasks.FLAG_EXPIRED_JOB, minute={5}),
     cron(consignment_tasks.settle_due, name=consignment_tasks.SETTLE_DUE_JOB, minute={20}),
+    cron(sweep_idempotency, name=idempotency.SWEEP_JOB, minute={40}, second={0}),
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
     cron(
         webhooks_tasks.retry_due,
@@ -216,6 +228,8 @@ class SurvivingWorker(Worker):
                 at=dt.datetime.now(dt.UTC),
                 jobs_complete=self.jobs_complete,
                 jobs_failed=self.jobs_failed,
+                jobs_retried=self.jobs_retried,
+                interval=self.heartbeat_seconds,
             ),
             self.heartbeat_seconds,
         )

@@ -132,8 +132,56 @@ def test_expected_kinds_present() -> None:
         ("Deployment", "marketplace-worker"),
         ("Service", "marketplace-api"),
         ("Job", "marketplace-migrate"),
+        ("HorizontalPodAutoscaler", "marketplace-api"),
+        ("PodDisruptionBudget", "marketplace-api"),
+        ("PodDisruptionBudget", "marketplace-worker"),
+        ("NetworkPolicy", "marketplace-default-deny-ingress"),
+        ("NetworkPolicy", "marketplace-api-ingress"),
     ]:
         assert expected in kinds
+
+
+def test_the_api_scales_on_cpu_from_two_pods() -> None:
+    (hpa,) = [d for _, d in _k8s_objects("HorizontalPodAutoscaler")]
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "marketplace-api",
+    }
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+
+
+def test_disruption_budgets_keep_a_pod_of_each_deployment() -> None:
+    deployments = _deployments()
+    budgets = {d["metadata"]["name"]: d for _, d in _k8s_objects("PodDisruptionBudget")}
+    for name in ("marketplace-api", "marketplace-worker"):
+        selector = deployments[name]["spec"]["selector"]["matchLabels"]
+        assert budgets[name]["spec"]["selector"]["matchLabels"] == selector
+        assert budgets[name]["spec"]["minAvailable"] == 1
+        assert deployments[name]["spec"]["replicas"] > 1  # else a drain could never proceed
+
+
+def test_ingress_is_denied_except_to_the_api_port() -> None:
+    policies = {d["metadata"]["name"]: d["spec"] for _, d in _k8s_objects("NetworkPolicy")}
+    deny = policies["marketplace-default-deny-ingress"]
+    assert deny["podSelector"] == {}
+    assert deny["policyTypes"] == ["Ingress"]
+    assert "ingress" not in deny
+    api = policies["marketplace-api-ingress"]
+    selector = _deployments()["marketplace-api"]["spec"]["selector"]["matchLabels"]
+    assert api["podSelector"]["matchLabels"] == selector
+    assert [p["port"] for rule in api["ingress"] for p in rule["ports"]] == [APP_PORT]
+
+
+def test_the_worker_is_live_while_its_own_heartbeat_is() -> None:
+    container = _container(_deployments()["marketplace-worker"])
+    probe = container["livenessProbe"]
+    assert probe["exec"]["command"] == ["marketplace", "worker-health", "--this-host"]
+    # Three heartbeat intervals (5 s) fit well inside one probe period.
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 60
 
 
 def _container(obj: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +224,7 @@ def test_api_service_targets_the_container_port() -> None:
         assert _resolve_port(container, port["targetPort"]) == APP_PORT
 
 
-def test_worker_has_no_http_probes() -> None:
+def test_worker_has_no_http_probes() -> None:  # its liveness is an exec probe
     worker = _deployments()["marketplace-worker"]
     container = _container(worker)
     assert container["command"] == ["marketplace", "worker"]
@@ -243,7 +291,19 @@ def test_kustomize_renders() -> None:
         ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     kinds = sorted(d["kind"] for d in yaml.safe_load_all(out) if d)
-    assert kinds == ["ConfigMap", "Deployment", "Deployment", "Job", "Namespace", "Service"]
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Job",
+        "Namespace",
+        "NetworkPolicy",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "PodDisruptionBudget",
+        "Service",
+    ]
 
 
 # --------------------------------------------------------------------------------- compose

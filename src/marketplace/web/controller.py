@@ -35,6 +35,7 @@ from marketplace.accounts.domain import (
     TooManyAttempts,
     WeakPassword,
 )
+from marketplace.client_address import client_address
 from marketplace.dependencies import UoW
 from marketplace.errors import NotFound
 from marketplace.web import i18n
@@ -146,7 +147,7 @@ class PageController(Controller):
     async def sign_in(self, request: PageRequest, uow: UoW) -> Response[Any]:
         form = await request.form()
         phone, password = _field(form, "phone"), _field(form, "password")
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
         people = PeopleService(uow)
         try:
             person = await people.authenticate(phone, password, address=address, now=_now())
