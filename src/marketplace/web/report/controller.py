@@ -127,10 +127,6 @@ class ReportController(Controller):
         acting, scope, values, errors = resolved
         bundle: ReportBundle | None = None
         try:
-            periods = await BudgetService(uow).periods(
-                acting.principal, acting.membership.organization_id, before=None,
-                limit=LISTED_PERIODS,
-            )  # fmt: skip
             if not errors:
                 scope = scope or await _default(uow, acting)
                 bundle = await _bundle(uow, acting, scope)
@@ -144,6 +140,14 @@ class ReportController(Controller):
                 if refusal.code == "orders.invalid_report_range"
                 else refusal.detail
             )
+        try:
+            periods = await BudgetService(uow).periods(
+                acting.principal, acting.membership.organization_id, before=None,
+                limit=LISTED_PERIODS,
+            )  # fmt: skip
+        except NotFound:  # not a kitchen
+            await uow.rollback()
+            return not_found_page(request)
         await uow.commit()
         if bundle is not None:
             values = {
