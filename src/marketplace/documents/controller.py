@@ -31,7 +31,7 @@ from marketplace.documents.schemas import (
 from marketplace.documents.service import DocumentService
 from marketplace.errors import BadRequest
 from marketplace.http import problem_responses
-from marketplace.orders import MIN_SUPPLIERS
+from marketplace.orders import MIN_SUPPLIERS, BudgetService
 
 PdfRequest = Request[Any, Any, State]
 
@@ -162,6 +162,8 @@ async def report_bundle(
     if period_id is not None:
         return await service.of_period(principal, kitchen_id, period_id)
     if start is None or end is None:
+        # Another organization's kitchen is not found, whatever the query lacks.
+        await BudgetService(uow).ensure_kitchen(principal, kitchen_id)
         raise ReportScopeMissing("Give `period_id`, or both `from` and `to`.")
     return await service.of_dates(principal, kitchen_id, start, end)
 
