@@ -117,6 +117,8 @@ async def test_bad_ranges_are_the_form_again_and_another_kitchen_sees_nothing(
     own = await pages.get("/laporan")
     assert own.status_code == 200
     assert "Belum ada yang diterima." in own.text
+    assert "Tidak ada periode anggaran pada hari-hari ini." in own.text
+    assert "Sisa" not in own.text
     # A cooperative's person has no kitchen: not found.
     pages.cookies.clear()
     coop = world.suppliers["coop"].actor

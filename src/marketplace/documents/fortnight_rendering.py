@@ -49,9 +49,13 @@ def _summary(pdf: FPDF, bundle: ReportBundle) -> None:
     pdf.cell(pdf.epw, 5, f"Periode: {_date(r.start)} s.d. {_date(r.end)}",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
     pdf.ln(4)
-    _row(pdf, "Pagu bahan baku", rupiah(r.envelope))
-    _row(pdf, "Terpakai (barang diterima)", rupiah(r.spent))
-    _row(pdf, "Sisa", rupiah(r.remaining), bold=True)
+    if r.envelope:
+        _row(pdf, "Pagu bahan baku", rupiah(r.envelope))
+        _row(pdf, "Terpakai (barang diterima)", rupiah(r.spent))
+        _row(pdf, "Sisa", rupiah(r.remaining), bold=True)
+    else:
+        _row(pdf, "Pagu bahan baku", "tidak ada periode anggaran")
+        _row(pdf, "Terpakai (barang diterima)", rupiah(r.spent), bold=True)
     pdf.ln(2)
     _row(pdf, "Jumlah penerimaan (BAST)", str(len(bundle.deliveries)))
     _row(pdf, "Jumlah pemasok berbeda", f"{r.suppliers} (minimal {MIN_SUPPLIERS})")
