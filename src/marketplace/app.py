@@ -22,7 +22,7 @@ from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
-from marketplace.documents.controller import DocumentController
+from marketplace.documents.controller import DocumentController, KitchenReportController
 from marketplace.http import (
     EXCEPTION_HANDLERS,
     compression_config,
@@ -88,6 +88,7 @@ def controllers() -> list[type]:
         PaymentController,
         SourcingController,
         DocumentController,
+        KitchenReportController,
     ]
 
 

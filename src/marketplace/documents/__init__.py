@@ -13,6 +13,8 @@ them imports it.
 
 from marketplace.documents.domain import DocumentFacts, DocumentKind, DocumentNotReady
 from marketplace.documents.domain.amounts import rupiah
+from marketplace.documents.fortnight import ReportBundle, TwoWeeklyReportService
+from marketplace.documents.fortnight_rendering import report_csv_response, report_pdf_response
 from marketplace.documents.rendering import file_name, pdf_response, render_pdf, verification_url
 from marketplace.documents.service import DocumentService, IssuedDocument
 
@@ -22,9 +24,13 @@ __all__ = [
     "DocumentNotReady",
     "DocumentService",
     "IssuedDocument",
+    "ReportBundle",
+    "TwoWeeklyReportService",
     "file_name",
     "pdf_response",
     "render_pdf",
+    "report_csv_response",
+    "report_pdf_response",
     "rupiah",
     "verification_url",
 ]

@@ -8,18 +8,30 @@ delivered) is 409 `documents.not_ready`. Any role of a party may download.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, QueryParameter
 
 from marketplace.dependencies import Caller, UoW
+from marketplace.documents.fortnight import ReportBundle, TwoWeeklyReportService
+from marketplace.documents.fortnight_rendering import report_csv_response, report_pdf_response
 from marketplace.documents.rendering import pdf_response
-from marketplace.documents.schemas import PDF_DESCRIPTION, PDF_MEDIA_TYPE, pdf_responses
+from marketplace.documents.schemas import (
+    PDF_DESCRIPTION,
+    PDF_MEDIA_TYPE,
+    ReportedDeliveryOut,
+    TwoWeeklyReportOut,
+    pdf_responses,
+)
 from marketplace.documents.service import DocumentService
+from marketplace.errors import BadRequest
 from marketplace.http import problem_responses
+from marketplace.orders import MIN_SUPPLIERS, BudgetService
 
 PdfRequest = Request[Any, Any, State]
 
@@ -111,3 +123,164 @@ class DocumentController(Controller):
         document = await DocumentService(uow).consignment_statement(principal, statement_id)
         await uow.commit()
         return pdf_response([document], _base(request))
+
+
+class ReportScopeMissing(BadRequest):
+    code = "documents.report_scope_missing"
+    title = "Name a budget period, or the first and last day, of the report"
+
+
+From = Annotated[
+    dt.date | None,
+    QueryParameter(name="from", description="First delivery date (kitchen's local)"),
+]
+To = Annotated[
+    dt.date | None,
+    QueryParameter(name="to", description="Last delivery date, at most 31 days on"),
+]
+Period = Annotated[
+    uuid.UUID | None, QueryParameter(description="A budget period: its dates and envelope")
+]
+REPORT_DESCRIPTION = (
+    "The kitchen's two-weekly report to BGN for a budget period (`period_id`) or a range "
+    "of delivery dates (`from`, `to`, at most 31 days): every delivered leg with its BAST "
+    "(issued now if it was not yet, with the same number as its own PDF), spend against "
+    "the envelope, distinct suppliers against the programme's minimum of 15, and the "
+    "shares bought from cooperatives and from UMKM of the kitchen's city."
+)
+
+
+async def report_bundle(
+    uow: UoW,
+    principal: Caller,
+    kitchen_id: uuid.UUID,
+    start: dt.date | None,
+    end: dt.date | None,
+    period_id: uuid.UUID | None,
+) -> ReportBundle:
+    service = TwoWeeklyReportService(uow)
+    if period_id is not None:
+        return await service.of_period(principal, kitchen_id, period_id)
+    if start is None or end is None:
+        # Another organization's kitchen is not found, whatever the query lacks.
+        await BudgetService(uow).ensure_kitchen(principal, kitchen_id)
+        raise ReportScopeMissing("Give `period_id`, or both `from` and `to`.")
+    return await service.of_dates(principal, kitchen_id, start, end)
+
+
+def _csv_responses() -> dict[int, Any]:
+    return {
+        **problem_responses(400, 401, 404, 422),
+        200: ResponseSpec(
+            data_container=bytes,
+            description="One row per delivery: date, BAST number, supplier, goods, "
+            "quantity, unit, unit price, amount, order and leg ids.",
+            media_type="text/csv",
+            generate_examples=False,
+        ),
+    }
+
+
+def report_out(bundle: ReportBundle) -> TwoWeeklyReportOut:
+    r = bundle.report
+    return TwoWeeklyReportOut(
+        kitchen_organization_id=r.kitchen_id,
+        period_id=r.period_id,
+        start_date=r.start,
+        end_date=r.end,
+        envelope=r.envelope,
+        spent=r.spent,
+        remaining=r.remaining,
+        distinct_suppliers=r.suppliers,
+        min_suppliers=MIN_SUPPLIERS,
+        suppliers_missing=r.suppliers_missing,
+        cooperative_amount=r.cooperatives,
+        cooperative_share_permille=r.cooperative_share_tenths,
+        local_umkm_amount=r.local_umkm,
+        local_umkm_share_permille=r.local_umkm_share_tenths,
+        deliveries=[
+            ReportedDeliveryOut(
+                leg_id=d.row.leg_id,
+                order_id=d.row.order_id,
+                delivery_date=d.row.delivery_date,
+                supplier_organization_id=d.row.supplier_organization_id,
+                supplier_name=d.supplier_name,
+                product_id=d.row.product_id,
+                product_name=d.product_name,
+                delivered_quantity=d.row.delivered_quantity,
+                unit_price=d.row.unit_price,
+                amount=d.row.amount,
+                bast_number=d.bast.number,
+            )
+            for d in bundle.deliveries
+        ],
+        currency="IDR",
+    )
+
+
+class KitchenReportController(Controller):
+    path = "/v1/kitchens/{kitchen_id:uuid}/reports"
+    tags = ["kitchen budgets"]
+
+    @get(
+        "/two-weekly",
+        operation_id="getTwoWeeklyReport",
+        summary="The two-weekly report's figures and deliveries, each with its BAST number",
+        description=REPORT_DESCRIPTION + " Shares are in per mille of the spend.",
+        responses=problem_responses(400, 401, 404, 422),
+    )
+    async def figures(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        start: From = None,
+        end: To = None,
+        period_id: Period = None,
+    ) -> TwoWeeklyReportOut:
+        bundle = await report_bundle(uow, principal, kitchen_id, start, end, period_id)
+        await uow.commit()
+        return report_out(bundle)
+
+    @get(
+        "/two-weekly.pdf",
+        operation_id="getTwoWeeklyReportPdf",
+        summary="The two-weekly report as a PDF: summary, list of deliveries, each BAST",
+        description=REPORT_DESCRIPTION,
+        media_type=PDF_MEDIA_TYPE,
+        responses={**problem_responses(400, 401, 404, 422), **pdf_responses()},
+    )
+    async def pdf(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        request: PdfRequest,
+        start: From = None,
+        end: To = None,
+        period_id: Period = None,
+    ) -> Response[bytes]:
+        bundle = await report_bundle(uow, principal, kitchen_id, start, end, period_id)
+        await uow.commit()
+        return report_pdf_response(bundle, _base(request))
+
+    @get(
+        "/two-weekly.csv",
+        operation_id="getTwoWeeklyReportCsv",
+        summary="The two-weekly report's deliveries as CSV, with their BAST numbers",
+        description=REPORT_DESCRIPTION,
+        media_type="text/csv",
+        responses=_csv_responses(),
+    )
+    async def csv(
+        self,
+        kitchen_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        start: From = None,
+        end: To = None,
+        period_id: Period = None,
+    ) -> Response[bytes]:
+        bundle = await report_bundle(uow, principal, kitchen_id, start, end, period_id)
+        await uow.commit()
+        return report_csv_response(bundle)

@@ -191,17 +191,28 @@ def _signatures(pdf: FPDF, who: Sequence[str], day: dt.date) -> None:
     pdf.set_xy(pdf.l_margin, y + 28)
 
 
-def render_pdf(documents: Sequence[IssuedDocument], base_url: str) -> bytes:
-    """One PDF of the documents, each from a new page (an order's invoices of several
-    suppliers print together)."""
+def new_paper() -> FPDF:
+    """An empty A4 document with the papers' margins and page footer."""
     pdf = _Paper(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(auto=True, margin=18)
+    return pdf
+
+
+def add_documents(pdf: FPDF, documents: Sequence[IssuedDocument], base_url: str) -> None:
+    """Each document's paper, from a new page, as its own PDF prints it."""
+    for document in documents:
+        _page(pdf, document, verification_url(base_url, document))
+
+
+def render_pdf(documents: Sequence[IssuedDocument], base_url: str) -> bytes:
+    """One PDF of the documents, each from a new page (an order's invoices of several
+    suppliers print together)."""
+    pdf = new_paper()
     pdf.set_creation_date(min(d.created_at for d in documents))
     pdf.set_title(latin1(", ".join(d.number for d in documents)))
     pdf.set_author(latin1(documents[0].facts.issuer.name))
-    for document in documents:
-        _page(pdf, document, verification_url(base_url, document))
+    add_documents(pdf, documents, base_url)
     return bytes(pdf.output())
 
 
@@ -222,4 +233,12 @@ def pdf_response(documents: Sequence[IssuedDocument], base_url: str) -> Response
     )
 
 
-__all__ = ["file_name", "pdf_response", "render_pdf", "verification_url"]
+__all__ = [
+    "add_documents",
+    "file_name",
+    "latin1",
+    "new_paper",
+    "pdf_response",
+    "render_pdf",
+    "verification_url",
+]

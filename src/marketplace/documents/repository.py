@@ -42,6 +42,17 @@ class DocumentRepository:
             )
         )
 
+    async def of_subjects(self, kind: DocumentKind, subject_ids: list[uuid.UUID]) -> list[Document]:
+        """The documents of a kind already issued for any of the subjects, in one query."""
+        if not subject_ids:
+            return []
+        rows = await self.session.scalars(
+            select(Document).where(
+                Document.kind == kind.value, Document.subject_id.in_(subject_ids)
+            )
+        )
+        return list(rows)
+
     async def by_token(self, token: str) -> Document | None:
         return await self.session.scalar(select(Document).where(Document.public_token == token))
 

@@ -78,6 +78,22 @@ class DocumentService:
             lambda: self.subjects.goods_receipt_facts(leg),
         )
 
+    async def goods_receipts(
+        self, principal: Principal, legs: list[tuple[uuid.UUID, uuid.UUID]]
+    ) -> dict[uuid.UUID, IssuedDocument]:
+        """The BAST of each (leg, supplier): those already issued read in one query, the
+        others issued one by one as `goods_receipt` does (the same numbers either way)."""
+        existing = await self.repo.of_subjects(DocumentKind.GOODS_RECEIPT, [leg for leg, _ in legs])
+        found = {
+            d.subject_id: issued(d)
+            for d in existing
+            if (d.subject_id, d.issuer_organization_id) in set(legs)
+        }
+        for leg_id, _supplier in legs:
+            if leg_id not in found:
+                found[leg_id] = await self.goods_receipt(principal, leg_id)
+        return found
+
     async def order_invoices(
         self, principal: Principal, order_id: uuid.UUID
     ) -> list[IssuedDocument]:

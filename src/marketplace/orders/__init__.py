@@ -9,8 +9,10 @@ from its legs. Talks to listings (stock), consignment (sales on delivery), procu
 """
 
 from marketplace.orders.budget_service import BudgetFigures, BudgetService
+from marketplace.orders.domain.fortnight import MIN_SUPPLIERS
 from marketplace.orders.domain.lifecycle import LegStatus, can_cancel_order
 from marketplace.orders.placement import OrderPlacement, placement_policy
+from marketplace.orders.report_service import DeliveryRow, KitchenReport, KitchenReportService
 from marketplace.orders.schemas import (
     BudgetPeriodCreate,
     DeliveryIn,
@@ -23,10 +25,14 @@ from marketplace.orders.service import OrderService, OrderView, TradeTotal
 from marketplace.orders.standing import StandingOrderService
 
 __all__ = [
+    "MIN_SUPPLIERS",
     "BudgetFigures",
     "BudgetPeriodCreate",
     "BudgetService",
     "DeliveryIn",
+    "DeliveryRow",
+    "KitchenReport",
+    "KitchenReportService",
     "LegStatus",
     "OrderCreate",
     "OrderLineIn",

@@ -48,6 +48,11 @@ class BudgetService:
         self.directory = OrganizationDirectory(uow)
 
     async def _kitchen(self, principal: Principal, kitchen_id: uuid.UUID) -> None:
+        await self.ensure_kitchen(principal, kitchen_id)
+
+    async def ensure_kitchen(self, principal: Principal, kitchen_id: uuid.UUID) -> None:
+        """A kitchen the caller may see; anything else (another organization's, not a
+        kitchen) is not found."""
         principal.ensure_visible(kitchen_id, "kitchen")
         kitchen = await self.directory.get(kitchen_id)
         if kitchen is None or kitchen.kind is not OrganizationKind.KITCHEN:

@@ -42,6 +42,7 @@ from marketplace.web.pages import (
     template_engine,
 )
 from marketplace.web.receiving.controller import ReceivingController
+from marketplace.web.report.controller import ReportController
 from marketplace.web.shop import ShopController
 from marketplace.web.standing.controller import StandingOrderController
 
@@ -84,6 +85,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             KitchenController,
             ReceivingController,
             BudgetController,
+            ReportController,
             StandingOrderController,
             ShopController,
             DocumentPageController,

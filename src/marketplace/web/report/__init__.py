@@ -1,0 +1,1 @@
+"""The kitchen's two-weekly report to BGN on the pages: `/laporan`."""
