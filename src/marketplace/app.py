@@ -35,6 +35,7 @@ from marketplace.procurement.contracts.controller import TradeContractController
 from marketplace.procurement.lots.controller import BulogLotController
 from marketplace.procurement.sourcing.controller import SourcingController
 from marketplace.read_pool import ReadPool
+from marketplace.reports.controller import ReportController
 from marketplace.request_edge import edge_checks
 from marketplace.settings import Settings, load_settings
 from marketplace.system import HealthController
@@ -77,6 +78,7 @@ def controllers() -> list[type]:
         PaymentController,
         SourcingController,
         DocumentController,
+        ReportController,
     ]
 
 
