@@ -7,20 +7,18 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import problem_responses
 from marketplace.reports.schemas import OversightCreate, OversightUpdate
 from marketplace.reports.service import CooperativeReport, OversightRecord, ReportService
 
-Month = Annotated[
-    str,
-    Parameter(
-        description="A month, YYYY-MM (the cooperative's local month)",
-        pattern=r"^\d{4}-\d{2}$",
-    ),
+_MONTH = "A month, YYYY-MM (the cooperative's local month)"
+FromMonth = Annotated[
+    str, QueryParameter(name="from", description=_MONTH, pattern=r"^\d{4}-\d{2}$")
 ]
+ToMonth = Annotated[str, QueryParameter(name="to", description=_MONTH, pattern=r"^\d{4}-\d{2}$")]
 _OVERSIGHT = "/organizations/{organization_id:uuid}/oversight"
 
 
@@ -116,8 +114,8 @@ class ReportController(Controller):
         self,
         uow: UoW,
         principal: Caller,
-        from_month: Annotated[Month, Parameter(query="from")],
-        to_month: Annotated[Month, Parameter(query="to")],
+        from_month: FromMonth,
+        to_month: ToMonth,
         office: Annotated[
             uuid.UUID | None, Parameter(description="The office (default: yours)")
         ] = None,
