@@ -170,3 +170,39 @@ async def date_rows(
             )
             assert done.rowcount == 1, (table, row_id)  # type: ignore[attr-defined]
         await session.commit()
+
+
+async def known_month(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    factory: async_sessionmaker[AsyncSession],
+) -> tuple[City, int]:
+    c = await city(actors, client)
+    rice_a = await new_listing(client, c.coop_a, c.rice, tiers=[(1, 60_000)], stock=100)
+    rice_b = await new_listing(client, c.coop_b, c.rice, tiers=[(1, 50_000)], stock=100)
+    local_oil, local_listing = await consigned(
+        client, actors, c.coop_a, f"{c.code}.01.1004", 20_000
+    )
+    far_oil, far_listing = await consigned(client, actors, c.coop_a, "19.02.01.1001", 30_000)
+    legs = {
+        # 1 March 01:30 in Jakarta (still February in UTC): March.
+        await sold(client, c.kitchen, c.coop_a, rice_a.id, c.rice, 10, 10): utc("2026-02-28T18:30"),
+        # Ordered 5, received 4: 4 sell. 31 March 23:00 in Jakarta.
+        await sold(client, c.stall, c.coop_a, rice_a.id, c.rice, 5, 4): utc("2026-03-31T16:00"),
+        # A year before.
+        await sold(client, c.kitchen, c.coop_a, rice_a.id, c.rice, 2, 2): utc("2025-03-10T03:00"),
+        await sold(client, c.kitchen_b, c.coop_b, rice_b.id, c.rice, 3, 3): utc("2026-03-05T03:00"),
+        # 1 April 00:30 in Jakarta, still 31 March in UTC: April, not in the report.
+        await sold(client, c.kitchen_b, c.coop_b, rice_b.id, c.rice, 1, 1): utc("2026-03-31T17:30"),
+    }
+    local_leg = await sold(client, c.kitchen, c.coop_a, local_listing, local_oil, 5, 5)
+    far_leg = await sold(client, c.stall, c.coop_a, far_listing, far_oil, 2, 2)
+    consignment = {local_leg: utc("2026-03-12T03:00"), far_leg: utc("2026-03-13T03:00")}
+    await record_consignment_sales(factory)
+    await date_rows(factory, "order_legs", "delivered_at", "id", legs | consignment)
+    await date_rows(factory, "consignment_sales", "sold_at", "leg_id", consignment)
+    bulog_total, lot_id = await bulog_purchase(client, actors, c)
+    await date_rows(
+        factory, "bulog_purchase_orders", "created_at", "lot_id", {lot_id: utc("2026-03-20T03:00")}
+    )
+    return c, bulog_total

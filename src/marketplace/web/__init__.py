@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
+from marketplace.web.city.controller import CityController
 from marketplace.web.controller import PageController, not_found_page
 from marketplace.web.documents.controller import DocumentPageController
 from marketplace.web.kitchen.controller import KitchenController
@@ -82,6 +83,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             StandingOrderController,
             ShopController,
             DocumentPageController,
+            CityController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
