@@ -20,9 +20,16 @@ from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
 from marketplace.orders.domain.events import OrderLegDelivered
 from tests.builders import orders
-from tests.builders.catalog import Product, new_listing, new_oil_product, new_product
+from tests.builders.catalog import (
+    Product,
+    new_eggs_product,
+    new_listing,
+    new_oil_product,
+    new_product,
+)
 from tests.builders.consignment import new_agreement, received_intake
 from tests.builders.documents import deliver, ship
+from tests.builders.procurement import contract_body, create_contract
 from tests.support import Actor, Actors
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -152,6 +159,37 @@ async def bulog_purchase(
     return answer["order_quantity"] * answer["unit_price"], lot["id"]
 
 
+async def trade_shipment(
+    client: AsyncTestClient[Litestar], actors: Actors, c: City
+) -> tuple[str, dict[str, Any]]:
+    """Cooperative A ships 5 trays at Rp55.000 under a trade contract (levy 1.5 %): the
+    shipment's id and answer."""
+    trade_center = await actors.org("trade_center", "admin", region_code=f"{c.code}.01.1010")
+    counterparty = await actors.org("government", "admin", region_code="19.03.01.1001")
+    eggs = await new_eggs_product(client, c.admin)
+    today = dt.date.today()
+    contract = await create_contract(
+        client,
+        trade_center,
+        contract_body(
+            eggs.id,
+            counterparty,
+            [(c.coop_a, 100)],
+            start_date=today - dt.timedelta(days=1),
+            end_date=today + dt.timedelta(days=60),
+        ),
+    )
+    [allotment] = contract["allotments"]
+    shipped = await client.post(
+        f"/v1/procurement/trade-contracts/{contract['id']}/shipments",
+        json={"allotment_id": allotment["id"], "quantity": 5, "shipped_on": TOMORROW},
+        headers={**c.coop_a.headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert shipped.status_code == 201, shipped.text
+    answer: dict[str, Any] = shipped.json()
+    return answer["id"], answer
+
+
 async def date_rows(
     factory: async_sessionmaker[AsyncSession],
     table: str,
@@ -204,5 +242,9 @@ async def known_month(
     bulog_total, lot_id = await bulog_purchase(client, actors, c)
     await date_rows(
         factory, "bulog_purchase_orders", "created_at", "lot_id", {lot_id: utc("2026-03-20T03:00")}
+    )
+    shipment_id, _shipment = await trade_shipment(client, actors, c)
+    await date_rows(
+        factory, "trade_shipments", "created_at", "id", {shipment_id: utc("2026-03-25T03:00")}
     )
     return c, bulog_total

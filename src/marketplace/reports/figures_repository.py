@@ -40,20 +40,27 @@ _HEAD = """
 SELECT coop, month, in_period, GROUPING(coop) AS all_coops, GROUPING(month) AS all_months"""
 
 # Sales: delivered legs supplied by the cooperative, at what was really received (pre-VAT).
+# Two levels: the legs are first summed per (cooperative, month, buyer, kind) — one hash
+# aggregate over the rows, as a bare GROUP BY — and only those few sums are joined to the
+# buyers' kinds and grouped in every set, where a distinct count needs a sort.
 LEGS = text(
     _COOPS
     + """,
-facts AS (
+per_buyer AS (
     SELECT l.supplier_organization_id AS coop,
            date_trunc('month', l.delivered_at AT TIME ZONE c.time_zone)::date AS month,
-           l.kind, b.kind AS buyer_kind, l.buyer_organization_id AS buyer,
-           coalesce(l.delivered_quantity, l.quantity) * l.unit_price AS value
+           l.buyer_organization_id AS buyer, l.kind,
+           sum(coalesce(l.delivered_quantity, l.quantity) * l.unit_price) AS value
     FROM order_legs l
     JOIN coops c ON c.id = l.supplier_organization_id
-    JOIN organizations b ON b.id = l.buyer_organization_id
     WHERE l.status = 'delivered' AND l.delivered_at >= :lo AND l.delivered_at < :hi
+    GROUP BY 1, 2, 3, 4
 ),
-scoped AS (SELECT *, month >= :start AS in_period FROM facts WHERE month BETWEEN :first AND :last)
+scoped AS (
+    SELECT p.*, b.kind AS buyer_kind, p.month >= :start AS in_period
+    FROM per_buyer p JOIN organizations b ON b.id = p.buyer
+    WHERE p.month BETWEEN :first AND :last
+)
 """
     + _HEAD
     + """,
@@ -77,24 +84,28 @@ FROM scoped"""
 CONSIGNMENT = text(
     _COOPS
     + """,
-facts AS (
+per_consignor AS (
     SELECT s.cooperative_id AS coop,
            date_trunc('month', s.sold_at AT TIME ZONE c.time_zone)::date AS month,
-           s.consignor_id, s.gross_amount, s.commission_amount,
-           left(u.region_code, 5) = c.city AS local
+           s.consignor_id, c.city,
+           sum(s.gross_amount) AS gross, sum(s.commission_amount) AS commission
     FROM consignment_sales s
     JOIN coops c ON c.id = s.cooperative_id
-    JOIN organizations u ON u.id = s.consignor_id
     WHERE s.sold_at >= :lo AND s.sold_at < :hi
+    GROUP BY 1, 2, 3, 4
 ),
-scoped AS (SELECT *, month >= :start AS in_period FROM facts WHERE month BETWEEN :first AND :last)
+scoped AS (
+    SELECT p.*, left(u.region_code, 5) = p.city AS local, p.month >= :start AS in_period
+    FROM per_consignor p JOIN organizations u ON u.id = p.consignor_id
+    WHERE p.month BETWEEN :first AND :last
+)
 """
     + _HEAD
     + """,
     count(DISTINCT consignor_id) AS consignors,
-    coalesce(sum(gross_amount - commission_amount), 0) AS consignor_earnings,
-    coalesce(sum(gross_amount), 0) AS consigned_supply,
-    coalesce(sum(gross_amount) FILTER (WHERE local), 0) AS local_consigned_supply
+    coalesce(sum(gross - commission), 0) AS consignor_earnings,
+    coalesce(sum(gross), 0) AS consigned_supply,
+    coalesce(sum(gross) FILTER (WHERE local), 0) AS local_consigned_supply
 FROM scoped"""
     + _GROUPS
 )
