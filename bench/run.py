@@ -28,6 +28,10 @@ BENCHMARKS = {
         "Hot SKU: 100 concurrent buyers on one listing vs on 100 listings (issue 8)",
     ),
     "pages": ("bench.pages", "The kitchen's pages: first-load weight and server time (#15, #19)"),
+    "reports": (
+        "bench.reports",
+        "The city office's report over 18 cooperatives x 365 days x 200 orders vs GROUP BY (#17)",
+    ),
     "consignment": (
         "bench.consignment_settlement",
         "Consignment settlement of 1M sales vs SQL GROUP BY (issue 5)",

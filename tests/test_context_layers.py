@@ -29,6 +29,7 @@ CONTEXTS = (
     "payments",
     "webhooks",
     "documents",
+    "reports",
     "web",
 )
 

@@ -110,6 +110,10 @@ COVERED_BY: dict[str, str] = {
         "tests/api/test_documents.py::"
         "test_another_organization_gets_404_and_no_key_401_on_every_document",
     ),
+    **dict.fromkeys(
+        ["grantOversight", "getOversight", "updateOversight", "withdrawOversight"],
+        "tests/api/test_reports.py::test_only_the_platform_grants_and_changes_oversight",
+    ),
     "getPurchaseOrderInvoiceDocument":
         "tests/api/test_documents_more.py::test_a_purchase_order_invoice_shows_ppn_and_pph22",
     "getConsignmentStatementDocument": "tests/api/test_documents_more.py::"

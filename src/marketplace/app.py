@@ -44,6 +44,7 @@ from marketplace.procurement.lots.controller import BulogLotController
 from marketplace.procurement.sourcing.controller import SourcingController
 from marketplace.rate_limits import RateLimiter, RateLimits
 from marketplace.read_pool import ReadPool
+from marketplace.reports.controller import ReportController
 from marketplace.request_edge import edge_checks
 from marketplace.request_ids import RequestIds
 from marketplace.settings import Settings, load_settings, production_problems
@@ -89,6 +90,7 @@ def controllers() -> list[type]:
         SourcingController,
         DocumentController,
         KitchenReportController,
+        ReportController,
     ]
 
 

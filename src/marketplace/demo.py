@@ -23,8 +23,14 @@ from marketplace.db import UnitOfWork, create_engine, create_session_factory, un
 from marketplace.demo_catalog import demo_listings, demo_products
 from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.service import ListingService, ProductService
+from marketplace.reports.domain import DEFAULT_MEMBERS_TARGET_BPS, DEFAULT_TURNOVER_TARGET_BPS
+from marketplace.reports.models import Oversight
+from marketplace.reports.repository import OversightRepository
 
 DEMO_KEY_NAME = "demo"
+# The city's cooperative office, which oversees Kota Mojokerto's (35.76) KKMP.
+CITY_OFFICE_SLUG = "dinkop-mojokerto"
+CITY_REGION = "35.76"
 # Every demo person signs in to the pages with this password (development data only).
 DEMO_PASSWORD = "koperasi-demo"  # noqa: S105 (demo data, printed by `make run`)
 
@@ -153,6 +159,17 @@ def demo_organizations() -> list[tuple[OrganizationCreate, Role]]:
             ),
             Role.BUYER,
         ),
+        # Appended last: the demo people's phone numbers follow this list's order.
+        (
+            OrganizationCreate(
+                kind=OrganizationKind.GOVERNMENT,
+                name="Dinas Koperasi dan Usaha Mikro Kota Mojokerto",
+                slug=CITY_OFFICE_SLUG,
+                region_code="35.76",
+                city="Kota Mojokerto",
+            ),
+            Role.VIEWER,
+        ),
     ]
     return orgs
 
@@ -236,6 +253,23 @@ async def ensure_catalogue(
         )
 
 
+async def ensure_oversight(
+    uow: UnitOfWork, organizations: dict[str, tuple[Organization, Role]]
+) -> None:
+    """The city office oversees the city's cooperatives, against the programme targets."""
+    office = organizations[CITY_OFFICE_SLUG][0]
+    oversights = OversightRepository(uow.session)
+    if await oversights.of_office(office.id) is None:
+        oversights.add(
+            Oversight(
+                office_organization_id=office.id,
+                region_prefix=CITY_REGION,
+                turnover_target_bps=DEFAULT_TURNOVER_TARGET_BPS,
+                members_target_bps=DEFAULT_MEMBERS_TARGET_BPS,
+            )
+        )
+
+
 async def seed_demo(database_url: str, redis_url: str | None = None) -> list[tuple[str, str, str]]:
     """Seed, revoke the previous demo keys and issue new ones. With `redis_url`, running
     API processes are told of the revocations (they cache authenticated keys)."""
@@ -244,6 +278,7 @@ async def seed_demo(database_url: str, redis_url: str | None = None) -> list[tup
         async with unit_of_work(create_session_factory(engine)) as uow:
             organizations = await ensure_organizations(uow)
             await ensure_catalogue(uow, organizations)
+            await ensure_oversight(uow, organizations)
             revoked = await uow.session.scalars(
                 update(ApiKey)
                 .where(ApiKey.name == DEMO_KEY_NAME, ApiKey.revoked_at.is_(None))

@@ -14,6 +14,7 @@ from marketplace.payments import models as payments_models  # noqa: F401
 from marketplace.procurement.contracts import models as contract_models
 from marketplace.procurement.lots import models as lot_models
 from marketplace.procurement.sourcing import models as sourcing_models
+from marketplace.reports import models as reports_models
 from marketplace.webhooks import models as webhooks_models
 
 metadata = Base.metadata
@@ -30,6 +31,7 @@ __all__ = [
     "metadata",
     "orders_models",
     "outbox",
+    "reports_models",
     "sourcing_models",
     "webhooks_models",
 ]

@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import DomainError
 from marketplace.web.budget.controller import BudgetController
+from marketplace.web.city.controller import CityController
 from marketplace.web.clerk.consignment.controller import ConsignmentDeskController
 from marketplace.web.clerk.controller import WorkQueueController
 from marketplace.web.clerk.stock.controller import StockController
@@ -94,6 +95,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             ConsignmentDeskController,
             StockController,
             TradeController,
+            CityController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,

@@ -1,0 +1,128 @@
+"""HTTP endpoints of the reports context: an office's oversight grant (set by the
+platform) and the cooperatives' report, computed by SQL aggregation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+
+from marketplace.dependencies import Caller, UoW
+from marketplace.http import problem_responses
+from marketplace.reports.schemas import OversightCreate, OversightUpdate
+from marketplace.reports.service import CooperativeReport, OversightRecord, ReportService
+
+_MONTH = "A month, YYYY-MM (the cooperative's local month)"
+FromMonth = Annotated[
+    str, QueryParameter(name="from", description=_MONTH, pattern=r"^\d{4}-\d{2}$")
+]
+ToMonth = Annotated[str, QueryParameter(name="to", description=_MONTH, pattern=r"^\d{4}-\d{2}$")]
+_OVERSIGHT = "/organizations/{organization_id:uuid}/oversight"
+
+
+class ReportController(Controller):
+    path = "/v1"
+    tags = ["reports"]
+
+    @post(
+        _OVERSIGHT,
+        operation_id="grantOversight",
+        summary="Give a government office oversight of a region's cooperatives (platform)",
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
+    )
+    async def grant(
+        self,
+        organization_id: FromPath[uuid.UUID],
+        data: JSONBody[OversightCreate],
+        uow: UoW,
+        principal: Caller,
+    ) -> OversightRecord:
+        found = await ReportService(uow).grant(
+            principal,
+            organization_id,
+            data.region_prefix,
+            data.turnover_target_bps,
+            data.members_target_bps,
+        )
+        await uow.commit()
+        return found
+
+    @get(
+        _OVERSIGHT,
+        operation_id="getOversight",
+        summary="The office's oversight: its region and programme targets",
+        responses=problem_responses(401, 404),
+    )
+    async def get_oversight(
+        self, organization_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> OversightRecord:
+        return await ReportService(uow).get(principal, organization_id)
+
+    @patch(
+        _OVERSIGHT,
+        operation_id="updateOversight",
+        summary="Change an office's region or targets (platform)",
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def update_oversight(
+        self,
+        organization_id: FromPath[uuid.UUID],
+        data: JSONBody[OversightUpdate],
+        uow: UoW,
+        principal: Caller,
+    ) -> OversightRecord:
+        found = await ReportService(uow).change(
+            principal,
+            organization_id,
+            data.region_prefix,
+            data.turnover_target_bps,
+            data.members_target_bps,
+        )
+        await uow.commit()
+        return found
+
+    @delete(
+        _OVERSIGHT,
+        operation_id="withdrawOversight",
+        summary="Withdraw an office's oversight (platform)",
+        responses=problem_responses(401, 403, 404),
+        status_code=204,
+    )
+    async def withdraw(
+        self, organization_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+    ) -> Response[None]:
+        await ReportService(uow).withdraw(principal, organization_id)
+        await uow.commit()
+        return Response(None, status_code=204)
+
+    @get(
+        "/reports/cooperatives",
+        operation_id="getCooperativesReport",
+        summary="Cooperatives' figures per month and in total (an office: its region's; "
+        "a cooperative: its own)",
+        description="Turnover by buyer kind and consignment sales (delivered legs, pre-VAT), "
+        "growth against the same month a year before and against the office's target, "
+        "distinct buyers, UMKM consignors and what they earned, purchases from Bulog, "
+        "the local share of supply (consignment goods and Bulog purchases from the "
+        "cooperative's own city), trade-contract shipments and their levy. Ratios are "
+        "basis points, null where their base is zero.",
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def cooperatives_report(
+        self,
+        uow: UoW,
+        principal: Caller,
+        from_month: FromMonth,
+        to_month: ToMonth,
+        office: Annotated[
+            uuid.UUID | None, Parameter(description="The office (default: yours)")
+        ] = None,
+        cooperative: Annotated[
+            uuid.UUID | None, Parameter(description="One cooperative only")
+        ] = None,
+    ) -> CooperativeReport:
+        return await ReportService(uow).cooperatives_report(
+            principal, from_month, to_month, office, cooperative
+        )
