@@ -1,39 +1,16 @@
-"""The pages' words: every string translated; rupiah and dates as Indonesians write them."""
+"""The pages' words: rupiah and dates as Indonesians write them (that every string is
+translated: `tests/web/test_catalogs.py`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.web import i18n
 from marketplace.web.formats import long_date, rupiah
-
-WEB = Path(i18n.__file__).parent
-KEYWORDS = {"_": None, "ngettext_": (1, 2)}
-
-
-def extracted() -> set[str]:
-    found = extract_from_dir(
-        str(WEB),
-        method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
-        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
-        keywords=KEYWORDS,
-    )
-    return {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
-
-
-@pytest.mark.parametrize("language", i18n.LANGUAGES)
-def test_every_visible_string_has_a_translation(language: str) -> None:
-    messages = extracted()
-    assert len(messages) > 30
-    catalog = i18n.catalog(language)
-    untranslated = sorted(m for m in messages if language == "id" and catalog.gettext(m) == m)
-    assert untranslated == []
 
 
 def test_indonesian_is_the_default_and_an_unknown_language_falls_back_to_it() -> None:

@@ -28,9 +28,21 @@ def test_the_pages_have_strings_to_translate() -> None:
     assert "The phone number or the password is wrong." in page_messages()
 
 
+# Written the same in both languages: names and abbreviations, not English left over.
+SAME_IN_INDONESIAN = {"BAST %(number)s", "NPWP", "PPN", "PPh 22", "Email", "Rp"}
+
+
 def test_every_page_string_is_translated_in_every_language() -> None:
     wanted = page_messages()
     for language in i18n.LANGUAGES:
         catalog = i18n.read_catalog(language)
         missing = sorted(m for m in wanted if not (catalog.get(m) and catalog.get(m).string))
         assert missing == [], f"{language}: untranslated {missing[:10]} ({len(missing)})"
+
+
+def test_indonesian_is_not_english_left_over() -> None:
+    catalog = i18n.catalog("id")
+    same = sorted(
+        m for m in page_messages() if catalog.gettext(m) == m and m not in SAME_IN_INDONESIAN
+    )
+    assert same == []
