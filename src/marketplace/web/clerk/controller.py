@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable
 from itertools import groupby
 from typing import Any
 
@@ -139,6 +140,31 @@ async def _refused(
     )
 
 
+async def _act(
+    request: PageRequest,
+    uow: UoW,
+    acting: SignedIn,
+    action: Awaitable[object],
+    *,
+    field: str,
+    values: dict[str, str],
+    then: str = "/kerja",
+) -> Response[Any]:
+    """One work-queue action: done and committed (back to the queue), another
+    organization's object not found, or refused with its reason next to the field."""
+    try:
+        await action
+    except NotFound:
+        await uow.rollback()
+        return not_found_page(request)
+    except DomainError as refusal:
+        return await _refused(
+            request, uow, acting, field, refusal_text(refusal), values, refusal.status
+        )
+    await uow.commit()
+    return Redirect(then, status_code=303)
+
+
 class WorkQueueController(Controller):
     path = "/kerja"
     include_in_schema = False
@@ -165,19 +191,10 @@ class WorkQueueController(Controller):
         if received is None:
             message = _("Write how many really arrived: a whole number, 1 or more.")
             return await _refused(request, uow, acting, field, message, values)
-        try:
-            await ConsignmentService(uow).confirm_intake(
-                acting.principal, intake_id, IntakeConfirm(received_quantity=received)
-            )
-        except NotFound:
-            await uow.rollback()
-            return not_found_page(request)
-        except DomainError as refusal:
-            return await _refused(
-                request, uow, acting, field, refusal_text(refusal), values, refusal.status
-            )
-        await uow.commit()
-        return Redirect("/kerja", status_code=303)
+        confirm = ConsignmentService(uow).confirm_intake(
+            acting.principal, intake_id, IntakeConfirm(received_quantity=received)
+        )
+        return await _act(request, uow, acting, confirm, field=field, values=values)
 
     @post("/titipan/{intake_id:uuid}/tolak", status_code=303)
     async def reject_intake(
@@ -193,19 +210,10 @@ class WorkQueueController(Controller):
         if reason is None:
             message = _("Write why the goods are refused.")
             return await _refused(request, uow, acting, field, message, values)
-        try:
-            await ConsignmentService(uow).reject_intake(
-                acting.principal, intake_id, IntakeReject(reason=reason)
-            )
-        except NotFound:
-            await uow.rollback()
-            return not_found_page(request)
-        except DomainError as refusal:
-            return await _refused(
-                request, uow, acting, field, refusal_text(refusal), values, refusal.status
-            )
-        await uow.commit()
-        return Redirect("/kerja", status_code=303)
+        reject = ConsignmentService(uow).reject_intake(
+            acting.principal, intake_id, IntakeReject(reason=reason)
+        )
+        return await _act(request, uow, acting, reject, field=field, values=values)
 
     @post("/kirim/{leg_id:uuid}", status_code=303)
     async def ship(
@@ -214,17 +222,15 @@ class WorkQueueController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        try:
-            await OrderService(uow).ship(acting.principal, leg_id)
-        except NotFound:
-            await uow.rollback()
-            return not_found_page(request)
-        except DomainError as refusal:
-            return await _refused(
-                request, uow, acting, f"ship-{leg_id}", refusal_text(refusal), {}, refusal.status
-            )
-        await uow.commit()
-        return Redirect(f"/kerja#leg-{leg_id}", status_code=303)
+        return await _act(
+            request,
+            uow,
+            acting,
+            OrderService(uow).ship(acting.principal, leg_id),
+            field=f"ship-{leg_id}",
+            values={},
+            then=f"/kerja#leg-{leg_id}",
+        )
 
     @post("/lot/{lot_id:uuid}/terima", status_code=303)
     async def receive_lot(
@@ -242,17 +248,14 @@ class WorkQueueController(Controller):
         if received is None:
             message = _("Write how many arrived: a whole number, 0 or more.")
             return await _refused(request, uow, acting, field, message, values)
-        try:
-            await LotService(uow).receive(acting.principal, lot_id, received, note)
-        except NotFound:
-            await uow.rollback()
-            return not_found_page(request)
-        except DomainError as refusal:
-            return await _refused(
-                request, uow, acting, field, refusal_text(refusal), values, refusal.status
-            )
-        await uow.commit()
-        return Redirect("/kerja", status_code=303)
+        return await _act(
+            request,
+            uow,
+            acting,
+            LotService(uow).receive(acting.principal, lot_id, received, note),
+            field=field,
+            values=values,
+        )
 
     @post("/titipan/{intake_id:uuid}/kembalikan", status_code=303)
     async def hand_back(
@@ -270,21 +273,11 @@ class WorkQueueController(Controller):
         if quantity is None:
             message = _("Write how many are handed back: a whole number, 1 or more.")
             return await _refused(request, uow, acting, field, message, values)
-        try:
-            data = msgspec.convert(
-                {"quantity": quantity, "reason": reason, "intake_id": str(intake_id)},
-                ReturnCreate,
-            )
-            await ConsignmentService(uow).record_return(acting.principal, data)
-        except NotFound:
-            await uow.rollback()
-            return not_found_page(request)
-        except DomainError as refusal:
-            return await _refused(
-                request, uow, acting, field, refusal_text(refusal), values, refusal.status
-            )
-        await uow.commit()
-        return Redirect("/kerja", status_code=303)
+        data = msgspec.convert(
+            {"quantity": quantity, "reason": reason, "intake_id": str(intake_id)}, ReturnCreate
+        )
+        hand_back = ConsignmentService(uow).record_return(acting.principal, data)
+        return await _act(request, uow, acting, hand_back, field=field, values=values)
 
 
 __all__ = ["WorkQueueController", "work_queue_page"]
