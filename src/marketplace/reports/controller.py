@@ -53,7 +53,7 @@ class ReportController(Controller):
         _OVERSIGHT,
         operation_id="getOversight",
         summary="The office's oversight: its region and programme targets",
-        responses=problem_responses(401, 404),
+        responses=problem_responses(400, 401, 404, 422),
     )
     async def get_oversight(
         self, organization_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
@@ -87,7 +87,7 @@ class ReportController(Controller):
         _OVERSIGHT,
         operation_id="withdrawOversight",
         summary="Withdraw an office's oversight (platform)",
-        responses=problem_responses(401, 403, 404),
+        responses=problem_responses(400, 401, 403, 404, 422),
         status_code=204,
     )
     async def withdraw(
