@@ -154,6 +154,7 @@ async def test_an_officer_sources_from_rfq_to_payment(
         )
         assert sent.status_code == 200
         assert "Penawaran Anda" in sent.text
+    viewer = await member(session_factory, world.office.organization_id, role=Role.VIEWER)
     await signed_in_as(pages, world.officer)
     sealed = await pages.get(rfq_path)
     assert "Perbandingan penawaran" not in sealed.text
@@ -167,6 +168,17 @@ async def test_an_officer_sources_from_rfq_to_payment(
     assert len(choices) == 2
     lowest = next(value for value, checked in choices if checked)
     other = next(value for value, checked in choices if not checked)
+    # A viewer of the office sees the quotes but may not award.
+    await signed_in_as(pages, viewer)
+    seen = await pages.get(rfq_path)
+    refused = await pages.post(
+        f"{rfq_path}/pemenang",
+        data={"csrf_token": token_of(seen.text), "choice": lowest, "reason": ""},
+    )
+    assert refused.status_code == 422
+    assert "Peran Anda tidak boleh menetapkan pemenang." in refused.text
+    await signed_in_as(pages, world.officer)
+    closed = await pages.get(rfq_path)
     token = token_of(closed.text)
     refused = await pages.post(
         f"{rfq_path}/pemenang", data={"csrf_token": token, "choice": other, "reason": ""}
@@ -187,6 +199,20 @@ async def test_an_officer_sources_from_rfq_to_payment(
     await signed_in_as(pages, world.coops[0][1])
     assert "Koperasi lain ditetapkan" in (await pages.get(rfq_path)).text
     assert (await pages.get(po_path)).status_code == 404
+    # A viewer may not record the BAST.
+    await signed_in_as(pages, viewer)
+    seen = await pages.get(po_path)
+    refused = await pages.post(
+        f"{po_path}/bast",
+        data={
+            "csrf_token": token_of(seen.text),
+            "received-1": "100",
+            "received-2": "50",
+            "received_on": dt.date.today().isoformat(),
+        },
+    )
+    assert refused.status_code == 422
+    assert "Peran Anda tidak boleh mencatat serah terima barang." in refused.text
     # The officer records the BAST, issues the invoice and records the payment.
     await signed_in_as(pages, world.officer)
     page = await pages.get(po_path)
