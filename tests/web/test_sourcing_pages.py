@@ -264,8 +264,21 @@ async def test_an_officer_sources_from_rfq_to_payment(
         assert hidden.status_code == 404
         assert "Tidak ditemukan" in hidden.text
     token = token_of((await pages.get("/pengadaan")).text)
+    refused = await pages.post(f"{rfq_path}/pemenang", data={"csrf_token": token, "choice": lowest})
+    assert refused.status_code == 404
     hidden = await pages.post(f"{po_path}/bast", data={"csrf_token": token, "received-1": "1"})
     assert hidden.status_code == 404
+    # A cooperative of another city neither sees the RFQ nor may quote on it.
+    blitar = await actors.org("cooperative", "seller", region_code="35.72.01.1001")
+    await signed_in_as(pages, await member(session_factory, blitar.organization_id))
+    listed = await pages.get("/pengadaan")
+    assert "Sembako dapur umum" not in listed.text
+    assert (await pages.get(rfq_path)).status_code == 404
+    quoted = await pages.post(
+        f"{rfq_path}/penawaran",
+        data={"csrf_token": token_of(listed.text), "price-1": "1", "price-2": "1"},
+    )
+    assert quoted.status_code == 404
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER])
