@@ -22,19 +22,39 @@ from marketplace.procurement.contracts.calloffs import ContractOffer as Contract
 from marketplace.procurement.lots.domain import NoBulogBranch as NoBulogBranch
 from marketplace.procurement.lots.pooling import LotPooling as LotPooling
 from marketplace.procurement.lots.service import LotService as LotService
+from marketplace.procurement.sourcing.award_service import AwardService as AwardService
+from marketplace.procurement.sourcing.domain import RfqStatus as RfqStatus
 from marketplace.procurement.sourcing.fulfilment_service import (
     FulfilmentService as FulfilmentService,
 )
 from marketplace.procurement.sourcing.fulfilment_service import (
     PurchaseOrderView as PurchaseOrderView,
 )
+from marketplace.procurement.sourcing.schemas import AwardCreate as AwardCreate
+from marketplace.procurement.sourcing.schemas import PaymentCreate as PaymentCreate
+from marketplace.procurement.sourcing.schemas import QuoteCreate as QuoteCreate
+from marketplace.procurement.sourcing.schemas import ReceiptCreate as ReceiptCreate
+from marketplace.procurement.sourcing.schemas import RfqCreate as RfqCreate
+from marketplace.procurement.sourcing.service import QuoteView as QuoteView
+from marketplace.procurement.sourcing.service import RfqService as RfqService
+from marketplace.procurement.sourcing.service import RfqView as RfqView
 
 __all__ = [
+    "AwardCreate",
+    "AwardService",
     "ContractCalloffs",
     "ContractOffer",
     "FulfilmentService",
     "LotPooling",
     "LotService",
     "NoBulogBranch",
+    "PaymentCreate",
     "PurchaseOrderView",
+    "QuoteCreate",
+    "QuoteView",
+    "ReceiptCreate",
+    "RfqCreate",
+    "RfqService",
+    "RfqStatus",
+    "RfqView",
 ]

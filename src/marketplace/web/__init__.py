@@ -45,6 +45,9 @@ from marketplace.web.pages import (
 from marketplace.web.receiving.controller import ReceivingController
 from marketplace.web.report.controller import ReportController
 from marketplace.web.shop import ShopController
+from marketplace.web.sourcing.controller import SourcingPagesController
+from marketplace.web.sourcing.purchase_order.controller import PurchaseOrderPagesController
+from marketplace.web.sourcing.quote.controller import QuotePagesController
 from marketplace.web.standing.controller import StandingOrderController
 
 SESSION_DAYS = 7
@@ -96,6 +99,9 @@ def pages_router(*, secure_cookies: bool) -> Router:
             StockController,
             TradeController,
             CityController,
+            SourcingPagesController,
+            QuotePagesController,
+            PurchaseOrderPagesController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,

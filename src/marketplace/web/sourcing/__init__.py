@@ -1,0 +1,1 @@
+"""Government sourcing pages: RFQs, quotes, award, purchase orders, BAST, invoice, payment."""

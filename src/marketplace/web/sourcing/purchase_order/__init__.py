@@ -1,0 +1,1 @@
+"""After the award: purchase order, goods receipt (BAST), invoice, treasury payment."""

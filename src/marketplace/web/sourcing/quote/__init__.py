@@ -1,0 +1,1 @@
+"""The cooperative quotes on an RFQ of its city."""
