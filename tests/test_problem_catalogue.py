@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 import marketplace
 from marketplace import http
 from marketplace.problem_catalogue import catalogue, entry, preferred_language
+from marketplace.settings import Settings, load_settings
 from tests.test_error_codes import all_error_classes
 
 SRC = Path(marketplace.__file__).parent
@@ -68,7 +71,7 @@ def test_every_entry_is_written_in_both_languages() -> None:
         assert e.title_id != e.title, code
         assert e.about_id != e.about, code
         assert all(400 <= s < 600 for s in e.statuses), code
-        assert (e.detail is None) == (e.detail_id is None), code
+        assert all(d and i and d != i for d, i in e.details.items()), code
     # An Indonesian title is fixed per code too, so it tells the English one's meaning.
     english = {e.title for e in catalogue().values()}
     indonesian = {e.title_id for e in catalogue().values()}
@@ -81,6 +84,18 @@ def test_a_generic_detail_is_translated_and_a_specific_one_is_kept() -> None:
     assert not_found.detail_in("No such resource.", "id") == "Sumber daya itu tidak ada."
     assert not_found.detail_in("No such resource.", "en") == "No such resource."
     assert not_found.detail_in("Order 7 is not yours.", "id") == "Order 7 is not yours."
+
+
+def test_every_translated_detail_is_one_the_code_is_raised_with() -> None:
+    """A sentence of `details` that no source line says any more is a stale translation."""
+    source = "\n".join(p.read_text() for p in SRC.rglob("*.py"))
+    stale = [
+        (code, sentence)
+        for code, e in catalogue().items()
+        for sentence in e.details
+        if f'"{sentence}"' not in source
+    ]
+    assert stale == []
 
 
 def test_accept_language_is_ranked_by_quality() -> None:
@@ -108,6 +123,39 @@ def test_accept_language_is_ranked_by_quality() -> None:
         "id;Q=0.9, en;q=0.5": "id",
     }
     assert {header: preferred_language(header) for header in cases} == cases
+
+
+def scope_of(settings: Settings, host: bytes, root_path: str = "") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "scheme": "https",
+        "server": ("10.0.0.5", 8000),
+        "path": "/v1/orders",
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": [(b"host", host), (b"accept-language", b"id")],
+        "app": SimpleNamespace(state=SimpleNamespace(settings=settings)),
+    }
+
+
+def test_public_base_url_is_a_setting() -> None:
+    assert load_settings({}).public_base_url is None
+    base = load_settings({"PUBLIC_BASE_URL": "https://api.koperasi.id"}).public_base_url
+    assert base == "https://api.koperasi.id"
+
+
+def test_the_type_names_the_page_on_the_requests_origin_or_the_public_base_url() -> None:
+    scope = scope_of(Settings(), b"pasar.example.id")
+    assert http.problem_base(scope) == "https://pasar.example.id"
+    public = Settings(public_base_url="https://api.koperasi.id/")
+    assert http.problem_base(scope_of(public, b"10.0.0.5:8000")) == "https://api.koperasi.id"
+
+    problem = http.Problem(
+        type="", title="", status=404, code="not_found", detail="No such resource."
+    )
+    assert http.localize(problem, scope) == "id"
+    assert problem.type == "https://pasar.example.id/problems/not_found"
+    assert (problem.title, problem.detail) == ("Tidak ditemukan", "Sumber daya itu tidak ada.")
 
 
 @given(st.text(max_size=200))

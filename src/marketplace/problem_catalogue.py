@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 TEXTS_DIR = Path(__file__).parent / "problem_texts"
@@ -28,9 +29,9 @@ class ProblemEntry:
     title_id: str
     about: str
     about_id: str
-    # A code whose detail is always one generic sentence has it in both languages.
-    detail: str | None = None
-    detail_id: str | None = None
+    # The fixed sentences a detail of this code can be, English → Indonesian; a detail
+    # that carries figures stays as raised.
+    details: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> int:
@@ -44,8 +45,8 @@ class ProblemEntry:
 
     def detail_in(self, detail: str | None, language: str) -> str | None:
         """The detail in the language, where it is this code's generic sentence."""
-        if language == "id" and detail is not None and detail == self.detail:
-            return self.detail_id
+        if language == "id" and detail is not None:
+            return self.details.get(detail, detail)
         return detail
 
 
@@ -56,7 +57,9 @@ def _entry(code: str, raw: dict[str, object]) -> ProblemEntry:
     texts = {k: raw.get(k) for k in ("title", "title_id", "about", "about_id")}
     if not all(isinstance(t, str) and t for t in texts.values()):
         raise ValueError(f"problem code {code!r} lacks a title or an explanation")
-    detail, detail_id = raw.get("detail"), raw.get("detail_id")
+    details = raw.get("details", {})
+    if not isinstance(details, dict) or not all(isinstance(t, str) for t in details.values()):
+        raise ValueError(f"problem code {code!r} has details that are not sentences")
     return ProblemEntry(
         code=code,
         statuses=tuple(sorted(statuses)),
@@ -64,8 +67,7 @@ def _entry(code: str, raw: dict[str, object]) -> ProblemEntry:
         title_id=str(texts["title_id"]),
         about=str(texts["about"]),
         about_id=str(texts["about_id"]),
-        detail=detail if isinstance(detail, str) else None,
-        detail_id=detail_id if isinstance(detail_id, str) else None,
+        details=dict(details),
     )
 
 

@@ -37,6 +37,7 @@ async def test_accept_language_id_gives_indonesian_titles_and_generic_details(
     response = await client.get("/v1/orders", headers=headers)
     body = assert_problem(response, 401, "auth.unauthenticated")
     assert body["title"] == "Perlu autentikasi"
+    assert body["detail"] == "Kirim kunci API Anda sebagai `Authorization: Bearer <kunci>`."
     assert body["type"].endswith("/problems/auth.unauthenticated")
     assert response.headers["content-language"] == "id"
     assert "accept-language" in response.headers["vary"].lower()
