@@ -12,13 +12,13 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.config.compression import CompressionConfig
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import URL, MutableScopeHeaders
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -33,6 +33,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from marketplace.errors import BadRequest, DomainError
 from marketplace.metrics import count_problem
 from marketplace.outages import DatabaseUnavailable, database_unavailable
+from marketplace.problem_catalogue import entry, preferred_language
 from marketplace.request_ids import current_request_id, current_scope
 
 log = structlog.get_logger(__name__)
@@ -53,17 +54,53 @@ class Problem(msgspec.Struct, omit_defaults=True):
     extra: dict[str, Any] | None = None
     # The request's `X-Request-ID` (`marketplace.request_ids`): quote it to support.
     request_id: str | None = None
+    # The contract enumerates `code` from the catalogue (`marketplace.openapi_schema`).
+    __problem_codes__: ClassVar[bool] = True
 
 
 def _problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[Problem]:
     problem.instance = request.url.path
     problem.request_id = current_request_id()
+    language = localize(problem, request.scope)
     count_problem(problem.code)
-    return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE)
+    return Response(
+        problem,
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={"Content-Language": language, "Vary": "Accept-Language"},
+    )
 
 
-def type_uri(code: str) -> str:
-    return f"https://docs.koperasi.market/problems/{code}"
+def problem_base(scope: Any) -> str:
+    """Where `/problems/{code}` is served: `PUBLIC_BASE_URL`, or the request's own origin."""
+    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+    public = getattr(settings, "public_base_url", None)
+    if public:
+        return str(public).rstrip("/")
+    url = URL.from_scope(scope)
+    return f"{url.scheme}://{url.netloc}{scope.get('root_path', '')}".rstrip("/")
+
+
+def localize(problem: Problem, scope: Any) -> str:
+    """The problem as the catalogue fixes it (`marketplace.problem_catalogue`): `type` the
+    page explaining the code, `title` the code's own, both (and a generic detail) in the
+    language `Accept-Language` prefers. Returns that language."""
+    accept = None
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-language":
+            accept = value.decode("latin-1")
+            break
+    language = preferred_language(accept)
+    problem.type = type_uri(problem.code, problem_base(scope))
+    known = entry(problem.code)
+    if known is not None:
+        problem.title = known.title_in(language)
+        problem.detail = known.detail_in(problem.detail, language)
+    return language
+
+
+def type_uri(code: str, base: str = "") -> str:
+    return f"{base}/problems/{code}"
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
@@ -121,11 +158,13 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+# Any other HTTP status the framework refuses with.
+OTHER_HTTP_CODE = "http_error"
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
-    code = _HTTP_CODES.get(status, "http_error")
+    code = _HTTP_CODES.get(status, OTHER_HTTP_CODE)
     detail = exc.detail
     if isinstance(exc, NotFoundException):
         detail = "No such resource."
@@ -133,7 +172,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = "This method is not allowed on this resource."
     response = _problem_response(
         request,
-        Problem(type=type_uri(code), title=detail, status=status, code=code, detail=detail),
+        Problem(type=type_uri(code), title="", status=status, code=code, detail=detail),
     )
     if exc.headers:  # e.g. `Allow` on 405, `Retry-After` on 429
         response.headers.update(exc.headers)

@@ -29,6 +29,7 @@ from litestar.openapi.spec import (
 )
 
 from marketplace.events import PartnerEvent
+from marketplace.problem_catalogue import catalogue
 from marketplace.webhooks.domain.events import PARTNER_EVENTS
 
 
@@ -39,7 +40,24 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         config = getattr(struct_type, "__struct_config__", None)
         if config is not None and config.forbid_unknown_fields:
             schema.additional_properties = False
+        if getattr(struct_type, "__problem_codes__", False) and schema.properties:
+            schema.properties["code"] = problem_code_schema()
         return schema
+
+
+def problem_code_schema() -> Schema:
+    """Every code of the catalogue, enumerated; a string still, so a client generated from
+    this contract keeps reading problems whose code is newer than itself."""
+    return Schema(
+        any_of=[
+            Schema(type=OpenAPIType.STRING, enum=list(catalogue()), title="ProblemCode"),
+            Schema(type=OpenAPIType.STRING),
+        ],
+        description=(
+            "Stable machine code of the error. Each is explained at `/problems/{code}` "
+            "(the problem's `type`), in Bahasa Indonesia and English."
+        ),
+    )
 
 
 # --- the partner events, as the document's top-level `webhooks` ---------------------------

@@ -36,7 +36,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from marketplace.client_address import address_of
-from marketplace.http import PROBLEM_MEDIA_TYPE, Problem, type_uri
+from marketplace.http import PROBLEM_MEDIA_TYPE, Problem, localize, type_uri
 from marketplace.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMIT_REFUSALS
 from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.request_ids import current_request_id
@@ -189,7 +189,7 @@ def key_hash_of(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def _problem(scope: Any, decision: Decision) -> bytes:
+def _problem(scope: Any, decision: Decision) -> tuple[bytes, str]:
     if decision.policy == "bad-keys":
         detail = (
             "Too many requests with a wrong API key from your address; "
@@ -212,7 +212,8 @@ def _problem(scope: Any, decision: Decision) -> bytes:
         extra={"policy": decision.policy, "retry_after_seconds": decision.reset_seconds},
         request_id=current_request_id(),
     )
-    return msgspec.json.encode(problem)
+    language = localize(problem, scope)
+    return msgspec.json.encode(problem), language
 
 
 class RateLimits:
@@ -259,7 +260,7 @@ class RateLimits:
 
 
 async def _refuse(scope: Any, send: Any, decision: Decision, window: int) -> None:
-    body = _problem(scope, decision)
+    body, language = _problem(scope, decision)
     await send(
         {
             "type": "http.response.start",
@@ -268,6 +269,8 @@ async def _refuse(scope: Any, send: Any, decision: Decision, window: int) -> Non
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"retry-after", str(decision.reset_seconds).encode()),
+                (b"content-language", language.encode()),
+                (b"vary", b"Accept-Language"),
                 *decision.headers(window),
             ],
         }

@@ -78,6 +78,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_ttl_hours: float = 24.0
     # When set, `/metrics` wants `Authorization: Bearer <token>`; open otherwise.
     metrics_token: str | None = None
+    # The origin (`https://api.example.id`) a problem's `type` names its `/problems/{code}`
+    # page under; unset, each request's own origin.
+    public_base_url: str | None = None
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -154,6 +157,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         trusted_proxies=parse_networks(get("TRUSTED_PROXIES")),
         metrics_token=get("METRICS_TOKEN"),
+        public_base_url=get("PUBLIC_BASE_URL"),
         idempotency_ttl_hours=float(get("IDEMPOTENCY_TTL_HOURS") or 24.0),
         rate_limit_window_seconds=max(1, _int(get, "RATE_LIMIT_WINDOW_SECONDS", 60)),
         rate_limit_per_key=_not_negative(

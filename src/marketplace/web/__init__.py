@@ -42,6 +42,7 @@ from marketplace.web.pages import (
     render,
     template_engine,
 )
+from marketplace.web.problems.controller import ProblemPagesController
 from marketplace.web.receiving.controller import ReceivingController
 from marketplace.web.report.controller import ReportController
 from marketplace.web.shop import ShopController
@@ -102,6 +103,7 @@ def pages_router(*, secure_cookies: bool) -> Router:
             SourcingPagesController,
             QuotePagesController,
             PurchaseOrderPagesController,
+            ProblemPagesController,
         ],
         middleware=[session_config(secure=secure_cookies).middleware],
         before_request=check_csrf,
