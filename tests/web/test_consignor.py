@@ -68,6 +68,10 @@ async def test_a_umkm_proposes_is_received_short_sold_settled_and_paid(
     form = await pages.get("/titip")
     assert form.status_code == 200
     assert "Koperasi Meja Uji" in form.text
+    searched = await pages.get("/titip", params={"q": d.product_name})
+    assert f'value="{d.product_id}"' in searched.text
+    nothing = await pages.get("/titip", params={"q": "tidak ada barang seperti ini"})
+    assert f'value="{d.product_id}"' not in nothing.text
     token = token_of(form.text)
     fields = {"csrf_token": token, "agreement_id": d.agreement_id, "product_id": d.product_id}
     above = await pages.post("/titip", data={**fields, "quantity": "50", "unit_price": "31000"})

@@ -251,7 +251,9 @@ async def _propose_page(
     ]
     intakes.sort(key=lambda i: i.created_at, reverse=True)
     products = ProductService(uow)
-    offered = await products.browse(query=None, category=None, after=None, limit=PRODUCTS_SHOWN)
+    # The catalogue is large: the owner narrows it by name (the API's product search).
+    query = field_of(request.query_params, "q").strip()[:100] or None
+    offered = await products.browse(query=query, category=None, after=None, limit=PRODUCTS_SHOWN)
     names = {p.id: p for p in offered} | await products.get_many(i.product_id for i in intakes)
     cooperatives = await OrganizationDirectory(uow).get_many(
         sorted({a.cooperative_id for a in agreements} | {i.cooperative_id for i in intakes})
@@ -260,6 +262,7 @@ async def _propose_page(
         request,
         "consignor/propose.html",
         status=422 if errors else 200,
+        query=query or "",
         membership=acting.membership,
         agreements=agreements,
         intakes=intakes,
