@@ -7,6 +7,7 @@ passes axe-core and fits the phone, with a screenshot."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -49,6 +50,7 @@ async def test_a_umkm_is_received_short_sold_settled_and_paid_on_a_phone(
     await first_load_weight(page, page.url, "/titip")
     await page.get_by_label("Cari produk menurut nama").fill(d.product_name)
     await page.get_by_role("button", name="Cari", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"q="))
     await page.get_by_label("Produk", exact=True).select_option(label=f"{d.product_name} (bungkus)")
     await page.get_by_label("Jumlah").fill("50")
     await page.get_by_label("Harga jual Anda per satuan (Rp)").fill("31000")

@@ -5,6 +5,7 @@ link) and records the payment; every step passes axe, fits the phone and is phot
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -40,6 +41,9 @@ async def test_an_officer_sources_on_a_phone(
     await expect(page.get_by_role("heading", name="Pengadaan")).to_be_visible()
     await check_page(page)
     await page.get_by_role("link", name="Tulis permintaan penawaran").click()
+    await page.get_by_label("Cari produk menurut nama").fill(world.tag)
+    await page.get_by_role("button", name="Cari", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"q="))
     await page.get_by_label("Judul permintaan").fill("Sembako dapur umum")
     await page.locator("#product-1").select_option(world.rice.id)
     await page.locator("#quantity-1").fill("100")

@@ -36,6 +36,7 @@ class World:
     office: Actor
     officer: str
     coops: list[tuple[Actor, str]]
+    tag: str  # in both products' names: the RFQ form finds them by it
 
 
 async def close_quotes(factory: async_sessionmaker[AsyncSession], rfq_id: str) -> None:
@@ -60,15 +61,18 @@ async def world_of(
     factory: async_sessionmaker[AsyncSession],
 ) -> World:
     admin = await actors.platform_admin()
-    rice = await new_product(pages, admin, price_caps=[])
-    oil = await new_oil_product(pages, admin, unit_label="botol 1 L", price_caps=[])
+    tag = uuid.uuid4().hex[:6]
+    rice = await new_product(pages, admin, name=f"Beras Pengadaan {tag}", price_caps=[])
+    oil = await new_oil_product(
+        pages, admin, name=f"Minyak Pengadaan {tag}", unit_label="botol 1 L", price_caps=[]
+    )
     office = await actors.org("government", "procurement", region_code="35.76")
     officer = await member(factory, office.organization_id, role=Role.ADMIN, name="Bu Rina")
     coops = []
     for n in (1, 2):
         coop = await actors.org("cooperative", "seller", region_code=f"35.76.0{n}.100{n}")
         coops.append((coop, await member(factory, coop.organization_id, role=Role.SELLER)))
-    return World(rice=rice, oil=oil, office=office, officer=officer, coops=coops)
+    return World(rice=rice, oil=oil, office=office, officer=officer, coops=coops, tag=tag)
 
 
 def rfq_form(world: World, token: str, **changes: str) -> dict[str, str]:

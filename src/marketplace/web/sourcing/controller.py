@@ -9,6 +9,7 @@ compliant quote is preselected and another choice needs a written reason.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -69,9 +70,17 @@ async def _form_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response[Any]:
-    products = await ProductService(uow).browse(
-        query=None, category=None, after=None, limit=CATALOGUE
-    )
+    # The catalogue is larger than a list can hold: the officer narrows it by name.
+    query = field_of(request.query_params, "q").strip()[:100] or None
+    catalogue = ProductService(uow)
+    products = await catalogue.browse(query=query, category=None, after=None, limit=CATALOGUE)
+    picked = set()
+    for name, value in (values or {}).items():
+        if name.startswith("product-") and value:
+            with contextlib.suppress(ValueError):
+                picked.add(uuid.UUID(value))
+    listed = {p.id for p in products}
+    products += [p for pid, p in (await catalogue.get_many(picked)).items() if pid not in listed]
     zone = ZoneInfo(acting.membership.time_zone)
     soon = (clock.now().astimezone(zone) + dt.timedelta(days=3)).replace(
         hour=12, minute=0, second=0, microsecond=0
@@ -83,6 +92,7 @@ async def _form_page(
         request,
         "sourcing/rfq_new.html",
         status=422 if errors else 200,
+        query=query or "",
         membership=acting.membership,
         products=products,
         rows=range(1, ITEM_ROWS + 1),
@@ -183,10 +193,14 @@ class SourcingPagesController(Controller):
             return not_found_page(request)
         form = await request.form()
         values = {name: field_of(form, name).strip() for name in (*TEXT_FIELDS, *item_fields())}
-        catalogue = await ProductService(uow).browse(
-            query=None, category=None, after=None, limit=CATALOGUE
-        )
-        data, errors = read_rfq_form(values, acting.membership.time_zone, {p.id for p in catalogue})
+        # Any product of the catalogue may be requested, not only those the form listed.
+        chosen = set()
+        for name in item_fields():
+            if name.startswith("product-") and values[name]:
+                with contextlib.suppress(ValueError):
+                    chosen.add(uuid.UUID(values[name]))
+        catalogue = await ProductService(uow).get_many(chosen)
+        data, errors = read_rfq_form(values, acting.membership.time_zone, set(catalogue))
         if data is None:
             return await _form_page(request, uow, acting, values=values, errors=errors)
         try:
