@@ -49,6 +49,7 @@ def template_engine() -> JinjaTemplateEngine:
     environment.globals["order_state"] = names.order_state_label
     environment.filters["rupiah"] = formats.rupiah
     environment.filters["long_date"] = lambda day: formats.long_date(day, i18n.current_language())
+    environment.filters["percent"] = lambda bps: formats.percent(bps, i18n.current_language())
     return JinjaTemplateEngine.from_environment(environment)
 
 
