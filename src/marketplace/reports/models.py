@@ -102,3 +102,19 @@ class MonthlyConsignor(Base):
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     consignor_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     sales: Mapped[int]
+
+
+class MemberCount(Base):
+    """How many members a cooperative had in a month, as it recorded them (its register
+    of members is its own; the latest record of a month stands)."""
+
+    __tablename__ = "report_member_counts"
+
+    cooperative_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    members: Mapped[int]
+    recorded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (CheckConstraint("members >= 0", name="members_not_negative"),)

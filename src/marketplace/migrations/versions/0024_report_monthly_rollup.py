@@ -24,6 +24,9 @@ order (concurrent writers add up, and lock rows in one order); changes summing t
 write nothing. A cooperative's (or a consignor's, a Bulog branch's) new time zone or city
 rebuilds the cooperatives it touches, as the report would then bucket them.
 
+`report_member_counts` holds what each cooperative records of its members, month by month
+(no other table knows them: the people who sign in are its staff).
+
 `report_rollup_rebuild(cooperatives)` (NULL: all) replaces their rows from the sources by
 set-based INSERT … SELECT; the upgrade back-fills with it. It adds on conflict too, so a
 writer racing it neither gets lost nor counted twice.
@@ -299,6 +302,25 @@ def upgrade() -> None:
     )
     party_table("report_monthly_buyers", "buyer_id", "legs")
     party_table("report_monthly_consignors", "consignor_id", "sales")
+    op.create_table(
+        "report_member_counts",
+        sa.Column("cooperative_id", sa.UUID(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("members", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "recorded_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.CheckConstraint(
+            "members >= 0", name=op.f("ck_report_member_counts_members_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["cooperative_id"],
+            ["organizations.id"],
+            name=op.f("fk_report_member_counts_cooperative_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("cooperative_id", "month", name=op.f("pk_report_member_counts")),
+    )
     op.execute(REBUILD_FUNCTION)
     for source in SOURCES:
         op.execute(source.trigger_function())
@@ -331,6 +353,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS report_rollup_{event} ON {source.table}")
         op.execute(f"DROP FUNCTION IF EXISTS report_rollup_{source.table}()")
     op.execute("DROP FUNCTION IF EXISTS report_rollup_rebuild(uuid[])")
+    op.drop_table("report_member_counts")
     op.drop_table("report_monthly_consignors")
     op.drop_table("report_monthly_buyers")
     op.drop_table("report_monthly_rollup")
