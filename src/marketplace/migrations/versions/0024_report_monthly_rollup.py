@@ -158,7 +158,7 @@ class Source:
         columns: str,
         facts: str,
         sums: dict[str, str],
-        parties: tuple[str, ...],
+        parties: tuple[str, str, str] | None,
         own: str,
     ) -> None:
         self.table, self.columns, self.facts, self.sums = table, columns, facts, sums
@@ -170,8 +170,9 @@ class Source:
 
     def statements(self, changes: str, scope: str) -> str:
         found = add_sums(changes, self.facts, self.sums, scope)
-        if self.parties:
-            found += add_parties(changes, self.facts, *self.parties, scope=scope)
+        if self.parties is not None:
+            table, party, count = self.parties
+            found += add_parties(changes, self.facts, table, party, count, scope)
         return found
 
     def trigger_function(self) -> str:
@@ -222,7 +223,7 @@ SOURCES = (
         "cooperative_organization_id, bulog_organization_id, created_at, total",
         BULOG_FACTS,
         BULOG_SUMS,
-        (),
+        None,
         "t.cooperative_organization_id = ANY(coops)",
     ),
     Source(
@@ -230,7 +231,7 @@ SOURCES = (
         "allotment_id, created_at, quantity, amount, levy_amount",
         TRADE_FACTS,
         TRADE_SUMS,
-        (),
+        None,
         "t.allotment_id IN "
         "(SELECT id FROM trade_allotments WHERE supplier_organization_id = ANY(coops))",
     ),

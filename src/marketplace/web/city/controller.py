@@ -20,9 +20,8 @@ from marketplace import clock
 from marketplace.accounts import OrganizationKind, Role
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound, PermissionDenied
-from marketplace.reports import CooperativeReport, Figures, ReportService
+from marketplace.reports import MAX_MEMBERS, CooperativeReport, Figures, ReportService
 from marketplace.reports.domain import add_months
-from marketplace.reports.domain.members import MAX_MEMBERS
 from marketplace.web.city import charts
 from marketplace.web.clerk.forms import refusal_text, whole_number
 from marketplace.web.controller import (
