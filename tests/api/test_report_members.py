@@ -81,11 +81,16 @@ async def test_only_the_cooperative_records_its_members(
     client: AsyncTestClient[Litestar], actors: Actors
 ) -> None:
     c = await city(actors, client)
-    # Another cooperative, the office, a kitchen: not found; the outsider's own is fine.
-    for who in (c.coop_b, c.office, c.kitchen):
+    # Another cooperative, the office, a kitchen, strangers in every role: not found.
+    strangers = [c.coop_b, c.office, c.kitchen]
+    for role in ("admin", "buyer", "seller", "finance", "procurement", "viewer"):
+        strangers.append(await actors.org("cooperative", role, region_code="19.05.01.1001"))
+    for who in strangers:
         assert_problem(
             await record(client, who, c.coop_a, "2026-03", 10), 404, "reports.cooperative_not_found"
         )
+    url = f"/v1/reports/cooperatives/{c.coop_a.organization_id}/members/2026-03"
+    assert_problem(await client.put(url, json={"members": 10}), 401)
     assert_problem(
         await record(client, c.admin, c.office, "2026-03", 10), 404, "reports.cooperative_not_found"
     )
