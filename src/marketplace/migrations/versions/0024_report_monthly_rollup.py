@@ -160,10 +160,14 @@ class Source:
         sums: dict[str, str],
         parties: tuple[str, str, str] | None,
         own: str,
+        counted: str = "TRUE",
     ) -> None:
         self.table, self.columns, self.facts, self.sums = table, columns, facts, sums
         self.parties = parties  # (table, party column, count column), or none
         self.own = own  # the source's rows of the cooperatives `coops` (by index)
+        # Which rows can count at all: a statement with none (an order placed, a leg
+        # shipped) returns after one look at its rows.
+        self.counted = counted
 
     def every_row(self) -> str:
         return f"SELECT 1 AS sign, t.* FROM {self.table} t WHERE coops IS NULL OR {self.own}"
@@ -186,14 +190,20 @@ class Source:
             f" UNION ALL SELECT 1 AS sign, n.* FROM new_rows n JOIN old_rows o ON o.id = n.id"
             f" WHERE {moved}"
         )
+        in_new = f"EXISTS (SELECT 1 FROM new_rows WHERE {self.counted})"
+        in_old = f"EXISTS (SELECT 1 FROM old_rows WHERE {self.counted})"
         return f"""
 CREATE FUNCTION report_rollup_{self.table}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {self.statements("SELECT 1 AS sign, n.* FROM new_rows n", "TRUE")}
+        IF {in_new} THEN
+            {self.statements("SELECT 1 AS sign, n.* FROM new_rows n", "TRUE")}
+        END IF;
     ELSIF TG_OP = 'UPDATE' THEN
-        {self.statements(updated, "TRUE")}
-    ELSE
+        IF {in_old} OR {in_new} THEN
+            {self.statements(updated, "TRUE")}
+        END IF;
+    ELSIF {in_old} THEN
         {self.statements("SELECT -1 AS sign, o.* FROM old_rows o", "TRUE")}
     END IF;
     RETURN NULL;
@@ -209,6 +219,7 @@ SOURCES = (
         LEG_SUMS,
         ("report_monthly_buyers", "buyer_id", "legs"),
         "t.supplier_organization_id = ANY(coops)",
+        "status = 'delivered'",
     ),
     Source(
         "consignment_sales",
