@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.reports.domain import add_months
 from marketplace.reports.domain.figures import sums_by_key
 from marketplace.reports.figures_repository import FiguresRepository
 from tests.builders import orders
@@ -23,17 +24,21 @@ from tests.builders.live_figures import live_grouped
 from tests.builders.reports import TOMORROW, City, city, known_month
 from tests.support import Actors
 
-FIRST, START, LAST = dt.date(2025, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 12, 1)
+FIRST, LAST = dt.date(2025, 1, 1), dt.date(2026, 12, 1)
 
 
 async def both(
-    factory: async_sessionmaker[AsyncSession], prefix: str, first: dt.date = FIRST
+    factory: async_sessionmaker[AsyncSession],
+    prefix: str,
+    first: dt.date = FIRST,
+    last: dt.date = LAST,
 ) -> tuple[dict[Any, dict[str, int]], dict[Any, dict[str, int]]]:
     """The grouped sums of the city from the roll-up and from the raw rows (a group whose
     figures all came to nothing, as a corrected month's may, is no group)."""
+    start = add_months(last, -11)
     async with factory() as session:
-        rolled = await FiguresRepository(session).grouped(prefix, None, first, START, LAST)
-        live = await live_grouped(session, prefix, None, first, START, LAST)
+        rolled = await FiguresRepository(session).grouped(prefix, None, first, start, last)
+        live = await live_grouped(session, prefix, None, first, start, last)
     return nonzero(sums_by_key(rolled)), nonzero(sums_by_key(live))
 
 
@@ -159,9 +164,10 @@ async def test_many_deliveries_at_once_add_up(
     legs = await delivered_legs(client, actors, c, 16)
     # Every goods receipt at once: each adds to the same cooperative-month row.
     await asyncio.gather(*(deliver(client, buyer, leg, q) for buyer, leg, q in legs))
+    # Next month too: a receipt just after local midnight of a month's last day.
     this_month = dt.date.today().replace(day=1)
-    first = dt.date(this_month.year - 1, this_month.month, 1)
-    rolled, live = await both(session_factory, c.code, first)
+    first, last = add_months(this_month, -12), add_months(this_month, 1)
+    rolled, live = await both(session_factory, c.code, first, last)
     assert rolled == live
     coop = c.coop_a.organization_id
     month = [key for key in rolled if key[0] == coop and isinstance(key[1], dt.date)]
@@ -180,6 +186,6 @@ async def test_many_deliveries_at_once_add_up(
         )
 
     await asyncio.gather(*(correct(leg) for _b, leg, _q in legs))
-    rolled, live = await both(session_factory, c.code, first)
+    rolled, live = await both(session_factory, c.code, first, last)
     assert rolled == live
     assert rolled[month[0]]["turnover"] == sum(q - 1 for _b, _l, q in legs) * 61_000
