@@ -42,6 +42,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 from marketplace.web.sourcing.rfq_form import (
     ITEM_ROWS,
@@ -205,14 +206,25 @@ class SourcingPagesController(Controller):
         data, errors = read_rfq_form(values, acting.membership.time_zone, set(catalogue))
         if data is None:
             return await _form_page(request, uow, acting, values=values, errors=errors)
-        try:
+
+        async def publish() -> str:
             made = await RfqService(uow).publish(acting.principal, data)
+            return f"/pengadaan/{made.rfq.id}"
+
+        try:
+            location = await run_once(
+                uow,
+                organization_id=acting.principal.organization_id,
+                form=form,
+                operation="procurement.publish_rfq",
+                action=publish,
+                if_changed="/pengadaan",
+            )
         except DomainError as refusal:
             await uow.rollback()
             errors = rfq_refusal(refusal)
             return await _form_page(request, uow, acting, values=values, errors=errors)
-        await uow.commit()
-        return Redirect(f"/pengadaan/{made.rfq.id}", status_code=303)
+        return Redirect(location, status_code=303)
 
     @get("/pengadaan/{rfq_id:uuid}")
     async def show(

@@ -37,6 +37,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 MAX_QUANTITY = 10_000_000
@@ -184,6 +185,7 @@ class PurchaseOrderPagesController(Controller):
         first = f"received-{view.po.lines[0]['line_no']}"
         if errors:
             return await _page(request, uow, acting, po_id, values=values, errors=errors)
+        here = f"/pengadaan/po/{po_id}"
         try:
             data = msgspec.convert(
                 {
@@ -193,7 +195,19 @@ class PurchaseOrderPagesController(Controller):
                 },
                 ReceiptCreate,
             )
-            await fulfilment.receive(acting.principal, po_id, data)
+
+            async def record() -> str:
+                await fulfilment.receive(acting.principal, po_id, data)
+                return here
+
+            location = await run_once(
+                uow,
+                organization_id=acting.principal.organization_id,
+                form=values,
+                operation="procurement.receive",
+                action=record,
+                if_changed=here,
+            )
         except msgspec.ValidationError:
             errors["received_on"] = _("This receipt date can't be used: choose a nearer date.")
         except NotFound:
@@ -204,8 +218,7 @@ class PurchaseOrderPagesController(Controller):
             errors[first] = _receipt_refusal(refusal)
         if errors:
             return await _page(request, uow, acting, po_id, values=values, errors=errors)
-        await uow.commit()
-        return Redirect(f"/pengadaan/po/{po_id}", status_code=303)
+        return Redirect(location, status_code=303)
 
     @post("/pengadaan/po/{po_id:uuid}/tolak", status_code=303)
     async def decline(
