@@ -50,6 +50,9 @@ def template_engine() -> JinjaTemplateEngine:
     environment.globals["order_state"] = names.order_state_label
     environment.globals["once_field"] = once_field
     environment.filters["rupiah"] = formats.rupiah
+    environment.filters["unit_suffix"] = lambda product: formats.unit_suffix(
+        environment.getattr(product, "name"), environment.getattr(product, "unit_label")
+    )
     environment.filters["long_date"] = lambda day: formats.long_date(day, i18n.current_language())
     return JinjaTemplateEngine.from_environment(environment)
 
