@@ -74,13 +74,21 @@ def carrying_request_id(function: Function) -> Function:
         **kwargs: Any,
     ) -> Any:
         request_id = request_id if isinstance(request_id, str) else None
+        if not tracing.active():
+            return await _bound_to(request_id, coroutine, ctx, args, kwargs)
         with tracing.processing(job, trace_context, ctx, request_id):
-            if request_id is None:
-                return await coroutine(ctx, *args, **kwargs)
-            with bound(request_id):
-                return await coroutine(ctx, *args, **kwargs)
+            return await _bound_to(request_id, coroutine, ctx, args, kwargs)
 
     return dataclasses.replace(function, coroutine=run)
+
+
+async def _bound_to(
+    request_id: str | None, coroutine: Any, ctx: Any, args: Any, kwargs: Any
+) -> Any:
+    if request_id is None:
+        return await coroutine(ctx, *args, **kwargs)
+    with bound(request_id):
+        return await coroutine(ctx, *args, **kwargs)
 
 
 def connect_redis(url: str, *, timeout: float) -> ArqRedis:

@@ -239,10 +239,9 @@ def processing(
     job: str, carrier: object, ctx: Mapping[str, Any], request_id: str | None
 ) -> Iterator[None]:
     """Within: the job's CONSUMER span, the child of the span that enqueued it (a root when
-    it came with no context: a cron's job, one enqueued before tracing was on)."""
-    if _active is None:
-        yield
-        return
+    it came with no context: a cron's job, one enqueued before tracing was on). Call only
+    while `active()`."""
+    assert _active is not None
     parent = None
     if isinstance(carrier, dict):
         parent = propagate.extract({str(k): str(v) for k, v in carrier.items()})
