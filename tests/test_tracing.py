@@ -130,6 +130,7 @@ async def test_one_orders_request_sql_job_and_webhook_delivery_form_one_trace(
             headers={**kitchen.headers, "Idempotency-Key": uuid.uuid4().hex},
         )
         assert placed.status_code == 201, placed.text
+        assert (await client.get("/livez")).status_code == 200  # probes are not traced
     await run_worker_burst(queue, traced_settings, event_handlers())
 
     finished = list(spans.get_finished_spans())
