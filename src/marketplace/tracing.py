@@ -283,13 +283,16 @@ class OutgoingCall:
 
 
 @contextlib.contextmanager
-def outgoing_post(url: Any, **attributes: str | int) -> Iterator[OutgoingCall]:
-    """Within: a CLIENT span for one POST to `url` (an `httpx.URL`); the call's `headers`
-    carry its context to the receiver. The URL is recorded without its query or user
-    info (a partner may put a token there). Off, nothing is made or sent."""
+def outgoing_post(target: str, **attributes: str | int) -> Iterator[OutgoingCall]:
+    """Within: a CLIENT span for one POST to the URL `target`; the call's `headers` carry
+    its context to the receiver. The URL is recorded without its query or user info (a
+    partner may put a token there). Off, nothing is made or sent."""
     if _active is None:
         yield OutgoingCall(None)
         return
+    import httpx
+
+    url = httpx.URL(target)
     full = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "") + url.path
     with _active.tracer.start_as_current_span(
         "POST",

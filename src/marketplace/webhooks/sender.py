@@ -118,7 +118,7 @@ async def post(
     """One POST (`_post`); while tracing, in a CLIENT span (with `span_attributes`) whose
     `traceparent` the receiver gets, so a partner quoting it names the trace of the order
     that set the event off."""
-    with tracing.outgoing_post(httpx.URL(vetted.target.url), **(span_attributes or {})) as call:
+    with tracing.outgoing_post(vetted.target.url, **(span_attributes or {})) as call:
         result = await _post(vetted, {**call.headers, **headers}, body, deadline=deadline)
         call.answered(result.status_code, result.error)
     return result
