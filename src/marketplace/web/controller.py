@@ -26,6 +26,7 @@ from marketplace.accounts import (
     PersonRecord,
     Principal,
     Role,
+    acting_for,
     invitation_link,
 )
 from marketplace.accounts.domain import (
@@ -117,8 +118,7 @@ async def _signed_in(request: PageRequest, uow: UoW) -> SignedIn | Redirect:
     if membership is None:  # the membership ended since
         request.session.pop("organization_id", None)
         return Redirect("/organisasi")
-    principal = await people.acting_as(person_id, organization_id)
-    return SignedIn(person, membership, principal)
+    return SignedIn(person, membership, acting_for(person_id, membership))
 
 
 signed_in = _signed_in
