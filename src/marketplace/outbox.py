@@ -4,15 +4,15 @@
 its `event_type`) in the caller's transaction. After commit, all the events of that
 transaction are enqueued together, in one Redis round trip: a lone event as an arq job
 `outbox.handle`, several as `outbox.handle_batch` jobs of up to `BATCH_SIZE` events (job id
-from the event id, or the batch's first, so arq drops duplicates); a 20-line order's 21
-events once took 21 jobs and ~60 round trips before its answer. The queue may lose jobs
-(Redis restart, worker killed), so the table is the source of truth: the `outbox.sweep`
-cron job re-enqueues events left unhandled, each as its own `outbox.handle` job. Handling
-an event marks it handled in the same transaction as the handlers' effects, under a row
-lock, so each event's handlers take effect exactly once however often a job runs; a batch
-handles each event in its own transaction, so one failing event holds up no other.
-Handlers are registered for an event class and receive the stored payload decoded into
-it (`Emitted`).
+from the event id, or the batch's first, so arq drops duplicates); a 20-line order's ~18
+events were once as many jobs, ~54 round trips one after the other before its answer. The
+queue may lose jobs (Redis restart, worker killed), so the table is the source of truth:
+the `outbox.sweep` cron job re-enqueues events left unhandled, each as its own
+`outbox.handle` job. Handling an event marks it handled in the same transaction as the
+handlers' effects, under a row lock, so each event's handlers take effect exactly once
+however often a job runs; a batch handles each event in its own transaction, so one
+failing event holds up no other. Handlers are registered for an event class and receive
+the stored payload decoded into it (`Emitted`).
 """
 
 from __future__ import annotations
