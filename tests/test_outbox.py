@@ -10,12 +10,13 @@ import pytest
 import sqlalchemy as sa
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from reliability.servers import DrillRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace import outbox
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.events import Event
-from marketplace.jobs import ArqJobQueue, QueuedJob
+from marketplace.jobs import ArqJobQueue, QueuedJob, connect_redis
 from marketplace.request_ids import bound, current_request_id
 from marketplace.settings import Settings
 from tests.builders.events import topic_event, topic_event_class
@@ -267,6 +268,23 @@ async def test_enqueue_many_drops_a_job_whose_id_is_taken_as_arq_does(redis: Arq
     # and one whose result is kept (it ran) is not enqueued again, as with arq
     await redis.set("arq:result:done", b"x")
     assert await jobs.enqueue_many([QueuedJob("tests.job", (), "done")]) == 0
+
+
+async def test_enqueue_many_after_a_redis_restart_sends_its_script_again() -> None:
+    """A restarted Redis has forgotten the script (on a server of its own: the shared
+    one's other tests count round trips with the script cached)."""
+    with DrillRedis() as server:
+        redis = connect_redis(server.url, timeout=2)
+        try:
+            jobs = ArqJobQueue(redis)
+            assert await jobs.enqueue_many([QueuedJob("tests.job", ("before",), "before")]) == 1
+            server.stop()
+            server.start()
+            await redis.connection_pool.disconnect()  # the old connections died with it
+            assert await jobs.enqueue_many([QueuedJob("tests.job", ("after",), "after")]) == 1
+            assert [job.job_id for job in await redis.queued_jobs()] == ["after"]
+        finally:
+            await redis.aclose()
 
 
 async def test_a_batch_job_carries_the_request_id_into_each_events_handling(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import os
 import socket
 import uuid
@@ -25,6 +26,7 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 from arq.worker import Function
 from redis.asyncio import ConnectionPool
+from redis.exceptions import NoScriptError
 
 from marketplace.request_ids import bound, current_request_id
 
@@ -68,6 +70,7 @@ for i = 0, (#KEYS - 1) / 2 - 1 do
 end
 return queued
 """
+_ENQUEUE_MANY_SHA = hashlib.sha1(_ENQUEUE_MANY.encode(), usedforsecurity=False).hexdigest()
 
 
 def carried_kwargs() -> dict[str, Any]:
@@ -85,7 +88,6 @@ class ArqJobQueue:
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
-        self._enqueue_many = redis.register_script(_ENQUEUE_MANY)
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
         await self.redis.enqueue_job(name, *args, _job_id=job_id, **carried_kwargs())
@@ -108,7 +110,11 @@ class ArqJobQueue:
                     job.name, job.args, kwargs, None, enqueued_at, serializer=redis.job_serializer
                 ),
             ]
-        return int(await self._enqueue_many(keys=keys, args=values))
+        try:
+            queued = await redis.evalsha(_ENQUEUE_MANY_SHA, len(keys), *keys, *values)
+        except NoScriptError:  # a Redis that hasn't run it yet (restarted): EVAL caches it
+            queued = await redis.eval(_ENQUEUE_MANY, len(keys), *keys, *values)
+        return int(queued)
 
 
 def carrying_request_id(function: Function) -> Function:
