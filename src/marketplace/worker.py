@@ -87,6 +87,14 @@ async def handle_outbox_event(ctx: dict[str, Any], event_id: str) -> bool:
         return await outbox.handle_event(uow, uuid.UUID(event_id), ctx["handlers"])
 
 
+async def handle_outbox_batch(ctx: dict[str, Any], event_ids: list[str]) -> int:
+    return await outbox.handle_batch(
+        lambda: unit_of_work(ctx["session_factory"], ctx["jobs"]),
+        [uuid.UUID(event_id) for event_id in event_ids],
+        ctx["handlers"],
+    )
+
+
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
     stale_after = dt.timedelta(seconds=ctx["settings"].outbox_stale_after_seconds)
     async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
@@ -103,7 +111,9 @@ async def sweep_idempotency(ctx: dict[str, Any]) -> int:
 FUNCTIONS = [
     carrying_request_id(function)
     for function in [
+        # Kept for the jobs of a lone event, the sweeper's, and those queued before batches.
         func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+        func(handle_outbox_batch, name=outbox.HANDLE_BATCH_JOB, max_tries=10),
         # keep_result under the hour: the next hourly schedule may try a date that failed again.
         func(
             orders_tasks.materialize_standing_order,
