@@ -9,6 +9,16 @@ from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.answers import from_row
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
+)
 from marketplace.consignment.domain import IntakeStatus, PayoutStatus
 from marketplace.consignment.models import (
     Adjustment,
@@ -147,18 +157,25 @@ class ConsignmentController(Controller):
         "/agreements/{agreement_id:uuid}",
         operation_id="getConsignmentAgreement",
         summary="One agreement (the cooperative and the consignor)",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the agreement"),
     )
     async def get_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        return agreement_out(await ConsignmentService(uow).agreement(principal, agreement_id))
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        agreement = await ConsignmentService(uow).agreement(principal, agreement_id)
+        return fresh_or_tagged(agreement_out(agreement), agreement.version, if_none_match)
 
     @patch(
         "/agreements/{agreement_id:uuid}",
         operation_id="updateConsignmentAgreement",
         summary="Change the terms from now on (past sales keep their commission)",
-        responses=problem_responses(401, 403, 404, 409),
+        responses=conditional_write_responses(401, 403, 404, 409),
+        response_headers=etag_header("the agreement as changed"),
     )
     async def update_agreement(
         self,
@@ -166,24 +183,36 @@ class ConsignmentController(Controller):
         data: JSONBody[AgreementUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).update_agreement(principal, agreement_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).update_agreement(
+            principal, agreement_id, data, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     @post(
         "/agreements/{agreement_id:uuid}/end",
         operation_id="endConsignmentAgreement",
         summary="End the agreement: no new intakes; placed goods still sell and settle",
         status_code=200,
-        responses=problem_responses(401, 403, 404),
+        responses=conditional_write_responses(401, 403, 404),
+        response_headers=etag_header("the agreement as ended"),
     )
     async def end_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).end_agreement(principal, agreement_id)
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).end_agreement(
+            principal, agreement_id, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     # --- intakes ---------------------------------------------------------------------
 
