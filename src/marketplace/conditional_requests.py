@@ -24,7 +24,7 @@ T = TypeVar("T")
 IfMatchHeader = Annotated[
     str | None,
     HeaderParameter(
-        header="If-Match",
+        name="If-Match",
         description=(
             'The `ETag` you read (e.g. `"3"`), or `*`: the change is made only if the object '
             "still has it, else 412 `precondition_failed` and nothing changes. Without it "
@@ -38,7 +38,7 @@ IfMatchHeader = Annotated[
 IfNoneMatchHeader = Annotated[
     str | None,
     HeaderParameter(
-        header="If-None-Match",
+        name="If-None-Match",
         description="The `ETag` you hold: 304 with no body while the object still has it.",
         required=False,
         max_length=1000,
