@@ -55,6 +55,9 @@ def etag_header(what: str) -> list[ResponseHeader]:
                 f"The strong entity tag of {what}: send it as `If-Match` to change the "
                 "object only if nobody changed it meanwhile."
             ),
+            # A value only so the contract types the header (a string); never sent as is.
+            value='"1"',
+            required=True,
             documentation_only=True,
         )
     ]

@@ -7,6 +7,7 @@ same tag, truly at once on their own connections: exactly one is made."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.accounts import Principal
 from marketplace.accounts.schemas import OrganizationUpdate
 from marketplace.accounts.service import AccountsService
+from marketplace.cli import export_openapi
 from marketplace.consignment.schemas import AgreementUpdate
 from marketplace.consignment.service import ConsignmentService
 from marketplace.db import UnitOfWork, unit_of_work
@@ -292,3 +294,34 @@ async def test_writes_at_once_with_the_same_tag_exactly_one_is_made(
     assert sorted(outcomes) == ["made"] + ["refused"] * (CLIENTS - 1)
     after = await client.get(obj.url, headers=obj.editor.headers)
     assert int(after.headers["etag"].strip('"')) == int(tag.strip('"')) + 1
+
+
+EDIT_OPERATIONS = {
+    ("/v1/products/{product_id}", "patch"),
+    ("/v1/listings/{listing_id}", "patch"),
+    ("/v1/organizations/{organization_id}", "patch"),
+    ("/v1/consignment/agreements/{agreement_id}", "patch"),
+    ("/v1/consignment/agreements/{agreement_id}/end", "post"),
+}
+READ_OPERATIONS = {
+    "/v1/products/{product_id}": True,  # whether If-None-Match may answer 304
+    "/v1/listings/{listing_id}": False,
+    "/v1/organizations/{organization_id}": True,
+    "/v1/consignment/agreements/{agreement_id}": True,
+}
+
+
+def test_the_contract_describes_etag_if_match_and_412() -> None:
+    paths = json.loads(export_openapi())["paths"]
+    for path, method in EDIT_OPERATIONS:
+        operation = paths[path][method]
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert headers["If-Match"]["required"] is False, path
+        assert "412" in operation["responses"], path
+        assert "ETag" in operation["responses"]["200"]["headers"], path
+    for path, conditional in READ_OPERATIONS.items():
+        operation = paths[path]["get"]
+        assert operation["responses"]["200"]["headers"]["ETag"]["schema"] == {"type": "string"}
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert ("If-None-Match" in headers) is conditional, path
+        assert ("304" in operation["responses"]) is conditional, path
