@@ -19,16 +19,16 @@ from marketplace.conditional_requests import (
     if_match,
     tagged,
 )
-from marketplace.consignment.domain import IntakeStatus, PayoutStatus
-from marketplace.consignment.models import (
-    Adjustment,
-    Agreement,
-    Intake,
-    Payout,
-    Return,
-    Sale,
-    Statement,
+from marketplace.consignment.answers import (
+    adjustment_out,
+    agreement_out,
+    intake_out,
+    payout_out,
+    return_out,
+    sale_out,
+    statement_summary,
 )
+from marketplace.consignment.domain import IntakeStatus, PayoutStatus
 from marketplace.consignment.schemas import (
     AdjustmentCreate,
     AdjustmentOut,
@@ -37,7 +37,6 @@ from marketplace.consignment.schemas import (
     AgreementOut,
     AgreementPage,
     AgreementUpdate,
-    BankAccountOut,
     IntakeConfirm,
     IntakeCreate,
     IntakeOut,
@@ -48,12 +47,10 @@ from marketplace.consignment.schemas import (
     PayoutPage,
     ReturnCreate,
     ReturnOut,
-    SaleLineOut,
     SettlementRunCreate,
     SettlementRunOut,
     StatementOut,
     StatementPage,
-    StatementSummary,
 )
 from marketplace.consignment.service import ConsignmentService
 from marketplace.consignment.settlement_service import SettlementService
@@ -67,49 +64,6 @@ from marketplace.http import (
     problem_responses,
 )
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
-
-
-def payout_account_out(row: Agreement | Payout) -> BankAccountOut:
-    """The bank account a row names (its `bank_*` columns)."""
-    return BankAccountOut(
-        bank_name=row.bank_name,
-        account_number=row.bank_account_number,
-        account_holder=row.bank_account_holder,
-    )
-
-
-def agreement_out(a: Agreement) -> AgreementOut:
-    return from_row(AgreementOut, a, payout_account=payout_account_out(a))
-
-
-def intake_out(i: Intake) -> IntakeOut:
-    return from_row(IntakeOut, i, currency="IDR")
-
-
-def return_out(r: Return) -> ReturnOut:
-    return from_row(ReturnOut, r)
-
-
-def statement_summary(s: Statement, payout: Payout | None) -> StatementSummary:
-    return from_row(
-        StatementSummary,
-        s,
-        currency="IDR",
-        payout_id=payout.id if payout else None,
-        payout_status=payout.status if payout else None,
-    )
-
-
-def sale_out(s: Sale) -> SaleLineOut:
-    return from_row(SaleLineOut, s, net_amount=s.gross_amount - s.commission_amount, currency="IDR")
-
-
-def adjustment_out(a: Adjustment, statement_id: uuid.UUID | None) -> AdjustmentOut:
-    return from_row(AdjustmentOut, a, currency="IDR", statement_id=statement_id)
-
-
-def payout_out(p: Payout) -> PayoutOut:
-    return from_row(PayoutOut, p, currency="IDR", payout_account=payout_account_out(p))
 
 
 class ConsignmentController(Controller):
