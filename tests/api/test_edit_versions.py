@@ -7,6 +7,7 @@ same tag, truly at once on their own connections: exactly one is made."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from marketplace.accounts.service import AccountsService
 from marketplace.cli import export_openapi
 from marketplace.consignment.schemas import AgreementUpdate
 from marketplace.consignment.service import ConsignmentService
+from marketplace.consignment.settlement_service import SettlementService
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.entity_tags import IfMatch, PreconditionFailed
 from marketplace.listings import ListingUpdate, ProductService
@@ -325,3 +327,30 @@ def test_the_contract_describes_etag_if_match_and_412() -> None:
         headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
         assert ("If-None-Match" in headers) is conditional, path
         assert ("304" in operation["responses"]) is conditional, path
+
+
+async def test_a_settlement_changes_the_agreements_tag_as_it_changes_its_answer(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """`last_settled_at` is in the agreement's answer, so the settlement's write bumps the
+    version too: a 304 never hides it, and an edit read before it is told."""
+    coop = await actors.org("cooperative", "admin")
+    umkm = await actors.org("umkm", "seller")
+    agreement = await create_agreement(client, coop, umkm)
+    url = f"/v1/consignment/agreements/{agreement['id']}"
+    before = await client.get(url, headers=coop.headers)
+    assert before.json()["last_settled_at"] is None
+    async with unit_of_work(session_factory) as uow:
+        await SettlementService(uow).settle_due_for(
+            coop.organization_id, [umkm.organization_id], dt.datetime.now(dt.UTC)
+        )
+        await uow.commit()
+    after = await client.get(url, headers=coop.headers | {"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.json()["last_settled_at"] is not None
+    assert after.headers["etag"] != before.headers["etag"]
+    read_before = coop.headers | {"If-Match": before.headers["etag"]}
+    stale = await client.patch(url, json={"commission_bps": 900}, headers=read_before)
+    assert_problem(stale, 412, "precondition_failed")
