@@ -25,6 +25,10 @@ class MalformedPrecondition(BadRequest):
     than guessed at (a bare `3` is most likely a client that dropped the quotes)."""
 
 
+MALFORMED = "If-Match and If-None-Match hold `*` or entity tags, each in double quotes."
+CHANGED = "The object changed since you read it; read it again, then decide."
+
+
 def entity_tag(version: int) -> str:
     """The strong tag of an object at `version`, as the `ETag` header carries it."""
     return f'"{version}"'
@@ -55,19 +59,15 @@ def parse_tag_list(header: str) -> tuple[EntityTag, ...] | None:
             break
         found = _TAG.match(header, at)
         if found is None:
-            raise MalformedPrecondition(
-                'A conditional header holds `*` or entity tags such as `"3"`.'
-            )
+            raise MalformedPrecondition(MALFORMED)
         tags.append(EntityTag(opaque=f'"{found.group(2)}"', weak=found.group(1) is not None))
         at = found.end()
         while at < len(header) and header[at] in " \t":
             at += 1
         if at < len(header) and header[at] != ",":
-            raise MalformedPrecondition(
-                'A conditional header holds `*` or entity tags such as `"3"`.'
-            )
+            raise MalformedPrecondition(MALFORMED)
     if not tags:
-        raise MalformedPrecondition('A conditional header holds `*` or entity tags such as `"3"`.')
+        raise MalformedPrecondition(MALFORMED)
     return tuple(tags)
 
 
@@ -101,10 +101,7 @@ class IfMatch:
         """Call under the row lock (or with the version in the UPDATE's WHERE), so no
         other write can come between the comparison and this one."""
         if not self.holds(current_version):
-            raise PreconditionFailed(
-                "The object changed since you read it; read it again, then decide.",
-                current_etag=entity_tag(current_version),
-            )
+            raise PreconditionFailed(CHANGED, current_etag=entity_tag(current_version))
 
 
 UNCONDITIONAL = IfMatch()

@@ -354,3 +354,16 @@ async def test_a_settlement_changes_the_agreements_tag_as_it_changes_its_answer(
     read_before = coop.headers | {"If-Match": before.headers["etag"]}
     stale = await client.patch(url, json={"commission_bps": 900}, headers=read_before)
     assert_problem(stale, 412, "precondition_failed")
+
+
+async def test_the_412_and_a_malformed_tag_speak_indonesian_when_asked(
+    client: AsyncTestClient[Litestar], actors: Actors
+) -> None:
+    obj = await edited("organization", client, actors)
+    headers = obj.editor.headers | {"Accept-Language": "id"}
+    stale = await client.patch(obj.url, json=obj.body(0), headers=headers | {"If-Match": '"0"'})
+    problem = assert_problem(stale, 412, "precondition_failed")
+    assert problem["title"] == "Objek sudah berubah sejak Anda membacanya"
+    assert problem["detail"].endswith("; baca ulang, lalu putuskan.")
+    bare = await client.patch(obj.url, json=obj.body(0), headers=headers | {"If-Match": "1"})
+    assert "tanda kutip ganda" in assert_problem(bare, 400, "bad_request")["detail"]
