@@ -196,6 +196,13 @@ async def test_two_clerks_reprice_from_the_same_page_the_second_is_told_not_over
     )
     assert again.status_code == 200
     assert (await listing_row(session_factory, listing["id"])).base_unit_price == 26_500
+    for odd in ("²", "-1", "9" * 30):
+        refused = await pages.post(
+            f"{url}/harga",
+            data={"csrf_token": token, "version": odd, "min-0": "1", "price-0": "1000"},
+        )
+        assert refused.status_code == 409, odd
+    assert (await listing_row(session_factory, listing["id"])).base_unit_price == 26_500
     # A form from before versions were carried saves as it always did.
     old_form = await pages.post(
         f"{url}/harga", data={"csrf_token": token, "min-0": "1", "price-0": "27000"}

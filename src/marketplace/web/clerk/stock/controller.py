@@ -69,9 +69,13 @@ async def _managed(uow: UoW, acting: SignedIn, listing_id: uuid.UUID) -> Any | N
 
 
 def shown_version(raw: str) -> IfMatch:
-    """The precondition of a price form: the version of the listing it showed (a form from
-    before versions were carried, with none, saves as it always did)."""
-    return IfMatch.of_version(int(raw)) if raw.isdigit() and len(raw) < 19 else UNCONDITIONAL
+    """The precondition of a price form: the version of the listing it showed. A form from
+    before versions were carried, with none, saves as it always did; one whose version is
+    not a number matches no version (the page is shown again with what is saved)."""
+    if not raw:
+        return UNCONDITIONAL
+    digits = raw.isascii() and raw.isdigit() and len(raw) < 19
+    return IfMatch.of_version(int(raw) if digits else 0)
 
 
 async def listing_page(
