@@ -22,6 +22,7 @@ from arq.constants import default_queue_name
 from arq.worker import Function
 from redis.asyncio import ConnectionPool
 
+from marketplace import tracing
 from marketplace.request_ids import bound, current_request_id
 
 # Present while some worker's loop is polling Redis; written every heartbeat interval
@@ -40,32 +41,54 @@ class JobQueue(Protocol):
 
 class ArqJobQueue:
     """Jobs enqueued while a request (or a job a request enqueued) runs carry its id as
-    the `request_id` keyword, which `carrying_request_id` binds into the job's logs."""
+    the `request_id` keyword, and — while tracing — the W3C context of the span that
+    enqueued them as `trace_context`; `carrying_request_id` takes both in the worker."""
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
         request_id = current_request_id()
-        if request_id is None:
-            await self.redis.enqueue_job(name, *args, _job_id=job_id)
-        else:
-            await self.redis.enqueue_job(name, *args, _job_id=job_id, request_id=request_id)
+        carried: dict[str, Any] = {} if request_id is None else {"request_id": request_id}
+        if not tracing.active():
+            await self.redis.enqueue_job(name, *args, _job_id=job_id, **carried)
+            return
+        with tracing.enqueueing(name, job_id) as trace_context:
+            await self.redis.enqueue_job(
+                name, *args, _job_id=job_id, trace_context=trace_context, **carried
+            )
 
 
 def carrying_request_id(function: Function) -> Function:
-    """The worker function, taking the optional `request_id` keyword `ArqJobQueue` adds:
-    while it runs, its log lines (and the jobs it enqueues) carry that id."""
-    coroutine = function.coroutine
+    """The worker function, taking the optional `request_id` and `trace_context` keywords
+    `ArqJobQueue` adds: while it runs, its log lines (and the jobs it enqueues) carry that
+    id, and, while tracing, it runs in a span that is the child of its enqueuer's."""
+    coroutine, job = function.coroutine, function.name
 
     @functools.wraps(coroutine)
-    async def run(ctx: dict[str, Any], *args: Any, request_id: Any = None, **kwargs: Any) -> Any:
-        if not isinstance(request_id, str):
-            return await coroutine(ctx, *args, **kwargs)
-        with bound(request_id):
-            return await coroutine(ctx, *args, **kwargs)
+    async def run(
+        ctx: dict[str, Any],
+        *args: Any,
+        request_id: Any = None,
+        trace_context: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        request_id = request_id if isinstance(request_id, str) else None
+        if not tracing.active():
+            return await _bound_to(request_id, coroutine, ctx, args, kwargs)
+        with tracing.processing(job, trace_context, ctx, request_id):
+            return await _bound_to(request_id, coroutine, ctx, args, kwargs)
 
     return dataclasses.replace(function, coroutine=run)
+
+
+async def _bound_to(
+    request_id: str | None, coroutine: Any, ctx: Any, args: Any, kwargs: Any
+) -> Any:
+    if request_id is None:
+        return await coroutine(ctx, *args, **kwargs)
+    with bound(request_id):
+        return await coroutine(ctx, *args, **kwargs)
 
 
 def connect_redis(url: str, *, timeout: float) -> ArqRedis:

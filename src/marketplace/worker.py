@@ -43,6 +43,7 @@ from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.payments import tasks as payments_tasks
 from marketplace.procurement.lots import tasks as lot_tasks
 from marketplace.settings import Settings, load_settings
+from marketplace.tracing import WORKER_SERVICE, start_from_settings
 from marketplace.webhooks import tasks as webhooks_tasks
 
 log = structlog.get_logger(__name__)
@@ -61,6 +62,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or load_settings()
     ctx["settings"] = settings
     configure_logging(settings.log_level, settings.log_format)
+    start_from_settings(settings, WORKER_SERVICE)
     assert settings.database_url is not None
     engine = create_engine(
         settings.database_url,

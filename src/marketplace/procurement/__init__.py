@@ -30,6 +30,9 @@ from marketplace.procurement.sourcing.fulfilment_service import (
 from marketplace.procurement.sourcing.fulfilment_service import (
     PurchaseOrderView as PurchaseOrderView,
 )
+from marketplace.procurement.sourcing.publication_service import (
+    PublicationService as PublicationService,
+)
 from marketplace.procurement.sourcing.schemas import AwardCreate as AwardCreate
 from marketplace.procurement.sourcing.schemas import PaymentCreate as PaymentCreate
 from marketplace.procurement.sourcing.schemas import QuoteCreate as QuoteCreate
@@ -49,6 +52,7 @@ __all__ = [
     "LotService",
     "NoBulogBranch",
     "PaymentCreate",
+    "PublicationService",
     "PurchaseOrderView",
     "QuoteCreate",
     "QuoteView",

@@ -38,6 +38,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 LIMIT = 200
@@ -231,7 +232,7 @@ class StockController(Controller):
         data = StockMovementCreate(
             kind="receive", quantity=quantity, reason=reason_of(field_of(form, "note"))
         )
-        return await _move(request, uow, acting, listing_id, data, "received", raw)
+        return await _move(request, uow, acting, listing_id, data, "received", raw, form)
 
     @post("/{listing_id:uuid}/hitung", status_code=303)
     async def recount(
@@ -260,7 +261,7 @@ class StockController(Controller):
                 request, uow, acting, listing_id, errors=errors, values=values
             )
         data = StockMovementCreate(kind="adjust", quantity=counted - listing.on_hand, reason=reason)
-        return await _move(request, uow, acting, listing_id, data, "counted", raw)
+        return await _move(request, uow, acting, listing_id, data, "counted", raw, form)
 
     @post("/{listing_id:uuid}/harga", status_code=303)
     async def prices(
@@ -333,9 +334,23 @@ async def _move(
     data: StockMovementCreate,
     field: str,
     raw: str,
+    form: Any,
 ) -> Response[Any]:
-    try:
+    here = f"/stok/{listing_id}"
+
+    async def record() -> str:
         await ListingService(uow).record_movement(acting.principal, listing_id, data)
+        return here
+
+    try:
+        location = await run_once(
+            uow,
+            organization_id=acting.principal.organization_id,
+            form=form,
+            operation=f"listings.stock_{data.kind}",
+            action=record,
+            if_changed=here,
+        )
     except NotFound:
         await uow.rollback()
         return not_found_page(request)
@@ -350,8 +365,7 @@ async def _move(
             values={field: raw},
             status=refusal.status,
         )
-    await uow.commit()
-    return Redirect(f"/stok/{listing_id}", status_code=303)
+    return Redirect(location, status_code=303)
 
 
 __all__ = ["StockController"]
