@@ -9,16 +9,26 @@ from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.answers import from_row
-from marketplace.consignment.domain import IntakeStatus, PayoutStatus
-from marketplace.consignment.models import (
-    Adjustment,
-    Agreement,
-    Intake,
-    Payout,
-    Return,
-    Sale,
-    Statement,
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
 )
+from marketplace.consignment.answers import (
+    adjustment_out,
+    agreement_out,
+    intake_out,
+    payout_out,
+    return_out,
+    sale_out,
+    statement_summary,
+)
+from marketplace.consignment.domain import IntakeStatus, PayoutStatus
 from marketplace.consignment.schemas import (
     AdjustmentCreate,
     AdjustmentOut,
@@ -27,7 +37,6 @@ from marketplace.consignment.schemas import (
     AgreementOut,
     AgreementPage,
     AgreementUpdate,
-    BankAccountOut,
     IntakeConfirm,
     IntakeCreate,
     IntakeOut,
@@ -38,12 +47,10 @@ from marketplace.consignment.schemas import (
     PayoutPage,
     ReturnCreate,
     ReturnOut,
-    SaleLineOut,
     SettlementRunCreate,
     SettlementRunOut,
     StatementOut,
     StatementPage,
-    StatementSummary,
 )
 from marketplace.consignment.service import ConsignmentService
 from marketplace.consignment.settlement_service import SettlementService
@@ -57,49 +64,6 @@ from marketplace.http import (
     problem_responses,
 )
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
-
-
-def payout_account_out(row: Agreement | Payout) -> BankAccountOut:
-    """The bank account a row names (its `bank_*` columns)."""
-    return BankAccountOut(
-        bank_name=row.bank_name,
-        account_number=row.bank_account_number,
-        account_holder=row.bank_account_holder,
-    )
-
-
-def agreement_out(a: Agreement) -> AgreementOut:
-    return from_row(AgreementOut, a, payout_account=payout_account_out(a))
-
-
-def intake_out(i: Intake) -> IntakeOut:
-    return from_row(IntakeOut, i, currency="IDR")
-
-
-def return_out(r: Return) -> ReturnOut:
-    return from_row(ReturnOut, r)
-
-
-def statement_summary(s: Statement, payout: Payout | None) -> StatementSummary:
-    return from_row(
-        StatementSummary,
-        s,
-        currency="IDR",
-        payout_id=payout.id if payout else None,
-        payout_status=payout.status if payout else None,
-    )
-
-
-def sale_out(s: Sale) -> SaleLineOut:
-    return from_row(SaleLineOut, s, net_amount=s.gross_amount - s.commission_amount, currency="IDR")
-
-
-def adjustment_out(a: Adjustment, statement_id: uuid.UUID | None) -> AdjustmentOut:
-    return from_row(AdjustmentOut, a, currency="IDR", statement_id=statement_id)
-
-
-def payout_out(p: Payout) -> PayoutOut:
-    return from_row(PayoutOut, p, currency="IDR", payout_account=payout_account_out(p))
 
 
 class ConsignmentController(Controller):
@@ -147,18 +111,25 @@ class ConsignmentController(Controller):
         "/agreements/{agreement_id:uuid}",
         operation_id="getConsignmentAgreement",
         summary="One agreement (the cooperative and the consignor)",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the agreement"),
     )
     async def get_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        return agreement_out(await ConsignmentService(uow).agreement(principal, agreement_id))
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        agreement = await ConsignmentService(uow).agreement(principal, agreement_id)
+        return fresh_or_tagged(agreement_out(agreement), agreement.version, if_none_match)
 
     @patch(
         "/agreements/{agreement_id:uuid}",
         operation_id="updateConsignmentAgreement",
         summary="Change the terms from now on (past sales keep their commission)",
-        responses=problem_responses(401, 403, 404, 409),
+        responses=conditional_write_responses(401, 403, 404, 409),
+        response_headers=etag_header("the agreement as changed"),
     )
     async def update_agreement(
         self,
@@ -166,24 +137,36 @@ class ConsignmentController(Controller):
         data: JSONBody[AgreementUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).update_agreement(principal, agreement_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).update_agreement(
+            principal, agreement_id, data, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     @post(
         "/agreements/{agreement_id:uuid}/end",
         operation_id="endConsignmentAgreement",
         summary="End the agreement: no new intakes; placed goods still sell and settle",
         status_code=200,
-        responses=problem_responses(401, 403, 404),
+        responses=conditional_write_responses(401, 403, 404),
+        response_headers=etag_header("the agreement as ended"),
     )
     async def end_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).end_agreement(principal, agreement_id)
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).end_agreement(
+            principal, agreement_id, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     # --- intakes ---------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from marketplace import clock
 from marketplace.dependencies import UoW
+from marketplace.entity_tags import UNCONDITIONAL, IfMatch, PreconditionFailed
 from marketplace.errors import DomainError, NotFound
 from marketplace.listings import (
     ListingCreate,
@@ -66,6 +67,16 @@ async def _managed(uow: UoW, acting: SignedIn, listing_id: uuid.UUID) -> Any | N
     if listing.seller_organization_id != acting.membership.organization_id:
         return None
     return listing, product
+
+
+def shown_version(raw: str) -> IfMatch:
+    """The precondition of a price form: the version of the listing it showed. A form from
+    before versions were carried, with none, saves as it always did; one whose version is
+    not a number matches no version (the page is shown again with what is saved)."""
+    if not raw:
+        return UNCONDITIONAL
+    digits = raw.isascii() and raw.isdigit() and len(raw) < 19
+    return IfMatch.of_version(int(raw) if digits else 0)
 
 
 async def listing_page(
@@ -285,11 +296,20 @@ class StockController(Controller):
             )
         try:
             await ListingService(uow).update(
-                acting.principal, listing_id, ListingUpdate(price_tiers=tiers)
+                acting.principal,
+                listing_id,
+                ListingUpdate(price_tiers=tiers),
+                shown_version(field_of(form, "version").strip()),
             )
         except NotFound:
             await uow.rollback()
             return not_found_page(request)
+        except PreconditionFailed:
+            # Someone saved meanwhile: the page shows what is saved now (and its version),
+            # so the clerk checks it before saving again, rather than overwriting it.
+            await uow.rollback()
+            errors = {"tiers": _("Someone else just changed this. Check it, then save again.")}
+            return await listing_page(request, uow, acting, listing_id, errors=errors, status=409)
         except DomainError as refusal:
             await uow.rollback()
             errors = {"tiers": refusal_text(refusal)}
