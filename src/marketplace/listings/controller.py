@@ -329,7 +329,7 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}",
         operation_id="getListing",
-        dependencies=READ_ONLY,
+        dependencies=READ_POOL,
         summary="One listing",
         description=(
             "Its `ETag` is the version of the terms the seller edits (price tiers, minimum "
@@ -340,10 +340,10 @@ class ListingController(Controller):
         response_headers=etag_header("the listing's terms"),
     )
     async def get_listing(
-        self, listing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+        self, listing_id: FromPath[uuid.UUID], state: State, principal: Caller
     ) -> Response[ListingOut]:
-        listing, product = await ListingService(uow).get(principal, listing_id)
-        return tagged(listing_out(listing, product), listing.version)
+        row, version = await CatalogueService(read_pool(state)).listing(principal, listing_id)
+        return tagged(listing_row_out(row), version)
 
     @patch(
         "/listings/{listing_id:uuid}",

@@ -444,6 +444,18 @@ class CatalogueService:
         )
         return msgspec.structs.replace(filters, query=query or None, include_paused=own)
 
+    async def listing(self, principal: Principal, listing_id: uuid.UUID) -> tuple[SearchRow, int]:
+        """One listing as a search row and its terms' version; not found as
+        `ListingService.get` (a paused listing is seen by its seller only)."""
+        row = await self.catalogue.listing_row(listing_id)
+        if row is None:
+            raise NotFound("No such listing.")
+        *columns, version = row
+        seller, owner, status = columns[2], columns[3], columns[13]
+        if status != ListingStatus.ACTIVE and not principal.is_party(seller, owner):
+            raise NotFound("No such listing.")
+        return columns, int(version)
+
     async def search_page(
         self,
         principal: Principal,

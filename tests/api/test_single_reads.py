@@ -1,6 +1,9 @@
-"""`GET /v1/orders/{id}` reads through the read pool, off the ORM: the answer is the one
-`OrderService.view` and `view_out` make, for the buyer, each supplier (its own legs and
-their totals) and the platform; an organization with no part in the order gets 404."""
+"""Single-object reads through the read pool, off the ORM, answer as the ORM path did.
+
+`GET /v1/orders/{id}`: as `OrderService.view` and `view_out`, for the buyer, each supplier
+(its own legs and their totals) and the platform; no part in the order is 404.
+`GET /v1/listings/{id}`: as `ListingService.get` and `listing_out`, with the terms' ETag;
+a paused listing is its seller's only."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Principal
 from marketplace.db import UnitOfWork
+from marketplace.listings import ListingService
+from marketplace.listings.controller import listing_out
 from marketplace.orders.controller import view_out
 from marketplace.orders.service import OrderService
 from tests.builders import orders
@@ -68,3 +73,40 @@ async def test_the_read_pool_answers_as_the_orm_did_for_every_party(
     assert hidden.json()["code"] == "not_found"
     missing = await client.get(f"/v1/orders/{uuid.uuid4()}", headers=kitchen.headers)
     assert missing.status_code == 404
+
+
+async def test_a_listing_reads_off_the_orm_as_the_orm_answered(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await actors.platform_admin()
+    rice = await new_product(client, admin, name=f"Beras Satu {uuid.uuid4().hex[:6]}")
+    seller = await actors.org("cooperative", "seller", region_code="35.76.01.1001")
+    made = await create_listing(client, seller, rice.id, tiers=[(1, 60_000), (10, 58_000)])
+    kitchen = await actors.org("kitchen", "buyer")
+    async with session_factory() as session:
+        listing, product = await ListingService(UnitOfWork(session)).get(
+            Principal(
+                organization_id=seller.organization_id,
+                organization_kind=seller.kind,
+                role=seller.role,
+            ),
+            uuid.UUID(made["id"]),
+        )
+        expected = msgspec.json.decode(msgspec.json.encode(listing_out(listing, product)))
+        version = listing.version
+    for actor in (kitchen, seller):
+        answer = await client.get(f"/v1/listings/{made['id']}", headers=actor.headers)
+        assert answer.status_code == 200
+        assert answer.json() == expected
+        assert answer.headers["etag"] == f'"{version}"'
+    paused = await client.patch(
+        f"/v1/listings/{made['id']}", json={"status": "paused"}, headers=seller.headers
+    )
+    assert paused.status_code == 200, paused.text
+    assert (await client.get(f"/v1/listings/{made['id']}", headers=seller.headers)).json()[
+        "status"
+    ] == "paused"
+    hidden = await client.get(f"/v1/listings/{made['id']}", headers=kitchen.headers)
+    assert hidden.status_code == 404
