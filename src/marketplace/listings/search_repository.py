@@ -242,7 +242,7 @@ def _driver_sql(stmt: Select[Any]) -> tuple[str, tuple[str, ...]]:
 
 
 # One listing as a `SearchRow`, then its terms' version (the ETag): `GET /v1/listings/{id}`.
-_ONE_LISTING_SQL, _ = _driver_sql(
+ONE_LISTING_SQL, _ = _driver_sql(
     select(*SEARCH_COLUMNS, _listings.c.version)
     .select_from(_listings.join(_products, _products.c.id == _listings.c.product_id))
     .where(_listings.c.id == bindparam("listing_id", type_=PG_UUID()))
@@ -257,7 +257,7 @@ class CatalogueRepository:
 
     async def listing_row(self, listing_id: uuid.UUID) -> SearchRow | None:
         """One listing in `SEARCH_COLUMNS` order followed by its `version`, or None."""
-        rows = await self.reads.fetch(_ONE_LISTING_SQL, (listing_id,))
+        rows = await self.reads.fetch(ONE_LISTING_SQL, (listing_id,))
         return rows[0] if rows else None
 
     async def search_rows(

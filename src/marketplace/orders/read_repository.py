@@ -13,6 +13,7 @@ only its own; an order in which the caller has no part is not found.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -88,6 +89,13 @@ class OrderRead(msgspec.Struct, frozen=True, kw_only=True):
         return buyer
 
 
+def order_read(record: Mapping[str, Any]) -> OrderRead:
+    """A row of `ORDER_STATEMENT` as the order's columns with its decoded lines and legs."""
+    row = dict(record)
+    lines, legs = row.pop("lines"), row.pop("legs")
+    return OrderRead(row=row, lines=_lines.decode(lines), legs=_legs.decode(legs))
+
+
 class OrderReads:
     def __init__(self, reads: ReadPool) -> None:
         self.reads = reads
@@ -96,8 +104,4 @@ class OrderReads:
         self, order_id: uuid.UUID, *, is_platform: bool, organization_id: uuid.UUID | None
     ) -> OrderRead | None:
         rows = await self.reads.fetch(ORDER_STATEMENT, (order_id, is_platform, organization_id))
-        if not rows:
-            return None
-        row = dict(rows[0])
-        lines, legs = row.pop("lines"), row.pop("legs")
-        return OrderRead(row=row, lines=_lines.decode(lines), legs=_legs.decode(legs))
+        return order_read(rows[0]) if rows else None
