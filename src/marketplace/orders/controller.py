@@ -45,7 +45,7 @@ from marketplace.orders.schemas import (
     OrderPage,
     OrderPreviewOut,
     PlannedLegOut,
-    ShortfallOut,
+    SupplyShortfallOut,
 )
 from marketplace.orders.service import OrderService, OrderView
 
@@ -114,7 +114,7 @@ def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut
         ],
         shortfalls=[
             from_row(
-                ShortfallOut,
+                SupplyShortfallOut,
                 s,
                 held_back_above_cap=[
                     from_row(HeldBackOut, h, currency="IDR") for h in s.held_back_above_cap

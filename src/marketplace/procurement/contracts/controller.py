@@ -21,6 +21,7 @@ from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.procurement.contracts.models import TradeContract, TradeShipment
 from marketplace.procurement.contracts.schemas import (
     AllotmentOut,
+    AllotmentShortfallOut,
     ShipmentCreate,
     ShipmentOut,
     ShortfallCreate,
@@ -31,7 +32,6 @@ from marketplace.procurement.contracts.schemas import (
     WeekOut,
 )
 from marketplace.procurement.contracts.service import ContractService, ContractView
-from marketplace.procurement.schemas import ShortfallOut
 
 
 def contract_out(view: ContractView) -> TradeContractOut:
@@ -121,10 +121,10 @@ class TradeContractController(Controller):
         data: JSONBody[ShortfallCreate],
         uow: UoW,
         principal: Caller,
-    ) -> ShortfallOut:
+    ) -> AllotmentShortfallOut:
         result = await ContractService(uow).shortfall(principal, contract_id, allotment_id, data)
         await uow.commit()
-        return ShortfallOut(contract=contract_out(result.view), unplaced=result.unplaced)
+        return AllotmentShortfallOut(contract=contract_out(result.view), unplaced=result.unplaced)
 
     @post(
         "/{contract_id:uuid}/shipments",

@@ -40,8 +40,6 @@ from marketplace.procurement.sourcing.schemas import (
     DeclineOut,
     InvoiceLineOut,
     InvoiceOut,
-    PaymentCreate,
-    PaymentOut,
     PoLineOut,
     PurchaseOrderOut,
     PurchaseOrderPage,
@@ -57,6 +55,8 @@ from marketplace.procurement.sourcing.schemas import (
     RfqItemOut,
     RfqOut,
     RfqPage,
+    TreasuryPaymentCreate,
+    TreasuryPaymentOut,
 )
 from marketplace.procurement.sourcing.service import QuoteView, RfqService, RfqView, rfq_items
 
@@ -128,8 +128,8 @@ def po_out(po: PurchaseOrder, view: PurchaseOrderView | None = None) -> Purchase
     )
 
 
-def payment_out(p: TreasuryPayment) -> PaymentOut:
-    return from_row(PaymentOut, p, currency="IDR")
+def payment_out(p: TreasuryPayment) -> TreasuryPaymentOut:
+    return from_row(TreasuryPaymentOut, p, currency="IDR")
 
 
 def invoice_out(view: InvoiceView) -> InvoiceOut:
@@ -376,7 +376,7 @@ class SourcingController(Controller):
     async def record_payment(
         self,
         po_id: FromPath[uuid.UUID],
-        data: JSONBody[PaymentCreate],
+        data: JSONBody[TreasuryPaymentCreate],
         uow: UoW,
         principal: Caller,
         idempotency_key: IdempotencyKeyHeader = None,

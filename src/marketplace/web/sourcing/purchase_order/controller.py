@@ -21,7 +21,7 @@ from marketplace import clock
 from marketplace.accounts import OrganizationDirectory
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
-from marketplace.procurement import FulfilmentService, PaymentCreate, ReceiptCreate
+from marketplace.procurement import FulfilmentService, ReceiptCreate, TreasuryPaymentCreate
 from marketplace.web.controller import (
     PageRequest,
     SignedIn,
@@ -207,7 +207,7 @@ class PurchaseOrderPagesController(Controller):
         try:
             data = msgspec.convert(
                 {"sp2d_number": sp2d, "amount": int(amount), "paid_on": paid_on.isoformat()},
-                PaymentCreate,
+                TreasuryPaymentCreate,
             )
             await fulfilment.pay(acting.principal, po_id, data)
         except msgspec.ValidationError:
