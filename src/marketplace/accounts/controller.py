@@ -53,7 +53,16 @@ class OrganizationController(Controller):
     path = "/v1"
     tags = ["accounts"]
 
-    @get("/me", operation_id="getMe", summary="Who am I", responses=problem_responses(401))
+    @get(
+        "/me",
+        operation_id="getMe",
+        description=(
+            "The organization and role of the API key making the request: a quick way to "
+            "check a key works."
+        ),
+        summary="Who am I",
+        responses=problem_responses(401),
+    )
     async def me(self, uow: UoW, principal: Caller) -> MeOut:
         organization = await AccountsService(uow).get_organization(
             principal, principal.organization_id
@@ -67,6 +76,12 @@ class OrganizationController(Controller):
     @post(
         "/organizations",
         operation_id="createOrganization",
+        description=(
+            "A platform admin onboards an organization: its kind (cooperative, UMKM, "
+            "kitchen, government office...), legal name, NPWP, region code and time zone."
+            " A taken slug is 409 `accounts.slug_taken`; a malformed NPWP or region code "
+            "is 422 `accounts.invalid_identifier`."
+        ),
         summary="Onboard an organization (platform admin)",
         responses=problem_responses(400, 401, 403, 409, 422),
     )
@@ -80,6 +95,11 @@ class OrganizationController(Controller):
     @get(
         "/organizations",
         operation_id="listOrganizations",
+        description=(
+            "The organizations you can see: your own (and, for a government office, the "
+            "cooperatives it oversees); the platform sees all. `kind` and `region` (a "
+            "Kemendagri code prefix such as `35.76`) filter."
+        ),
         summary="Organizations you can see (the platform sees all)",
         responses=problem_responses(400, 401),
     )
@@ -110,6 +130,10 @@ class OrganizationController(Controller):
     @get(
         "/organizations/{organization_id:uuid}",
         operation_id="getOrganization",
+        description=(
+            "One organization. You see your own organization (and those you trade with or"
+            " oversee); others are 404. The platform sees all."
+        ),
         summary="One organization",
         responses=problem_responses(401, 404),
     )
@@ -123,6 +147,11 @@ class OrganizationController(Controller):
     @patch(
         "/organizations/{organization_id:uuid}",
         operation_id="updateOrganization",
+        description=(
+            "An organization's `admin` key (or a platform admin) changes its details: "
+            "name, address, phone, bank account or time zone. Identifiers (NPWP, region "
+            "code) are checked as on creation."
+        ),
         summary="Change an organization's details (its admin or the platform)",
         responses=problem_responses(400, 401, 403, 404, 422),
     )
@@ -142,6 +171,11 @@ class OrganizationController(Controller):
     @post(
         "/organizations/{organization_id:uuid}/api-keys",
         operation_id="createApiKey",
+        description=(
+            "An organization's `admin` key (or a platform admin) creates an API key with "
+            "a role and a label. The secret is in this answer only; store it now, it "
+            "cannot be shown again."
+        ),
         summary="Create an API key; the key is shown only in this response",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -199,6 +233,10 @@ class OrganizationController(Controller):
     @get(
         "/organizations/{organization_id:uuid}/api-keys",
         operation_id="listApiKeys",
+        description=(
+            "An organization's API keys with their role, label and last use; never the "
+            "secrets. Needs an `admin` key of that organization or a platform admin."
+        ),
         summary="An organization's API keys (never the secrets)",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -222,6 +260,12 @@ class OrganizationController(Controller):
     @delete(
         "/api-keys/{key_id:uuid}",
         operation_id="revokeApiKey",
+        description=(
+            "Revokes an API key at once: every API process drops it before this answers, "
+            "so its next request is 401. An organization admin revokes its own "
+            "organization's keys; a platform admin any key. Another organization's key is"
+            " 404."
+        ),
         summary="Revoke an API key",
         status_code=200,
         responses=problem_responses(401, 403, 404),

@@ -111,6 +111,14 @@ class ConsignmentController(Controller):
     @post(
         "/agreements",
         operation_id="createConsignmentAgreement",
+        description=(
+            "A cooperative's `admin` signs a consignment agreement with a UMKM: "
+            "commission rate, payout cadence and the consignor's bank account. The UMKM "
+            "can then propose intakes. A platform admin names the cooperative "
+            "(`cooperative_id`). One active agreement per pair: a second is 409 "
+            "`consignment.agreement_exists`; a commission outside 0-100 % is 422 "
+            "`consignment.invalid_commission`."
+        ),
         summary="The cooperative's admin signs a consignment agreement with a UMKM",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -124,6 +132,10 @@ class ConsignmentController(Controller):
     @get(
         "/agreements",
         operation_id="listConsignmentAgreements",
+        description=(
+            "The consignment agreements your organization is a party to (as cooperative "
+            "or as consignor), paginated. `status` filters active or ended ones."
+        ),
         summary="Agreements your organization is a party to",
         responses=problem_responses(401),
     )
@@ -146,6 +158,10 @@ class ConsignmentController(Controller):
     @get(
         "/agreements/{agreement_id:uuid}",
         operation_id="getConsignmentAgreement",
+        description=(
+            "One consignment agreement with both parties. Visible to the cooperative, the"
+            " consignor and the platform; otherwise 404."
+        ),
         summary="One agreement (the cooperative and the consignor)",
         responses=problem_responses(401, 404),
     )
@@ -157,6 +173,11 @@ class ConsignmentController(Controller):
     @patch(
         "/agreements/{agreement_id:uuid}",
         operation_id="updateConsignmentAgreement",
+        description=(
+            "The cooperative's `admin` changes the agreement's terms from now on; sales "
+            "already made keep the commission they were made under. An ended agreement is"
+            " 409 `consignment.agreement_not_active`."
+        ),
         summary="Change the terms from now on (past sales keep their commission)",
         responses=problem_responses(401, 403, 404, 409),
     )
@@ -174,6 +195,10 @@ class ConsignmentController(Controller):
     @post(
         "/agreements/{agreement_id:uuid}/end",
         operation_id="endConsignmentAgreement",
+        description=(
+            "The cooperative's `admin` ends the agreement: no new intakes are accepted, "
+            "goods already placed still sell and are settled and paid out as before."
+        ),
         summary="End the agreement: no new intakes; placed goods still sell and settle",
         status_code=200,
         responses=problem_responses(401, 403, 404),
@@ -190,6 +215,13 @@ class ConsignmentController(Controller):
     @post(
         "/intakes",
         operation_id="createConsignmentIntake",
+        description=(
+            "A consignor's `seller` key proposes goods to place at the cooperative under "
+            "an active agreement: products, quantities, the consignor's price and expiry "
+            "dates. The cooperative then confirms or rejects it; a cooperative key "
+            "recording the intake itself confirms it at once. An agreement that is not "
+            "active is 409 `consignment.agreement_not_active`."
+        ),
         summary="The UMKM proposes goods to place (the cooperative records a receipt at once)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -203,6 +235,11 @@ class ConsignmentController(Controller):
     @get(
         "/intakes",
         operation_id="listConsignmentIntakes",
+        description=(
+            "The intakes (goods placed on consignment) your organization is a party to, "
+            "newest first. `status` filters; `expired=true` lists goods past their expiry"
+            " date that should be returned to the consignor."
+        ),
         summary="Intakes your organization is a party to; `expired=true` lists goods to return",
         responses=problem_responses(401),
     )
@@ -233,6 +270,10 @@ class ConsignmentController(Controller):
     @get(
         "/intakes/{intake_id:uuid}",
         operation_id="getConsignmentIntake",
+        description=(
+            "One intake with its lines and status. Visible to the cooperative, the "
+            "consignor and the platform; otherwise 404."
+        ),
         summary="One intake",
         responses=problem_responses(401, 404),
     )
@@ -244,6 +285,13 @@ class ConsignmentController(Controller):
     @post(
         "/intakes/{intake_id:uuid}/confirm",
         operation_id="confirmConsignmentIntake",
+        description=(
+            "The cooperative's `seller` key confirms physical receipt of a proposed "
+            "intake, line by line (a line may be received short); the consigned stock "
+            "appears on the cooperative's listings. Receiving more than proposed is 422 "
+            "`consignment.received_more_than_proposed`; an intake no longer proposed is "
+            "409 `consignment.intake_not_proposed`."
+        ),
         summary="The cooperative confirms physical receipt; the consigned stock appears",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -262,6 +310,11 @@ class ConsignmentController(Controller):
     @post(
         "/intakes/{intake_id:uuid}/reject",
         operation_id="rejectConsignmentIntake",
+        description=(
+            "The cooperative's `seller` key refuses a proposed intake, with a reason the "
+            "consignor sees. Nothing enters stock. An intake no longer proposed is 409 "
+            "`consignment.intake_not_proposed`."
+        ),
         summary="The cooperative refuses a proposed intake, with a reason",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -282,6 +335,12 @@ class ConsignmentController(Controller):
     @post(
         "/returns",
         operation_id="createConsignmentReturn",
+        description=(
+            "The cooperative's `seller` key hands unsold or expired consigned goods back "
+            "to the consignor, naming one intake or one listing. Nothing becomes payable "
+            "for returned units. Returning more than is in consigned stock is 422 "
+            "`consignment.return_exceeds_stock`."
+        ),
         summary="Hand unsold or expired goods back to the consignor (nothing becomes payable)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -297,6 +356,13 @@ class ConsignmentController(Controller):
     @post(
         "/settlement-runs",
         operation_id="runConsignmentSettlement",
+        description=(
+            "A cooperative's `finance` key settles every consignor's unsettled "
+            "consignment sales and adjustments up to a cut-off: one statement and one "
+            "payout per consignor, posted to the ledger. Requires an `Idempotency-Key`. A"
+            " cut-off in the future is 422 `consignment.cutoff_in_future`; a platform "
+            "admin names the cooperative."
+        ),
         summary="Settle every consignor's unsettled sales up to a cut-off (Idempotency-Key)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -331,6 +397,10 @@ class ConsignmentController(Controller):
     @get(
         "/statements",
         operation_id="listConsignmentStatements",
+        description=(
+            "Settlement statements, newest first. A cooperative sees all of its own; a "
+            "consignor only its own."
+        ),
         summary="Settlement statements, newest first (a consignor sees only its own)",
         responses=problem_responses(401),
     )
@@ -354,6 +424,10 @@ class ConsignmentController(Controller):
     @get(
         "/statements/{statement_id:uuid}",
         operation_id="getConsignmentStatement",
+        description=(
+            "One settlement statement: each sale settled (gross, commission, net), each "
+            "return and adjustment, and the payout. The PDF is at `.../document.pdf`."
+        ),
         summary="One statement with what sold and what was returned",
         responses=problem_responses(401, 404),
     )
@@ -375,6 +449,14 @@ class ConsignmentController(Controller):
     @post(
         "/adjustments",
         operation_id="createConsignmentAdjustment",
+        description=(
+            "A cooperative's `finance` key (or `admin`) corrects what a consignor is owed"
+            " by a signed rupiah amount, e.g. damaged goods (negative) or a price "
+            "correction (positive); the next settlement statement settles it. Requires an"
+            " `Idempotency-Key`. A zero amount is 422 `consignment.zero_adjustment`; a "
+            "consignor without an agreement with the cooperative is 422 "
+            "`consignment.not_a_consignor`."
+        ),
         summary="The cooperative's finance corrects what a consignor is owed (signed rupiah; "
         "Idempotency-Key); settled by the next statement",
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -403,6 +485,12 @@ class ConsignmentController(Controller):
     @get(
         "/adjustments",
         operation_id="listConsignmentAdjustments",
+        description=(
+            "The consignment adjustments your organization is a party to, newest first, "
+            "each with the statement that settled it (or none yet). A cooperative sees "
+            "all of its own; a consignor (UMKM) only those in its favour or against it; "
+            "the platform all."
+        ),
         summary="Adjustments, newest first, with the statement that settled each "
         "(a consignor sees only its own)",
         responses=problem_responses(401),
@@ -427,6 +515,10 @@ class ConsignmentController(Controller):
     @get(
         "/adjustments/{adjustment_id:uuid}",
         operation_id="getConsignmentAdjustment",
+        description=(
+            "One consignment adjustment, with the statement that settled it once settled."
+            " Visible to the cooperative, the consignor and the platform; otherwise 404."
+        ),
         summary="One adjustment, with the statement that settled it",
         responses=problem_responses(401, 404),
     )
@@ -441,6 +533,10 @@ class ConsignmentController(Controller):
     @get(
         "/payouts",
         operation_id="listConsignmentPayouts",
+        description=(
+            "Consignment payouts your organization pays (a cooperative) or receives (a "
+            "consignor), newest first; `status` filters unpaid or paid ones."
+        ),
         summary="Payouts your organization pays or receives",
         responses=problem_responses(401),
     )
@@ -464,6 +560,10 @@ class ConsignmentController(Controller):
     @get(
         "/payouts/{payout_id:uuid}",
         operation_id="getConsignmentPayout",
+        description=(
+            "One payout: the amount owed to the consignor by one statement, the bank "
+            "account to pay, and the bank reference once paid."
+        ),
         summary="One payout",
         responses=problem_responses(401, 404),
     )
@@ -475,6 +575,12 @@ class ConsignmentController(Controller):
     @post(
         "/payouts/{payout_id:uuid}/mark-paid",
         operation_id="markConsignmentPayoutPaid",
+        description=(
+            "The cooperative's `finance` key records the bank transfer of a payout (its "
+            "reference); the payment is posted to the ledger (the consignor payable out "
+            "of cash). Repeating it with the same reference is a no-op; another reference"
+            " for a paid payout is 409 `consignment.payout_already_paid`."
+        ),
         summary="The cooperative's finance records the bank transfer; posted to the ledger",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),

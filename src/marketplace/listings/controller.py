@@ -167,6 +167,10 @@ class ProductController(Controller):
     @post(
         "/",
         operation_id="createProduct",
+        description=(
+            "A platform admin adds a catalogue product: name, category, unit, net content"
+            " and VAT treatment. A taken SKU is 409 `listings.sku_taken`."
+        ),
         summary="Add a catalogue product (platform admin)",
         responses=problem_responses(401, 403, 409, 422),
     )
@@ -180,6 +184,10 @@ class ProductController(Controller):
     @get(
         "/",
         operation_id="listProducts",
+        description=(
+            "Browse or search the catalogue: `q` searches names, `category` filters. Any "
+            "authenticated key may read it."
+        ),
         dependencies=READ_ONLY,
         summary="Browse or search the catalogue",
         responses=problem_responses(401),
@@ -208,6 +216,7 @@ class ProductController(Controller):
     @get(
         "/{product_id:uuid}",
         operation_id="getProduct",
+        description=("One catalogue product. Any authenticated key may read it."),
         dependencies=READ_ONLY,
         summary="One catalogue product",
         responses=problem_responses(401, 404),
@@ -220,6 +229,10 @@ class ProductController(Controller):
     @patch(
         "/{product_id:uuid}",
         operation_id="updateProduct",
+        description=(
+            "A platform admin changes a catalogue product (name, category, VAT "
+            "treatment). Listings of the product follow the change."
+        ),
         summary="Change a catalogue product (platform admin)",
         responses=problem_responses(401, 403, 404, 422),
     )
@@ -242,6 +255,13 @@ class ListingController(Controller):
     @post(
         "/listings",
         operation_id="createListing",
+        description=(
+            "A cooperative's or supplier's `seller` key offers a catalogue product from "
+            "its stock: price tiers (rupiah per unit by quantity), minimum order, regions"
+            " served and the stock on hand. One listing per product and seller: a second "
+            "is 409 `listings.listing_exists`; a price above the regional price cap (HET)"
+            " is 422 `listings.price_above_cap`."
+        ),
         summary="Offer a product from your stock (sellers)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -310,6 +330,10 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}",
         operation_id="getListing",
+        description=(
+            "One listing with its product, price tiers and stock. Visible to any "
+            "authenticated key (listings are the marketplace's offer)."
+        ),
         dependencies=READ_ONLY,
         summary="One listing",
         responses=problem_responses(401, 404),
@@ -322,6 +346,11 @@ class ListingController(Controller):
     @patch(
         "/listings/{listing_id:uuid}",
         operation_id="updateListing",
+        description=(
+            "The seller's `seller` key changes a listing's price tiers, minimum order or "
+            "status (`active`, `paused`). Stock changes go through stock movements "
+            "instead. A price above the cap is 422 `listings.price_above_cap`."
+        ),
         summary="Change prices, minimum order or status (the seller)",
         responses=problem_responses(401, 403, 404, 422),
     )
@@ -339,6 +368,11 @@ class ListingController(Controller):
     @post(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="recordStockMovement",
+        description=(
+            "The seller's `seller` key receives goods into stock or corrects a stock "
+            "count. A movement that would take stock below what is reserved for orders is"
+            " 422 `listings.invalid_stock_movement`."
+        ),
         summary="Receive goods or adjust a stock count (the seller)",
         responses=problem_responses(401, 403, 404, 422),
     )
@@ -356,6 +390,11 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="listStockMovements",
+        description=(
+            "A listing's stock movement history (receipts, counts, reservations, "
+            "shipments), newest first. Visible to the seller, the platform and, for "
+            "consigned stock, the consignor."
+        ),
         dependencies=READ_ONLY,
         summary="A listing's stock movement history (seller, owner, platform)",
         responses=problem_responses(401, 404),
@@ -380,6 +419,11 @@ class ListingController(Controller):
     @get(
         "/catalog/feed",
         operation_id="getCatalogFeed",
+        description=(
+            "The cooperatives' active offers, one item per listing with its product, "
+            "price and stock, for a government e-catalogue to mirror. Paginated with "
+            "`limit` and `cursor`. Any authenticated key may read it."
+        ),
         dependencies=READ_ONLY,
         summary="Cooperatives' active offers for a government e-catalogue",
         responses=problem_responses(401),

@@ -188,6 +188,13 @@ class OrderController(Controller):
     @post(
         "/orders/preview",
         operation_id="previewOrder",
+        description=(
+            "Shows what placing this order would do, without reserving anything: the "
+            "split into legs per supplier, prices, VAT, delivery dates and the kitchen "
+            "budget check. Needs a `buyer` key. Not enough supply is 422 "
+            "`orders.insufficient_supply` with the shortfall per line; a price above the "
+            "cap is 422 `orders.price_above_cap`."
+        ),
         summary="See the split, prices, VAT and budget without reserving anything",
         status_code=200,
         responses=problem_responses(401, 403, 422),
@@ -201,6 +208,10 @@ class OrderController(Controller):
     @get(
         "/orders",
         operation_id="listOrders",
+        description=(
+            "Your organization's orders, newest first: a buyer's own orders, a supplier's"
+            " orders it supplies. `status` filters; paginated."
+        ),
         summary="Your orders, newest first",
         responses=problem_responses(401),
     )
@@ -224,6 +235,10 @@ class OrderController(Controller):
     @get(
         "/orders/{order_id:uuid}",
         operation_id="getOrder",
+        description=(
+            "One order with its legs, lines, VAT and totals. The buyer sees all of it; a "
+            "supplier only its own legs; another organization gets 404."
+        ),
         summary="One order (suppliers see their own legs)",
         responses=problem_responses(401, 404),
     )
@@ -236,6 +251,11 @@ class OrderController(Controller):
     @post(
         "/orders/{order_id:uuid}/cancel",
         operation_id="cancelOrder",
+        description=(
+            "The buyer's `buyer` key cancels an order before any leg shipped; its stock "
+            "reservations are released and an unpaid balance is dropped. An order with a "
+            "shipped leg is 409 `orders.not_cancellable`."
+        ),
         summary="Cancel before anything shipped; reservations are released",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -250,6 +270,11 @@ class OrderController(Controller):
     @get(
         "/legs",
         operation_id="listLegs",
+        description=(
+            "A supplier's work queue: the order legs it must ship (or has shipped), "
+            "oldest delivery date first. `status` filters. A buyer sees the legs of its "
+            "own orders."
+        ),
         summary="A supplier's work queue of order legs",
         responses=problem_responses(401),
     )
@@ -273,6 +298,11 @@ class OrderController(Controller):
     @post(
         "/legs/{leg_id:uuid}/ship",
         operation_id="shipLeg",
+        description=(
+            "The supplier's `seller` key ships a leg: its reserved units leave stock on "
+            "hand. A leg waiting for its Bulog lot is 409 `orders.leg_waits_for_lot`; a "
+            "leg already shipped or cancelled is 409 `state.invalid_transition`."
+        ),
         summary="The supplier ships a leg; stock leaves on hand and reserved",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -285,6 +315,13 @@ class OrderController(Controller):
     @post(
         "/legs/{leg_id:uuid}/deliver",
         operation_id="deliverLeg",
+        description=(
+            "The buyer's `buyer` key records the goods receipt of a shipped leg, line by "
+            "line. A short delivery is recorded and the missing units are credited to the"
+            " buyer. Receiving more than shipped is 422 "
+            "`orders.received_more_than_shipped`; a leg not shipped yet is 409 "
+            "`state.invalid_transition`."
+        ),
         summary="The buyer's goods receipt; a short delivery is recorded and credited",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),

@@ -77,6 +77,10 @@ class TradeContractController(Controller):
     @get(
         "/",
         operation_id="listTradeContracts",
+        description=(
+            "Inter-city trade contracts you signed (a trade center), buy under or supply,"
+            " newest first."
+        ),
         summary="Contracts you signed, buy under or supply, newest first",
         responses=problem_responses(401),
     )
@@ -99,6 +103,10 @@ class TradeContractController(Controller):
     @get(
         "/{contract_id:uuid}",
         operation_id="getTradeContract",
+        description=(
+            "One trade contract: its volume, the suppliers' allotments, and per ISO week "
+            "what was allotted, called off, shipped and the levy."
+        ),
         summary="Volume, allotments, and per ISO week: allotted, called off, shipped, levy",
         responses=problem_responses(401, 404),
     )
@@ -110,6 +118,12 @@ class TradeContractController(Controller):
     @post(
         "/{contract_id:uuid}/allotments/{allotment_id:uuid}/shortfall",
         operation_id="declareTradeShortfall",
+        description=(
+            "A supplier's `seller` key declares that it cannot ship the rest of its "
+            "allotment; the remainder is re-allotted down the list of suppliers. "
+            "`unplaced` says how much no other supplier had the capacity to take. A "
+            "quantity beyond what is left is 422 `procurement.invalid_shortfall`."
+        ),
         summary="A supplier cannot ship its whole allotment: re-allot the rest down the list",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),
