@@ -149,8 +149,8 @@ class OrganizationController(Controller):
         operation_id="updateOrganization",
         description=(
             "An organization's `admin` key (or a platform admin) changes its details: "
-            "name, address, phone, bank account or time zone. Identifiers (NPWP, region "
-            "code) are checked as on creation."
+            "name, city, identifiers (NIB, NIK, NPWP), region code, time zone or VAT "
+            "registration. Identifiers are checked as on creation."
         ),
         summary="Change an organization's details (its admin or the platform)",
         responses=problem_responses(400, 401, 403, 404, 422),
@@ -173,7 +173,7 @@ class OrganizationController(Controller):
         operation_id="createApiKey",
         description=(
             "An organization's `admin` key (or a platform admin) creates an API key with "
-            "a role and a label. The secret is in this answer only; store it now, it "
+            "a role and a name. The secret is in this answer only; store it now, it "
             "cannot be shown again."
         ),
         summary="Create an API key; the key is shown only in this response",
@@ -234,8 +234,8 @@ class OrganizationController(Controller):
         "/organizations/{organization_id:uuid}/api-keys",
         operation_id="listApiKeys",
         description=(
-            "An organization's API keys with their role, label and last use; never the "
-            "secrets. Needs an `admin` key of that organization or a platform admin."
+            "An organization's API keys with their role, name, prefix and last use; never"
+            " the secrets. Needs an `admin` key of that organization or a platform admin."
         ),
         summary="An organization's API keys (never the secrets)",
         responses=problem_responses(400, 401, 403, 404),

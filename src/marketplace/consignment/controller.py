@@ -113,11 +113,10 @@ class ConsignmentController(Controller):
         operation_id="createConsignmentAgreement",
         description=(
             "A cooperative's `admin` signs a consignment agreement with a UMKM: "
-            "commission rate, payout cadence and the consignor's bank account. The UMKM "
-            "can then propose intakes. A platform admin names the cooperative "
-            "(`cooperative_id`). One active agreement per pair: a second is 409 "
-            "`consignment.agreement_exists`; a commission outside 0-100 % is 422 "
-            "`consignment.invalid_commission`."
+            "commission (in basis points, 1000 = 10 %), settlement cycle in days and the "
+            "consignor's bank account for payouts. The UMKM can then propose intakes. A "
+            "platform admin names the cooperative (`cooperative_id`). One active "
+            "agreement per pair: a second is 409 `consignment.agreement_exists`."
         ),
         summary="The cooperative's admin signs a consignment agreement with a UMKM",
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -134,7 +133,7 @@ class ConsignmentController(Controller):
         operation_id="listConsignmentAgreements",
         description=(
             "The consignment agreements your organization is a party to (as cooperative "
-            "or as consignor), paginated. `status` filters active or ended ones."
+            "or as consignor), paginated."
         ),
         summary="Agreements your organization is a party to",
         responses=problem_responses(401),
@@ -217,10 +216,10 @@ class ConsignmentController(Controller):
         operation_id="createConsignmentIntake",
         description=(
             "A consignor's `seller` key proposes goods to place at the cooperative under "
-            "an active agreement: products, quantities, the consignor's price and expiry "
-            "dates. The cooperative then confirms or rejects it; a cooperative key "
-            "recording the intake itself confirms it at once. An agreement that is not "
-            "active is 409 `consignment.agreement_not_active`."
+            "an active agreement: one product, its quantity, the consignor's unit price "
+            "and an optional expiry date. The cooperative then confirms or rejects it; a "
+            "cooperative key recording the intake itself confirms it at once. An "
+            "agreement that is not active is 409 `consignment.agreement_not_active`."
         ),
         summary="The UMKM proposes goods to place (the cooperative records a receipt at once)",
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -287,10 +286,10 @@ class ConsignmentController(Controller):
         operation_id="confirmConsignmentIntake",
         description=(
             "The cooperative's `seller` key confirms physical receipt of a proposed "
-            "intake, line by line (a line may be received short); the consigned stock "
-            "appears on the cooperative's listings. Receiving more than proposed is 422 "
-            "`consignment.received_more_than_proposed`; an intake no longer proposed is "
-            "409 `consignment.intake_not_proposed`."
+            "intake, with the quantity actually received (it may be less than proposed); "
+            "the consigned stock appears on the cooperative's listings. Receiving more "
+            "than proposed is 422 `consignment.received_more_than_proposed`; an intake no"
+            " longer proposed is 409 `consignment.intake_not_proposed`."
         ),
         summary="The cooperative confirms physical receipt; the consigned stock appears",
         status_code=200,
@@ -398,8 +397,8 @@ class ConsignmentController(Controller):
         "/statements",
         operation_id="listConsignmentStatements",
         description=(
-            "Settlement statements, newest first. A cooperative sees all of its own; a "
-            "consignor only its own."
+            "Settlement statements, newest first. A cooperative sees all of its own "
+            "(`consignor_id` filters); a consignor only its own."
         ),
         summary="Settlement statements, newest first (a consignor sees only its own)",
         responses=problem_responses(401),
@@ -488,8 +487,8 @@ class ConsignmentController(Controller):
         description=(
             "The consignment adjustments your organization is a party to, newest first, "
             "each with the statement that settled it (or none yet). A cooperative sees "
-            "all of its own; a consignor (UMKM) only those in its favour or against it; "
-            "the platform all."
+            "all of its own (`consignor_id` filters); a consignor only its own; the "
+            "platform all."
         ),
         summary="Adjustments, newest first, with the statement that settled each "
         "(a consignor sees only its own)",

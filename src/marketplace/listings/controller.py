@@ -168,8 +168,9 @@ class ProductController(Controller):
         "/",
         operation_id="createProduct",
         description=(
-            "A platform admin adds a catalogue product: name, category, unit, net content"
-            " and VAT treatment. A taken SKU is 409 `listings.sku_taken`."
+            "A platform admin adds a catalogue product: SKU, name, category, unit, net "
+            "content, VAT treatment and regional price caps (HET). A taken SKU is 409 "
+            "`listings.sku_taken`."
         ),
         summary="Add a catalogue product (platform admin)",
         responses=problem_responses(401, 403, 409, 422),
@@ -230,8 +231,7 @@ class ProductController(Controller):
         "/{product_id:uuid}",
         operation_id="updateProduct",
         description=(
-            "A platform admin changes a catalogue product (name, category, VAT "
-            "treatment). Listings of the product follow the change."
+            "A platform admin changes a catalogue product (name, category, VAT treatment)."
         ),
         summary="Change a catalogue product (platform admin)",
         responses=problem_responses(401, 403, 404, 422),
@@ -257,10 +257,11 @@ class ListingController(Controller):
         operation_id="createListing",
         description=(
             "A cooperative's or supplier's `seller` key offers a catalogue product from "
-            "its stock: price tiers (rupiah per unit by quantity), minimum order, regions"
-            " served and the stock on hand. One listing per product and seller: a second "
-            "is 409 `listings.listing_exists`; a price above the regional price cap (HET)"
-            " is 422 `listings.price_above_cap`."
+            "its stock: price tiers (rupiah per unit by quantity), minimum order, opening"
+            " stock and supply mode (`stock`, or `bulog_lot` for rice pooled into Bulog "
+            "lots). One listing per product and seller: a second is 409 "
+            "`listings.listing_exists`; a price above the regional price cap (HET) is 422"
+            " `listings.price_above_cap`."
         ),
         summary="Offer a product from your stock (sellers)",
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -420,9 +421,10 @@ class ListingController(Controller):
         "/catalog/feed",
         operation_id="getCatalogFeed",
         description=(
-            "The cooperatives' active offers, one item per listing with its product, "
-            "price and stock, for a government e-catalogue to mirror. Paginated with "
-            "`limit` and `cursor`. Any authenticated key may read it."
+            "The cooperatives' active offers, one item per listing with the product, "
+            "price tiers, stock available and the seller's and producer's identifiers "
+            "(NIB, NPWP), for a government e-catalogue to mirror. Paginated with `limit` "
+            "and `cursor`. Any authenticated key may read it."
         ),
         dependencies=READ_ONLY,
         summary="Cooperatives' active offers for a government e-catalogue",

@@ -316,9 +316,9 @@ class OrderController(Controller):
         "/legs/{leg_id:uuid}/deliver",
         operation_id="deliverLeg",
         description=(
-            "The buyer's `buyer` key records the goods receipt of a shipped leg, line by "
-            "line. A short delivery is recorded and the missing units are credited to the"
-            " buyer. Receiving more than shipped is 422 "
+            "The buyer's `buyer` key records the goods receipt of a shipped leg: the "
+            "quantity received and a note. A short delivery is recorded and the missing "
+            "units are credited to the buyer. Receiving more than shipped is 422 "
             "`orders.received_more_than_shipped`; a leg not shipped yet is 409 "
             "`state.invalid_transition`."
         ),

@@ -208,7 +208,8 @@ class WebhookController(Controller):
         operation_id="listWebhookDeliveries",
         description=(
             "The endpoint's delivery log, newest first, with every attempt (status code, "
-            "duration, error). Any role may read it."
+            "duration, error); `state` filters pending, delivered or failed deliveries. "
+            "Any role may read it."
         ),
         summary="The endpoint's delivery log, newest first, with every attempt",
         responses=problem_responses(400, 401, 403, 404),

@@ -93,11 +93,12 @@ class KitchenBudgetController(Controller):
         "/",
         operation_id="createBudgetPeriod",
         description=(
-            "A kitchen's `buyer` or `finance` key opens a budget envelope for 10 "
-            "operating days (rupiah per portion band and number of beneficiaries). Orders"
-            " delivered in the period are checked against it. Overlapping an existing "
-            "period is 409 `orders.budget_period_overlaps`; a zero or negative envelope "
-            "is 422 `orders.invalid_budget`."
+            "A kitchen's `buyer` or `finance` key opens a budget envelope from "
+            "`start_date` for `operating_days` (10 by default): portions per day at Rp "
+            "8.000 or Rp 10.000 a portion, in one or more bands. Orders delivered in the "
+            "period are checked against it. Overlapping an existing period is 409 "
+            "`orders.budget_period_overlaps`; a zero or negative envelope is 422 "
+            "`orders.invalid_budget`."
         ),
         summary="Open a 10-operating-day budget envelope",
         responses=problem_responses(401, 403, 404, 409, 422),
