@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from marketplace.accounts.controller import OrganizationController
 from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
+from marketplace.consignment.settlement.controller import ConsignmentSettlementController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.documents.controller import DocumentController, KitchenReportController
@@ -88,6 +89,7 @@ def controllers() -> list[type]:
         BulogLotController,
         TradeContractController,
         ConsignmentController,
+        ConsignmentSettlementController,
         WebhookController,
         PaymentController,
         SourcingController,
