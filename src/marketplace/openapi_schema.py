@@ -41,6 +41,7 @@ from marketplace.contract_examples import attach_examples
 from marketplace.events import PartnerEvent
 from marketplace.idempotency import MAX_KEY_LENGTH
 from marketplace.problem_catalogue import catalogue
+from marketplace.request_ids import MAX_LENGTH as MAX_REQUEST_ID_LENGTH
 from marketplace.webhooks.domain.events import PARTNER_EVENTS
 
 
@@ -217,10 +218,10 @@ def _described(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 _STRING = {"type": "string"}
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": _described(
-        "The request's id: yours when you sent a sane `X-Request-ID` (up to 128 characters "
-        "of `[A-Za-z0-9._:+=/-]`), a new one otherwise. Quote it to support; problem bodies "
-        "repeat it as `request_id`.",
-        {"type": "string", "maxLength": 128},
+        f"The request's id: yours when you sent a sane `X-Request-ID` (up to "
+        f"{MAX_REQUEST_ID_LENGTH} characters of `[A-Za-z0-9._:+=/-]`), a new one otherwise. "
+        "Quote it to support; problem bodies repeat it as `request_id`.",
+        {"type": "string", "maxLength": MAX_REQUEST_ID_LENGTH},
     ),
     "RateLimit-Policy": _described(
         'The rate limit policy that counted this request, e.g. `"key";q=6000;w=60` (6000 '

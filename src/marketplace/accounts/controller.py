@@ -96,9 +96,8 @@ class OrganizationController(Controller):
         "/organizations",
         operation_id="listOrganizations",
         description=(
-            "The organizations you can see: your own (and, for a government office, the "
-            "cooperatives it oversees); the platform sees all. `kind` and `region` (a "
-            "Kemendagri code prefix such as `35.76`) filter."
+            "The organizations you can see: your own; the platform sees all. `kind` and "
+            "`region` (a Kemendagri code prefix such as `35.76`) filter."
         ),
         summary="Organizations you can see (the platform sees all)",
         responses=problem_responses(400, 401),
@@ -131,8 +130,7 @@ class OrganizationController(Controller):
         "/organizations/{organization_id:uuid}",
         operation_id="getOrganization",
         description=(
-            "One organization. You see your own organization (and those you trade with or"
-            " oversee); others are 404. The platform sees all."
+            "One organization: your own, or any for the platform. Another organization is 404."
         ),
         summary="One organization",
         responses=problem_responses(401, 404),

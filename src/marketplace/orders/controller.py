@@ -209,8 +209,9 @@ class OrderController(Controller):
         "/orders",
         operation_id="listOrders",
         description=(
-            "Your organization's orders, newest first: a buyer's own orders, a supplier's"
-            " orders it supplies. `status` filters; paginated."
+            "The orders your organization placed as buyer, newest first; the platform "
+            "sees all. Suppliers find the legs they must ship in `GET /v1/legs`. `status`"
+            " filters; paginated."
         ),
         summary="Your orders, newest first",
         responses=problem_responses(401),
@@ -271,9 +272,8 @@ class OrderController(Controller):
         "/legs",
         operation_id="listLegs",
         description=(
-            "A supplier's work queue: the order legs it must ship (or has shipped), "
-            "oldest delivery date first. `status` filters. A buyer sees the legs of its "
-            "own orders."
+            "A supplier's work queue: the order legs it supplies, oldest first; the "
+            "platform sees all. `status` filters (`reserved` is what is still to ship)."
         ),
         summary="A supplier's work queue of order legs",
         responses=problem_responses(401),

@@ -118,7 +118,7 @@ class WebhookController(Controller):
         operation_id="listWebhookEndpoints",
         description=(
             "Your organization's webhook endpoints (the platform sees all), never their "
-            "secrets. Any role may read them."
+            "secrets. Needs an `admin` or `viewer` key."
         ),
         summary="Your organization's webhook endpoints (the platform sees all)",
         responses=problem_responses(400, 401, 403),
@@ -145,7 +145,7 @@ class WebhookController(Controller):
         operation_id="getWebhookEndpoint",
         description=(
             "One webhook endpoint: URL, subscribed event types, whether it is enabled "
-            "(and why not). Never its secret."
+            "(and why not). Never its secret. Needs an `admin` or `viewer` key."
         ),
         summary="One webhook endpoint (never its secret)",
         responses=problem_responses(401, 403, 404),
@@ -209,7 +209,7 @@ class WebhookController(Controller):
         description=(
             "The endpoint's delivery log, newest first, with every attempt (status code, "
             "duration, error); `state` filters pending, delivered or failed deliveries. "
-            "Any role may read it."
+            "Needs an `admin` or `viewer` key."
         ),
         summary="The endpoint's delivery log, newest first, with every attempt",
         responses=problem_responses(400, 401, 403, 404),
