@@ -177,11 +177,12 @@ class ConsignmentController(Controller):
         "/intakes",
         operation_id="createConsignmentIntake",
         description=(
-            "A consignor's `seller` key proposes goods to place at the cooperative under "
-            "an active agreement: one product, its quantity, the consignor's unit price "
-            "and an optional expiry date. The cooperative then confirms or rejects it; a "
-            "cooperative key recording the intake itself confirms it at once. An "
-            "agreement that is not active is 409 `consignment.agreement_not_active`."
+            "A `seller` key of the consignor (UMKM) or of the cooperative proposes goods "
+            "to place under an active agreement: one product, its quantity, the "
+            "consignor's unit price and an optional expiry date. The intake starts "
+            "`proposed`; the cooperative then confirms what it actually received, or "
+            "rejects it. An agreement that has ended is 409 "
+            "`consignment.agreement_not_active`."
         ),
         summary="The UMKM proposes goods to place (the cooperative records a receipt at once)",
         responses=problem_responses(401, 403, 404, 409, 422),

@@ -253,8 +253,8 @@ class OrderController(Controller):
         "/orders/{order_id:uuid}/cancel",
         operation_id="cancelOrder",
         description=(
-            "The buyer's `buyer` key cancels an order before any leg shipped; its stock "
-            "reservations are released and an unpaid balance is dropped. An order with a "
+            "The buyer's `buyer` key cancels an order before any leg shipped: its stock "
+            "reservations and trade-contract call-offs are released. An order with a "
             "shipped leg is 409 `orders.not_cancellable`."
         ),
         summary="Cancel before anything shipped; reservations are released",
