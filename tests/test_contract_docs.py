@@ -96,12 +96,21 @@ def test_schema_names_carry_no_module_path() -> None:
     assert [n for n in names if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", n)] == []
 
 
+def headers_of(response: dict[str, Any]) -> dict[str, Any]:
+    """The answer's headers, references to `components.headers` resolved."""
+    shared = DOCUMENT["components"].get("headers", {})
+    return {
+        name: shared[header["$ref"].rsplit("/", 1)[-1]] if "$ref" in header else header
+        for name, header in response.get("headers", {}).items()
+    }
+
+
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_every_answer_lists_its_headers(name: str) -> None:
     operation = OPERATIONS[name]
     idempotent = any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", ()))
     for status, response in operation["responses"].items():
-        headers = response.get("headers", {})
+        headers = headers_of(response)
         assert headers.get("X-Request-ID", {}).get("required") is True, (name, status)
         if name.split()[1].startswith("/v1/"):
             assert {"RateLimit", "RateLimit-Policy"} <= set(headers), (name, status)
@@ -130,7 +139,7 @@ def test_created_answers_say_where_when_the_object_is_readable() -> None:
     located = {
         name
         for name, operation in OPERATIONS.items()
-        if "Location" in operation["responses"].get("201", {}).get("headers", {})
+        if "Location" in headers_of(operation["responses"].get("201", {}))
     }
     assert "POST /v1/orders" in located
     assert "POST /v1/procurement/rfqs/{rfq_id}/award" not in located

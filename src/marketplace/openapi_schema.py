@@ -211,8 +211,8 @@ class DescribedOpenAPIConfig(OpenAPIConfig):
         )
 
 
-def _described(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "schema": schema}
+def _described(description: str, schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": schema}
 
 
 _STRING = {"type": "string"}
@@ -222,29 +222,34 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         f"{MAX_REQUEST_ID_LENGTH} characters of `[A-Za-z0-9._:+=/-]`), a new one otherwise. "
         "Quote it to support; problem bodies repeat it as `request_id`.",
         {"type": "string", "maxLength": MAX_REQUEST_ID_LENGTH},
+        required=True,
     ),
     "RateLimit-Policy": _described(
         'The rate limit policy that counted this request, e.g. `"key";q=6000;w=60` (6000 '
         "requests per 60-second window per API key). Absent when the limiter is unavailable "
         "(requests are then served uncounted).",
         _STRING,
+        required=False,
     ),
     "RateLimit": _described(
         'What is left of the window, e.g. `"key";r=5999;t=60`: `r` requests remain, the '
         "window resets in `t` seconds (draft-ietf-httpapi-ratelimit-headers).",
         _STRING,
+        required=False,
     ),
     "Retry-After": _described(
-        "Seconds to wait before retrying.", {"type": "integer", "minimum": 0}
+        "Seconds to wait before retrying.", {"type": "integer", "minimum": 0}, required=True
     ),
     "Location": _described(
         "Where the created object is read (`GET` on this path).",
         {"type": "string", "format": "uri-reference"},
+        required=True,
     ),
     "Idempotent-Replayed": _described(
         "`true` when this is the stored answer of an earlier request with the same "
         "`Idempotency-Key` and body: nothing was done again.",
         {"type": "string", "enum": ["true"]},
+        required=False,
     ),
 }
 _SERVICE_UNAVAILABLE = (
@@ -253,8 +258,8 @@ _SERVICE_UNAVAILABLE = (
 )
 
 
-def _header(name: str, *, required: bool = False) -> dict[str, Any]:
-    return {**RESPONSE_HEADERS[name], "required": required}
+def _header(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/headers/{name}"}
 
 
 def describe_response_headers(document: dict[str, Any]) -> None:
@@ -262,7 +267,10 @@ def describe_response_headers(document: dict[str, Any]) -> None:
     `rate_limits`, `http.locate_created`, `idempotency`), and the 503 every `/v1/`
     operation may answer when the database is away (`http.database_unavailable_handler`).
 
-    Each is written out in full where it applies (a `$ref` could not say `required`)."""
+    Each header is described once, in `components.headers` (whether it is always there
+    included: a header is only listed on the answers that carry it)."""
+    components = document.setdefault("components", {})
+    components["headers"] = {**components.get("headers", {}), **RESPONSE_HEADERS}
     paths: dict[str, dict[str, Any]] = document.get("paths", {})
     for path, item in paths.items():
         for operation in item.values():
@@ -283,18 +291,18 @@ def _describe_operation(path: str, operation: dict[str, Any], paths: dict[str, A
             },
         }
     for status, response in responses.items():
-        headers: dict[str, Any] = {"X-Request-ID": _header("X-Request-ID", required=True)}
+        headers: dict[str, Any] = {"X-Request-ID": _header("X-Request-ID")}
         if api:
             headers["RateLimit-Policy"] = _header("RateLimit-Policy")
             headers["RateLimit"] = _header("RateLimit")
         if status in {"429", "503"}:
-            headers["Retry-After"] = _header("Retry-After", required=True)
+            headers["Retry-After"] = _header("Retry-After")
         if status.startswith("2") and idempotent:
             headers["Idempotent-Replayed"] = _header("Idempotent-Replayed")
         if status == "201":
             located = _readable_child(path, paths)
             if located:
-                headers["Location"] = _header("Location", required=True)
+                headers["Location"] = _header("Location")
             response["description"] = (
                 "Created; `Location` says where to read it" if located else "Created"
             )
