@@ -267,8 +267,8 @@ def describe_response_headers(document: dict[str, Any]) -> None:
     `rate_limits`, `http.locate_created`, `idempotency`), and the 503 every `/v1/`
     operation may answer when the database is away (`http.database_unavailable_handler`).
 
-    Each header is described once, in `components.headers` (whether it is always there
-    included: a header is only listed on the answers that carry it)."""
+    Each header is described once, in `components.headers`, with whether it is always
+    sent; an answer lists by reference the headers it carries."""
     components = document.setdefault("components", {})
     components["headers"] = {**components.get("headers", {}), **RESPONSE_HEADERS}
     paths: dict[str, dict[str, Any]] = document.get("paths", {})
