@@ -307,6 +307,18 @@ def _describe_operation(path: str, operation: dict[str, Any], paths: dict[str, A
                 "Created; `Location` says where to read it" if located else "Created"
             )
         response["headers"] = {**headers, **(response.get("headers") or {})}
+        _mark_binary(response)
+
+
+BINARY_MEDIA_TYPES = ("application/pdf",)
+
+
+def _mark_binary(response: dict[str, Any]) -> None:
+    """A PDF answer is bytes, not text: `format: binary` (and its media type), so a
+    generated client hands back a file rather than a decoded string."""
+    for media_type, media in response.get("content", {}).items():
+        if media_type in BINARY_MEDIA_TYPES:
+            media["schema"] = {"type": "string", "format": "binary", "contentMediaType": media_type}
 
 
 def _readable_child(path: str, paths: dict[str, Any]) -> bool:
