@@ -32,6 +32,7 @@ BENCHMARKS = {
         "bench.reports",
         "The city office's report over 18 cooperatives x 365 days x 200 orders vs GROUP BY (#17)",
     ),
+    "tracing": ("bench.tracing", "Tracing off vs on (OTLP to a local sink) (#18 item 2)"),
     "consignment": (
         "bench.consignment_settlement",
         "Consignment settlement of 1M sales vs SQL GROUP BY (issue 5)",

@@ -53,6 +53,7 @@ from marketplace.request_edge import edge_checks
 from marketplace.request_ids import RequestIds
 from marketplace.settings import Settings, load_settings, production_problems
 from marketplace.system import HealthController
+from marketplace.tracing import API_SERVICE, http_middleware, start_from_settings
 from marketplace.web import (
     SESSION_STORE,
     PostgresSessionStore,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "Refusing to start with MARKETPLACE_ENV=production: " + "; ".join(problems)
         )
     database_url, redis_url = settings.database_url, settings.redis_url
+    traced = start_from_settings(settings, API_SERVICE)
     # The pages' sessions, in PostgreSQL; bound to the engine once the lifespan made it.
     page_sessions = PostgresSessionStore()
 
@@ -209,6 +211,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=locate_created,
         before_request=edge_checks,
         openapi_config=openapi_config(),
+        # Off (no endpoint), no middleware at all: the stack is the untraced one.
+        middleware=[http_middleware()] if traced else [],
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
         compression_config=compression_config(),

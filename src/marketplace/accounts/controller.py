@@ -29,6 +29,16 @@ from marketplace.accounts.schemas import (
 )
 from marketplace.accounts.service import AccountsService
 from marketplace.answers import from_row
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
+)
 from marketplace.dependencies import Caller, UoW, key_revocations
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -133,14 +143,18 @@ class OrganizationController(Controller):
             "One organization: your own, or any for the platform. Another organization is 404."
         ),
         summary="One organization",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the organization"),
     )
     async def get_organization(
-        self, organization_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> OrganizationOut:
-        return organization_out(
-            await AccountsService(uow).get_organization(principal, organization_id)
-        )
+        self,
+        organization_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[OrganizationOut]:
+        organization = await AccountsService(uow).get_organization(principal, organization_id)
+        return fresh_or_tagged(organization_out(organization), organization.version, if_none_match)
 
     @patch(
         "/organizations/{organization_id:uuid}",
@@ -151,7 +165,8 @@ class OrganizationController(Controller):
             "registration. Identifiers are checked as on creation."
         ),
         summary="Change an organization's details (its admin or the platform)",
-        responses=problem_responses(400, 401, 403, 404, 422),
+        responses=conditional_write_responses(400, 401, 403, 404, 422),
+        response_headers=etag_header("the organization as changed"),
     )
     async def update_organization(
         self,
@@ -159,12 +174,14 @@ class OrganizationController(Controller):
         data: JSONBody[OrganizationUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> OrganizationOut:
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[OrganizationOut]:
+        precondition = if_match(if_match_header)
         organization = await AccountsService(uow).update_organization(
-            principal, organization_id, data
+            principal, organization_id, data, precondition
         )
         await uow.commit()
-        return organization_out(organization)
+        return tagged(organization_out(organization), organization.version)
 
     @post(
         "/organizations/{organization_id:uuid}/api-keys",

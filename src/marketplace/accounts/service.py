@@ -21,6 +21,7 @@ from marketplace.accounts.repository import (
 )
 from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate, OrganizationUpdate
 from marketplace.db import UnitOfWork
+from marketplace.entity_tags import UNCONDITIONAL, IfMatch
 from marketplace.errors import Conflict, NotAuthenticated, NotFound
 from marketplace.ids import new_id
 
@@ -131,12 +132,20 @@ class AccountsService:
         )
 
     async def update_organization(
-        self, principal: Principal, organization_id: uuid.UUID, data: OrganizationUpdate
+        self,
+        principal: Principal,
+        organization_id: uuid.UUID,
+        data: OrganizationUpdate,
+        if_match: IfMatch = UNCONDITIONAL,
     ) -> Organization:
         principal.ensure_visible(organization_id, "organization")
         principal.require_role(Role.ADMIN)
         principal.acting_for(organization_id)
-        organization = await self.get_organization(principal, organization_id)
+        organization = await self.organizations.get_locked(organization_id)
+        if organization is None:
+            raise NotFound("No such organization.")
+        # Under the row lock: no other write comes between this comparison and ours.
+        if_match.ensure(organization.version)
         changes = {
             f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET
         }

@@ -6,23 +6,30 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from marketplace.answers import from_row
-from marketplace.consignment.domain import IntakeStatus
-from marketplace.consignment.models import (
-    Agreement,
-    Intake,
-    Payout,
-    Return,
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
 )
+from marketplace.consignment.answers import (
+    agreement_out,
+    intake_out,
+    return_out,
+)
+from marketplace.consignment.domain import IntakeStatus
 from marketplace.consignment.schemas import (
     AgreementCreate,
     AgreementOut,
     AgreementPage,
     AgreementUpdate,
-    BankAccountOut,
     IntakeConfirm,
     IntakeCreate,
     IntakeOut,
@@ -41,27 +48,6 @@ from marketplace.http import (
     paginate,
     problem_responses,
 )
-
-
-def payout_account_out(row: Agreement | Payout) -> BankAccountOut:
-    """The bank account a row names (its `bank_*` columns)."""
-    return BankAccountOut(
-        bank_name=row.bank_name,
-        account_number=row.bank_account_number,
-        account_holder=row.bank_account_holder,
-    )
-
-
-def agreement_out(a: Agreement) -> AgreementOut:
-    return from_row(AgreementOut, a, payout_account=payout_account_out(a))
-
-
-def intake_out(i: Intake) -> IntakeOut:
-    return from_row(IntakeOut, i, currency="IDR")
-
-
-def return_out(r: Return) -> ReturnOut:
-    return from_row(ReturnOut, r)
 
 
 class ConsignmentController(Controller):
@@ -124,12 +110,18 @@ class ConsignmentController(Controller):
             " consignor and the platform; otherwise 404."
         ),
         summary="One agreement (the cooperative and the consignor)",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the agreement"),
     )
     async def get_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        return agreement_out(await ConsignmentService(uow).agreement(principal, agreement_id))
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        agreement = await ConsignmentService(uow).agreement(principal, agreement_id)
+        return fresh_or_tagged(agreement_out(agreement), agreement.version, if_none_match)
 
     @patch(
         "/agreements/{agreement_id:uuid}",
@@ -140,7 +132,8 @@ class ConsignmentController(Controller):
             " 409 `consignment.agreement_not_active`."
         ),
         summary="Change the terms from now on (past sales keep their commission)",
-        responses=problem_responses(401, 403, 404, 409),
+        responses=conditional_write_responses(401, 403, 404, 409),
+        response_headers=etag_header("the agreement as changed"),
     )
     async def update_agreement(
         self,
@@ -148,10 +141,14 @@ class ConsignmentController(Controller):
         data: JSONBody[AgreementUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).update_agreement(principal, agreement_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).update_agreement(
+            principal, agreement_id, data, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     @post(
         "/agreements/{agreement_id:uuid}/end",
@@ -162,14 +159,22 @@ class ConsignmentController(Controller):
         ),
         summary="End the agreement: no new intakes; placed goods still sell and settle",
         status_code=200,
-        responses=problem_responses(401, 403, 404),
+        responses=conditional_write_responses(401, 403, 404),
+        response_headers=etag_header("the agreement as ended"),
     )
     async def end_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).end_agreement(principal, agreement_id)
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).end_agreement(
+            principal, agreement_id, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     # --- intakes ---------------------------------------------------------------------
 

@@ -6,12 +6,22 @@ import uuid
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.accounts import OrganizationKind
 from marketplace.answers import from_row
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
+)
 from marketplace.dependencies import READ_ONLY, READ_POOL, Caller, UoW, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -220,12 +230,18 @@ class ProductController(Controller):
         description=("One catalogue product. Any authenticated key may read it."),
         dependencies=READ_ONLY,
         summary="One catalogue product",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the product"),
     )
     async def get_product(
-        self, product_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> ProductOut:
-        return product_out(await ProductService(uow).get(product_id))
+        self,
+        product_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[ProductOut]:
+        product = await ProductService(uow).get(product_id)
+        return fresh_or_tagged(product_out(product), product.version, if_none_match)
 
     @patch(
         "/{product_id:uuid}",
@@ -234,7 +250,8 @@ class ProductController(Controller):
             "A platform admin changes a catalogue product (name, category, VAT treatment)."
         ),
         summary="Change a catalogue product (platform admin)",
-        responses=problem_responses(401, 403, 404, 422),
+        responses=conditional_write_responses(401, 403, 404, 422),
+        response_headers=etag_header("the product as changed"),
     )
     async def update_product(
         self,
@@ -242,10 +259,12 @@ class ProductController(Controller):
         data: JSONBody[ProductUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> ProductOut:
-        product = await ProductService(uow).update(principal, product_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[ProductOut]:
+        precondition = if_match(if_match_header)
+        product = await ProductService(uow).update(principal, product_id, data, precondition)
         await uow.commit()
-        return product_out(product)
+        return tagged(product_out(product), product.version)
 
 
 class ListingController(Controller):
@@ -331,18 +350,23 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}",
         operation_id="getListing",
-        description=(
-            "One listing with its product, price tiers and stock. Visible to any "
-            "authenticated key (listings are the marketplace's offer)."
-        ),
         dependencies=READ_ONLY,
         summary="One listing",
+        description=(
+            "One listing with its product, price tiers and stock. Visible to any "
+            "authenticated key (listings are the marketplace's offer). "
+            "Its `ETag` is the version of the terms the seller edits (price tiers, minimum "
+            "order, status); the stock figures move with every order without changing it, "
+            "so `If-None-Match` is not answered with 304 here."
+        ),
         responses=problem_responses(401, 404),
+        response_headers=etag_header("the listing's terms"),
     )
     async def get_listing(
         self, listing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> ListingOut:
-        return listing_out(*await ListingService(uow).get(principal, listing_id))
+    ) -> Response[ListingOut]:
+        listing, product = await ListingService(uow).get(principal, listing_id)
+        return tagged(listing_out(listing, product), listing.version)
 
     @patch(
         "/listings/{listing_id:uuid}",
@@ -353,7 +377,8 @@ class ListingController(Controller):
             "instead. A price above the cap is 422 `listings.price_above_cap`."
         ),
         summary="Change prices, minimum order or status (the seller)",
-        responses=problem_responses(401, 403, 404, 422),
+        responses=conditional_write_responses(401, 403, 404, 422),
+        response_headers=etag_header("the listing's terms as changed"),
     )
     async def update_listing(
         self,
@@ -361,10 +386,14 @@ class ListingController(Controller):
         data: JSONBody[ListingUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> ListingOut:
-        listing, product = await ListingService(uow).update(principal, listing_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[ListingOut]:
+        precondition = if_match(if_match_header)
+        listing, product = await ListingService(uow).update(
+            principal, listing_id, data, precondition
+        )
         await uow.commit()
-        return listing_out(listing, product)
+        return tagged(listing_out(listing, product), listing.version)
 
     @post(
         "/listings/{listing_id:uuid}/stock-movements",

@@ -30,6 +30,9 @@ from marketplace.procurement.sourcing.fulfilment_service import (
 from marketplace.procurement.sourcing.fulfilment_service import (
     PurchaseOrderView as PurchaseOrderView,
 )
+from marketplace.procurement.sourcing.publication_service import (
+    PublicationService as PublicationService,
+)
 from marketplace.procurement.sourcing.schemas import AwardCreate as AwardCreate
 from marketplace.procurement.sourcing.schemas import QuoteCreate as QuoteCreate
 from marketplace.procurement.sourcing.schemas import ReceiptCreate as ReceiptCreate
@@ -48,6 +51,7 @@ __all__ = [
     "LotPooling",
     "LotService",
     "NoBulogBranch",
+    "PublicationService",
     "PurchaseOrderView",
     "QuoteCreate",
     "QuoteView",

@@ -17,3 +17,12 @@ def long_date(day: dt.date, locale: str) -> str:
     """The weekday and the date in words (`Rabu, 3 Desember 2026`; `Wednesday, 3 December
     2026` in English)."""
     return format_date(day, "EEEE, d MMMM y", locale=locale)
+
+
+def unit_suffix(name: str, unit_label: str) -> str:
+    """` (papan)` after a product's name, unless the name already says its unit:
+    "Tempe (papan)" stays as it is, "Beras medium" becomes "Beras medium (karung 5 kg)"."""
+    unit = unit_label.strip()
+    if not unit or unit.casefold() in name.casefold():
+        return ""
+    return f" ({unit})"

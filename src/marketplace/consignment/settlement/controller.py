@@ -10,14 +10,14 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.answers import from_row
-from marketplace.consignment.controller import payout_account_out, return_out
-from marketplace.consignment.domain import PayoutStatus
-from marketplace.consignment.models import (
-    Adjustment,
-    Payout,
-    Sale,
-    Statement,
+from marketplace.consignment.answers import (
+    adjustment_out,
+    payout_out,
+    return_out,
+    sale_out,
+    statement_summary,
 )
+from marketplace.consignment.domain import PayoutStatus
 from marketplace.consignment.schemas import (
     AdjustmentCreate,
     AdjustmentOut,
@@ -25,12 +25,10 @@ from marketplace.consignment.schemas import (
     PayoutMarkPaid,
     PayoutOut,
     PayoutPage,
-    SaleLineOut,
     SettlementRunCreate,
     SettlementRunOut,
     StatementOut,
     StatementPage,
-    StatementSummary,
 )
 from marketplace.consignment.settlement_service import SettlementService
 from marketplace.dependencies import Caller, UoW
@@ -43,28 +41,6 @@ from marketplace.http import (
     problem_responses,
 )
 from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
-
-
-def statement_summary(s: Statement, payout: Payout | None) -> StatementSummary:
-    return from_row(
-        StatementSummary,
-        s,
-        currency="IDR",
-        payout_id=payout.id if payout else None,
-        payout_status=payout.status if payout else None,
-    )
-
-
-def sale_out(s: Sale) -> SaleLineOut:
-    return from_row(SaleLineOut, s, net_amount=s.gross_amount - s.commission_amount, currency="IDR")
-
-
-def adjustment_out(a: Adjustment, statement_id: uuid.UUID | None) -> AdjustmentOut:
-    return from_row(AdjustmentOut, a, currency="IDR", statement_id=statement_id)
-
-
-def payout_out(p: Payout) -> PayoutOut:
-    return from_row(PayoutOut, p, currency="IDR", payout_account=payout_account_out(p))
 
 
 class ConsignmentSettlementController(Controller):

@@ -1,0 +1,70 @@
+"""`GET /v1/orders/{id}` reads through the read pool, off the ORM: the answer is the one
+`OrderService.view` and `view_out` make, for the buyer, each supplier (its own legs and
+their totals) and the platform; an organization with no part in the order gets 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import msgspec
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from marketplace.accounts import Principal
+from marketplace.db import UnitOfWork
+from marketplace.orders.controller import view_out
+from marketplace.orders.service import OrderService
+from tests.builders import orders
+from tests.builders.catalog import create_listing, new_product
+from tests.support import Actor, Actors, local_today
+
+
+async def orm_answer(
+    factory: async_sessionmaker[AsyncSession], actor: Actor, order_id: str
+) -> object:
+    principal = Principal(
+        organization_id=actor.organization_id, organization_kind=actor.kind, role=actor.role
+    )
+    async with factory() as session:
+        view = await OrderService(UnitOfWork(session)).view(principal, uuid.UUID(order_id))
+        out = view_out(view, principal.organization_id, principal.is_platform)
+    return msgspec.json.decode(msgspec.json.encode(out))
+
+
+async def test_the_read_pool_answers_as_the_orm_did_for_every_party(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await actors.platform_admin()
+    rice = await new_product(client, admin, name=f"Beras Baca {uuid.uuid4().hex[:6]}")
+    first = await actors.org("cooperative", "seller", region_code="35.76.01.1001")
+    second = await actors.org("cooperative", "seller", region_code="35.76.02.1001")
+    await create_listing(client, first, rice.id, tiers=[(1, 60_000)], stock=10)
+    await create_listing(client, second, rice.id, tiers=[(1, 61_000)], stock=15)
+    kitchen = await actors.org("kitchen", "buyer")
+    tomorrow = (local_today() + dt.timedelta(days=1)).isoformat()
+    placed = await orders.placed_order(
+        client, kitchen, orders.order_body([(rice, 25)], date=tomorrow, notes="Pintu belakang")
+    )
+    assert len(placed.legs) == 2  # 10 from the first, 15 from the second
+    seen = {}
+    for actor in (kitchen, first, second, admin):
+        answer = await client.get(f"/v1/orders/{placed.id}", headers=actor.headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == await orm_answer(session_factory, actor, placed.id)
+        seen[actor.organization_id] = answer.json()
+    assert len(seen[kitchen.organization_id]["legs"]) == 2
+    supplier = seen[first.organization_id]
+    assert [leg["supplier_organization_id"] for leg in supplier["legs"]] == [
+        str(first.organization_id)
+    ]
+    assert supplier["subtotal"] == 10 * 60_000
+    stranger = await actors.org("cooperative", "seller")
+    hidden = await client.get(f"/v1/orders/{placed.id}", headers=stranger.headers)
+    assert hidden.status_code == 404
+    assert hidden.json()["code"] == "not_found"
+    missing = await client.get(f"/v1/orders/{uuid.uuid4()}", headers=kitchen.headers)
+    assert missing.status_code == 404
