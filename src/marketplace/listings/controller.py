@@ -177,6 +177,11 @@ class ProductController(Controller):
     @post(
         "/",
         operation_id="createProduct",
+        description=(
+            "A platform admin adds a catalogue product: SKU, name, category, unit, net "
+            "content, VAT treatment and regional price caps (HET). A taken SKU is 409 "
+            "`listings.sku_taken`."
+        ),
         summary="Add a catalogue product (platform admin)",
         responses=problem_responses(401, 403, 409, 422),
     )
@@ -190,6 +195,10 @@ class ProductController(Controller):
     @get(
         "/",
         operation_id="listProducts",
+        description=(
+            "Browse or search the catalogue: `q` searches names, `category` filters. Any "
+            "authenticated key may read it."
+        ),
         dependencies=READ_ONLY,
         summary="Browse or search the catalogue",
         responses=problem_responses(401),
@@ -218,6 +227,7 @@ class ProductController(Controller):
     @get(
         "/{product_id:uuid}",
         operation_id="getProduct",
+        description=("One catalogue product. Any authenticated key may read it."),
         dependencies=READ_ONLY,
         summary="One catalogue product",
         responses=conditional_read_responses(401, 404),
@@ -236,6 +246,9 @@ class ProductController(Controller):
     @patch(
         "/{product_id:uuid}",
         operation_id="updateProduct",
+        description=(
+            "A platform admin changes a catalogue product (name, category, VAT treatment)."
+        ),
         summary="Change a catalogue product (platform admin)",
         responses=conditional_write_responses(401, 403, 404, 422),
         response_headers=etag_header("the product as changed"),
@@ -261,6 +274,14 @@ class ListingController(Controller):
     @post(
         "/listings",
         operation_id="createListing",
+        description=(
+            "A cooperative's or supplier's `seller` key offers a catalogue product from "
+            "its stock: price tiers (rupiah per unit by quantity), minimum order, opening"
+            " stock and supply mode (`stock`, or `bulog_lot` for rice pooled into Bulog "
+            "lots). One listing per product and seller: a second is 409 "
+            "`listings.listing_exists`; a price above the regional price cap (HET) is 422"
+            " `listings.price_above_cap`."
+        ),
         summary="Offer a product from your stock (sellers)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -332,6 +353,8 @@ class ListingController(Controller):
         dependencies=READ_POOL,
         summary="One listing",
         description=(
+            "One listing with its product, price tiers and stock. Visible to any "
+            "authenticated key (listings are the marketplace's offer). "
             "Its `ETag` is the version of the terms the seller edits (price tiers, minimum "
             "order, status); the stock figures move with every order without changing it, "
             "so `If-None-Match` is not answered with 304 here."
@@ -348,6 +371,11 @@ class ListingController(Controller):
     @patch(
         "/listings/{listing_id:uuid}",
         operation_id="updateListing",
+        description=(
+            "The seller's `seller` key changes a listing's price tiers, minimum order or "
+            "status (`active`, `paused`). Stock changes go through stock movements "
+            "instead. A price above the cap is 422 `listings.price_above_cap`."
+        ),
         summary="Change prices, minimum order or status (the seller)",
         responses=conditional_write_responses(401, 403, 404, 422),
         response_headers=etag_header("the listing's terms as changed"),
@@ -370,6 +398,11 @@ class ListingController(Controller):
     @post(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="recordStockMovement",
+        description=(
+            "The seller's `seller` key receives goods into stock or corrects a stock "
+            "count. A movement that would take stock below what is reserved for orders is"
+            " 422 `listings.invalid_stock_movement`."
+        ),
         summary="Receive goods or adjust a stock count (the seller)",
         responses=problem_responses(401, 403, 404, 422),
     )
@@ -387,6 +420,11 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="listStockMovements",
+        description=(
+            "A listing's stock movement history (receipts, counts, reservations, "
+            "shipments), newest first. Visible to the seller, the platform and, for "
+            "consigned stock, the consignor."
+        ),
         dependencies=READ_ONLY,
         summary="A listing's stock movement history (seller, owner, platform)",
         responses=problem_responses(401, 404),
@@ -411,6 +449,12 @@ class ListingController(Controller):
     @get(
         "/catalog/feed",
         operation_id="getCatalogFeed",
+        description=(
+            "The cooperatives' active offers, one item per listing with the product, "
+            "price tiers, stock available and the seller's and producer's identifiers "
+            "(NIB, NPWP), for a government e-catalogue to mirror. Paginated with `limit` "
+            "and `cursor`. Any authenticated key may read it."
+        ),
         dependencies=READ_ONLY,
         summary="Cooperatives' active offers for a government e-catalogue",
         responses=problem_responses(401),

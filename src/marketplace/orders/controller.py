@@ -47,7 +47,7 @@ from marketplace.orders.schemas import (
     OrderPage,
     OrderPreviewOut,
     PlannedLegOut,
-    ShortfallOut,
+    SupplyShortfallOut,
 )
 from marketplace.orders.service import OrderService, OrderView
 
@@ -153,7 +153,7 @@ def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut
         ],
         shortfalls=[
             from_row(
-                ShortfallOut,
+                SupplyShortfallOut,
                 s,
                 held_back_above_cap=[
                     from_row(HeldBackOut, h, currency="IDR") for h in s.held_back_above_cap
@@ -227,6 +227,13 @@ class OrderController(Controller):
     @post(
         "/orders/preview",
         operation_id="previewOrder",
+        description=(
+            "Shows what placing this order would do, without reserving anything: the "
+            "split into legs per supplier, prices, VAT, delivery dates and the kitchen "
+            "budget check. Needs a `buyer` key. Not enough supply is 422 "
+            "`orders.insufficient_supply` with the shortfall per line; a price above the "
+            "cap is 422 `orders.price_above_cap`."
+        ),
         summary="See the split, prices, VAT and budget without reserving anything",
         status_code=200,
         responses=problem_responses(401, 403, 422),
@@ -240,6 +247,11 @@ class OrderController(Controller):
     @get(
         "/orders",
         operation_id="listOrders",
+        description=(
+            "The orders your organization placed as buyer, newest first; the platform "
+            "sees all. Suppliers find the legs they must ship in `GET /v1/legs`. `status`"
+            " filters; paginated."
+        ),
         summary="Your orders, newest first",
         responses=problem_responses(401),
     )
@@ -263,6 +275,10 @@ class OrderController(Controller):
     @get(
         "/orders/{order_id:uuid}",
         operation_id="getOrder",
+        description=(
+            "One order with its legs, lines, VAT and totals. The buyer sees all of it; a "
+            "supplier only its own legs; another organization gets 404."
+        ),
         dependencies=READ_POOL,
         summary="One order (suppliers see their own legs)",
         responses=problem_responses(401, 404),
@@ -276,6 +292,11 @@ class OrderController(Controller):
     @post(
         "/orders/{order_id:uuid}/cancel",
         operation_id="cancelOrder",
+        description=(
+            "The buyer's `buyer` key cancels an order before any leg shipped: its stock "
+            "reservations and trade-contract call-offs are released. An order with a "
+            "shipped leg is 409 `orders.not_cancellable`."
+        ),
         summary="Cancel before anything shipped; reservations are released",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -290,6 +311,10 @@ class OrderController(Controller):
     @get(
         "/legs",
         operation_id="listLegs",
+        description=(
+            "A supplier's work queue: the order legs it supplies, oldest first; the "
+            "platform sees all. `status` filters (`reserved` is what is still to ship)."
+        ),
         summary="A supplier's work queue of order legs",
         responses=problem_responses(401),
     )
@@ -313,6 +338,11 @@ class OrderController(Controller):
     @post(
         "/legs/{leg_id:uuid}/ship",
         operation_id="shipLeg",
+        description=(
+            "The supplier's `seller` key ships a leg: its reserved units leave stock on "
+            "hand. A leg waiting for its Bulog lot is 409 `orders.leg_waits_for_lot`; a "
+            "leg already shipped or cancelled is 409 `state.invalid_transition`."
+        ),
         summary="The supplier ships a leg; stock leaves on hand and reserved",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -325,6 +355,13 @@ class OrderController(Controller):
     @post(
         "/legs/{leg_id:uuid}/deliver",
         operation_id="deliverLeg",
+        description=(
+            "The buyer's `buyer` key records the goods receipt of a shipped leg: the "
+            "quantity received and a note. A short delivery is recorded and the missing "
+            "units are credited to the buyer. Receiving more than shipped is 422 "
+            "`orders.received_more_than_shipped`; a leg not shipped yet is 409 "
+            "`state.invalid_transition`."
+        ),
         summary="The buyer's goods receipt; a short delivery is recorded and credited",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),

@@ -34,10 +34,10 @@ from marketplace.procurement.sourcing.publication_service import (
     PublicationService as PublicationService,
 )
 from marketplace.procurement.sourcing.schemas import AwardCreate as AwardCreate
-from marketplace.procurement.sourcing.schemas import PaymentCreate as PaymentCreate
 from marketplace.procurement.sourcing.schemas import QuoteCreate as QuoteCreate
 from marketplace.procurement.sourcing.schemas import ReceiptCreate as ReceiptCreate
 from marketplace.procurement.sourcing.schemas import RfqCreate as RfqCreate
+from marketplace.procurement.sourcing.schemas import TreasuryPaymentCreate as TreasuryPaymentCreate
 from marketplace.procurement.sourcing.service import QuoteView as QuoteView
 from marketplace.procurement.sourcing.service import RfqService as RfqService
 from marketplace.procurement.sourcing.service import RfqView as RfqView
@@ -51,7 +51,6 @@ __all__ = [
     "LotPooling",
     "LotService",
     "NoBulogBranch",
-    "PaymentCreate",
     "PublicationService",
     "PurchaseOrderView",
     "QuoteCreate",
@@ -61,4 +60,5 @@ __all__ = [
     "RfqService",
     "RfqStatus",
     "RfqView",
+    "TreasuryPaymentCreate",
 ]

@@ -26,8 +26,8 @@ from marketplace.errors import DomainError, NotFound
 from marketplace.procurement import (
     AwardService,
     FulfilmentService,
-    PaymentCreate,
     ReceiptCreate,
+    TreasuryPaymentCreate,
 )
 from marketplace.web.controller import (
     PageRequest,
@@ -294,7 +294,7 @@ class PurchaseOrderPagesController(Controller):
         try:
             data = msgspec.convert(
                 {"sp2d_number": sp2d, "amount": int(amount), "paid_on": paid_on.isoformat()},
-                PaymentCreate,
+                TreasuryPaymentCreate,
             )
             await fulfilment.pay(acting.principal, po_id, data)
         except msgspec.ValidationError:
