@@ -3,7 +3,8 @@
 `GET /v1/orders/{id}`: as `OrderService.view` and `view_out`, for the buyer, each supplier
 (its own legs and their totals) and the platform; no part in the order is 404.
 `GET /v1/listings/{id}`: as `ListingService.get` and `listing_out`, with the terms' ETag;
-a paused listing is its seller's only."""
+a paused listing is its seller's only. `GET /v1/products/{id}`: as `product_out`, with
+its ETag and 304."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from marketplace.accounts import Principal
 from marketplace.db import UnitOfWork
-from marketplace.listings import ListingService
-from marketplace.listings.controller import listing_out
+from marketplace.listings import ListingService, ProductService
+from marketplace.listings.controller import listing_out, product_out
 from marketplace.orders.controller import view_out
 from marketplace.orders.service import OrderService
 from tests.builders import orders
@@ -110,3 +111,28 @@ async def test_a_listing_reads_off_the_orm_as_the_orm_answered(
     ] == "paused"
     hidden = await client.get(f"/v1/listings/{made['id']}", headers=kitchen.headers)
     assert hidden.status_code == 404
+
+
+async def test_a_product_reads_off_the_orm_as_the_orm_answered(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await actors.platform_admin()
+    made = await new_product(client, admin, name=f"Minyak Satu {uuid.uuid4().hex[:6]}")
+    kitchen = await actors.org("kitchen", "buyer")
+    async with session_factory() as session:
+        product = await ProductService(UnitOfWork(session)).get(uuid.UUID(made.id))
+        expected = msgspec.json.decode(msgspec.json.encode(product_out(product)))
+        assert expected["price_caps"], "the builder's product has caps: their decoding is read"
+        tag = f'"{product.version}"'
+    answer = await client.get(f"/v1/products/{made.id}", headers=kitchen.headers)
+    assert answer.status_code == 200
+    assert answer.json() == expected
+    assert answer.headers["etag"] == tag
+    again = await client.get(
+        f"/v1/products/{made.id}", headers={**kitchen.headers, "If-None-Match": tag}
+    )
+    assert again.status_code == 304
+    missing = await client.get(f"/v1/products/{uuid.uuid4()}", headers=kitchen.headers)
+    assert missing.status_code == 404

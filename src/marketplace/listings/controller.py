@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
@@ -43,6 +43,7 @@ from marketplace.listings.schemas import (
     ListingOut,
     ListingPage,
     ListingUpdate,
+    PriceCapOut,
     PriceTierOut,
     ProductCreate,
     ProductOut,
@@ -54,6 +55,7 @@ from marketplace.listings.schemas import (
     StockMovementPage,
 )
 from marketplace.listings.service import (
+    PRODUCT_COLUMNS,
     CatalogueService,
     FeedRow,
     ListingService,
@@ -69,6 +71,17 @@ SearchText = Annotated[
 
 def product_out(p: Product) -> ProductOut:
     return from_row(ProductOut, p)
+
+
+_decode_caps = msgspec.json.Decoder(list[PriceCapOut]).decode
+
+
+def product_row_out(row: SearchRow) -> ProductOut:
+    """A product read off the ORM (`search_repository.PRODUCT_COLUMNS`, then its price caps
+    as JSON text), built as `product_out` builds it from the mapped row."""
+    *columns, caps = row
+    fields: dict[str, Any] = dict(zip(PRODUCT_COLUMNS, columns, strict=True))
+    return msgspec.convert({**fields, "price_caps": _decode_caps(caps)}, ProductOut)
 
 
 def tiers_out(listing: Listing) -> list[PriceTierOut]:
@@ -228,7 +241,7 @@ class ProductController(Controller):
         "/{product_id:uuid}",
         operation_id="getProduct",
         description=("One catalogue product. Any authenticated key may read it."),
-        dependencies=READ_ONLY,
+        dependencies=READ_POOL,
         summary="One catalogue product",
         responses=conditional_read_responses(401, 404),
         response_headers=etag_header("the product"),
@@ -236,12 +249,12 @@ class ProductController(Controller):
     async def get_product(
         self,
         product_id: FromPath[uuid.UUID],
-        uow: UoW,
+        state: State,
         principal: Caller,
         if_none_match: IfNoneMatchHeader = None,
     ) -> Response[ProductOut]:
-        product = await ProductService(uow).get(product_id)
-        return fresh_or_tagged(product_out(product), product.version, if_none_match)
+        row, version = await CatalogueService(read_pool(state)).product(product_id)
+        return fresh_or_tagged(product_row_out(row), version, if_none_match)
 
     @patch(
         "/{product_id:uuid}",

@@ -26,9 +26,14 @@ from marketplace.listings.domain.events import ListingPaused
 from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.repository import FeedRow, ListingRepository, ProductRepository
-from marketplace.listings.search_repository import CatalogueRepository, SearchRow
+from marketplace.listings.search_repository import (
+    PRODUCT_COLUMNS,
+    CatalogueRepository,
+    SearchRow,
+)
 
 __all__ = [
+    "PRODUCT_COLUMNS",
     "CatalogueService",
     "FeedRow",
     "ListingService",
@@ -443,6 +448,15 @@ class CatalogueService:
             principal.is_party(filters.seller_organization_id)
         )
         return msgspec.structs.replace(filters, query=query or None, include_paused=own)
+
+    async def product(self, product_id: uuid.UUID) -> tuple[SearchRow, int]:
+        """One catalogue product's row (`search_repository.PRODUCT_COLUMNS`, then its price
+        caps as JSON text) and its version; any caller may read the catalogue."""
+        row = await self.catalogue.product_row(product_id)
+        if row is None:
+            raise NotFound("No such product.")
+        *columns, version = row
+        return columns, int(version)
 
     async def listing(self, principal: Principal, listing_id: uuid.UUID) -> tuple[SearchRow, int]:
         """One listing as a search row and its terms' version; not found as
