@@ -20,7 +20,8 @@ from tests.web.people import PASSWORD
 from tests.web.test_journey import pages, token_of
 from tests.web.test_pages import sign_in
 from tests.web.test_sourcing_pages import (
-    close_quotes,
+    award_lowest_on_pages,
+    quote_on_pages,
     rfq_form,
     rfqs_of,
     signed_in_as,
@@ -84,28 +85,8 @@ async def test_an_rfq_and_a_goods_receipt_sent_twice_are_made_once(
     assert str(again.url.path) == str(first.url.path)
     assert await rfqs_of(session_factory, world.office.organization_id) == 1
     rfq_path = str(first.url.path)
-    coop_phone = world.coops[0][1]
-    await signed_in_as(pages, coop_phone)
-    quote_page = await pages.get(rfq_path)
-    promise = (dt.date.today() + dt.timedelta(days=9)).isoformat()
-    await pages.post(
-        f"{rfq_path}/penawaran",
-        data={
-            "csrf_token": token_of(quote_page.text),
-            "price-1": "12000",
-            "price-2": "20000",
-            "promise": promise,
-        },
-    )
-    await close_quotes(session_factory, rfq_path.rsplit("/", 1)[1])
-    await signed_in_as(pages, world.officer)
-    closed = await pages.get(rfq_path)
-    choice = re.search(r'name="choice" value="([^"]+)" checked', closed.text)
-    assert choice
-    awarded = await pages.post(
-        f"{rfq_path}/pemenang",
-        data={"csrf_token": token_of(closed.text), "choice": choice.group(1)},
-    )
+    await quote_on_pages(pages, world.coops[0][1], rfq_path, (12_000, 20_000))
+    awarded = await award_lowest_on_pages(pages, session_factory, world, rfq_path)
     po_path = str(awarded.url.path)
     receipt = {
         "csrf_token": token_of(awarded.text),

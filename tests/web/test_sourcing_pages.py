@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
@@ -97,6 +98,40 @@ def rfq_form(world: World, token: str, **changes: str) -> dict[str, str]:
 async def signed_in_as(pages: AsyncTestClient[Litestar], phone: str) -> None:
     pages.cookies.clear()
     await sign_in(pages, phone, PASSWORD)
+
+
+async def quote_on_pages(
+    pages: AsyncTestClient[Litestar], phone: str, rfq_path: str, prices: tuple[int, int]
+) -> None:
+    """A cooperative's person quotes on the RFQ's page (both items, a promise in 9 days)."""
+    await signed_in_as(pages, phone)
+    page = await pages.get(rfq_path)
+    promise = (dt.date.today() + dt.timedelta(days=9)).isoformat()
+    quote = {"price-1": str(prices[0]), "price-2": str(prices[1]), "promise": promise}
+    sent = await pages.post(
+        f"{rfq_path}/penawaran", data={"csrf_token": token_of(page.text), **quote}
+    )
+    assert sent.status_code == 200, sent.text
+
+
+async def award_lowest_on_pages(
+    pages: AsyncTestClient[Litestar],
+    factory: async_sessionmaker[AsyncSession],
+    world: World,
+    rfq_path: str,
+) -> Response:
+    """The deadline passes and the officer awards the preselected (lowest compliant) quote:
+    the purchase order's page."""
+    await close_quotes(factory, rfq_path.rsplit("/", 1)[1])
+    await signed_in_as(pages, world.officer)
+    closed = await pages.get(rfq_path)
+    lowest = re.search(r'name="choice" value="([^"]+)" checked', closed.text)
+    assert lowest, closed.text
+    awarded = await pages.post(
+        f"{rfq_path}/pemenang", data={"csrf_token": token_of(closed.text), "choice": lowest[1]}
+    )
+    assert str(awarded.url.path).startswith("/pengadaan/po/")
+    return awarded
 
 
 async def test_an_officer_sources_from_rfq_to_payment(
@@ -317,23 +352,8 @@ async def test_the_supplier_declines_on_the_pages_and_the_award_moves_on(
     rfq_path = str(made.url.path)
     rfq_id = rfq_path.rsplit("/", 1)[1]
     for (_coop, phone), price in zip(world.coops, (12_000, 11_000), strict=True):
-        await signed_in_as(pages, phone)
-        page = await pages.get(rfq_path)
-        promise = (dt.date.today() + dt.timedelta(days=9)).isoformat()
-        quote = {"price-1": str(price), "price-2": "19000", "promise": promise}
-        sent = await pages.post(
-            f"{rfq_path}/penawaran", data={"csrf_token": token_of(page.text), **quote}
-        )
-        assert sent.status_code == 200
-    await close_quotes(session_factory, rfq_id)
-    await signed_in_as(pages, world.officer)
-    closed = await pages.get(rfq_path)
-    lowest = next(
-        v for v, c in re.findall(r'name="choice" value="([^"]+)"( checked)?', closed.text) if c
-    )
-    awarded = await pages.post(
-        f"{rfq_path}/pemenang", data={"csrf_token": token_of(closed.text), "choice": lowest}
-    )
+        await quote_on_pages(pages, phone, rfq_path, (price, 19_000))
+    awarded = await award_lowest_on_pages(pages, session_factory, world, rfq_path)
     first_po = str(awarded.url.path)
     # The awarded (cheaper) cooperative finds it in its list and declines it.
     await signed_in_as(pages, world.coops[1][1])
