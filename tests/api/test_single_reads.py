@@ -4,7 +4,8 @@
 (its own legs and their totals) and the platform; no part in the order is 404.
 `GET /v1/listings/{id}`: as `ListingService.get` and `listing_out`, with the terms' ETag;
 a paused listing is its seller's only. `GET /v1/products/{id}`: as `product_out`, with
-its ETag and 304."""
+its ETag and 304. `GET /v1/organizations/{id}`: as `organization_out`, the caller's own
+(or any, for the platform); another is 404."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from marketplace.accounts import Principal
+from marketplace.accounts import Organization, Principal
+from marketplace.accounts.controller import organization_out
 from marketplace.db import UnitOfWork
 from marketplace.listings import ListingService, ProductService
 from marketplace.listings.controller import listing_out, product_out
@@ -136,3 +138,32 @@ async def test_a_product_reads_off_the_orm_as_the_orm_answered(
     assert again.status_code == 304
     missing = await client.get(f"/v1/products/{uuid.uuid4()}", headers=kitchen.headers)
     assert missing.status_code == 404
+
+
+async def test_an_organization_reads_off_the_orm_as_the_orm_answered(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    kitchen = await actors.org("kitchen", "admin")
+    other = await actors.org("kitchen", "admin")
+    admin = await actors.platform_admin()
+    async with session_factory() as session:
+        found = await session.get(Organization, kitchen.organization_id)
+        assert found is not None
+        expected = msgspec.json.decode(msgspec.json.encode(organization_out(found)))
+        tag = f'"{found.version}"'
+    for actor in (kitchen, admin):
+        answer = await client.get(
+            f"/v1/organizations/{kitchen.organization_id}", headers=actor.headers
+        )
+        assert answer.status_code == 200
+        assert answer.json() == expected
+        assert answer.headers["etag"] == tag
+    again = await client.get(
+        f"/v1/organizations/{kitchen.organization_id}",
+        headers={**kitchen.headers, "If-None-Match": tag},
+    )
+    assert again.status_code == 304
+    hidden = await client.get(f"/v1/organizations/{kitchen.organization_id}", headers=other.headers)
+    assert hidden.status_code == 404

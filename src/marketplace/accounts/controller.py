@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -27,7 +28,7 @@ from marketplace.accounts.schemas import (
     OrganizationPage,
     OrganizationUpdate,
 )
-from marketplace.accounts.service import AccountsService
+from marketplace.accounts.service import AccountsService, OrganizationReadService
 from marketplace.answers import from_row
 from marketplace.conditional_requests import (
     IfMatchHeader,
@@ -39,7 +40,7 @@ from marketplace.conditional_requests import (
     if_match,
     tagged,
 )
-from marketplace.dependencies import Caller, UoW, key_revocations
+from marketplace.dependencies import READ_POOL, Caller, UoW, key_revocations, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -143,18 +144,21 @@ class OrganizationController(Controller):
             "One organization: your own, or any for the platform. Another organization is 404."
         ),
         summary="One organization",
+        dependencies=READ_POOL,
         responses=conditional_read_responses(401, 404),
         response_headers=etag_header("the organization"),
     )
     async def get_organization(
         self,
         organization_id: FromPath[uuid.UUID],
-        uow: UoW,
+        state: State,
         principal: Caller,
         if_none_match: IfNoneMatchHeader = None,
     ) -> Response[OrganizationOut]:
-        organization = await AccountsService(uow).get_organization(principal, organization_id)
-        return fresh_or_tagged(organization_out(organization), organization.version, if_none_match)
+        reads = OrganizationReadService(read_pool(state))
+        columns, version = await reads.organization(principal, organization_id)
+        answer = msgspec.convert(columns, OrganizationOut)
+        return fresh_or_tagged(answer, version, if_none_match)
 
     @patch(
         "/organizations/{organization_id:uuid}",
