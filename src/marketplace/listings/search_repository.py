@@ -280,12 +280,12 @@ class CatalogueRepository:
     def __init__(self, reads: ReadPool) -> None:
         self.reads = reads
 
-    async def product_row(self, product_id: uuid.UUID) -> SearchRow | None:
+    async def one_product(self, product_id: uuid.UUID) -> SearchRow | None:
         """One product: `PRODUCT_COLUMNS`, its price caps as JSON text, its version."""
         rows = await self.reads.fetch(ONE_PRODUCT_SQL, (product_id,))
         return rows[0] if rows else None
 
-    async def listing_row(self, listing_id: uuid.UUID) -> SearchRow | None:
+    async def one_listing(self, listing_id: uuid.UUID) -> SearchRow | None:
         """One listing in `SEARCH_COLUMNS` order followed by its `version`, or None."""
         rows = await self.reads.fetch(ONE_LISTING_SQL, (listing_id,))
         return rows[0] if rows else None

@@ -452,7 +452,7 @@ class CatalogueService:
     async def product(self, product_id: uuid.UUID) -> tuple[SearchRow, int]:
         """One catalogue product's row (`search_repository.PRODUCT_COLUMNS`, then its price
         caps as JSON text) and its version; any caller may read the catalogue."""
-        row = await self.catalogue.product_row(product_id)
+        row = await self.catalogue.one_product(product_id)
         if row is None:
             raise NotFound("No such product.")
         *columns, version = row
@@ -461,7 +461,7 @@ class CatalogueService:
     async def listing(self, principal: Principal, listing_id: uuid.UUID) -> tuple[SearchRow, int]:
         """One listing as a search row and its terms' version; not found as
         `ListingService.get` (a paused listing is seen by its seller only)."""
-        row = await self.catalogue.listing_row(listing_id)
+        row = await self.catalogue.one_listing(listing_id)
         if row is None:
             raise NotFound("No such listing.")
         *columns, version = row
