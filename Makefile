@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: install run test browser check lint format typecheck imports openapi openapi-check migrations-check manifests-check migration bench reliability clean
+.PHONY: install run test browser check lint format typecheck imports openapi openapi-check sdk-check migrations-check manifests-check migration bench reliability clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,16 +41,17 @@ browser:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
-## Lint, format, types, import rules, OpenAPI drift, migration drift, Kubernetes manifests.
-check: lint typecheck imports openapi-check migrations-check manifests-check
+## Lint, format, types, import rules, OpenAPI drift, a clean generated SDK, migration drift,
+## Kubernetes manifests.
+check: lint typecheck imports openapi-check sdk-check migrations-check manifests-check
 
 lint: install
-	$(BIN)/ruff check src tests bench reliability
-	$(BIN)/ruff format --check src tests bench reliability
+	$(BIN)/ruff check src tests bench reliability openapi
+	$(BIN)/ruff format --check src tests bench reliability openapi
 
 format: install
-	$(BIN)/ruff check --fix src tests bench reliability
-	$(BIN)/ruff format src tests bench reliability
+	$(BIN)/ruff check --fix src tests bench reliability openapi
+	$(BIN)/ruff format src tests bench reliability openapi
 
 typecheck: install
 	$(BIN)/mypy
@@ -64,6 +65,11 @@ openapi: install
 openapi-check: install
 	@$(BIN)/marketplace openapi | diff -u openapi/openapi.json - \
 		|| (echo "openapi/openapi.json is stale: run 'make openapi' and commit it" && exit 1)
+
+## The committed contract generates the partner Python SDK (openapi-python-client, config in
+## openapi/python-client.yaml) with no warning, every operation a function.
+sdk-check: install
+	$(BIN)/python openapi/check_sdk.py
 
 migrations-check: install
 	$(BIN)/marketplace check-migrations

@@ -379,6 +379,10 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
         STRIPE_API_KEY=os.environ.get("STRIPE_API_KEY") or "sk_test_bench_no_stripe_calls",
         STRIPE_WEBHOOK_SECRET=os.environ.get("STRIPE_WEBHOOK_SECRET") or "whsec_bench_unused",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        # Every request still takes the limiter's round trip; a load test of one key is
+        # far above a partner's limit and must not be measured answering 429.
+        RATE_LIMIT_PER_KEY="1000000000",
+        RATE_LIMIT_PER_ADDRESS="1000000000",
     )
     env.update(extra)
     return env
@@ -401,6 +405,20 @@ def api_server(database_url: str, redis_url: str, *, workers: int, log_name: str
         port=port,
         env=server_env(database_url, redis_url),
         ready_path="/readyz",
+        log=LOGS_DIR / f"{log_name}.log",
+    )
+
+
+def floor_server(
+    database_url: str, extra_env: dict[str, str], *, workers: int, log_name: str
+) -> ServerProcess:
+    """`bench.floor_app`: the same-work floor of the single-object reads."""
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, "-m", "bench.floor_app", "--port", str(port), "--workers", str(workers)],
+        port=port,
+        env=server_env(database_url, "", **extra_env),
+        ready_path="/ping",
         log=LOGS_DIR / f"{log_name}.log",
     )
 

@@ -1,15 +1,21 @@
-"""Order placement (issue 4): orders/s vs raw asyncpg, round trips, and the split engine.
+"""Order placement (issues 4, 19): orders/s vs raw asyncpg, round trips, the split engine.
 
 - Seeds 250 products, 200 sellers (cooperatives and UMKM) and 10 listings per product
   with plenty of stock (2,500 listings; a 200-line order has 2,000 candidate sources).
 - Places 20-line and 200-line orders for an MBG kitchen through `OrderPlacement.place`
   (the service the controller calls), one unit of work and one commit per order, on the
-  production engine settings (`marketplace.db.create_engine`), sequentially.
-- Baseline, same run: the statements one placement sent (captured at the driver with
-  `before_cursor_execute`) replayed with their parameters through plain asyncpg, one
-  transaction per order, fresh ids each time. Placements and replays alternate in small
-  batches, so both see the same machine (on 2 shared cores, a placement phase followed
-  by a replay phase measured whatever load each phase happened to meet).
+  production engine settings (`marketplace.db.create_engine`), sequentially, with the
+  real job queue (arq on the bench's Redis, the API's enqueue timeout): the outbox's
+  events enqueued after commit, before the placement returns.
+- Baselines, same run: the same orders placed with the outbox's old enqueue (one
+  `outbox.handle` job per event through arq's `enqueue_job`, three round trips each);
+  and the statements one placement sent (captured at the driver with
+  `before_cursor_execute`) replayed with their parameters through plain asyncpg (SQL
+  only, no Redis), one transaction per order, fresh ids each time, each order's script
+  built before the timer starts. The three alternate in small batches, so all see the
+  same machine (on 2 shared cores, a placement phase followed by a replay phase measured
+  whatever load each phase happened to meet). Redis round trips are counted at the
+  client (each write to the socket); jobs as the queue's growth.
 - Counts SQL statements per order (`before_cursor_execute`), commits (`commit` event) and
   pool checkouts; BEGIN and COMMIT are round trips on top (the pool checks a connection
   out without one: no pre-ping).
@@ -30,8 +36,10 @@ import uuid
 import zoneinfo
 from collections.abc import Sequence
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+from arq.connections import ArqRedis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -45,21 +53,27 @@ from bench.seed import (
     kitchen_with_key,
     tiers_sql,
 )
+from marketplace import outbox
 from marketplace.accounts.domain import Principal
-from marketplace.db import create_engine, create_session_factory, unit_of_work
+from marketplace.db import UnitOfWork, create_engine, create_session_factory
+from marketplace.jobs import QUEUE_KEY, ArqJobQueue, JobQueue, QueuedJob, connect_redis
 from marketplace.listings.domain.pricing import PriceTier
 from marketplace.orders.domain import splitting
 from marketplace.orders.placement import OrderPlacement
 from marketplace.orders.schemas import DeliveryIn, OrderCreate, OrderLineIn
+from marketplace.settings import Settings
 
 PRODUCTS = 250
 SELLERS = 200
 PER_PRODUCT = 10
 SIZES = (20, 200)
-# Per order size: (most orders, seconds for placements and replays together, orders per
-# alternating batch).
-BUDGET = {20: (300, 18.0, 10), 200: (60, 30.0, 3)}
+# Per order size: (most orders, seconds for both placements and replays together, orders
+# per alternating batch).
+BUDGET = {20: (300, 27.0, 10), 200: (60, 45.0, 3)}
 SPLIT_CANDIDATES = 2_000
+# The Redis database the placements enqueue into (emptied between batches, as if a worker
+# kept up with the queue).
+BENCH_REDIS_DATABASE = 9
 
 
 async def seed(database_url: str) -> list[SeededProduct]:
@@ -147,16 +161,67 @@ class Counters:
         self.statements = self.commits = self.checkouts = 0
 
 
+class PerEventJobQueue:
+    """The outbox's enqueue before batches (the baseline): each event its own
+    `outbox.handle` job, enqueued one after the other through arq's `enqueue_job` (WATCH,
+    EXISTS, MULTI/…/EXEC: three round trips each)."""
+
+    def __init__(self, queue: ArqJobQueue) -> None:
+        self.queue = queue
+
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None) -> None:
+        await self.queue.enqueue(name, *args, job_id=job_id)
+
+    async def enqueue_many(self, jobs: Sequence[QueuedJob]) -> int:
+        for job in jobs:
+            event_ids = job.args[0] if job.name == outbox.HANDLE_BATCH_JOB else job.args[:1]
+            for event_id in event_ids:
+                await self.queue.enqueue(
+                    outbox.HANDLE_JOB, event_id, job_id=outbox.job_id_for(uuid.UUID(event_id))
+                )
+        return len(jobs)
+
+
+def count_round_trips(redis: ArqRedis) -> list[int]:
+    """A one-item list counting the writes `redis` sends (a round trip each: a pipeline's
+    commands go in one write) from now on."""
+    sent = [0]
+    pool = redis.connection_pool
+    plain = pool.connection_class
+
+    class Counting(plain):  # type: ignore[valid-type,misc]
+        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            sent[0] += 1
+            await super().send_packed_command(command, check_health)
+
+    pool.connection_class = Counting
+    return sent
+
+
+class Arm(NamedTuple):
+    """One way of placing, with its timing and Redis counts."""
+
+    name: str
+    jobs: JobQueue | None
+    seconds: float = 0.0
+    round_trips: int = 0
+    queued: int = 0  # jobs
+    events: int = 0
+
+
 class Measured(NamedTuple):
-    orm_rate: float
+    orm_rate: float  # with the real queue, batched (production)
+    per_event_rate: float  # with the real queue, one job per event (the old way)
     raw_rate: float
-    orders: int
+    orders: int  # placed by each way (the counters count both)
     counters: Counters
     captured: list[tuple[str, Any, bool]]
+    arms: dict[str, Arm]
 
 
 async def measure(
     database_url: str,
+    redis_url: str,
     principal: Principal,
     requests: Sequence[OrderCreate],
     *,
@@ -164,33 +229,51 @@ async def measure(
     batch: int,
 ) -> Measured:
     """Places 3 warm-up orders, captures the statements of a fourth, then alternates a
-    batch of placements (timed, counted) with as many replays of the captured statements
-    through plain asyncpg (timed) until the requests or `max_seconds` run out."""
+    batch of placements with the real job queue (timed, counted), as many placements
+    enqueuing one job per event (timed) and as many replays of the captured statements
+    through plain asyncpg (timed; their scripts built before the timer) until the
+    requests or `max_seconds` run out."""
     engine = create_engine(database_url)
     counters = Counters(engine)
     counters.attach()
     factory = create_session_factory(engine)
     dsn = asyncpg_dsn(database_url)
+    settings = Settings()
+    redis = connect_redis(redis_url, timeout=settings.redis_timeout_seconds)
+    sent = count_round_trips(redis)
+    queue = ArqJobQueue(redis)
+    arms = {
+        "batched": Arm("batched", queue),
+        "per_event": Arm("per_event", PerEventJobQueue(queue)),
+    }
 
-    async def place(data: OrderCreate) -> None:
-        async with unit_of_work(factory) as uow:
-            placed = await OrderPlacement(uow).place(principal, data)
-            await uow.commit()
+    async def place(data: OrderCreate, jobs: JobQueue | None) -> None:
+        async with factory() as session:
+            # As the API's unit of work (`dependencies.provide_uow`) is made.
+            uow = UnitOfWork(
+                session, jobs, after_commit_timeout=settings.job_enqueue_timeout_seconds
+            )
+            try:
+                placed = await OrderPlacement(uow).place(principal, data)
+                await uow.commit()
+            finally:
+                if not uow.committed:
+                    await uow.rollback()
         assert placed.legs
 
     conn: asyncpg.Connection | None = None
     try:
+        await redis.flushdb()
         for data in requests[:3]:
-            await place(data)
+            await place(data, queue)
         counters.capture = []
-        await place(requests[3])
+        await place(requests[3], queue)
         captured, counters.capture = counters.capture, None
         replay = Replay(captured, await known_ids(dsn))
         conn = await asyncpg.connect(dsn)
         raw = conn
 
-        async def replay_one() -> None:
-            script = replay.script()
+        async def replay_one(script: list[tuple[str, Any, bool]]) -> None:
             async with raw.transaction():
                 for statement, params, many in script:
                     if many:  # only real executemany rows are marked by `script`
@@ -199,25 +282,49 @@ async def measure(
                         await raw.fetch(statement, *params)
 
         for _ in range(3):
-            await replay_one()
+            await replay_one(replay.script())
         counters.reset()
-        done, orm_seconds, raw_seconds = 0, 0.0, 0.0
+        done, raw_seconds = 0, 0.0
         pending = list(requests[4:])
-        while pending and orm_seconds + raw_seconds < max_seconds:
+        while pending and sum(a.seconds for a in arms.values()) + raw_seconds < max_seconds:
             chunk, pending = pending[:batch], pending[batch:]
+            # Both ways place the same orders, first one then the other, then the reverse.
+            for arm_name in ("batched", "per_event")[:: 1 if done % (2 * batch) == 0 else -1]:
+                arm = arms[arm_name]
+                sent[0], queued_before = 0, await redis.zcard(QUEUE_KEY)
+                events_before = await conn.fetchval("SELECT count(*) FROM outbox_events")
+                started = time.perf_counter()
+                for data in chunk:
+                    await place(data, arm.jobs)
+                elapsed = time.perf_counter() - started
+                events = await conn.fetchval("SELECT count(*) FROM outbox_events")
+                arms[arm_name] = arm._replace(
+                    seconds=arm.seconds + elapsed,
+                    round_trips=arm.round_trips + sent[0],
+                    queued=arm.queued + await redis.zcard(QUEUE_KEY) - queued_before,
+                    events=arm.events + events - events_before,
+                )
+            scripts = [replay.script() for _ in chunk]
             started = time.perf_counter()
-            for data in chunk:
-                await place(data)
-            orm_seconds += time.perf_counter() - started
-            started = time.perf_counter()
-            for _ in chunk:
-                await replay_one()
+            for script in scripts:
+                await replay_one(script)
             raw_seconds += time.perf_counter() - started
             done += len(chunk)
-        return Measured(done / orm_seconds, done / raw_seconds, done, counters, captured)
+            await redis.flushdb()  # as if a worker kept up: no job left queued
+        return Measured(
+            done / arms["batched"].seconds,
+            done / arms["per_event"].seconds,
+            done / raw_seconds,
+            done,
+            counters,
+            captured,
+            arms,
+        )
     finally:
         if conn is not None:
             await conn.close()
+        await redis.flushdb()
+        await redis.aclose()
         await engine.dispose()
 
 
@@ -283,6 +390,21 @@ class Replay:
             else:
                 out.append((statement, self._map(tuple(params), ids, texts), False))
         return out
+
+
+def events_note(arm: Arm, orders: int) -> str:
+    return (
+        f"{arm.events / orders:.0f} outbox events, {arm.queued / orders:.0f} jobs and "
+        f"{arm.round_trips / orders:.0f} Redis round trips per order"
+    )
+
+
+def own_redis_database(url: str, number: int) -> str:
+    """`url` pointed at Redis database `number` (a `db` query parameter, which redis-py
+    reads before a database in the path): the bench empties it."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"] + [("db", str(number))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 # --- the split engine ---------------------------------------------------------------
@@ -378,6 +500,7 @@ def run(services: Services, section: Section) -> None:
         )
     )
 
+    redis_url = own_redis_database(services.redis_url, BENCH_REDIS_DATABASE)
     with services.database("orders") as database_url:
         started = time.perf_counter()
         products = asyncio.run(seed(database_url))
@@ -393,14 +516,23 @@ def run(services: Services, section: Section) -> None:
             most, seconds, batch = BUDGET[size]
             rng = random.Random(size)
             requests = [order_request(orderable, size, rng) for _ in range(most + 4)]
-            rate, raw_rate, done, counters, captured = asyncio.run(
-                measure(database_url, principal, requests, max_seconds=seconds, batch=batch)
+            rate, per_event_rate, raw_rate, done, counters, captured, arms = asyncio.run(
+                measure(
+                    database_url,
+                    redis_url,
+                    principal,
+                    requests,
+                    max_seconds=seconds,
+                    batch=batch,
+                )
             )
-            per_size[size] = (rate, counters, done)
-            statements = counters.statements / done
+            # Both ways placed `done` orders: the counters saw 2 x done placements.
+            per_size[size] = (rate, counters, 2 * done)
+            statements = counters.statements / (2 * done)
+            batched, per_event = arms["batched"], arms["per_event"]
             section.add(
                 Result(
-                    name=f"order placement: {size}-line orders (OrderPlacement, ORM)",
+                    name=f"order placement: {size}-line orders (OrderPlacement, real job queue)",
                     figure=rate,
                     unit="orders/s",
                     baseline=raw_rate,
@@ -408,9 +540,24 @@ def run(services: Services, section: Section) -> None:
                     target="≥ 0.5 x raw asyncpg",
                     notes=(
                         f"{'meets' if rate / raw_rate >= 0.5 else 'MISSES'} target; {done} orders "
-                        f"and as many replays, alternating in batches of {batch}; "
-                        f"{1000 / rate:.1f} ms/order vs {1000 / raw_rate:.1f} ms replayed; "
-                        f"{statements:.0f} statements/order"
+                        f"each way and as many replays, alternating in batches of {batch}; "
+                        f"{1000 / rate:.1f} ms/order vs {1000 / raw_rate:.1f} ms replayed "
+                        f"(SQL only, scripts built before the timer); {statements:.0f} "
+                        f"statements/order; {events_note(batched, done)}"
+                    ),
+                )
+            )
+            section.add(
+                Result(
+                    name=f"order placement: {size}-line orders, batched vs one job per event",
+                    figure=rate,
+                    unit="orders/s",
+                    baseline=per_event_rate,
+                    ratio=rate / per_event_rate,
+                    target="recorded (issue 19: one round trip per order)",
+                    notes=(
+                        f"{1000 / rate:.1f} vs {1000 / per_event_rate:.1f} ms/order; "
+                        f"one job per event: {events_note(per_event, done)}"
                     ),
                 )
             )
@@ -422,7 +569,7 @@ def run(services: Services, section: Section) -> None:
                     for i, (s, p, many) in enumerate(captured)
                 )
             )
-        (_, c20, n20), (_, c200, n200) = per_size[20], per_size[200]
+        (_, c20, n20), (_, c200, n200) = per_size[20], per_size[200]  # placements
         s20, s200 = c20.statements / n20, c200.statements / n200
         section.add(
             Result(

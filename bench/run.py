@@ -22,7 +22,10 @@ BENCHMARKS = {
         "Catalogue search at 10k, 100k and 1M listings: p50 and growth (#19 item 4)",
     ),
     "orders": ("bench.orders", "Order placement vs raw asyncpg, and the split engine (issue 4)"),
-    "http": ("bench.http", "HTTP read throughput: the API vs a minimal Litestar app (issue 8)"),
+    "http": (
+        "bench.http",
+        "HTTP reads: the API vs the same-work floor and a minimal app, interleaved (issue 8, #19)",
+    ),
     "hot_sku": (
         "bench.hot_sku",
         "Hot SKU: 100 concurrent buyers on one listing vs on 100 listings (issue 8)",
@@ -32,6 +35,7 @@ BENCHMARKS = {
         "bench.reports",
         "The city office's report over 18 cooperatives x 365 days x 200 orders vs GROUP BY (#17)",
     ),
+    "tracing": ("bench.tracing", "Tracing off vs on (OTLP to a local sink) (#18 item 2)"),
     "consignment": (
         "bench.consignment_settlement",
         "Consignment settlement of 1M sales vs SQL GROUP BY (issue 5)",

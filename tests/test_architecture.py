@@ -17,6 +17,7 @@ COMMITTING_INFRASTRUCTURE = (
     "accounts/authentication.py",  # the key's last-use touch, a short transaction of its own
     "accounts/session_store.py",  # each read or write of a page session is its own
     "idempotency.py",  # run_idempotent commits the use case with its stored answer
+    "web/once.py",  # a page form's run_once: run_idempotent's commit, or the same without a key
     "outbox.py",  # handling one event is a transaction of its own
     "worker.py",
     "cli.py",

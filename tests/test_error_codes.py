@@ -34,7 +34,14 @@ def test_every_error_code_belongs_to_one_error_class() -> None:
 
 
 def test_every_error_code_is_namespaced_and_has_a_title() -> None:
-    generic = {"error", "validation_failed", "bad_request", "not_found", "conflict"}
+    generic = {
+        "error",
+        "validation_failed",
+        "bad_request",
+        "not_found",
+        "conflict",
+        "precondition_failed",
+    }
     for cls in all_error_classes():
         assert cls.code in generic or "." in cls.code, cls
         assert cls.title, cls

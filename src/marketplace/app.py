@@ -12,7 +12,6 @@ from pathlib import Path
 import swagger_ui_bundle
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.static_files import create_static_files_router
@@ -20,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from marketplace.accounts.controller import OrganizationController
 from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
+from marketplace.consignment.settlement.controller import ConsignmentSettlementController
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.documents.controller import DocumentController, KitchenReportController
@@ -35,7 +35,11 @@ from marketplace.ledger.controller import LedgerController
 from marketplace.listings.controller import ListingController, ProductController
 from marketplace.logs import configure_logging
 from marketplace.monitoring import MetricsController
-from marketplace.openapi_schema import StrictStructSchemaPlugin, partner_webhooks
+from marketplace.openapi_schema import (
+    DescribedOpenAPIConfig,
+    StrictStructSchemaPlugin,
+    partner_webhooks,
+)
 from marketplace.orders.controller import OrderController
 from marketplace.orders.kitchens.controller import KitchenBudgetController, StandingOrderController
 from marketplace.payments.controller import PaymentController
@@ -49,6 +53,7 @@ from marketplace.request_edge import edge_checks
 from marketplace.request_ids import RequestIds
 from marketplace.settings import Settings, load_settings, production_problems
 from marketplace.system import HealthController
+from marketplace.tracing import API_SERVICE, http_middleware, start_from_settings
 from marketplace.web import (
     SESSION_STORE,
     PostgresSessionStore,
@@ -85,6 +90,7 @@ def controllers() -> list[type]:
         BulogLotController,
         TradeContractController,
         ConsignmentController,
+        ConsignmentSettlementController,
         WebhookController,
         PaymentController,
         SourcingController,
@@ -94,8 +100,8 @@ def controllers() -> list[type]:
     ]
 
 
-def openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def openapi_config() -> DescribedOpenAPIConfig:
+    return DescribedOpenAPIConfig(
         title="Koperasi Marketplace API",
         version=API_VERSION,
         description=DESCRIPTION,
@@ -138,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "Refusing to start with MARKETPLACE_ENV=production: " + "; ".join(problems)
         )
     database_url, redis_url = settings.database_url, settings.redis_url
+    traced = start_from_settings(settings, API_SERVICE)
     # The pages' sessions, in PostgreSQL; bound to the engine once the lifespan made it.
     page_sessions = PostgresSessionStore()
 
@@ -204,6 +211,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=locate_created,
         before_request=edge_checks,
         openapi_config=openapi_config(),
+        # Off (no endpoint), no middleware at all: the stack is the untraced one.
+        middleware=[http_middleware()] if traced else [],
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
         compression_config=compression_config(),

@@ -16,7 +16,7 @@ import datetime as dt
 import enum
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -171,20 +171,34 @@ class UnitOfWork:
         self.jobs = jobs
         self.after_commit_timeout = after_commit_timeout
         self._after_commit: list[AfterCommit] = []
+        self._gathered: dict[str, list[Any]] = {}
         self.committed = False
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
 
+    def gather_after_commit(
+        self, key: str, items: Iterable[Any], flush: Callable[[list[Any]], Awaitable[Any]]
+    ) -> None:
+        """Add `items` to what this transaction gathers under `key`; after commit, `flush`
+        (the first one given for the key) runs once with all of them, as one callback: a
+        transaction's many outbox events become one job, enqueued in one Redis round trip."""
+        gathered = self._gathered.get(key)
+        if gathered is None:
+            gathered = self._gathered[key] = []
+            self.after_commit(lambda: flush(gathered))
+        gathered.extend(items)
+
     async def commit(self) -> None:
         await self.session.commit()
         self.committed = True
-        callbacks, self._after_commit = self._after_commit, []
+        callbacks, self._after_commit, self._gathered = self._after_commit, [], {}
         if callbacks:
             await run_after_commit(callbacks, self.after_commit_timeout)
 
     async def rollback(self) -> None:
         self._after_commit.clear()
+        self._gathered.clear()
         await self.session.rollback()
 
     async def has_uncommitted_writes(self) -> bool:

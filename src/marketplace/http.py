@@ -263,6 +263,10 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         403: "The key's role may not do this",
         404: "No such object in your organization",
         409: "Conflicts with the current state (or the same Idempotency-Key is in flight)",
+        412: (
+            "`If-Match` no longer matches (`precondition_failed`): someone changed the "
+            "object since you read it; nothing was changed"
+        ),
         422: "Breaks a business rule; the problem names the figures",
         429: (
             "Over a rate limit (`rate_limited`): see `Retry-After`, `RateLimit` and "

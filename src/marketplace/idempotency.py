@@ -169,7 +169,12 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key",
-        description="The same key and body replay the first response; required",
+        description=(
+            "Your unique key for this request (e.g. a UUID), 1 to 255 printable characters. "
+            "Sending the same key and body again, within 24 hours, replays the first answer "
+            "(`Idempotent-Replayed: true`) instead of doing it twice; the same key with "
+            "another body is 422 `idempotency.key_reused`."
+        ),
         required=True,
         max_length=MAX_KEY_LENGTH,
     ),

@@ -6,16 +6,25 @@ fuzzers would otherwise believe extra fields are accepted.
 
 The partner events are the document's top-level `webhooks` (OpenAPI 3.1), one per
 `PartnerEvent` class, so the committed contract (and its drift check) covers them too.
+
+What the handlers cannot say about themselves is added to the finished document
+(`DescribedOpenAPI.to_schema`): the headers every answer carries, set by layers outside
+the handlers (`describe_response_headers`), and each operation's examples
+(`marketplace.contract_examples`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.enums import ParamType
+from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import (
+    OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -28,8 +37,11 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from marketplace.contract_examples import attach_examples
 from marketplace.events import PartnerEvent
+from marketplace.idempotency import MAX_KEY_LENGTH
 from marketplace.problem_catalogue import catalogue
+from marketplace.request_ids import MAX_LENGTH as MAX_REQUEST_ID_LENGTH
 from marketplace.webhooks.domain.events import PARTNER_EVENTS
 
 
@@ -173,3 +185,159 @@ def partner_webhooks() -> dict[str, PathItem | Reference]:
             )
         )
     return webhooks
+
+
+# --- what the finished document needs besides the handlers' own descriptions -------------
+
+
+class DescribedOpenAPI(OpenAPI):
+    """The document, completed with the response headers and examples on its way out."""
+
+    def to_schema(self) -> dict[str, Any]:
+        document = super().to_schema()
+        describe_response_headers(document)
+        attach_examples(document)
+        return document
+
+
+class DescribedOpenAPIConfig(OpenAPIConfig):
+    """`OpenAPIConfig` whose document is a `DescribedOpenAPI` (Litestar builds the paths
+    into the object this returns, then serves and exports its `to_schema()`)."""
+
+    def to_openapi_schema(self) -> OpenAPI:
+        plain = super().to_openapi_schema()
+        return DescribedOpenAPI(
+            **{f.name: getattr(plain, f.name) for f in dataclasses.fields(plain)}
+        )
+
+
+def _described(description: str, schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": schema}
+
+
+_STRING = {"type": "string"}
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": _described(
+        f"The request's id: yours when you sent a sane `X-Request-ID` (up to "
+        f"{MAX_REQUEST_ID_LENGTH} characters of `[A-Za-z0-9._:+=/-]`), a new one otherwise. "
+        "Quote it to support; problem bodies repeat it as `request_id`.",
+        {"type": "string", "maxLength": MAX_REQUEST_ID_LENGTH},
+        required=True,
+    ),
+    "RateLimit-Policy": _described(
+        'The rate limit policy that counted this request, e.g. `"key";q=6000;w=60` (6000 '
+        "requests per 60-second window per API key). Absent when the limiter is unavailable "
+        "(requests are then served uncounted).",
+        _STRING,
+        required=False,
+    ),
+    "RateLimit": _described(
+        'What is left of the window, e.g. `"key";r=5999;t=60`: `r` requests remain, the '
+        "window resets in `t` seconds (draft-ietf-httpapi-ratelimit-headers).",
+        _STRING,
+        required=False,
+    ),
+    "Retry-After": _described(
+        "Seconds to wait before retrying.", {"type": "integer", "minimum": 0}, required=True
+    ),
+    "Location": _described(
+        "Where the created object is read (`GET` on this path).",
+        {"type": "string", "format": "uri-reference"},
+        required=True,
+    ),
+    "Idempotent-Replayed": _described(
+        "`true` when this is the stored answer of an earlier request with the same "
+        "`Idempotency-Key` and body: nothing was done again.",
+        {"type": "string", "enum": ["true"]},
+        required=False,
+    ),
+}
+_SERVICE_UNAVAILABLE = (
+    "Temporarily unavailable (`service_unavailable`): the database is away or overloaded. "
+    "Nothing was changed; retry after `Retry-After` seconds."
+)
+
+
+def _header(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def describe_response_headers(document: dict[str, Any]) -> None:
+    """Document the headers that layers around the handlers add (`request_ids`,
+    `rate_limits`, `http.locate_created`, `idempotency`), and the 503 every `/v1/`
+    operation may answer when the database is away (`http.database_unavailable_handler`).
+
+    Each header is described once, in `components.headers`, with whether it is always
+    sent; an answer lists by reference the headers it carries."""
+    components = document.setdefault("components", {})
+    components["headers"] = {**components.get("headers", {}), **RESPONSE_HEADERS}
+    paths: dict[str, dict[str, Any]] = document.get("paths", {})
+    for path, item in paths.items():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            _describe_operation(path, operation, paths)
+
+
+def _describe_operation(path: str, operation: dict[str, Any], paths: dict[str, Any]) -> None:
+    api = path.startswith("/v1/")
+    idempotent = _require_idempotency_key(operation)
+    responses: dict[str, dict[str, Any]] = operation["responses"]
+    if api and "503" not in responses:
+        responses["503"] = {
+            "description": _SERVICE_UNAVAILABLE,
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+    for status, response in responses.items():
+        headers: dict[str, Any] = {"X-Request-ID": _header("X-Request-ID")}
+        if api:
+            headers["RateLimit-Policy"] = _header("RateLimit-Policy")
+            headers["RateLimit"] = _header("RateLimit")
+        if status in {"429", "503"}:
+            headers["Retry-After"] = _header("Retry-After")
+        if status.startswith("2") and idempotent:
+            headers["Idempotent-Replayed"] = _header("Idempotent-Replayed")
+        if status == "201":
+            located = _readable_child(path, paths)
+            if located:
+                headers["Location"] = _header("Location")
+            response["description"] = (
+                "Created; `Location` says where to read it" if located else "Created"
+            )
+        response["headers"] = {**headers, **(response.get("headers") or {})}
+        _mark_binary(response)
+
+
+BINARY_MEDIA_TYPES = ("application/pdf",)
+
+
+def _mark_binary(response: dict[str, Any]) -> None:
+    """A PDF answer is bytes, not text: `format: binary` (and its media type), so a
+    generated client hands back a file rather than a decoded string."""
+    for media_type, media in response.get("content", {}).items():
+        if media_type in BINARY_MEDIA_TYPES:
+            media["schema"] = {"type": "string", "format": "binary", "contentMediaType": media_type}
+
+
+def _readable_child(path: str, paths: dict[str, Any]) -> bool:
+    """`GET <path>/{id}` exists, so `http.locate_created` sets `Location` on a 201."""
+    child = re.compile(re.escape(path) + r"/\{[^/}]+\}")
+    return any(child.fullmatch(other) and "get" in item for other, item in paths.items())
+
+
+def _require_idempotency_key(operation: dict[str, Any]) -> bool:
+    """`run_idempotent` refuses a request without the key (`idempotency.key_invalid`), so
+    the header is required, and a string: never null, 1 to `MAX_KEY_LENGTH` characters."""
+    for parameter in operation.get("parameters", ()):
+        if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":
+            parameter["required"] = True
+            parameter["schema"] = {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_KEY_LENGTH,
+                "description": parameter.get("description", ""),
+            }
+            return True
+    return False

@@ -81,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The origin (`https://api.example.id`) a problem's `type` names its `/problems/{code}`
     # page under; unset, each request's own origin.
     public_base_url: str | None = None
+    # OpenTelemetry traces go by OTLP/HTTP to `<this>/v1/traces` (`marketplace.tracing`);
+    # unset, nothing of tracing is installed.
+    otel_exporter_otlp_endpoint: str | None = None
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -158,6 +161,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=parse_networks(get("TRUSTED_PROXIES")),
         metrics_token=get("METRICS_TOKEN"),
         public_base_url=get("PUBLIC_BASE_URL"),
+        otel_exporter_otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
         idempotency_ttl_hours=float(get("IDEMPOTENCY_TTL_HOURS") or 24.0),
         rate_limit_window_seconds=max(1, _int(get, "RATE_LIMIT_WINDOW_SECONDS", 60)),
         rate_limit_per_key=_not_negative(

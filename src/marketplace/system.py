@@ -29,7 +29,17 @@ class HealthController(Controller):
     tags = ["system"]
     include_in_schema = True
 
-    @get("/livez", operation_id="livez", summary="The process is up", security=[{}])
+    @get(
+        "/livez",
+        operation_id="livez",
+        description=(
+            "Answers 200 as long as the process runs, without touching the database or "
+            "Redis: for a liveness probe. Needs no API key. Use `/readyz` to know whether"
+            " requests can be served."
+        ),
+        summary="The process is up",
+        security=[{}],
+    )
     async def livez(self) -> Health:
         return Health(status="ok", checks={})
 

@@ -43,6 +43,7 @@ from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.payments import tasks as payments_tasks
 from marketplace.procurement.lots import tasks as lot_tasks
 from marketplace.settings import Settings, load_settings
+from marketplace.tracing import WORKER_SERVICE, start_from_settings
 from marketplace.webhooks import tasks as webhooks_tasks
 
 log = structlog.get_logger(__name__)
@@ -61,6 +62,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings = ctx.get("settings") or load_settings()
     ctx["settings"] = settings
     configure_logging(settings.log_level, settings.log_format)
+    start_from_settings(settings, WORKER_SERVICE)
     assert settings.database_url is not None
     engine = create_engine(
         settings.database_url,
@@ -85,6 +87,14 @@ async def handle_outbox_event(ctx: dict[str, Any], event_id: str) -> bool:
         return await outbox.handle_event(uow, uuid.UUID(event_id), ctx["handlers"])
 
 
+async def handle_outbox_batch(ctx: dict[str, Any], event_ids: list[str]) -> int:
+    return await outbox.handle_batch(
+        lambda: unit_of_work(ctx["session_factory"], ctx["jobs"]),
+        [uuid.UUID(event_id) for event_id in event_ids],
+        ctx["handlers"],
+    )
+
+
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
     stale_after = dt.timedelta(seconds=ctx["settings"].outbox_stale_after_seconds)
     async with unit_of_work(ctx["session_factory"], ctx["jobs"]) as uow:
@@ -101,7 +111,9 @@ async def sweep_idempotency(ctx: dict[str, Any]) -> int:
 FUNCTIONS = [
     carrying_request_id(function)
     for function in [
+        # Kept for the jobs of a lone event, the sweeper's, and those queued before batches.
         func(handle_outbox_event, name=outbox.HANDLE_JOB, max_tries=10),
+        func(handle_outbox_batch, name=outbox.HANDLE_BATCH_JOB, max_tries=10),
         # keep_result under the hour: the next hourly schedule may try a date that failed again.
         func(
             orders_tasks.materialize_standing_order,

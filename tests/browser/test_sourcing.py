@@ -102,3 +102,9 @@ async def test_an_officer_sources_on_a_phone(
     await expect(page.locator("#paid")).to_contain_text("SP2D SP2D-001")
     await expect(page.locator("#po-status")).to_have_text("Dibayar oleh kas daerah")
     await check_page(page)
+    # The office's purchase orders, with the paid one at the top.
+    await page.get_by_role("link", name="Surat pesanan", exact=True).first.click()
+    await expect(page.locator("#purchase-orders li").first).to_contain_text(
+        "Dibayar oleh kas daerah"
+    )
+    await check_page(page)

@@ -161,7 +161,7 @@ def test_disruption_budgets_keep_a_pod_of_each_deployment() -> None:
         selector = deployments[name]["spec"]["selector"]["matchLabels"]
         assert budgets[name]["spec"]["selector"]["matchLabels"] == selector
         assert budgets[name]["spec"]["minAvailable"] == 1
-        assert deployments[name]["spec"]["replicas"] > 1  # else a drain could never proceed
+        assert _least_replicas(name) > 1  # else a drain could never proceed
 
 
 def test_ingress_is_denied_except_to_the_api_port() -> None:
@@ -195,9 +195,26 @@ def _resolve_port(container: dict[str, Any], port: int | str) -> int:
     return by_name[port] if isinstance(port, str) else port
 
 
+def _least_replicas(name: str) -> int:
+    """A deployment's pods at the least: the autoscaler's minimum where one scales it."""
+    hpas = [d for _, d in _k8s_objects("HorizontalPodAutoscaler")]
+    scaled = [h for h in hpas if h["spec"]["scaleTargetRef"]["name"] == name]
+    if scaled:
+        return int(scaled[0]["spec"]["minReplicas"])
+    return int(_deployments()[name]["spec"]["replicas"])
+
+
+def test_an_autoscaled_deployment_leaves_its_count_to_the_autoscaler() -> None:
+    """A `replicas` in the manifest would reset the autoscaler's count on every apply."""
+    deployments = _deployments()
+    for _, hpa in _k8s_objects("HorizontalPodAutoscaler"):
+        target = deployments[hpa["spec"]["scaleTargetRef"]["name"]]
+        assert "replicas" not in target["spec"]
+
+
 def test_api_deployment_probes_and_replicas() -> None:
     api = _deployments()["marketplace-api"]
-    assert api["spec"]["replicas"] == 2
+    assert _least_replicas("marketplace-api") == 2
     container = _container(api)
     ports = [p["containerPort"] for p in container["ports"]]
     assert ports == [APP_PORT]

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, text
@@ -97,6 +98,40 @@ def rfq_form(world: World, token: str, **changes: str) -> dict[str, str]:
 async def signed_in_as(pages: AsyncTestClient[Litestar], phone: str) -> None:
     pages.cookies.clear()
     await sign_in(pages, phone, PASSWORD)
+
+
+async def quote_on_pages(
+    pages: AsyncTestClient[Litestar], phone: str, rfq_path: str, prices: tuple[int, int]
+) -> None:
+    """A cooperative's person quotes on the RFQ's page (both items, a promise in 9 days)."""
+    await signed_in_as(pages, phone)
+    page = await pages.get(rfq_path)
+    promise = (dt.date.today() + dt.timedelta(days=9)).isoformat()
+    quote = {"price-1": str(prices[0]), "price-2": str(prices[1]), "promise": promise}
+    sent = await pages.post(
+        f"{rfq_path}/penawaran", data={"csrf_token": token_of(page.text), **quote}
+    )
+    assert sent.status_code == 200, sent.text
+
+
+async def award_lowest_on_pages(
+    pages: AsyncTestClient[Litestar],
+    factory: async_sessionmaker[AsyncSession],
+    world: World,
+    rfq_path: str,
+) -> Response:
+    """The deadline passes and the officer awards the preselected (lowest compliant) quote:
+    the purchase order's page."""
+    await close_quotes(factory, rfq_path.rsplit("/", 1)[1])
+    await signed_in_as(pages, world.officer)
+    closed = await pages.get(rfq_path)
+    lowest = re.search(r'name="choice" value="([^"]+)" checked', closed.text)
+    assert lowest, closed.text
+    awarded = await pages.post(
+        f"{rfq_path}/pemenang", data={"csrf_token": token_of(closed.text), "choice": lowest[1]}
+    )
+    assert str(awarded.url.path).startswith("/pengadaan/po/")
+    return awarded
 
 
 async def test_an_officer_sources_from_rfq_to_payment(
@@ -303,3 +338,95 @@ async def test_a_viewer_cannot_publish_and_a_kitchen_has_no_rfq_form(
     kitchen = await actors.org("kitchen")
     await signed_in_as(pages, await member(session_factory, kitchen.organization_id))
     assert (await pages.get("/pengadaan/baru")).status_code == 404
+
+
+async def test_the_supplier_declines_on_the_pages_and_the_award_moves_on(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await world_of(pages, actors, session_factory)
+    await signed_in_as(pages, world.officer)
+    token = token_of((await pages.get("/pengadaan/baru")).text)
+    made = await pages.post("/pengadaan", data=rfq_form(world, token))
+    rfq_path = str(made.url.path)
+    rfq_id = rfq_path.rsplit("/", 1)[1]
+    for (_coop, phone), price in zip(world.coops, (12_000, 11_000), strict=True):
+        await quote_on_pages(pages, phone, rfq_path, (price, 19_000))
+    awarded = await award_lowest_on_pages(pages, session_factory, world, rfq_path)
+    first_po = str(awarded.url.path)
+    # The awarded (cheaper) cooperative finds it in its list and declines it.
+    await signed_in_as(pages, world.coops[1][1])
+    listed = await pages.get("/pengadaan/po")
+    assert listed.status_code == 200
+    assert f'href="{first_po}"' in listed.text
+    assert "Beras Pengadaan" in listed.text
+    assert "dan 1 lainnya" in listed.text
+    page = await pages.get(first_po)
+    assert "Tolak surat pesanan" in page.text
+    token = token_of(page.text)
+    blank = await pages.post(f"{first_po}/tolak", data={"csrf_token": token, "reason": " "})
+    assert blank.status_code == 422
+    assert "Tulis alasan Anda tidak sanggup mengirim pesanan ini." in blank.text
+    declined = await pages.post(
+        f"{first_po}/tolak", data={"csrf_token": token, "reason": "Gudang kami kebanjiran"}
+    )
+    assert declined.status_code == 200
+    assert "Ditolak oleh pemasok" in declined.text
+    assert "Gudang kami kebanjiran" in declined.text
+    assert "Tolak surat pesanan" not in declined.text
+    again = await pages.post(f"{first_po}/tolak", data={"csrf_token": token, "reason": "lagi"})
+    assert again.status_code == 422
+    assert "tidak bisa ditolak lagi" in again.text
+    # The office sees both purchase orders: the declined one and the one cascaded on.
+    await signed_in_as(pages, world.officer)
+    mine = await pages.get("/pengadaan/po")
+    po_paths = re.findall(r'href="(/pengadaan/po/[0-9a-f-]{36})"', mine.text)
+    assert len(po_paths) == 2
+    assert first_po in po_paths
+    cascaded = next(p for p in po_paths if p != first_po)
+    # The office may not decline; the other cooperative now holds the order.
+    office_view = await pages.get(cascaded)
+    assert "Tolak surat pesanan" not in office_view.text
+    refused = await pages.post(
+        f"{cascaded}/tolak", data={"csrf_token": token_of(office_view.text), "reason": "x"}
+    )
+    assert refused.status_code == 404
+    await signed_in_as(pages, world.coops[0][1])
+    theirs = await pages.get("/pengadaan/po")
+    assert f'href="{cascaded}"' in theirs.text
+    assert f'href="{first_po}"' not in theirs.text
+    # The OCDS release of the request, for people who may see it, without an API key.
+    release = await pages.get(f"{rfq_path}/ocds.json")
+    assert release.status_code == 200
+    assert "attachment" in release.headers["content-disposition"]
+    package = release.json()
+    assert [r["tender"]["id"] for r in package["releases"]] == [rfq_id]
+    outsider = await actors.org("cooperative", "seller", region_code="35.72.01.1001")
+    await signed_in_as(pages, await member(session_factory, outsider.organization_id))
+    assert (await pages.get(f"{rfq_path}/ocds.json")).status_code == 404
+    assert (await pages.get(cascaded)).status_code == 404
+
+
+async def test_a_city_office_lands_on_its_report_and_an_officer_on_procurement(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await world_of(pages, actors, session_factory)
+    signed = await sign_in(pages, world.officer, PASSWORD)
+    assert signed.headers["location"] == "/pengadaan"  # type: ignore[attr-defined]
+    admin = await actors.platform_admin()
+    dinkop = await actors.org("government", "viewer", region_code="35.76")
+    granted = await pages.post(
+        f"/v1/organizations/{dinkop.organization_id}/oversight",
+        json={"region_prefix": "35.76"},
+        headers=admin.headers,
+    )
+    assert granted.status_code == 201, granted.text
+    pages.cookies.clear()
+    clerk = await member(session_factory, dinkop.organization_id, role=Role.VIEWER)
+    signed = await sign_in(pages, clerk, PASSWORD)
+    assert signed.headers["location"] == "/kota"  # type: ignore[attr-defined]
+    start = await pages.get("/", follow_redirects=False)
+    assert start.headers["location"] == "/kota"

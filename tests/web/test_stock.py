@@ -147,3 +147,65 @@ async def test_a_umkm_starts_selling_a_product_from_its_own_stock(
             )
         ).all()
     assert [(r.on_hand, r.base_unit_price) for r in rows] == [(12, 26_000)]
+
+
+def shown_version(html: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found is not None, "the price form carries the listing's version"
+    return found.group(1)
+
+
+async def test_two_clerks_reprice_from_the_same_page_the_second_is_told_not_overwriting(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    d = await desk(pages, actors, session_factory)
+    listing = await create_listing(pages, d.coop, d.product_id, tiers=[(1, 28_000)], stock=40)
+    await sign_in(pages, d.clerk_phone, PASSWORD)
+    url = f"/stok/{listing['id']}"
+    page = await pages.get(url)
+    token, version = token_of(page.text), shown_version(page.text)
+    # Both clerks opened the page showing this version; the first one saves.
+    first = await pages.post(
+        f"{url}/harga",
+        data={"csrf_token": token, "version": version, "min-0": "1", "price-0": "29000"},
+    )
+    assert first.status_code == 200
+    assert shown_version(first.text) != version
+    second = await pages.post(
+        f"{url}/harga",
+        data={"csrf_token": token, "version": version, "min-0": "1", "price-0": "26500"},
+    )
+    assert second.status_code == 409
+    assert "Data ini baru saja diubah orang lain. Periksa lalu simpan lagi." in second.text
+    # The page shows what is saved now, with its version, to check and save again.
+    assert 'value="29000"' in second.text
+    assert shown_version(second.text) == shown_version(first.text)
+    assert (await listing_row(session_factory, listing["id"])).tiers == [
+        {"min_quantity": 1, "unit_price": 29_000}
+    ]
+    again = await pages.post(
+        f"{url}/harga",
+        data={
+            "csrf_token": token_of(second.text),
+            "version": shown_version(second.text),
+            "min-0": "1",
+            "price-0": "26500",
+        },
+    )
+    assert again.status_code == 200
+    assert (await listing_row(session_factory, listing["id"])).base_unit_price == 26_500
+    for odd in ("²", "-1", "9" * 30):
+        refused = await pages.post(
+            f"{url}/harga",
+            data={"csrf_token": token, "version": odd, "min-0": "1", "price-0": "1000"},
+        )
+        assert refused.status_code == 409, odd
+    assert (await listing_row(session_factory, listing["id"])).base_unit_price == 26_500
+    # A form from before versions were carried saves as it always did.
+    old_form = await pages.post(
+        f"{url}/harga", data={"csrf_token": token, "min-0": "1", "price-0": "27000"}
+    )
+    assert old_form.status_code == 200
+    assert (await listing_row(session_factory, listing["id"])).base_unit_price == 27_000

@@ -19,6 +19,7 @@ from marketplace.accounts.people import (
     MembershipRecord,
     PeopleService,
     PersonRecord,
+    acting_for,
     invitation_link,
 )
 from marketplace.accounts.service import OrganizationDirectory, OrganizationRecord
@@ -38,5 +39,6 @@ __all__ = [
     "Principal",
     "Role",
     "Scope",
+    "acting_for",
     "invitation_link",
 ]

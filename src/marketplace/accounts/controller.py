@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -27,9 +28,19 @@ from marketplace.accounts.schemas import (
     OrganizationPage,
     OrganizationUpdate,
 )
-from marketplace.accounts.service import AccountsService
+from marketplace.accounts.service import AccountsService, OrganizationReadService
 from marketplace.answers import from_row
-from marketplace.dependencies import Caller, UoW, key_revocations
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
+)
+from marketplace.dependencies import READ_POOL, Caller, UoW, key_revocations, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -53,7 +64,16 @@ class OrganizationController(Controller):
     path = "/v1"
     tags = ["accounts"]
 
-    @get("/me", operation_id="getMe", summary="Who am I", responses=problem_responses(401))
+    @get(
+        "/me",
+        operation_id="getMe",
+        description=(
+            "The organization and role of the API key making the request: a quick way to "
+            "check a key works."
+        ),
+        summary="Who am I",
+        responses=problem_responses(401),
+    )
     async def me(self, uow: UoW, principal: Caller) -> MeOut:
         organization = await AccountsService(uow).get_organization(
             principal, principal.organization_id
@@ -67,6 +87,12 @@ class OrganizationController(Controller):
     @post(
         "/organizations",
         operation_id="createOrganization",
+        description=(
+            "A platform admin onboards an organization: its kind (cooperative, UMKM, "
+            "kitchen, government office...), legal name, NPWP, region code and time zone."
+            " A taken slug is 409 `accounts.slug_taken`; a malformed NPWP or region code "
+            "is 422 `accounts.invalid_identifier`."
+        ),
         summary="Onboard an organization (platform admin)",
         responses=problem_responses(400, 401, 403, 409, 422),
     )
@@ -80,6 +106,10 @@ class OrganizationController(Controller):
     @get(
         "/organizations",
         operation_id="listOrganizations",
+        description=(
+            "The organizations you can see: your own; the platform sees all. `kind` and "
+            "`region` (a Kemendagri code prefix such as `35.76`) filter."
+        ),
         summary="Organizations you can see (the platform sees all)",
         responses=problem_responses(400, 401),
     )
@@ -110,21 +140,37 @@ class OrganizationController(Controller):
     @get(
         "/organizations/{organization_id:uuid}",
         operation_id="getOrganization",
+        description=(
+            "One organization: your own, or any for the platform. Another organization is 404."
+        ),
         summary="One organization",
-        responses=problem_responses(401, 404),
+        dependencies=READ_POOL,
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the organization"),
     )
     async def get_organization(
-        self, organization_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> OrganizationOut:
-        return organization_out(
-            await AccountsService(uow).get_organization(principal, organization_id)
-        )
+        self,
+        organization_id: FromPath[uuid.UUID],
+        state: State,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[OrganizationOut]:
+        reads = OrganizationReadService(read_pool(state))
+        columns, version = await reads.organization(principal, organization_id)
+        answer = msgspec.convert(columns, OrganizationOut)
+        return fresh_or_tagged(answer, version, if_none_match)
 
     @patch(
         "/organizations/{organization_id:uuid}",
         operation_id="updateOrganization",
+        description=(
+            "An organization's `admin` key (or a platform admin) changes its details: "
+            "name, city, identifiers (NIB, NIK, NPWP), region code, time zone or VAT "
+            "registration. Identifiers are checked as on creation."
+        ),
         summary="Change an organization's details (its admin or the platform)",
-        responses=problem_responses(400, 401, 403, 404, 422),
+        responses=conditional_write_responses(400, 401, 403, 404, 422),
+        response_headers=etag_header("the organization as changed"),
     )
     async def update_organization(
         self,
@@ -132,16 +178,23 @@ class OrganizationController(Controller):
         data: JSONBody[OrganizationUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> OrganizationOut:
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[OrganizationOut]:
+        precondition = if_match(if_match_header)
         organization = await AccountsService(uow).update_organization(
-            principal, organization_id, data
+            principal, organization_id, data, precondition
         )
         await uow.commit()
-        return organization_out(organization)
+        return tagged(organization_out(organization), organization.version)
 
     @post(
         "/organizations/{organization_id:uuid}/api-keys",
         operation_id="createApiKey",
+        description=(
+            "An organization's `admin` key (or a platform admin) creates an API key with "
+            "a role and a name. The secret is in this answer only; store it now, it "
+            "cannot be shown again."
+        ),
         summary="Create an API key; the key is shown only in this response",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -199,6 +252,10 @@ class OrganizationController(Controller):
     @get(
         "/organizations/{organization_id:uuid}/api-keys",
         operation_id="listApiKeys",
+        description=(
+            "An organization's API keys with their role, name, prefix and last use; never"
+            " the secrets. Needs an `admin` key of that organization or a platform admin."
+        ),
         summary="An organization's API keys (never the secrets)",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -222,6 +279,12 @@ class OrganizationController(Controller):
     @delete(
         "/api-keys/{key_id:uuid}",
         operation_id="revokeApiKey",
+        description=(
+            "Revokes an API key at once: every API process drops it before this answers, "
+            "so its next request is 401. An organization admin revokes its own "
+            "organization's keys; a platform admin any key. Another organization's key is"
+            " 404."
+        ),
         summary="Revoke an API key",
         status_code=200,
         responses=problem_responses(401, 403, 404),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.accounts.domain import OrganizationKind, Role
@@ -26,6 +26,9 @@ class Organization(IdMixin, TimestampMixin, Base):
     nib: Mapped[str | None] = mapped_column(String(13))
     vat_registered: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # The edit version, the `ETag` (`marketplace.entity_tags`): every ORM UPDATE bumps it.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         Index("ix_organizations_kind", "kind"),

@@ -255,9 +255,24 @@ class PeopleService:
         if found is None:
             raise NotFound("No such organization.")
         membership, organization = found
-        return Principal(
-            person_id=person_id,
-            organization_id=organization.id,
-            organization_kind=OrganizationKind(organization.kind),
-            role=Role(membership.role),
+        return acting_for(
+            person_id,
+            MembershipRecord(
+                organization_id=organization.id,
+                organization_name=organization.name,
+                organization_kind=OrganizationKind(organization.kind),
+                time_zone=organization.time_zone,
+                role=Role(membership.role),
+            ),
         )
+
+
+def acting_for(person_id: uuid.UUID, membership: MembershipRecord) -> Principal:
+    """The caller a person is while acting through one of their memberships (already read:
+    a page view reads the person's memberships once and needs no third query)."""
+    return Principal(
+        person_id=person_id,
+        organization_id=membership.organization_id,
+        organization_kind=membership.organization_kind,
+        role=membership.role,
+    )

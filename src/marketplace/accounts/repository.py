@@ -34,6 +34,12 @@ class OrganizationRepository:
     async def get(self, organization_id: uuid.UUID) -> Organization | None:
         return await self.session.get(Organization, organization_id)
 
+    async def get_locked(self, organization_id: uuid.UUID) -> Organization | None:
+        """The organization, its row locked until the transaction ends (to change it)."""
+        return await self.session.get(
+            Organization, organization_id, with_for_update=True, populate_existing=True
+        )
+
     async def get_by_slug(self, slug: str) -> Organization | None:
         result = await self.session.execute(select(Organization).where(Organization.slug == slug))
         return result.scalar_one_or_none()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from marketplace.accounts import domain
 from marketplace.accounts.domain import OrganizationKind, Principal, Role
 from marketplace.accounts.keys import generate_api_key, hash_api_key, looks_like_api_key
 from marketplace.accounts.models import ApiKey, Organization
+from marketplace.accounts.read_repository import OrganizationReads
 from marketplace.accounts.repository import (
     LAST_USED_RESOLUTION,
     ApiKeyRepository,
@@ -21,8 +22,10 @@ from marketplace.accounts.repository import (
 )
 from marketplace.accounts.schemas import ApiKeyCreate, OrganizationCreate, OrganizationUpdate
 from marketplace.db import UnitOfWork
+from marketplace.entity_tags import UNCONDITIONAL, IfMatch
 from marketplace.errors import Conflict, NotAuthenticated, NotFound
 from marketplace.ids import new_id
+from marketplace.read_pool import ReadPool
 
 if TYPE_CHECKING:
     from marketplace.accounts.authentication import KeyRevocations
@@ -131,12 +134,20 @@ class AccountsService:
         )
 
     async def update_organization(
-        self, principal: Principal, organization_id: uuid.UUID, data: OrganizationUpdate
+        self,
+        principal: Principal,
+        organization_id: uuid.UUID,
+        data: OrganizationUpdate,
+        if_match: IfMatch = UNCONDITIONAL,
     ) -> Organization:
         principal.ensure_visible(organization_id, "organization")
         principal.require_role(Role.ADMIN)
         principal.acting_for(organization_id)
-        organization = await self.get_organization(principal, organization_id)
+        organization = await self.organizations.get_locked(organization_id)
+        if organization is None:
+            raise NotFound("No such organization.")
+        # Under the row lock: no other write comes between this comparison and ours.
+        if_match.ensure(organization.version)
         changes = {
             f: v for f in data.__struct_fields__ if (v := getattr(data, f)) is not msgspec.UNSET
         }
@@ -274,3 +285,21 @@ class OrganizationDirectory:
     async def of_kind(self, kind: OrganizationKind) -> list[OrganizationRecord]:
         """Every organization of a kind (few: e.g. the Bulog branches), in id order."""
         return [organization_record(o) for o in await self.organizations.of_kind(kind.value)]
+
+
+class OrganizationReadService:
+    """`AccountsService.get_organization` without a unit of work, for the API's read."""
+
+    def __init__(self, reads: ReadPool) -> None:
+        self.organizations = OrganizationReads(reads)
+
+    async def organization(
+        self, principal: Principal, organization_id: uuid.UUID
+    ) -> tuple[dict[str, Any], int]:
+        """The organization's answer columns (`read_repository.ORGANIZATION_COLUMNS`) and
+        its version; not the caller's own (nor the platform's view) is not found."""
+        principal.ensure_visible(organization_id, "organization")
+        found = await self.organizations.organization(organization_id)
+        if found is None:
+            raise NotFound("No such organization.")
+        return found

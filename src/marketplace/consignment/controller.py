@@ -1,4 +1,5 @@
-"""HTTP endpoints of the consignment context."""
+"""HTTP endpoints of consignment: placing goods (agreements, intakes, returns). Settling
+them (runs, statements, adjustments, payouts) is `consignment.settlement.controller`."""
 
 from __future__ import annotations
 
@@ -8,45 +9,36 @@ from typing import Annotated
 from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from marketplace.answers import from_row
-from marketplace.consignment.domain import IntakeStatus, PayoutStatus
-from marketplace.consignment.models import (
-    Adjustment,
-    Agreement,
-    Intake,
-    Payout,
-    Return,
-    Sale,
-    Statement,
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
 )
+from marketplace.consignment.answers import (
+    agreement_out,
+    intake_out,
+    return_out,
+)
+from marketplace.consignment.domain import IntakeStatus
 from marketplace.consignment.schemas import (
-    AdjustmentCreate,
-    AdjustmentOut,
-    AdjustmentPage,
     AgreementCreate,
     AgreementOut,
     AgreementPage,
     AgreementUpdate,
-    BankAccountOut,
     IntakeConfirm,
     IntakeCreate,
     IntakeOut,
     IntakePage,
     IntakeReject,
-    PayoutMarkPaid,
-    PayoutOut,
-    PayoutPage,
     ReturnCreate,
     ReturnOut,
-    SaleLineOut,
-    SettlementRunCreate,
-    SettlementRunOut,
-    StatementOut,
-    StatementPage,
-    StatementSummary,
 )
 from marketplace.consignment.service import ConsignmentService
-from marketplace.consignment.settlement_service import SettlementService
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -56,50 +48,6 @@ from marketplace.http import (
     paginate,
     problem_responses,
 )
-from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
-
-
-def payout_account_out(row: Agreement | Payout) -> BankAccountOut:
-    """The bank account a row names (its `bank_*` columns)."""
-    return BankAccountOut(
-        bank_name=row.bank_name,
-        account_number=row.bank_account_number,
-        account_holder=row.bank_account_holder,
-    )
-
-
-def agreement_out(a: Agreement) -> AgreementOut:
-    return from_row(AgreementOut, a, payout_account=payout_account_out(a))
-
-
-def intake_out(i: Intake) -> IntakeOut:
-    return from_row(IntakeOut, i, currency="IDR")
-
-
-def return_out(r: Return) -> ReturnOut:
-    return from_row(ReturnOut, r)
-
-
-def statement_summary(s: Statement, payout: Payout | None) -> StatementSummary:
-    return from_row(
-        StatementSummary,
-        s,
-        currency="IDR",
-        payout_id=payout.id if payout else None,
-        payout_status=payout.status if payout else None,
-    )
-
-
-def sale_out(s: Sale) -> SaleLineOut:
-    return from_row(SaleLineOut, s, net_amount=s.gross_amount - s.commission_amount, currency="IDR")
-
-
-def adjustment_out(a: Adjustment, statement_id: uuid.UUID | None) -> AdjustmentOut:
-    return from_row(AdjustmentOut, a, currency="IDR", statement_id=statement_id)
-
-
-def payout_out(p: Payout) -> PayoutOut:
-    return from_row(PayoutOut, p, currency="IDR", payout_account=payout_account_out(p))
 
 
 class ConsignmentController(Controller):
@@ -111,6 +59,13 @@ class ConsignmentController(Controller):
     @post(
         "/agreements",
         operation_id="createConsignmentAgreement",
+        description=(
+            "A cooperative's `admin` signs a consignment agreement with a UMKM: "
+            "commission (in basis points, 1000 = 10 %), settlement cycle in days and the "
+            "consignor's bank account for payouts. The UMKM can then propose intakes. A "
+            "platform admin names the cooperative (`cooperative_id`). One active "
+            "agreement per pair: a second is 409 `consignment.agreement_exists`."
+        ),
         summary="The cooperative's admin signs a consignment agreement with a UMKM",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -124,6 +79,10 @@ class ConsignmentController(Controller):
     @get(
         "/agreements",
         operation_id="listConsignmentAgreements",
+        description=(
+            "The consignment agreements your organization is a party to (as cooperative "
+            "or as consignor), paginated."
+        ),
         summary="Agreements your organization is a party to",
         responses=problem_responses(401),
     )
@@ -146,19 +105,35 @@ class ConsignmentController(Controller):
     @get(
         "/agreements/{agreement_id:uuid}",
         operation_id="getConsignmentAgreement",
+        description=(
+            "One consignment agreement with both parties. Visible to the cooperative, the"
+            " consignor and the platform; otherwise 404."
+        ),
         summary="One agreement (the cooperative and the consignor)",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the agreement"),
     )
     async def get_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        return agreement_out(await ConsignmentService(uow).agreement(principal, agreement_id))
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        agreement = await ConsignmentService(uow).agreement(principal, agreement_id)
+        return fresh_or_tagged(agreement_out(agreement), agreement.version, if_none_match)
 
     @patch(
         "/agreements/{agreement_id:uuid}",
         operation_id="updateConsignmentAgreement",
+        description=(
+            "The cooperative's `admin` changes the agreement's terms from now on; sales "
+            "already made keep the commission they were made under. An ended agreement is"
+            " 409 `consignment.agreement_not_active`."
+        ),
         summary="Change the terms from now on (past sales keep their commission)",
-        responses=problem_responses(401, 403, 404, 409),
+        responses=conditional_write_responses(401, 403, 404, 409),
+        response_headers=etag_header("the agreement as changed"),
     )
     async def update_agreement(
         self,
@@ -166,30 +141,54 @@ class ConsignmentController(Controller):
         data: JSONBody[AgreementUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).update_agreement(principal, agreement_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).update_agreement(
+            principal, agreement_id, data, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     @post(
         "/agreements/{agreement_id:uuid}/end",
         operation_id="endConsignmentAgreement",
+        description=(
+            "The cooperative's `admin` ends the agreement: no new intakes are accepted, "
+            "goods already placed still sell and are settled and paid out as before."
+        ),
         summary="End the agreement: no new intakes; placed goods still sell and settle",
         status_code=200,
-        responses=problem_responses(401, 403, 404),
+        responses=conditional_write_responses(401, 403, 404),
+        response_headers=etag_header("the agreement as ended"),
     )
     async def end_agreement(
-        self, agreement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AgreementOut:
-        agreement = await ConsignmentService(uow).end_agreement(principal, agreement_id)
+        self,
+        agreement_id: FromPath[uuid.UUID],
+        uow: UoW,
+        principal: Caller,
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[AgreementOut]:
+        precondition = if_match(if_match_header)
+        agreement = await ConsignmentService(uow).end_agreement(
+            principal, agreement_id, precondition
+        )
         await uow.commit()
-        return agreement_out(agreement)
+        return tagged(agreement_out(agreement), agreement.version)
 
     # --- intakes ---------------------------------------------------------------------
 
     @post(
         "/intakes",
         operation_id="createConsignmentIntake",
+        description=(
+            "A `seller` key of the consignor (UMKM) or of the cooperative proposes goods "
+            "to place under an active agreement: one product, its quantity, the "
+            "consignor's unit price and an optional expiry date. The intake starts "
+            "`proposed`; the cooperative then confirms what it actually received, or "
+            "rejects it. An agreement that has ended is 409 "
+            "`consignment.agreement_not_active`."
+        ),
         summary="The UMKM proposes goods to place (the cooperative records a receipt at once)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -203,6 +202,11 @@ class ConsignmentController(Controller):
     @get(
         "/intakes",
         operation_id="listConsignmentIntakes",
+        description=(
+            "The intakes (goods placed on consignment) your organization is a party to, "
+            "newest first. `status` filters; `expired=true` lists goods past their expiry"
+            " date that should be returned to the consignor."
+        ),
         summary="Intakes your organization is a party to; `expired=true` lists goods to return",
         responses=problem_responses(401),
     )
@@ -233,6 +237,10 @@ class ConsignmentController(Controller):
     @get(
         "/intakes/{intake_id:uuid}",
         operation_id="getConsignmentIntake",
+        description=(
+            "One intake with its lines and status. Visible to the cooperative, the "
+            "consignor and the platform; otherwise 404."
+        ),
         summary="One intake",
         responses=problem_responses(401, 404),
     )
@@ -244,6 +252,13 @@ class ConsignmentController(Controller):
     @post(
         "/intakes/{intake_id:uuid}/confirm",
         operation_id="confirmConsignmentIntake",
+        description=(
+            "The cooperative's `seller` key confirms physical receipt of a proposed "
+            "intake, with the quantity actually received (it may be less than proposed); "
+            "the consigned stock appears on the cooperative's listings. Receiving more "
+            "than proposed is 422 `consignment.received_more_than_proposed`; an intake no"
+            " longer proposed is 409 `consignment.intake_not_proposed`."
+        ),
         summary="The cooperative confirms physical receipt; the consigned stock appears",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -262,6 +277,11 @@ class ConsignmentController(Controller):
     @post(
         "/intakes/{intake_id:uuid}/reject",
         operation_id="rejectConsignmentIntake",
+        description=(
+            "The cooperative's `seller` key refuses a proposed intake, with a reason the "
+            "consignor sees. Nothing enters stock. An intake no longer proposed is 409 "
+            "`consignment.intake_not_proposed`."
+        ),
         summary="The cooperative refuses a proposed intake, with a reason",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -282,6 +302,12 @@ class ConsignmentController(Controller):
     @post(
         "/returns",
         operation_id="createConsignmentReturn",
+        description=(
+            "The cooperative's `seller` key hands unsold or expired consigned goods back "
+            "to the consignor, naming one intake or one listing. Nothing becomes payable "
+            "for returned units. Returning more than is in consigned stock is 422 "
+            "`consignment.return_exceeds_stock`."
+        ),
         summary="Hand unsold or expired goods back to the consignor (nothing becomes payable)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -291,201 +317,3 @@ class ConsignmentController(Controller):
         record = await ConsignmentService(uow).record_return(principal, data)
         await uow.commit()
         return return_out(record)
-
-    # --- settlement ------------------------------------------------------------------
-
-    @post(
-        "/settlement-runs",
-        operation_id="runConsignmentSettlement",
-        summary="Settle every consignor's unsettled sales up to a cut-off (Idempotency-Key)",
-        responses=problem_responses(401, 403, 404, 409, 422),
-    )
-    async def run_settlement(
-        self,
-        data: JSONBody[SettlementRunCreate],
-        uow: UoW,
-        principal: Caller,
-        idempotency_key: IdempotencyKeyHeader = None,
-    ) -> Response[SettlementRunOut]:
-        async def action() -> SettlementRunOut:
-            service = SettlementService(uow)
-            run = await service.run_for(principal, data.cutoff, data.cooperative_id)
-            statements, payouts = await service.run_view(run)
-            return from_row(
-                SettlementRunOut,
-                run,
-                currency="IDR",
-                statements=[statement_summary(s, payouts.get(s.id)) for s in statements],
-            )
-
-        return await run_idempotent(
-            uow,
-            organization_id=principal.organization_id,
-            key=idempotency_key,
-            operation="consignment.settle",
-            request=data,
-            response_type=SettlementRunOut,
-            action=action,
-        )
-
-    @get(
-        "/statements",
-        operation_id="listConsignmentStatements",
-        summary="Settlement statements, newest first (a consignor sees only its own)",
-        responses=problem_responses(401),
-    )
-    async def list_statements(
-        self,
-        uow: UoW,
-        principal: Caller,
-        consignor_id: Annotated[uuid.UUID | None, Parameter()] = None,
-        limit: PageLimit = DEFAULT_PAGE_SIZE,
-        cursor: PageCursor = None,
-    ) -> StatementPage:
-        rows, payouts = await SettlementService(uow).statements(
-            principal, consignor_id=consignor_id, after=decode_id_cursor(cursor), limit=limit + 1
-        )
-        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
-        return StatementPage(
-            items=[statement_summary(s, payouts.get(s.id)) for s in page],
-            next_cursor=next_cursor,
-        )
-
-    @get(
-        "/statements/{statement_id:uuid}",
-        operation_id="getConsignmentStatement",
-        summary="One statement with what sold and what was returned",
-        responses=problem_responses(401, 404),
-    )
-    async def get_statement(
-        self, statement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> StatementOut:
-        statement, payout, sales, returns, adjustments = await SettlementService(uow).statement(
-            principal, statement_id
-        )
-        return StatementOut(
-            statement=statement_summary(statement, payout),
-            sales=[sale_out(s) for s in sales],
-            returns=[return_out(r) for r in returns],
-            adjustments=[adjustment_out(a, statement.id) for a in adjustments],
-        )
-
-    # --- adjustments -------------------------------------------------------------------
-
-    @post(
-        "/adjustments",
-        operation_id="createConsignmentAdjustment",
-        summary="The cooperative's finance corrects what a consignor is owed (signed rupiah; "
-        "Idempotency-Key); settled by the next statement",
-        responses=problem_responses(401, 403, 404, 409, 422),
-    )
-    async def create_adjustment(
-        self,
-        data: JSONBody[AdjustmentCreate],
-        uow: UoW,
-        principal: Caller,
-        idempotency_key: IdempotencyKeyHeader = None,
-    ) -> Response[AdjustmentOut]:
-        async def action() -> AdjustmentOut:
-            adjustment = await SettlementService(uow).record_adjustment(principal, data)
-            return adjustment_out(adjustment, None)
-
-        return await run_idempotent(
-            uow,
-            organization_id=principal.organization_id,
-            key=idempotency_key,
-            operation="consignment.adjust",
-            request=data,
-            response_type=AdjustmentOut,
-            action=action,
-        )
-
-    @get(
-        "/adjustments",
-        operation_id="listConsignmentAdjustments",
-        summary="Adjustments, newest first, with the statement that settled each "
-        "(a consignor sees only its own)",
-        responses=problem_responses(401),
-    )
-    async def list_adjustments(
-        self,
-        uow: UoW,
-        principal: Caller,
-        consignor_id: Annotated[uuid.UUID | None, Parameter()] = None,
-        limit: PageLimit = DEFAULT_PAGE_SIZE,
-        cursor: PageCursor = None,
-    ) -> AdjustmentPage:
-        rows = await SettlementService(uow).adjustments(
-            principal, consignor_id=consignor_id, after=decode_id_cursor(cursor), limit=limit + 1
-        )
-        page, next_cursor = paginate(rows, limit, lambda r: [r[0].id])
-        return AdjustmentPage(
-            items=[adjustment_out(a, statement_id) for a, statement_id in page],
-            next_cursor=next_cursor,
-        )
-
-    @get(
-        "/adjustments/{adjustment_id:uuid}",
-        operation_id="getConsignmentAdjustment",
-        summary="One adjustment, with the statement that settled it",
-        responses=problem_responses(401, 404),
-    )
-    async def get_adjustment(
-        self, adjustment_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> AdjustmentOut:
-        adjustment, statement_id = await SettlementService(uow).adjustment(principal, adjustment_id)
-        return adjustment_out(adjustment, statement_id)
-
-    # --- payouts ---------------------------------------------------------------------
-
-    @get(
-        "/payouts",
-        operation_id="listConsignmentPayouts",
-        summary="Payouts your organization pays or receives",
-        responses=problem_responses(401),
-    )
-    async def list_payouts(
-        self,
-        uow: UoW,
-        principal: Caller,
-        status: Annotated[PayoutStatus | None, Parameter()] = None,
-        limit: PageLimit = DEFAULT_PAGE_SIZE,
-        cursor: PageCursor = None,
-    ) -> PayoutPage:
-        rows = await SettlementService(uow).payouts(
-            principal, status=status, after=decode_id_cursor(cursor), limit=limit + 1
-        )
-        page, next_cursor = paginate(rows, limit, lambda r: [r.id])
-        return PayoutPage(
-            items=[payout_out(p) for p in page],
-            next_cursor=next_cursor,
-        )
-
-    @get(
-        "/payouts/{payout_id:uuid}",
-        operation_id="getConsignmentPayout",
-        summary="One payout",
-        responses=problem_responses(401, 404),
-    )
-    async def get_payout(
-        self, payout_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> PayoutOut:
-        return payout_out(await SettlementService(uow).payout(principal, payout_id))
-
-    @post(
-        "/payouts/{payout_id:uuid}/mark-paid",
-        operation_id="markConsignmentPayoutPaid",
-        summary="The cooperative's finance records the bank transfer; posted to the ledger",
-        status_code=200,
-        responses=problem_responses(401, 403, 404, 409),
-    )
-    async def mark_paid(
-        self,
-        payout_id: FromPath[uuid.UUID],
-        data: JSONBody[PayoutMarkPaid],
-        uow: UoW,
-        principal: Caller,
-    ) -> PayoutOut:
-        payout = await SettlementService(uow).mark_paid(principal, payout_id, data.bank_reference)
-        await uow.commit()
-        return payout_out(payout)

@@ -61,6 +61,9 @@ class Agreement(IdMixin, TimestampMixin, Base):
     ended_at: Mapped[dt.datetime | None]
     last_settled_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # The edit version, the `ETag` (`marketplace.entity_tags`): every ORM UPDATE bumps it.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         CheckConstraint("commission_bps BETWEEN 0 AND 5000", name="commission_range"),

@@ -75,7 +75,8 @@ class ConsignmentRepository:
     ) -> Agreement | None:
         stmt = select(Agreement).where(Agreement.id == agreement_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # The locked row as it is now, even if this session read it before.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def agreement_for_pair(

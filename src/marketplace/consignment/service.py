@@ -34,6 +34,7 @@ from marketplace.consignment.schemas import (
     ReturnCreate,
 )
 from marketplace.db import UnitOfWork
+from marketplace.entity_tags import UNCONDITIONAL, IfMatch
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.ids import new_id
 from marketplace.listings import ListingService, ListingUpdate, PriceTierIn, ProductService
@@ -132,9 +133,15 @@ class ConsignmentService:
         return agreement
 
     async def update_agreement(
-        self, principal: Principal, agreement_id: uuid.UUID, data: AgreementUpdate
+        self,
+        principal: Principal,
+        agreement_id: uuid.UUID,
+        data: AgreementUpdate,
+        if_match: IfMatch = UNCONDITIONAL,
     ) -> Agreement:
         agreement = await self._managed_agreement(principal, agreement_id)
+        # Under the row lock: no other write comes between this comparison and ours.
+        if_match.ensure(agreement.version)
         if agreement.status != AgreementStatus.ACTIVE:
             raise AgreementNotActive("An ended agreement cannot change.")
         if data.commission_bps is not msgspec.UNSET:
@@ -149,9 +156,12 @@ class ConsignmentService:
         await self.uow.session.refresh(agreement)
         return agreement
 
-    async def end_agreement(self, principal: Principal, agreement_id: uuid.UUID) -> Agreement:
+    async def end_agreement(
+        self, principal: Principal, agreement_id: uuid.UUID, if_match: IfMatch = UNCONDITIONAL
+    ) -> Agreement:
         """No new intakes; goods already placed still sell and settle under it."""
         agreement = await self._managed_agreement(principal, agreement_id)
+        if_match.ensure(agreement.version)
         if agreement.status == AgreementStatus.ACTIVE:
             agreement.status = AgreementStatus.ENDED
             agreement.ended_at = now()

@@ -165,7 +165,8 @@ class SettlementRepository:
                 Agreement.consignor_id == func.any(cast(list(consignor_ids), ARRAY(PG_UUID))),
                 Agreement.status == "active",
             )
-            .values(last_settled_at=at)
+            # A settlement is a write of the agreement too: its `ETag` covers `last_settled_at`.
+            .values(last_settled_at=at, version=Agreement.version + 1)
             .execution_options(synchronize_session=False)
         )
 

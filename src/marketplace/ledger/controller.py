@@ -60,6 +60,11 @@ class LedgerController(Controller):
     @get(
         "/balances",
         operation_id="getLedgerBalances",
+        description=(
+            "The balance of each ledger account of an organization (cash, receivables, "
+            "payables, VAT...), in rupiah. Needs a `finance` key (or `admin`) of that "
+            "organization, or the platform. Another organization is 404."
+        ),
         summary="Account balances of an organization (its finance/admin keys, or the platform)",
         responses=problem_responses(401, 403, 404),
     )
@@ -75,6 +80,11 @@ class LedgerController(Controller):
     @get(
         "/transactions",
         operation_id="listLedgerTransactions",
+        description=(
+            "Journal transactions in posting order, each with its balanced entries; an "
+            "organization sees its own entries only. Needs a `finance` key (or `admin`). "
+            "Paginated with `limit` and `cursor`."
+        ),
         summary="Journal transactions in posting order (an organization sees its own entries)",
         responses=problem_responses(401, 403, 404),
     )

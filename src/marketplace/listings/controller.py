@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.accounts import OrganizationKind
 from marketplace.answers import from_row
+from marketplace.conditional_requests import (
+    IfMatchHeader,
+    IfNoneMatchHeader,
+    conditional_read_responses,
+    conditional_write_responses,
+    etag_header,
+    fresh_or_tagged,
+    if_match,
+    tagged,
+)
 from marketplace.dependencies import READ_ONLY, READ_POOL, Caller, UoW, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
@@ -33,6 +43,7 @@ from marketplace.listings.schemas import (
     ListingOut,
     ListingPage,
     ListingUpdate,
+    PriceCapOut,
     PriceTierOut,
     ProductCreate,
     ProductOut,
@@ -44,6 +55,7 @@ from marketplace.listings.schemas import (
     StockMovementPage,
 )
 from marketplace.listings.service import (
+    PRODUCT_COLUMNS,
     CatalogueService,
     FeedRow,
     ListingService,
@@ -59,6 +71,17 @@ SearchText = Annotated[
 
 def product_out(p: Product) -> ProductOut:
     return from_row(ProductOut, p)
+
+
+_decode_caps = msgspec.json.Decoder(list[PriceCapOut]).decode
+
+
+def product_row_out(row: SearchRow) -> ProductOut:
+    """A product read off the ORM (`search_repository.PRODUCT_COLUMNS`, then its price caps
+    as JSON text), built as `product_out` builds it from the mapped row."""
+    *columns, caps = row
+    fields: dict[str, Any] = dict(zip(PRODUCT_COLUMNS, columns, strict=True))
+    return msgspec.convert({**fields, "price_caps": _decode_caps(caps)}, ProductOut)
 
 
 def tiers_out(listing: Listing) -> list[PriceTierOut]:
@@ -167,6 +190,11 @@ class ProductController(Controller):
     @post(
         "/",
         operation_id="createProduct",
+        description=(
+            "A platform admin adds a catalogue product: SKU, name, category, unit, net "
+            "content, VAT treatment and regional price caps (HET). A taken SKU is 409 "
+            "`listings.sku_taken`."
+        ),
         summary="Add a catalogue product (platform admin)",
         responses=problem_responses(401, 403, 409, 422),
     )
@@ -180,6 +208,10 @@ class ProductController(Controller):
     @get(
         "/",
         operation_id="listProducts",
+        description=(
+            "Browse or search the catalogue: `q` searches names, `category` filters. Any "
+            "authenticated key may read it."
+        ),
         dependencies=READ_ONLY,
         summary="Browse or search the catalogue",
         responses=problem_responses(401),
@@ -208,20 +240,31 @@ class ProductController(Controller):
     @get(
         "/{product_id:uuid}",
         operation_id="getProduct",
-        dependencies=READ_ONLY,
+        description=("One catalogue product. Any authenticated key may read it."),
+        dependencies=READ_POOL,
         summary="One catalogue product",
-        responses=problem_responses(401, 404),
+        responses=conditional_read_responses(401, 404),
+        response_headers=etag_header("the product"),
     )
     async def get_product(
-        self, product_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> ProductOut:
-        return product_out(await ProductService(uow).get(product_id))
+        self,
+        product_id: FromPath[uuid.UUID],
+        state: State,
+        principal: Caller,
+        if_none_match: IfNoneMatchHeader = None,
+    ) -> Response[ProductOut]:
+        row, version = await CatalogueService(read_pool(state)).product(product_id)
+        return fresh_or_tagged(product_row_out(row), version, if_none_match)
 
     @patch(
         "/{product_id:uuid}",
         operation_id="updateProduct",
+        description=(
+            "A platform admin changes a catalogue product (name, category, VAT treatment)."
+        ),
         summary="Change a catalogue product (platform admin)",
-        responses=problem_responses(401, 403, 404, 422),
+        responses=conditional_write_responses(401, 403, 404, 422),
+        response_headers=etag_header("the product as changed"),
     )
     async def update_product(
         self,
@@ -229,10 +272,12 @@ class ProductController(Controller):
         data: JSONBody[ProductUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> ProductOut:
-        product = await ProductService(uow).update(principal, product_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[ProductOut]:
+        precondition = if_match(if_match_header)
+        product = await ProductService(uow).update(principal, product_id, data, precondition)
         await uow.commit()
-        return product_out(product)
+        return tagged(product_out(product), product.version)
 
 
 class ListingController(Controller):
@@ -242,6 +287,14 @@ class ListingController(Controller):
     @post(
         "/listings",
         operation_id="createListing",
+        description=(
+            "A cooperative's or supplier's `seller` key offers a catalogue product from "
+            "its stock: price tiers (rupiah per unit by quantity), minimum order, opening"
+            " stock and supply mode (`stock`, or `bulog_lot` for rice pooled into Bulog "
+            "lots). One listing per product and seller: a second is 409 "
+            "`listings.listing_exists`; a price above the regional price cap (HET) is 422"
+            " `listings.price_above_cap`."
+        ),
         summary="Offer a product from your stock (sellers)",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -310,20 +363,35 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}",
         operation_id="getListing",
-        dependencies=READ_ONLY,
+        dependencies=READ_POOL,
         summary="One listing",
+        description=(
+            "One listing with its product, price tiers and stock. Visible to any "
+            "authenticated key (listings are the marketplace's offer). "
+            "Its `ETag` is the version of the terms the seller edits (price tiers, minimum "
+            "order, status); the stock figures move with every order without changing it, "
+            "so `If-None-Match` is not answered with 304 here."
+        ),
         responses=problem_responses(401, 404),
+        response_headers=etag_header("the listing's terms"),
     )
     async def get_listing(
-        self, listing_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
-    ) -> ListingOut:
-        return listing_out(*await ListingService(uow).get(principal, listing_id))
+        self, listing_id: FromPath[uuid.UUID], state: State, principal: Caller
+    ) -> Response[ListingOut]:
+        row, version = await CatalogueService(read_pool(state)).listing(principal, listing_id)
+        return tagged(listing_row_out(row), version)
 
     @patch(
         "/listings/{listing_id:uuid}",
         operation_id="updateListing",
+        description=(
+            "The seller's `seller` key changes a listing's price tiers, minimum order or "
+            "status (`active`, `paused`). Stock changes go through stock movements "
+            "instead. A price above the cap is 422 `listings.price_above_cap`."
+        ),
         summary="Change prices, minimum order or status (the seller)",
-        responses=problem_responses(401, 403, 404, 422),
+        responses=conditional_write_responses(401, 403, 404, 422),
+        response_headers=etag_header("the listing's terms as changed"),
     )
     async def update_listing(
         self,
@@ -331,14 +399,23 @@ class ListingController(Controller):
         data: JSONBody[ListingUpdate],
         uow: UoW,
         principal: Caller,
-    ) -> ListingOut:
-        listing, product = await ListingService(uow).update(principal, listing_id, data)
+        if_match_header: IfMatchHeader = None,
+    ) -> Response[ListingOut]:
+        precondition = if_match(if_match_header)
+        listing, product = await ListingService(uow).update(
+            principal, listing_id, data, precondition
+        )
         await uow.commit()
-        return listing_out(listing, product)
+        return tagged(listing_out(listing, product), listing.version)
 
     @post(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="recordStockMovement",
+        description=(
+            "The seller's `seller` key receives goods into stock or corrects a stock "
+            "count. A movement that would take stock below what is reserved for orders is"
+            " 422 `listings.invalid_stock_movement`."
+        ),
         summary="Receive goods or adjust a stock count (the seller)",
         responses=problem_responses(401, 403, 404, 422),
     )
@@ -356,6 +433,11 @@ class ListingController(Controller):
     @get(
         "/listings/{listing_id:uuid}/stock-movements",
         operation_id="listStockMovements",
+        description=(
+            "A listing's stock movement history (receipts, counts, reservations, "
+            "shipments), newest first. Visible to the seller, the platform and, for "
+            "consigned stock, the consignor."
+        ),
         dependencies=READ_ONLY,
         summary="A listing's stock movement history (seller, owner, platform)",
         responses=problem_responses(401, 404),
@@ -380,6 +462,12 @@ class ListingController(Controller):
     @get(
         "/catalog/feed",
         operation_id="getCatalogFeed",
+        description=(
+            "The cooperatives' active offers, one item per listing with the product, "
+            "price tiers, stock available and the seller's and producer's identifiers "
+            "(NIB, NPWP), for a government e-catalogue to mirror. Paginated with `limit` "
+            "and `cursor`. Any authenticated key may read it."
+        ),
         dependencies=READ_ONLY,
         summary="Cooperatives' active offers for a government e-catalogue",
         responses=problem_responses(401),

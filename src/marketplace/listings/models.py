@@ -33,6 +33,9 @@ class Product(IdMixin, TimestampMixin, Base):
     price_caps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     search_text: Mapped[str] = mapped_column(String(600))
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # The edit version, the `ETag` (`marketplace.entity_tags`): every ORM UPDATE bumps it.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         Index(
@@ -64,6 +67,12 @@ class Listing(IdMixin, TimestampMixin, Base):
     supply_mode: Mapped[SupplyMode] = mapped_column(enum_column(SupplyMode, 16))
     status: Mapped[ListingStatus] = mapped_column(enum_column(ListingStatus, 16))
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    # The edit version, the `ETag` (`marketplace.entity_tags`): every ORM UPDATE bumps it —
+    # the terms a seller edits (tiers, minimum order, status). The stock counters are not
+    # in it: orders move them all day in set-based statements, and a price change does not
+    # conflict with a reservation.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    __mapper_args__ = {"version_id_col": version}
 
     __table_args__ = (
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),

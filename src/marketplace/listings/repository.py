@@ -34,6 +34,12 @@ class ProductRepository:
     async def get(self, product_id: uuid.UUID) -> Product | None:
         return await self.session.get(Product, product_id)
 
+    async def get_locked(self, product_id: uuid.UUID) -> Product | None:
+        """The product, its row locked until the transaction ends (to change it)."""
+        return await self.session.get(
+            Product, product_id, with_for_update=True, populate_existing=True
+        )
+
     async def get_many(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Product]:
         if not ids:
             return {}
@@ -93,6 +99,12 @@ class ListingRepository:
 
     async def get(self, listing_id: uuid.UUID) -> Listing | None:
         return await self.session.get(Listing, listing_id)
+
+    async def get_locked(self, listing_id: uuid.UUID) -> Listing | None:
+        """The listing, its row locked until the transaction ends (to change its terms)."""
+        return await self.session.get(
+            Listing, listing_id, with_for_update=True, populate_existing=True
+        )
 
     async def get_with_product(self, listing_id: uuid.UUID) -> tuple[Listing, Product] | None:
         row = (

@@ -241,11 +241,54 @@ def _driver_sql(stmt: Select[Any]) -> tuple[str, tuple[str, ...]]:
     return str(compiled), tuple(compiled.positiontup)
 
 
+# One listing as a `SearchRow`, then its terms' version (the ETag): `GET /v1/listings/{id}`.
+ONE_LISTING_SQL, _ = _driver_sql(
+    select(*SEARCH_COLUMNS, _listings.c.version)
+    .select_from(_listings.join(_products, _products.c.id == _listings.c.product_id))
+    .where(_listings.c.id == bindparam("listing_id", type_=PG_UUID()))
+)
+
+
+# One product by id, `PRODUCT_COLUMNS` then its version: `GET /v1/products/{id}`.
+PRODUCT_COLUMNS = (
+    "id",
+    "sku",
+    "name",
+    "name_en",
+    "category",
+    "unit_code",
+    "unit_label",
+    "net_content",
+    "net_content_unit",
+    "vat_treatment",
+    "programme",
+    "bulog_supplied",
+    "created_at",
+)
+ONE_PRODUCT_SQL, _ = _driver_sql(
+    select(
+        *(_products.c[name] for name in PRODUCT_COLUMNS),
+        cast(_products.c.price_caps, Text).label("price_caps_json"),
+        _products.c.version,
+    ).where(_products.c.id == bindparam("product_id", type_=PG_UUID()))
+)
+
+
 class CatalogueRepository:
     """The catalogue page, read through the read pool (no session, no ORM)."""
 
     def __init__(self, reads: ReadPool) -> None:
         self.reads = reads
+
+    async def one_product(self, product_id: uuid.UUID) -> SearchRow | None:
+        """One product: `PRODUCT_COLUMNS`, its price caps as JSON text, its version."""
+        rows = await self.reads.fetch(ONE_PRODUCT_SQL, (product_id,))
+        return rows[0] if rows else None
+
+    async def one_listing(self, listing_id: uuid.UUID) -> SearchRow | None:
+        """One listing in `SEARCH_COLUMNS` order followed by its `version`, or None."""
+        rows = await self.reads.fetch(ONE_LISTING_SQL, (listing_id,))
+        return rows[0] if rows else None
 
     async def search_rows(
         self, filters: SearchFilters, *, after: tuple[int, uuid.UUID] | None, limit: int

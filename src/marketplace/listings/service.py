@@ -10,6 +10,7 @@ import msgspec
 from marketplace import outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
+from marketplace.entity_tags import UNCONDITIONAL, IfMatch
 from marketplace.errors import Conflict, NotFound, PermissionDenied
 from marketplace.ids import new_id
 from marketplace.listings import domain
@@ -25,9 +26,14 @@ from marketplace.listings.domain.events import ListingPaused
 from marketplace.listings.domain.pricing import PriceTier, validate_tiers
 from marketplace.listings.models import Listing, Product, StockMovement
 from marketplace.listings.repository import FeedRow, ListingRepository, ProductRepository
-from marketplace.listings.search_repository import CatalogueRepository, SearchRow
+from marketplace.listings.search_repository import (
+    PRODUCT_COLUMNS,
+    CatalogueRepository,
+    SearchRow,
+)
 
 __all__ = [
+    "PRODUCT_COLUMNS",
     "CatalogueService",
     "FeedRow",
     "ListingService",
@@ -95,10 +101,18 @@ class ProductService:
         return product
 
     async def update(
-        self, principal: Principal, product_id: uuid.UUID, data: ProductUpdate
+        self,
+        principal: Principal,
+        product_id: uuid.UUID,
+        data: ProductUpdate,
+        if_match: IfMatch = UNCONDITIONAL,
     ) -> Product:
         principal.require_platform_admin()
-        product = await self.get(product_id)
+        product = await self.products.get_locked(product_id)
+        if product is None:
+            raise NotFound("No such product.")
+        # Under the row lock: no other write comes between this comparison and ours.
+        if_match.ensure(product.version)
         if data.name is not msgspec.UNSET:
             product.name = data.name
         if data.name_en is not msgspec.UNSET:
@@ -300,9 +314,12 @@ class ListingService:
             listing.seller_organization_id, listing.owner_organization_id
         )
 
-    async def _managed(self, principal: Principal, listing_id: uuid.UUID) -> Listing:
-        """A listing the caller may change: its seller (or the platform); others get 404."""
-        listing = await self.listings.get(listing_id)
+    async def _managed(
+        self, principal: Principal, listing_id: uuid.UUID, *, lock: bool = False
+    ) -> Listing:
+        """A listing the caller may change: its seller (or the platform); others get 404.
+        `lock`: its row locked, to change its terms."""
+        listing = await (self.listings.get_locked if lock else self.listings.get)(listing_id)
         if listing is None or not principal.is_party(listing.seller_organization_id):
             raise NotFound("No such listing.")
         principal.require_role(Role.SELLER)
@@ -316,9 +333,15 @@ class ListingService:
         domain.check_price_caps(tiers, product_caps(product), region_code)
 
     async def update(
-        self, principal: Principal, listing_id: uuid.UUID, data: ListingUpdate
+        self,
+        principal: Principal,
+        listing_id: uuid.UUID,
+        data: ListingUpdate,
+        if_match: IfMatch = UNCONDITIONAL,
     ) -> tuple[Listing, Product]:
-        listing = await self._managed(principal, listing_id)
+        listing = await self._managed(principal, listing_id, lock=True)
+        # Under the row lock: no other write comes between this comparison and ours.
+        if_match.ensure(listing.version)
         product = await self.products.get(listing.product_id)
         assert product is not None
         if data.price_tiers is not msgspec.UNSET:
@@ -425,6 +448,27 @@ class CatalogueService:
             principal.is_party(filters.seller_organization_id)
         )
         return msgspec.structs.replace(filters, query=query or None, include_paused=own)
+
+    async def product(self, product_id: uuid.UUID) -> tuple[SearchRow, int]:
+        """One catalogue product's row (`search_repository.PRODUCT_COLUMNS`, then its price
+        caps as JSON text) and its version; any caller may read the catalogue."""
+        row = await self.catalogue.one_product(product_id)
+        if row is None:
+            raise NotFound("No such product.")
+        *columns, version = row
+        return columns, int(version)
+
+    async def listing(self, principal: Principal, listing_id: uuid.UUID) -> tuple[SearchRow, int]:
+        """One listing as a search row and its terms' version; not found as
+        `ListingService.get` (a paused listing is seen by its seller only)."""
+        row = await self.catalogue.one_listing(listing_id)
+        if row is None:
+            raise NotFound("No such listing.")
+        *columns, version = row
+        seller, owner, status = columns[2], columns[3], columns[13]
+        if status != ListingStatus.ACTIVE and not principal.is_party(seller, owner):
+            raise NotFound("No such listing.")
+        return columns, int(version)
 
     async def search_page(
         self,

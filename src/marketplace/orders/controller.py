@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.answers import from_row
 from marketplace.db import UnitOfWork
-from marketplace.dependencies import Caller, UoW
+from marketplace.dependencies import READ_POOL, Caller, UoW, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -32,6 +33,7 @@ from marketplace.orders.domain.placed import (
 )
 from marketplace.orders.models import Order, OrderLeg, OrderLine
 from marketplace.orders.placement import OrderPlacement, placement_policy
+from marketplace.orders.read_service import OrderRead, OrderReadService
 from marketplace.orders.schemas import (
     BudgetCheckOut,
     DeliveryOut,
@@ -45,7 +47,7 @@ from marketplace.orders.schemas import (
     OrderPage,
     OrderPreviewOut,
     PlannedLegOut,
-    ShortfallOut,
+    SupplyShortfallOut,
 )
 from marketplace.orders.service import OrderService, OrderView
 
@@ -62,17 +64,7 @@ def order_out(
     full: bool,
 ) -> OrderOut:
     """`full` for the buyer and the platform; a supplier sees totals of its own legs."""
-    totals: dict[str, int] = {}
-    if not full:
-        subtotal = sum(leg.subtotal for leg in legs)
-        vat = sum(leg.vat_amount for leg in legs)
-        totals = {
-            "subtotal": subtotal,
-            "vat_total": vat,
-            "levy_total": sum(leg.levy_amount for leg in legs),
-            "total": subtotal + vat,
-            "credited_total": sum(leg.credited_amount for leg in legs),
-        }
+    totals = {} if full else _totals_of(legs)
     return from_row(
         OrderOut,
         order,
@@ -86,6 +78,53 @@ def order_out(
         currency="IDR",
         **totals,
     )
+
+
+def _totals_of(legs: Sequence[OrderLeg | PlacedLeg | LegOut]) -> dict[str, int]:
+    """A supplier's view of an order: the totals of its own legs."""
+    subtotal = sum(leg.subtotal for leg in legs)
+    vat = sum(leg.vat_amount for leg in legs)
+    return {
+        "subtotal": subtotal,
+        "vat_total": vat,
+        "levy_total": sum(leg.levy_amount for leg in legs),
+        "total": subtotal + vat,
+        "credited_total": sum(leg.credited_amount for leg in legs),
+    }
+
+
+def read_out(read: OrderRead, *, full: bool) -> OrderOut:
+    """The answer of the read pool's order (`read_repository`), as `order_out` makes it
+    from mapped rows."""
+    row = read.row
+    fields = {name: row[name] for name in _ORDER_COLUMNS}
+    fields |= {} if full else _totals_of(read.legs)
+    delivery = DeliveryOut(
+        date=row["delivery_date"],
+        region_code=row["delivery_region_code"],
+        address=row["delivery_address"],
+    )
+    return msgspec.convert(
+        {**fields, "delivery": delivery, "lines": read.lines, "legs": read.legs, "currency": "IDR"},
+        OrderOut,
+        from_attributes=True,
+    )
+
+
+_ORDER_COLUMNS = (
+    "id",
+    "buyer_organization_id",
+    "status",
+    "notes",
+    "subtotal",
+    "vat_total",
+    "levy_total",
+    "total",
+    "credited_total",
+    "budget_period_id",
+    "standing_order_id",
+    "created_at",
+)
 
 
 def view_out(view: OrderView, principal_org: uuid.UUID, is_platform: bool) -> OrderOut:
@@ -114,7 +153,7 @@ def preview_out(plan: PricedPlan, budget: BudgetCheck | None) -> OrderPreviewOut
         ],
         shortfalls=[
             from_row(
-                ShortfallOut,
+                SupplyShortfallOut,
                 s,
                 held_back_above_cap=[
                     from_row(HeldBackOut, h, currency="IDR") for h in s.held_back_above_cap
@@ -188,6 +227,13 @@ class OrderController(Controller):
     @post(
         "/orders/preview",
         operation_id="previewOrder",
+        description=(
+            "Shows what placing this order would do, without reserving anything: the "
+            "split into legs per supplier, prices, VAT, delivery dates and the kitchen "
+            "budget check. Needs a `buyer` key. Not enough supply is 422 "
+            "`orders.insufficient_supply` with the shortfall per line; a price above the "
+            "cap is 422 `orders.price_above_cap`."
+        ),
         summary="See the split, prices, VAT and budget without reserving anything",
         status_code=200,
         responses=problem_responses(401, 403, 422),
@@ -201,6 +247,11 @@ class OrderController(Controller):
     @get(
         "/orders",
         operation_id="listOrders",
+        description=(
+            "The orders your organization placed as buyer, newest first; the platform "
+            "sees all. Suppliers find the legs they must ship in `GET /v1/legs`. `status`"
+            " filters; paginated."
+        ),
         summary="Your orders, newest first",
         responses=problem_responses(401),
     )
@@ -224,18 +275,28 @@ class OrderController(Controller):
     @get(
         "/orders/{order_id:uuid}",
         operation_id="getOrder",
+        description=(
+            "One order with its legs, lines, VAT and totals. The buyer sees all of it; a "
+            "supplier only its own legs; another organization gets 404."
+        ),
+        dependencies=READ_POOL,
         summary="One order (suppliers see their own legs)",
         responses=problem_responses(401, 404),
     )
     async def get_order(
-        self, order_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+        self, order_id: FromPath[uuid.UUID], state: State, principal: Caller
     ) -> OrderOut:
-        view = await OrderService(uow).view(principal, order_id)
-        return view_out(view, principal.organization_id, principal.is_platform)
+        read = await OrderReadService(read_pool(state)).view(principal, order_id)
+        return read_out(read, full=principal.is_party(read.buyer_organization_id))
 
     @post(
         "/orders/{order_id:uuid}/cancel",
         operation_id="cancelOrder",
+        description=(
+            "The buyer's `buyer` key cancels an order before any leg shipped: its stock "
+            "reservations and trade-contract call-offs are released. An order with a "
+            "shipped leg is 409 `orders.not_cancellable`."
+        ),
         summary="Cancel before anything shipped; reservations are released",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -250,6 +311,10 @@ class OrderController(Controller):
     @get(
         "/legs",
         operation_id="listLegs",
+        description=(
+            "A supplier's work queue: the order legs it supplies, oldest first; the "
+            "platform sees all. `status` filters (`reserved` is what is still to ship)."
+        ),
         summary="A supplier's work queue of order legs",
         responses=problem_responses(401),
     )
@@ -273,6 +338,11 @@ class OrderController(Controller):
     @post(
         "/legs/{leg_id:uuid}/ship",
         operation_id="shipLeg",
+        description=(
+            "The supplier's `seller` key ships a leg: its reserved units leave stock on "
+            "hand. A leg waiting for its Bulog lot is 409 `orders.leg_waits_for_lot`; a "
+            "leg already shipped or cancelled is 409 `state.invalid_transition`."
+        ),
         summary="The supplier ships a leg; stock leaves on hand and reserved",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -285,6 +355,13 @@ class OrderController(Controller):
     @post(
         "/legs/{leg_id:uuid}/deliver",
         operation_id="deliverLeg",
+        description=(
+            "The buyer's `buyer` key records the goods receipt of a shipped leg: the "
+            "quantity received and a note. A short delivery is recorded and the missing "
+            "units are credited to the buyer. Receiving more than shipped is 422 "
+            "`orders.received_more_than_shipped`; a leg not shipped yet is 409 "
+            "`state.invalid_transition`."
+        ),
         summary="The buyer's goods receipt; a short delivery is recorded and credited",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),

@@ -75,7 +75,7 @@ class HeldBackOut(msgspec.Struct, kw_only=True):
     currency: Currency
 
 
-class ShortfallOut(msgspec.Struct, kw_only=True):
+class SupplyShortfallOut(msgspec.Struct, kw_only=True):
     line_no: int
     product_id: uuid.UUID
     requested: int
@@ -93,7 +93,7 @@ class BudgetCheckOut(msgspec.Struct, kw_only=True):
 
 class OrderPreviewOut(msgspec.Struct, kw_only=True):
     legs: list[PlannedLegOut]
-    shortfalls: list[ShortfallOut]
+    shortfalls: list[SupplyShortfallOut]
     complete: bool
     subtotal: int
     vat_total: int

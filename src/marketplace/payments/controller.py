@@ -129,6 +129,10 @@ class PaymentController(Controller):
     @get(
         "/orders/{order_id:uuid}/payments",
         operation_id="listOrderPayments",
+        description=(
+            "The payments of one order, newest first, each with its refunds. Visible to "
+            "the order's buyer, its suppliers and the platform."
+        ),
         summary="The payments of one order (its buyer, its suppliers, the platform)",
         responses=problem_responses(401, 404),
     )
@@ -149,6 +153,11 @@ class PaymentController(Controller):
     @get(
         "/payments/{payment_id:uuid}",
         operation_id="getPayment",
+        description=(
+            "One payment with its status, method, provider details (bank transfer "
+            "instructions or card intent) and refunds. Visible to the order's buyer, its "
+            "suppliers and the platform."
+        ),
         summary="One payment with its refunds",
         responses=problem_responses(401, 404),
     )
@@ -182,6 +191,12 @@ class PaymentController(Controller):
     @post(
         "/refunds/{refund_id:uuid}/confirm",
         operation_id="confirmRefund",
+        description=(
+            "A `finance` key of the order's supplier (or the platform) records that a "
+            "bank refund was paid back to the buyer, with the transfer's reference. A "
+            "card refund (Stripe completes those) or a refund not awaiting payment is 409"
+            " `payments.not_confirmable`."
+        ),
         summary="Record that a bank refund was paid back to the buyer (finance)",
         status_code=200,
         responses=problem_responses(400, 401, 403, 404, 409),

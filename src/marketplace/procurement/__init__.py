@@ -30,11 +30,14 @@ from marketplace.procurement.sourcing.fulfilment_service import (
 from marketplace.procurement.sourcing.fulfilment_service import (
     PurchaseOrderView as PurchaseOrderView,
 )
+from marketplace.procurement.sourcing.publication_service import (
+    PublicationService as PublicationService,
+)
 from marketplace.procurement.sourcing.schemas import AwardCreate as AwardCreate
-from marketplace.procurement.sourcing.schemas import PaymentCreate as PaymentCreate
 from marketplace.procurement.sourcing.schemas import QuoteCreate as QuoteCreate
 from marketplace.procurement.sourcing.schemas import ReceiptCreate as ReceiptCreate
 from marketplace.procurement.sourcing.schemas import RfqCreate as RfqCreate
+from marketplace.procurement.sourcing.schemas import TreasuryPaymentCreate as TreasuryPaymentCreate
 from marketplace.procurement.sourcing.service import QuoteView as QuoteView
 from marketplace.procurement.sourcing.service import RfqService as RfqService
 from marketplace.procurement.sourcing.service import RfqView as RfqView
@@ -48,7 +51,7 @@ __all__ = [
     "LotPooling",
     "LotService",
     "NoBulogBranch",
-    "PaymentCreate",
+    "PublicationService",
     "PurchaseOrderView",
     "QuoteCreate",
     "QuoteView",
@@ -57,4 +60,5 @@ __all__ = [
     "RfqService",
     "RfqStatus",
     "RfqView",
+    "TreasuryPaymentCreate",
 ]

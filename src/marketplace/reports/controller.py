@@ -34,6 +34,11 @@ class ReportController(Controller):
     @post(
         _OVERSIGHT,
         operation_id="grantOversight",
+        description=(
+            "A platform admin gives a government office (e.g. Dinas Koperasi Kota "
+            "Mojokerto) oversight of a region's cooperatives: the office then reads their"
+            " reports. An office that already has it is 409 `reports.oversight_exists`."
+        ),
         summary="Give a government office oversight of a region's cooperatives (platform)",
         responses=problem_responses(400, 401, 403, 404, 409, 422),
     )
@@ -57,6 +62,11 @@ class ReportController(Controller):
     @get(
         _OVERSIGHT,
         operation_id="getOversight",
+        description=(
+            "A government office's oversight: the region it watches and its programme "
+            "targets. Visible to the office and the platform. An organization that is not"
+            " an office is 422 `reports.not_an_office`."
+        ),
         summary="The office's oversight: its region and programme targets",
         responses=problem_responses(400, 401, 404, 422),
     )
@@ -68,6 +78,7 @@ class ReportController(Controller):
     @patch(
         _OVERSIGHT,
         operation_id="updateOversight",
+        description=("A platform admin changes an office's overseen region or programme targets."),
         summary="Change an office's region or targets (platform)",
         responses=problem_responses(400, 401, 403, 404, 422),
     )
@@ -91,6 +102,11 @@ class ReportController(Controller):
     @delete(
         _OVERSIGHT,
         operation_id="withdrawOversight",
+        description=(
+            "A platform admin withdraws a government office's oversight: it no longer "
+            "sees the region's cooperatives or their reports. An office without oversight"
+            " is 404 `reports.oversight_not_found`."
+        ),
         summary="Withdraw an office's oversight (platform)",
         responses=problem_responses(400, 401, 403, 404, 422),
         status_code=204,

@@ -112,6 +112,11 @@ class ReportService:
             raise OversightNotFound("This office oversees no region.", office_id=str(office_id))
         return oversight
 
+    async def oversees(self, office_id: uuid.UUID) -> bool:
+        """Whether the organization is a city office with an oversight grant (where its
+        people land after signing in)."""
+        return await self.oversights.of_office(office_id) is not None
+
     async def get(self, principal: Principal, office_id: uuid.UUID) -> OversightRecord:
         return _record(await self._grant_of(principal, office_id))
 

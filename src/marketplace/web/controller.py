@@ -26,6 +26,7 @@ from marketplace.accounts import (
     PersonRecord,
     Principal,
     Role,
+    acting_for,
     invitation_link,
 )
 from marketplace.accounts.domain import (
@@ -38,6 +39,7 @@ from marketplace.accounts.domain import (
 from marketplace.client_address import client_address
 from marketplace.dependencies import UoW
 from marketplace.errors import NotFound
+from marketplace.reports import ReportService
 from marketplace.web import i18n
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.pages import (
@@ -63,14 +65,24 @@ def field_of(form: Any, name: str) -> str:
 _field = field_of
 
 
-def landing_of(kind: OrganizationKind | None) -> str:
+def landing_of(kind: OrganizationKind | None, *, oversees: bool = False) -> str:
     """Where a person lands after signing in: a cooperative's clerk on the work queue, a
-    UMKM owner on their goods, a buyer (kitchen, food stall) on "Hari ini"."""
+    UMKM owner on their goods, a city cooperative office on its city report, another
+    government office on its procurement, a buyer (kitchen, food stall) on "Hari ini"."""
     if kind is OrganizationKind.COOPERATIVE:
         return "/kerja"
     if kind is OrganizationKind.UMKM:
         return "/barang-saya"
+    if kind is OrganizationKind.GOVERNMENT:
+        return "/kota" if oversees else "/pengadaan"
     return "/hari-ini"
+
+
+async def landing_for(uow: UoW, organization_id: uuid.UUID, kind: OrganizationKind) -> str:
+    oversees = kind is OrganizationKind.GOVERNMENT and await ReportService(uow).oversees(
+        organization_id
+    )
+    return landing_of(kind, oversees=oversees)
 
 
 def safe_next(path: str) -> str:
@@ -106,15 +118,14 @@ async def _signed_in(request: PageRequest, uow: UoW) -> SignedIn | Redirect:
     if membership is None:  # the membership ended since
         request.session.pop("organization_id", None)
         return Redirect("/organisasi")
-    principal = await people.acting_as(person_id, organization_id)
-    return SignedIn(person, membership, principal)
+    return SignedIn(person, membership, acting_for(person_id, membership))
 
 
 signed_in = _signed_in
 
 
 async def signed_in_landing(
-    request: PageRequest, person_id: uuid.UUID, memberships: list[MembershipRecord]
+    request: PageRequest, uow: UoW, person_id: uuid.UUID, memberships: list[MembershipRecord]
 ) -> Redirect:
     """After sign-in: the one organization's landing page (or where a link sent them to sign
     in first: `?next=`, a surat jalan's QR code), or the choice of organization."""
@@ -123,7 +134,10 @@ async def signed_in_landing(
     target = request.query_params.get("next")
     if only and target:
         return Redirect(safe_next(target), status_code=303)
-    return Redirect(landing_of(only.organization_kind) if only else "/organisasi", status_code=303)
+    if only is None:
+        return Redirect("/organisasi", status_code=303)
+    landing = await landing_for(uow, only.organization_id, only.organization_kind)
+    return Redirect(landing, status_code=303)
 
 
 class PageController(Controller):
@@ -135,7 +149,10 @@ class PageController(Controller):
         acting = await _signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        return Redirect(landing_of(acting.membership.organization_kind))
+        membership = acting.membership
+        return Redirect(
+            await landing_for(uow, membership.organization_id, membership.organization_kind)
+        )
 
     # --- signing in and out ------------------------------------------------------------
 
@@ -174,7 +191,7 @@ class PageController(Controller):
             )
         memberships = await people.memberships(person.id)
         await uow.commit()
-        return await signed_in_landing(request, person.id, memberships)
+        return await signed_in_landing(request, uow, person.id, memberships)
 
     @post("/keluar", status_code=303)
     async def sign_out(self, request: PageRequest) -> Redirect:
@@ -265,7 +282,7 @@ class PageController(Controller):
             )
         memberships = await people.memberships(person.id)
         await uow.commit()
-        return await signed_in_landing(request, person.id, memberships)
+        return await signed_in_landing(request, uow, person.id, memberships)
 
     @get("/undang")
     async def invite_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
@@ -359,7 +376,8 @@ class PageController(Controller):
         except (ValueError, NotFound):
             return not_found_page(request)
         request.session["organization_id"] = str(organization_id)
-        return Redirect(landing_of(principal.organization_kind), status_code=303)
+        landing = await landing_for(uow, organization_id, principal.organization_kind)
+        return Redirect(landing, status_code=303)
 
     @get("/organisasi/{organization_id:uuid}")
     async def organization_page(

@@ -28,3 +28,12 @@ def percent(bps: int, locale: str) -> str:
     away from zero."""
     tenths = Decimal(bps).scaleb(-2).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f"{format_decimal(tenths, format='#,##0.0', locale=locale)} %"
+
+
+def unit_suffix(name: str, unit_label: str) -> str:
+    """` (papan)` after a product's name, unless the name already says its unit:
+    "Tempe (papan)" stays as it is, "Beras medium" becomes "Beras medium (karung 5 kg)"."""
+    unit = unit_label.strip()
+    if not unit or unit.casefold() in name.casefold():
+        return ""
+    return f" ({unit})"

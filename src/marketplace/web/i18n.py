@@ -13,6 +13,7 @@ import contextvars
 import functools
 import gettext
 import io
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -73,3 +74,19 @@ def gettext_(message: str) -> str:
 
 def ngettext_(singular: str, plural: str, n: int) -> str:
     return catalog(_current.get()).ngettext(singular, plural, n)
+
+
+def per_language(build: Callable[[], Mapping[str, str]]) -> Callable[[], Mapping[str, str]]:
+    """A table of words for codes, translated once per language rather than on every call:
+    a page of 20 offers asks for 20 categories, and building the whole table each time
+    was most of the page's gettext calls (400 a page)."""
+    tables: dict[str, Mapping[str, str]] = {}
+
+    def table() -> Mapping[str, str]:
+        language = _current.get()
+        found = tables.get(language)
+        if found is None:
+            found = tables[language] = build()
+        return found
+
+    return table

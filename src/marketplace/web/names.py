@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.i18n import per_language
 
 
-def category_label(code: str) -> str:
-    labels = {
+@per_language
+def _category_labels() -> dict[str, str]:
+    return {
         "rice": _("Rice"),
         "oil": _("Cooking oil"),
         "sugar": _("Sugar"),
@@ -22,21 +24,29 @@ def category_label(code: str) -> str:
         "processed_food": _("Processed food"),
         "other": _("Other"),
     }
-    return labels.get(code, code)
 
 
-def leg_kind_label(code: str) -> str:
-    labels = {
+def category_label(code: str) -> str:
+    return _category_labels().get(code, code)
+
+
+@per_language
+def _leg_kind_labels() -> dict[str, str]:
+    return {
         "stock": _("from stock"),
         "consignment": _("consignment (UMKM)"),
         "bulog_lot": _("Bulog lot"),
         "trade_contract": _("trade contract"),
     }
-    return labels.get(str(code), str(code))
 
 
-def status_label(code: str) -> str:
-    labels = {
+def leg_kind_label(code: str) -> str:
+    return _leg_kind_labels().get(str(code), str(code))
+
+
+@per_language
+def _status_labels() -> dict[str, str]:
+    return {
         "placed": _("Placed"),
         "confirmed": _("Confirmed"),
         "partially_fulfilled": _("Partly delivered"),
@@ -47,11 +57,15 @@ def status_label(code: str) -> str:
         "shipped": _("Shipped"),
         "delivered": _("Delivered"),
     }
-    return labels.get(str(code), str(code))
 
 
-def weekday_label(day: str) -> str:
-    labels = {
+def status_label(code: str) -> str:
+    return _status_labels().get(str(code), str(code))
+
+
+@per_language
+def _weekday_labels() -> dict[str, str]:
+    return {
         "1": _("Monday"),
         "2": _("Tuesday"),
         "3": _("Wednesday"),
@@ -60,7 +74,10 @@ def weekday_label(day: str) -> str:
         "6": _("Saturday"),
         "7": _("Sunday"),
     }
-    return labels.get(day, day)
+
+
+def weekday_label(day: str) -> str:
+    return _weekday_labels().get(day, day)
 
 
 def order_state_label(order: Any, legs: Iterable[Any]) -> str:
@@ -72,8 +89,9 @@ def order_state_label(order: Any, legs: Iterable[Any]) -> str:
     return status_label(order.status)
 
 
-def weekday_short(day: str) -> str:
-    labels = {
+@per_language
+def _weekday_shorts() -> dict[str, str]:
+    return {
         "1": _("Mon"),
         "2": _("Tue"),
         "3": _("Wed"),
@@ -82,4 +100,7 @@ def weekday_short(day: str) -> str:
         "6": _("Sat"),
         "7": _("Sun"),
     }
-    return labels.get(day, day)
+
+
+def weekday_short(day: str) -> str:
+    return _weekday_shorts().get(day, day)

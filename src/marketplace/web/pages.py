@@ -21,6 +21,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from marketplace.accounts import PostgresSessionStore
 from marketplace.errors import BadRequest, DomainError
 from marketplace.web import formats, i18n, names
+from marketplace.web.once import once_field
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -47,7 +48,11 @@ def template_engine() -> JinjaTemplateEngine:
         i18n.gettext_, i18n.ngettext_, newstyle=True
     )
     environment.globals["order_state"] = names.order_state_label
+    environment.globals["once_field"] = once_field
     environment.filters["rupiah"] = formats.rupiah
+    environment.filters["unit_suffix"] = lambda product: formats.unit_suffix(
+        environment.getattr(product, "name"), environment.getattr(product, "unit_label")
+    )
     environment.filters["long_date"] = lambda day: formats.long_date(day, i18n.current_language())
     environment.filters["percent"] = lambda bps: formats.percent(bps, i18n.current_language())
     return JinjaTemplateEngine.from_environment(environment)

@@ -116,6 +116,10 @@ class WebhookController(Controller):
     @get(
         "/webhook-endpoints",
         operation_id="listWebhookEndpoints",
+        description=(
+            "Your organization's webhook endpoints (the platform sees all), never their "
+            "secrets. Needs an `admin` or `viewer` key."
+        ),
         summary="Your organization's webhook endpoints (the platform sees all)",
         responses=problem_responses(400, 401, 403),
     )
@@ -139,6 +143,10 @@ class WebhookController(Controller):
     @get(
         "/webhook-endpoints/{endpoint_id:uuid}",
         operation_id="getWebhookEndpoint",
+        description=(
+            "One webhook endpoint: URL, subscribed event types, whether it is enabled "
+            "(and why not). Never its secret. Needs an `admin` or `viewer` key."
+        ),
         summary="One webhook endpoint (never its secret)",
         responses=problem_responses(401, 403, 404),
     )
@@ -154,6 +162,12 @@ class WebhookController(Controller):
     @patch(
         "/webhook-endpoints/{endpoint_id:uuid}",
         operation_id="updateWebhookEndpoint",
+        description=(
+            "An `admin` key changes a webhook endpoint's URL, event types or description;"
+            " `enabled: true` re-enables one disabled after failures. A URL that is not "
+            "usable HTTPS is 422 `webhooks.invalid_url`; one resolving to a private "
+            "address is 422 `webhooks.unsafe_url`."
+        ),
         summary="Change a webhook endpoint; `enabled: true` re-enables a disabled one",
         responses=problem_responses(400, 401, 403, 404, 422),
     )
@@ -172,6 +186,10 @@ class WebhookController(Controller):
     @delete(
         "/webhook-endpoints/{endpoint_id:uuid}",
         operation_id="deleteWebhookEndpoint",
+        description=(
+            "An `admin` key deletes a webhook endpoint and its delivery log; nothing more"
+            " is sent to it."
+        ),
         summary="Delete a webhook endpoint and its delivery log",
         responses=problem_responses(401, 403, 404),
     )
@@ -188,6 +206,11 @@ class WebhookController(Controller):
     @get(
         "/webhook-endpoints/{endpoint_id:uuid}/deliveries",
         operation_id="listWebhookDeliveries",
+        description=(
+            "The endpoint's delivery log, newest first, with every attempt (status code, "
+            "duration, error); `state` filters pending, delivered or failed deliveries. "
+            "Needs an `admin` or `viewer` key."
+        ),
         summary="The endpoint's delivery log, newest first, with every attempt",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -219,6 +242,11 @@ class WebhookController(Controller):
     @post(
         "/webhook-deliveries/{delivery_id:uuid}/redeliver",
         operation_id="redeliverWebhook",
+        description=(
+            "An `admin` key sends a webhook delivery again now, with a fresh set of "
+            "retries (for example after fixing the receiver). A disabled endpoint is 409 "
+            "`webhooks.endpoint_disabled`."
+        ),
         summary="Send a delivery again now, with a fresh set of retries",
         status_code=202,
         responses=problem_responses(401, 403, 404, 409),

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import msgspec
 
+from marketplace import tracing
 from marketplace.webhooks.domain import (
     AttemptResult,
     IPAddress,
@@ -112,6 +113,23 @@ async def post(
     body: bytes,
     *,
     deadline: float = ATTEMPT_DEADLINE_SECONDS,
+    span_attributes: dict[str, str | int] | None = None,
+) -> AttemptResult:
+    """One POST (`_post`); while tracing, in a CLIENT span (with `span_attributes`) whose
+    `traceparent` the receiver gets, so a partner quoting it names the trace of the order
+    that set the event off."""
+    with tracing.outgoing_post(vetted.target.url, **(span_attributes or {})) as call:
+        result = await _post(vetted, {**call.headers, **headers}, body, deadline=deadline)
+        call.answered(result.status_code, result.error)
+    return result
+
+
+async def _post(
+    vetted: VettedTarget,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    deadline: float,
 ) -> AttemptResult:
     """One POST, never following redirects; whatever the receiver does, the outcome is
     reported and nothing raised.

@@ -387,7 +387,12 @@ class DeliveryService:
             vetted = await self.guard.vet(endpoint.url)
         except DomainError as exc:  # unsafe, unresolvable or malformed (DNS changed)
             return AttemptResult(status_code=None, error=f"refused: {exc.detail}", duration_ms=0)
-        return await sender.post(vetted, headers, body)
+        about: dict[str, str | int] = {
+            "webhook.delivery_id": str(delivery.id),
+            "webhook.event_id": str(delivery.event_id),
+            "webhook.event_type": delivery.event_type,
+        }
+        return await sender.post(vetted, headers, body, span_attributes=about)
 
 
 def message_body(delivery: WebhookDelivery) -> bytes:

@@ -92,6 +92,14 @@ class KitchenBudgetController(Controller):
     @post(
         "/",
         operation_id="createBudgetPeriod",
+        description=(
+            "A kitchen's `buyer` or `finance` key opens a budget envelope from "
+            "`start_date` for `operating_days` (10 by default): portions per day at Rp "
+            "8.000 or Rp 10.000 a portion, in one or more bands. Orders delivered in the "
+            "period are checked against it. Overlapping an existing period is 409 "
+            "`orders.budget_period_overlaps`; a zero or negative envelope is 422 "
+            "`orders.invalid_budget`."
+        ),
         summary="Open a 10-operating-day budget envelope",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -109,6 +117,11 @@ class KitchenBudgetController(Controller):
     @get(
         "/",
         operation_id="listBudgetPeriods",
+        description=(
+            "The kitchen's (SPPG) budget periods, latest first, each with its envelope, "
+            "committed, spent and remaining rupiah. Visible to the kitchen and the "
+            "platform; another kitchen is 404."
+        ),
         summary="The kitchen's budget periods, latest first, with their figures",
         responses=problem_responses(400, 401, 404),
     )
@@ -129,6 +142,10 @@ class KitchenBudgetController(Controller):
     @get(
         "/{period_id:uuid}",
         operation_id="getBudgetPeriod",
+        description=(
+            "One budget period: envelope, committed (ordered, not delivered), spent "
+            "(delivered) and remaining rupiah."
+        ),
         summary="Envelope, committed, spent and remaining",
         responses=problem_responses(401, 404),
     )
@@ -144,6 +161,10 @@ class KitchenBudgetController(Controller):
     @get(
         "/{period_id:uuid}/report",
         operation_id="getBudgetReport",
+        description=(
+            "The usage report of one budget period: spend per product category and per "
+            "supplier, and the remainder carried over to the next period."
+        ),
         summary="Usage report: spend per category and supplier, carry-over",
         responses=problem_responses(401, 404),
     )
@@ -172,6 +193,12 @@ class StandingOrderController(Controller):
     @post(
         "/",
         operation_id="createStandingOrder",
+        description=(
+            "A kitchen's `buyer` key creates a weekly template: products, quantities and "
+            "delivery weekdays. The day before each delivery the worker places an order "
+            "from it, checked like any order (stock, price caps, budget). Only kitchens "
+            "(SPPG) have standing orders."
+        ),
         summary="A weekly template the worker turns into orders the day before delivery",
         responses=problem_responses(401, 403, 422),
     )
@@ -185,6 +212,10 @@ class StandingOrderController(Controller):
     @get(
         "/",
         operation_id="listStandingOrders",
+        description=(
+            "Your kitchen's standing orders, each with its latest runs (the orders it "
+            "placed or why it could not)."
+        ),
         summary="Your standing orders, each with its latest runs",
         responses=problem_responses(401),
     )
@@ -197,6 +228,7 @@ class StandingOrderController(Controller):
     @get(
         "/{standing_id:uuid}",
         operation_id="getStandingOrder",
+        description=("One standing order with its latest runs."),
         summary="One standing order, with its latest runs",
         responses=problem_responses(401, 404),
     )
@@ -209,6 +241,10 @@ class StandingOrderController(Controller):
     @patch(
         "/{standing_id:uuid}",
         operation_id="updateStandingOrder",
+        description=(
+            "The kitchen's `buyer` key changes the lines or weekdays of a standing order,"
+            " or pauses (`active: false`) and resumes it."
+        ),
         summary="Change, pause (`active: false`) or resume a standing order",
         responses=problem_responses(400, 401, 403, 404, 422),
     )
@@ -228,6 +264,10 @@ class StandingOrderController(Controller):
     @delete(
         "/{standing_id:uuid}",
         operation_id="deleteStandingOrder",
+        description=(
+            "The kitchen's `buyer` key deletes a standing order: it places no more "
+            "orders; orders already placed stay."
+        ),
         summary="Delete a standing order: it places no more orders; placed ones stay",
         status_code=204,
         responses=problem_responses(401, 403, 404),

@@ -21,6 +21,7 @@ from marketplace.idempotency import IdempotencyKeyHeader, run_idempotent
 from marketplace.procurement.contracts.models import TradeContract, TradeShipment
 from marketplace.procurement.contracts.schemas import (
     AllotmentOut,
+    AllotmentShortfallOut,
     ShipmentCreate,
     ShipmentOut,
     ShortfallCreate,
@@ -31,7 +32,6 @@ from marketplace.procurement.contracts.schemas import (
     WeekOut,
 )
 from marketplace.procurement.contracts.service import ContractService, ContractView
-from marketplace.procurement.schemas import ShortfallOut
 
 
 def contract_out(view: ContractView) -> TradeContractOut:
@@ -77,6 +77,10 @@ class TradeContractController(Controller):
     @get(
         "/",
         operation_id="listTradeContracts",
+        description=(
+            "Inter-city trade contracts you signed (a trade center), buy under or supply,"
+            " newest first."
+        ),
         summary="Contracts you signed, buy under or supply, newest first",
         responses=problem_responses(401),
     )
@@ -99,6 +103,10 @@ class TradeContractController(Controller):
     @get(
         "/{contract_id:uuid}",
         operation_id="getTradeContract",
+        description=(
+            "One trade contract: its volume, the suppliers' allotments, and per ISO week "
+            "what was allotted, called off, shipped and the levy."
+        ),
         summary="Volume, allotments, and per ISO week: allotted, called off, shipped, levy",
         responses=problem_responses(401, 404),
     )
@@ -110,6 +118,12 @@ class TradeContractController(Controller):
     @post(
         "/{contract_id:uuid}/allotments/{allotment_id:uuid}/shortfall",
         operation_id="declareTradeShortfall",
+        description=(
+            "A supplier's `seller` key declares that it cannot ship the rest of its "
+            "allotment; the remainder is re-allotted down the list of suppliers. "
+            "`unplaced` says how much no other supplier had the capacity to take. A "
+            "quantity beyond what is left is 422 `procurement.invalid_shortfall`."
+        ),
         summary="A supplier cannot ship its whole allotment: re-allot the rest down the list",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409, 422),
@@ -121,10 +135,10 @@ class TradeContractController(Controller):
         data: JSONBody[ShortfallCreate],
         uow: UoW,
         principal: Caller,
-    ) -> ShortfallOut:
+    ) -> AllotmentShortfallOut:
         result = await ContractService(uow).shortfall(principal, contract_id, allotment_id, data)
         await uow.commit()
-        return ShortfallOut(contract=contract_out(result.view), unplaced=result.unplaced)
+        return AllotmentShortfallOut(contract=contract_out(result.view), unplaced=result.unplaced)
 
     @post(
         "/{contract_id:uuid}/shipments",

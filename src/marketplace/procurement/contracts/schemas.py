@@ -1,8 +1,4 @@
-"""HTTP request/response shapes of inter-city trade contracts.
-
-(`ShortfallOut` is in `procurement/schemas.py`: its OpenAPI component is named after that
-module.)
-"""
+"""HTTP request/response shapes of inter-city trade contracts."""
 
 from __future__ import annotations
 
@@ -123,3 +119,9 @@ class ShipmentOut(msgspec.Struct, kw_only=True):
     reference: str | None
     created_at: dt.datetime
     contract: TradeContractOut
+
+
+class AllotmentShortfallOut(msgspec.Struct, kw_only=True):
+    contract: TradeContractOut
+    unplaced: int
+    """Units of this shortfall no other supplier had the capacity to take."""

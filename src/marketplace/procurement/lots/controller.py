@@ -50,6 +50,10 @@ class BulogLotController(Controller):
     @get(
         "/",
         operation_id="listBulogLots",
+        description=(
+            "Your Bulog purchase lots (the cooperatives' pooled rice orders to a Bulog "
+            "branch), newest first, as cooperative or as Bulog branch. `status` filters."
+        ),
         summary="Your Bulog purchase lots (as cooperative or Bulog branch), newest first",
         responses=problem_responses(401),
     )
@@ -73,6 +77,10 @@ class BulogLotController(Controller):
     @get(
         "/{lot_id:uuid}",
         operation_id="getBulogLot",
+        description=(
+            "One Bulog lot with its demand lines (the orders it pools) and, once "
+            "submitted, its purchase order."
+        ),
         summary="One lot with its demand lines (their orders) and purchase order",
         responses=problem_responses(401, 404),
     )
@@ -85,6 +93,12 @@ class BulogLotController(Controller):
     @post(
         "/{lot_id:uuid}/submit",
         operation_id="submitBulogLot",
+        description=(
+            "A cooperative's `seller` key closes an open lot before its cut-off: it "
+            "becomes a purchase order to the Bulog branch. An empty lot is 409 "
+            "`procurement.lot_empty`; a lot no longer open is 409 "
+            "`procurement.lot_not_open`."
+        ),
         summary="Close an open lot before its cut-off; it becomes a purchase order to Bulog",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),

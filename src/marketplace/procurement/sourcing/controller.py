@@ -40,8 +40,6 @@ from marketplace.procurement.sourcing.schemas import (
     DeclineOut,
     InvoiceLineOut,
     InvoiceOut,
-    PaymentCreate,
-    PaymentOut,
     PoLineOut,
     PurchaseOrderOut,
     PurchaseOrderPage,
@@ -57,6 +55,8 @@ from marketplace.procurement.sourcing.schemas import (
     RfqItemOut,
     RfqOut,
     RfqPage,
+    TreasuryPaymentCreate,
+    TreasuryPaymentOut,
 )
 from marketplace.procurement.sourcing.service import QuoteView, RfqService, RfqView, rfq_items
 
@@ -128,8 +128,8 @@ def po_out(po: PurchaseOrder, view: PurchaseOrderView | None = None) -> Purchase
     )
 
 
-def payment_out(p: TreasuryPayment) -> PaymentOut:
-    return from_row(PaymentOut, p, currency="IDR")
+def payment_out(p: TreasuryPayment) -> TreasuryPaymentOut:
+    return from_row(TreasuryPaymentOut, p, currency="IDR")
 
 
 def invoice_out(view: InvoiceView) -> InvoiceOut:
@@ -174,6 +174,10 @@ class SourcingController(Controller):
     @get(
         "/rfqs",
         operation_id="listRfqs",
+        description=(
+            "Requests for quotation: an office sees its own; a cooperative those of its "
+            "city (`status=open` lists the ones it can still quote on)."
+        ),
         summary="RFQs: an office's own; a cooperative's city's (`status=open` to quote)",
         responses=problem_responses(401),
     )
@@ -197,6 +201,7 @@ class SourcingController(Controller):
     @get(
         "/rfqs/{rfq_id:uuid}",
         operation_id="getRfq",
+        description=("One RFQ with its items, delivery terms, deadline and evaluation rule."),
         summary="One RFQ",
         responses=problem_responses(401, 404),
     )
@@ -227,6 +232,11 @@ class SourcingController(Controller):
     @get(
         "/rfqs/{rfq_id:uuid}/quotes",
         operation_id="listQuotes",
+        description=(
+            "The quotes of an RFQ. The office sees all of them, ranked, once the deadline"
+            " has passed (before, 409 `procurement.rfq_still_open`); a cooperative sees "
+            "only its own."
+        ),
         summary="Quotes: the office sees all, ranked, after the deadline; a cooperative its own",
         responses=problem_responses(401, 404, 409),
     )
@@ -275,6 +285,10 @@ class SourcingController(Controller):
     @get(
         "/purchase-orders",
         operation_id="listPurchaseOrders",
+        description=(
+            "Government purchase orders (surat pesanan) you issued (an office) or "
+            "received (a supplier), newest first. `status` filters."
+        ),
         summary="Purchase orders you issued or received, newest first",
         responses=problem_responses(401),
     )
@@ -298,6 +312,10 @@ class SourcingController(Controller):
     @get(
         "/purchase-orders/{po_id:uuid}",
         operation_id="getPurchaseOrder",
+        description=(
+            "One purchase order with its lines and goods receipts (BAST). Visible to the "
+            "office, the supplier and the platform."
+        ),
         summary="One purchase order with its goods receipts",
         responses=problem_responses(401, 404),
     )
@@ -310,6 +328,12 @@ class SourcingController(Controller):
     @post(
         "/purchase-orders/{po_id:uuid}/decline",
         operation_id="declinePurchaseOrder",
+        description=(
+            "The awarded supplier's `seller` key declines a purchase order with a reason;"
+            " the award cascades to the next-lowest compliant quote, which gets a new "
+            "purchase order. A purchase order already received is 409 "
+            "`state.invalid_transition`."
+        ),
         summary="The awarded supplier declines; the award cascades to the next-lowest quote",
         status_code=200,
         responses=problem_responses(401, 403, 404, 409),
@@ -324,6 +348,11 @@ class SourcingController(Controller):
     @post(
         "/purchase-orders/{po_id:uuid}/receipts",
         operation_id="recordGoodsReceipt",
+        description=(
+            "The office's `procurement` key records a goods receipt (BAST) of delivered "
+            "units; partial receipts add up. Receiving more than ordered is 422 "
+            "`procurement.receipt_exceeds_order`."
+        ),
         summary="The office records a goods receipt (BAST); partial receipts add up",
         responses=problem_responses(401, 403, 404, 409, 422),
     )
@@ -357,6 +386,10 @@ class SourcingController(Controller):
     @get(
         "/purchase-orders/{po_id:uuid}/invoice",
         operation_id="getInvoice",
+        description=(
+            "The purchase order's invoice (VAT per line, PPh 22 withheld, net payable) "
+            "and its treasury payment once recorded."
+        ),
         summary="The purchase order's invoice and its payment",
         responses=problem_responses(401, 404),
     )
@@ -376,7 +409,7 @@ class SourcingController(Controller):
     async def record_payment(
         self,
         po_id: FromPath[uuid.UUID],
-        data: JSONBody[PaymentCreate],
+        data: JSONBody[TreasuryPaymentCreate],
         uow: UoW,
         principal: Caller,
         idempotency_key: IdempotencyKeyHeader = None,

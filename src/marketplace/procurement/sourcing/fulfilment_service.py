@@ -40,7 +40,7 @@ from marketplace.procurement.sourcing.models import (
     TreasuryPayment,
 )
 from marketplace.procurement.sourcing.repository import SourcingRepository
-from marketplace.procurement.sourcing.schemas import PaymentCreate, ReceiptCreate
+from marketplace.procurement.sourcing.schemas import ReceiptCreate, TreasuryPaymentCreate
 from marketplace.procurement.sourcing.service import now
 
 
@@ -268,7 +268,9 @@ class FulfilmentService:
             outbox.emit(self.uow, issued, organization_id=org)
         return InvoiceView(invoice=invoice, payment=None)
 
-    async def pay(self, principal: Principal, po_id: uuid.UUID, data: PaymentCreate) -> InvoiceView:
+    async def pay(
+        self, principal: Principal, po_id: uuid.UUID, data: TreasuryPaymentCreate
+    ) -> InvoiceView:
         """The office's finance records the treasury payment (SP2D) of the net payable."""
         po = await self._visible(principal, po_id)
         if _party(principal, po) != "buyer":

@@ -42,9 +42,10 @@ class PublicationService:
         limit: int,
         uri: str,
         publisher_uri: str | None,
+        rfq_id: uuid.UUID | None = None,
     ) -> dict[str, Any] | None:
         moment = now()
-        rfqs = await self.repo.rfqs_released_since(since, moment, limit)
+        rfqs = await self.repo.rfqs_released_since(since, moment, limit, rfq_id)
         if not rfqs:
             return None
         ids = [r.id for r in rfqs]

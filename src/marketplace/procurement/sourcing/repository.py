@@ -80,12 +80,19 @@ class SourcingRepository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def rfqs_released_since(
-        self, since: dt.datetime | None, at: dt.datetime, limit: int
+        self,
+        since: dt.datetime | None,
+        at: dt.datetime,
+        limit: int,
+        rfq_id: uuid.UUID | None = None,
     ) -> list[Rfq]:
-        """RFQs whose current release is at or after `since`, oldest release first. A
-        release changes when the process changes and when quotes unseal at the deadline."""
+        """RFQs whose current release is at or after `since`, oldest release first (or
+        only `rfq_id`). A release changes when the process changes and when quotes unseal
+        at the deadline."""
         released = release_time(at)
         stmt = select(Rfq)
+        if rfq_id is not None:
+            stmt = stmt.where(Rfq.id == rfq_id)
         if since is not None:
             stmt = stmt.where(released >= since)
         stmt = stmt.order_by(released, Rfq.id).limit(limit)

@@ -103,7 +103,7 @@ class ReceiptCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     note: Text1000 | None = None
 
 
-class PaymentCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
+class TreasuryPaymentCreate(BoundedDates, forbid_unknown_fields=True, kw_only=True):
     sp2d_number: Reference
     amount: Amount
     currency: Currency = "IDR"
@@ -248,7 +248,7 @@ class InvoiceLineOut(msgspec.Struct, kw_only=True):
     vat_treatment: VatTreatment
 
 
-class PaymentOut(msgspec.Struct, kw_only=True):
+class TreasuryPaymentOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     invoice_id: uuid.UUID
     purchase_order_id: uuid.UUID
@@ -276,5 +276,5 @@ class InvoiceOut(msgspec.Struct, kw_only=True):
     net_payable: int
     currency: Currency
     ledger_transaction_id: uuid.UUID
-    payment: PaymentOut | None
+    payment: TreasuryPaymentOut | None
     created_at: dt.datetime

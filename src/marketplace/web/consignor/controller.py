@@ -40,6 +40,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 LIMIT = 100
@@ -208,7 +209,19 @@ class ConsignorController(Controller):
                 unit_price=price or 0,
                 expiry_date=expiry,
             )
-            intake = await ConsignmentService(uow).create_intake(acting.principal, data)
+
+            async def propose() -> str:
+                intake = await ConsignmentService(uow).create_intake(acting.principal, data)
+                return f"/titip#intake-{intake.id}"
+
+            location = await run_once(
+                uow,
+                organization_id=acting.principal.organization_id,
+                form=form,
+                operation="consignment.propose_intake",
+                action=propose,
+                if_changed="/titip",
+            )
         except (ValueError, msgspec.ValidationError):
             errors["expiry_date"] = _("This date is too far away.")
         except NotFound:
@@ -223,8 +236,7 @@ class ConsignorController(Controller):
         if errors:
             await uow.rollback()
             return await _propose_page(request, uow, acting, errors=errors, values=values)
-        await uow.commit()
-        return Redirect(f"/titip#intake-{intake.id}", status_code=303)
+        return Redirect(location, status_code=303)
 
 
 async def _propose_page(

@@ -7,7 +7,7 @@ from typing import Any
 
 from marketplace.orders import OrderView
 from marketplace.web import i18n
-from marketplace.web.formats import long_date, rupiah
+from marketplace.web.formats import long_date, rupiah, unit_suffix
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.names import order_state_label
 from marketplace.whatsapp import share_url
@@ -36,7 +36,7 @@ def whatsapp_link(
             )
             rows.append(
                 f"- {line.quantity} \u00d7 {product.name if product else '?'}"
-                + (f" ({product.unit_label})" if product else "")
+                + (unit_suffix(product.name, product.unit_label) if product else "")
                 + (f": {', '.join(sellers)}" if sellers else "")
             )
         rows.append(_("Total: %(total)s") % {"total": rupiah(order.total)})

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
@@ -28,6 +29,7 @@ from marketplace.procurement import (
     AwardCreate,
     AwardService,
     FulfilmentService,
+    PublicationService,
     QuoteView,
     RfqService,
     RfqStatus,
@@ -40,6 +42,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 from marketplace.web.sourcing.rfq_form import (
     ITEM_ROWS,
@@ -203,14 +206,25 @@ class SourcingPagesController(Controller):
         data, errors = read_rfq_form(values, acting.membership.time_zone, set(catalogue))
         if data is None:
             return await _form_page(request, uow, acting, values=values, errors=errors)
-        try:
+
+        async def publish() -> str:
             made = await RfqService(uow).publish(acting.principal, data)
+            return f"/pengadaan/{made.rfq.id}"
+
+        try:
+            location = await run_once(
+                uow,
+                organization_id=acting.principal.organization_id,
+                form=form,
+                operation="procurement.publish_rfq",
+                action=publish,
+                if_changed="/pengadaan",
+            )
         except DomainError as refusal:
             await uow.rollback()
             errors = rfq_refusal(refusal)
             return await _form_page(request, uow, acting, values=values, errors=errors)
-        await uow.commit()
-        return Redirect(f"/pengadaan/{made.rfq.id}", status_code=303)
+        return Redirect(location, status_code=303)
 
     @get("/pengadaan/{rfq_id:uuid}")
     async def show(
@@ -220,6 +234,34 @@ class SourcingPagesController(Controller):
         if isinstance(acting, Redirect):
             return acting
         return await rfq_page(request, uow, acting, rfq_id)
+
+    @get("/pengadaan/{rfq_id:uuid}/ocds.json")
+    async def ocds_release(
+        self, request: PageRequest, uow: UoW, rfq_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """The request's OCDS release package, for whoever may see the request: the same
+        publication the API's feed gives partner apps, without an API key."""
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        try:
+            await RfqService(uow).get(acting.principal, rfq_id)
+        except NotFound:
+            return not_found_page(request)
+        base = str(request.base_url).rstrip("/")
+        package = await PublicationService(uow).release_package(
+            acting.principal,
+            since=None,
+            limit=1,
+            uri=f"{base}{request.url.path}",
+            publisher_uri=base,
+            rfq_id=rfq_id,
+        )
+        return Response(
+            content=msgspec.json.encode(package),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="ocds-{rfq_id}.json"'},
+        )
 
     @post("/pengadaan/{rfq_id:uuid}/pemenang", status_code=303)
     async def award(

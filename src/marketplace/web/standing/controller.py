@@ -35,6 +35,7 @@ from marketplace.web.controller import (
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.kitchen.controller import order_page
 from marketplace.web.names import weekday_label, weekday_short
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 WEEKDAYS = ("1", "2", "3", "4", "5", "6", "7")
@@ -164,16 +165,27 @@ class StandingOrderController(Controller):
                 },
                 StandingOrderCreate,
             )
-            try:
+
+            async def create() -> str:
                 made = await StandingOrderService(uow).create(acting.principal, data)
+                return f"/rutin/{made.id}"
+
+            try:
+                location = await run_once(
+                    uow,
+                    organization_id=acting.principal.organization_id,
+                    form=form,
+                    operation="orders.standing_from_order",
+                    action=create,
+                    if_changed="/rutin",
+                )
             except DomainError as refusal:
                 await uow.rollback()
                 error = _refused(refusal)
         if error is not None:
             view = await OrderService(uow).view(acting.principal, order_id)  # after a rollback
             return await order_page(request, uow, acting, view, [], standing_error=error)
-        await uow.commit()
-        return Redirect(f"/rutin/{made.id}", status_code=303)
+        return Redirect(location, status_code=303)
 
     @get("/rutin/{standing_id:uuid}")
     async def standing_page(

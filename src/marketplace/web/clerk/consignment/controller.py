@@ -38,6 +38,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 LIMIT = 100
@@ -186,16 +187,27 @@ class ConsignmentDeskController(Controller):
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        try:
+
+        async def settle() -> str:
             run = await SettlementService(uow).run_for(acting.principal, clock.now(), None)
+            return f"/konsinyasi?run={run.id}#statements"
+
+        try:
+            location = await run_once(
+                uow,
+                organization_id=acting.principal.organization_id,
+                form=await request.form(),
+                operation="consignment.settle",
+                action=settle,
+                if_changed="/konsinyasi#statements",
+            )
         except DomainError as refusal:
             await uow.rollback()
             errors = {"settle": refusal_text(refusal)}
             return await consignment_page(
                 request, uow, acting, errors=errors, status=refusal.status
             )
-        await uow.commit()
-        return Redirect(f"/konsinyasi?run={run.id}#statements", status_code=303)
+        return Redirect(location, status_code=303)
 
     @post("/pembayaran/{payout_id:uuid}/lunas", status_code=303)
     async def mark_paid(

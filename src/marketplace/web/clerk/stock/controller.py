@@ -19,6 +19,7 @@ from litestar.response import Redirect
 
 from marketplace import clock
 from marketplace.dependencies import UoW
+from marketplace.entity_tags import UNCONDITIONAL, IfMatch, PreconditionFailed
 from marketplace.errors import DomainError, NotFound
 from marketplace.listings import (
     ListingCreate,
@@ -37,6 +38,7 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 LIMIT = 200
@@ -65,6 +67,16 @@ async def _managed(uow: UoW, acting: SignedIn, listing_id: uuid.UUID) -> Any | N
     if listing.seller_organization_id != acting.membership.organization_id:
         return None
     return listing, product
+
+
+def shown_version(raw: str) -> IfMatch:
+    """The precondition of a price form: the version of the listing it showed. A form from
+    before versions were carried, with none, saves as it always did; one whose version is
+    not a number matches no version (the page is shown again with what is saved)."""
+    if not raw:
+        return UNCONDITIONAL
+    digits = raw.isascii() and raw.isdigit() and len(raw) < 19
+    return IfMatch.of_version(int(raw) if digits else 0)
 
 
 async def listing_page(
@@ -220,7 +232,7 @@ class StockController(Controller):
         data = StockMovementCreate(
             kind="receive", quantity=quantity, reason=reason_of(field_of(form, "note"))
         )
-        return await _move(request, uow, acting, listing_id, data, "received", raw)
+        return await _move(request, uow, acting, listing_id, data, "received", raw, form)
 
     @post("/{listing_id:uuid}/hitung", status_code=303)
     async def recount(
@@ -249,7 +261,7 @@ class StockController(Controller):
                 request, uow, acting, listing_id, errors=errors, values=values
             )
         data = StockMovementCreate(kind="adjust", quantity=counted - listing.on_hand, reason=reason)
-        return await _move(request, uow, acting, listing_id, data, "counted", raw)
+        return await _move(request, uow, acting, listing_id, data, "counted", raw, form)
 
     @post("/{listing_id:uuid}/harga", status_code=303)
     async def prices(
@@ -284,11 +296,20 @@ class StockController(Controller):
             )
         try:
             await ListingService(uow).update(
-                acting.principal, listing_id, ListingUpdate(price_tiers=tiers)
+                acting.principal,
+                listing_id,
+                ListingUpdate(price_tiers=tiers),
+                shown_version(field_of(form, "version").strip()),
             )
         except NotFound:
             await uow.rollback()
             return not_found_page(request)
+        except PreconditionFailed:
+            # Someone saved meanwhile: the page shows what is saved now (and its version),
+            # so the clerk checks it before saving again, rather than overwriting it.
+            await uow.rollback()
+            errors = {"tiers": _("Someone else just changed this. Check it, then save again.")}
+            return await listing_page(request, uow, acting, listing_id, errors=errors, status=409)
         except DomainError as refusal:
             await uow.rollback()
             errors = {"tiers": refusal_text(refusal)}
@@ -313,9 +334,23 @@ async def _move(
     data: StockMovementCreate,
     field: str,
     raw: str,
+    form: Any,
 ) -> Response[Any]:
-    try:
+    here = f"/stok/{listing_id}"
+
+    async def record() -> str:
         await ListingService(uow).record_movement(acting.principal, listing_id, data)
+        return here
+
+    try:
+        location = await run_once(
+            uow,
+            organization_id=acting.principal.organization_id,
+            form=form,
+            operation=f"listings.stock_{data.kind}",
+            action=record,
+            if_changed=here,
+        )
     except NotFound:
         await uow.rollback()
         return not_found_page(request)
@@ -330,8 +365,7 @@ async def _move(
             values={field: raw},
             status=refusal.status,
         )
-    await uow.commit()
-    return Redirect(f"/stok/{listing_id}", status_code=303)
+    return Redirect(location, status_code=303)
 
 
 __all__ = ["StockController"]

@@ -1,5 +1,6 @@
-"""After the award: the purchase order, its goods receipts (BAST), the invoice with its
-PPN and PPh 22 (and its PDF), and the treasury payment (SP2D).
+"""After the award: the purchase orders of an office or a cooperative, one purchase order
+with its goods receipts (BAST), the invoice with its PPN and PPh 22 (and its PDF), the
+treasury payment (SP2D), and the supplier declining an order it can't deliver.
 
 Through `procurement.FulfilmentService`, as the API's `/v1/procurement/purchase-orders`:
 another organization's purchase order is not found; the office records receipts and the
@@ -8,6 +9,7 @@ payment, either party may issue the invoice on what was received.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -21,7 +23,12 @@ from marketplace import clock
 from marketplace.accounts import OrganizationDirectory
 from marketplace.dependencies import UoW
 from marketplace.errors import DomainError, NotFound
-from marketplace.procurement import FulfilmentService, PaymentCreate, ReceiptCreate
+from marketplace.procurement import (
+    AwardService,
+    FulfilmentService,
+    ReceiptCreate,
+    TreasuryPaymentCreate,
+)
 from marketplace.web.controller import (
     PageRequest,
     SignedIn,
@@ -30,9 +37,12 @@ from marketplace.web.controller import (
     signed_in,
 )
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.once import run_once
 from marketplace.web.pages import render
 
 MAX_QUANTITY = 10_000_000
+LISTED = 30
+MAX_REASON = 1000
 
 
 def po_status_label(status: str) -> str:
@@ -66,7 +76,13 @@ async def _page(
         sorted({po.buyer_organization_id, po.supplier_organization_id})
     )
     today = clock.today_in(acting.membership.time_zone).isoformat()
-    defaults = {"received_on": today, "document_number": "", "paid_on": today, "sp2d": ""}
+    defaults = {
+        "received_on": today,
+        "document_number": "",
+        "paid_on": today,
+        "sp2d": "",
+        "reason": "",
+    }
     defaults |= {f"received-{line['line_no']}": "" for line in po.lines}
     defaults["amount"] = str(invoice.invoice.net_payable) if invoice else ""
     buyer = acting.principal.organization_id == po.buyer_organization_id
@@ -80,6 +96,7 @@ async def _page(
         invoice=invoice,
         names=names,
         buyer=buyer,
+        declinable=not buyer and po.status == "issued",
         status_label=po_status_label(po.status),
         receiving=buyer and po.status in ("issued", "partially_received"),
         values={**defaults, **(values or {})},
@@ -95,6 +112,38 @@ async def _form(request: PageRequest) -> dict[str, str]:
 class PurchaseOrderPagesController(Controller):
     path = "/"
     include_in_schema = False
+
+    @get("/pengadaan/po")
+    async def list_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        """The office's purchase orders, or those awarded to the cooperative, newest first."""
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        after = None
+        with contextlib.suppress(ValueError):
+            after = uuid.UUID(field_of(request.query_params, "sebelum"))
+        views = await FulfilmentService(uow).list_orders(
+            acting.principal, status=None, after=after, limit=LISTED + 1
+        )
+        more = len(views) > LISTED
+        views = views[:LISTED]
+        names = await OrganizationDirectory(uow).get_many(
+            sorted(
+                {v.po.buyer_organization_id for v in views}
+                | {v.po.supplier_organization_id for v in views}
+            )
+        )
+        return render(
+            request,
+            "sourcing/purchase_orders.html",
+            membership=acting.membership,
+            views=views,
+            names=names,
+            buyer=acting.membership.organization_kind == "government",
+            status_label=po_status_label,
+            older=str(views[-1].po.id) if more else None,
+            first_page=after is None,
+        )
 
     @get("/pengadaan/po/{po_id:uuid}")
     async def show(
@@ -136,6 +185,7 @@ class PurchaseOrderPagesController(Controller):
         first = f"received-{view.po.lines[0]['line_no']}"
         if errors:
             return await _page(request, uow, acting, po_id, values=values, errors=errors)
+        here = f"/pengadaan/po/{po_id}"
         try:
             data = msgspec.convert(
                 {
@@ -145,7 +195,19 @@ class PurchaseOrderPagesController(Controller):
                 },
                 ReceiptCreate,
             )
-            await fulfilment.receive(acting.principal, po_id, data)
+
+            async def record() -> str:
+                await fulfilment.receive(acting.principal, po_id, data)
+                return here
+
+            location = await run_once(
+                uow,
+                organization_id=acting.principal.organization_id,
+                form=values,
+                operation="procurement.receive",
+                action=record,
+                if_changed=here,
+            )
         except msgspec.ValidationError:
             errors["received_on"] = _("This receipt date can't be used: choose a nearer date.")
         except NotFound:
@@ -155,6 +217,31 @@ class PurchaseOrderPagesController(Controller):
             await uow.rollback()
             errors[first] = _receipt_refusal(refusal)
         if errors:
+            return await _page(request, uow, acting, po_id, values=values, errors=errors)
+        return Redirect(location, status_code=303)
+
+    @post("/pengadaan/po/{po_id:uuid}/tolak", status_code=303)
+    async def decline(
+        self, request: PageRequest, uow: UoW, po_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        """The supplier can't deliver: the award moves to the next-lowest compliant quote
+        (or the request fails when none is left), as the API's decline."""
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        values = await _form(request)
+        reason = values.get("reason", "")[:MAX_REASON]
+        if not reason:
+            errors = {"reason": _("Write why you can't deliver this order.")}
+            return await _page(request, uow, acting, po_id, values=values, errors=errors)
+        try:
+            await AwardService(uow).decline(acting.principal, po_id, reason)
+        except NotFound:
+            await uow.rollback()
+            return not_found_page(request)
+        except DomainError as refusal:
+            await uow.rollback()
+            errors = {"reason": _decline_refusal(refusal)}
             return await _page(request, uow, acting, po_id, values=values, errors=errors)
         await uow.commit()
         return Redirect(f"/pengadaan/po/{po_id}", status_code=303)
@@ -207,7 +294,7 @@ class PurchaseOrderPagesController(Controller):
         try:
             data = msgspec.convert(
                 {"sp2d_number": sp2d, "amount": int(amount), "paid_on": paid_on.isoformat()},
-                PaymentCreate,
+                TreasuryPaymentCreate,
             )
             await fulfilment.pay(acting.principal, po_id, data)
         except msgspec.ValidationError:
@@ -230,6 +317,14 @@ def _receipt_refusal(refusal: DomainError) -> str:
     if refusal.code == "procurement.receipt_exceeds_order":
         return _("More than ordered: the receipts can't add up to more than the order.")
     return _("The goods receipt could not be recorded: %(why)s") % {"why": refusal.detail}
+
+
+def _decline_refusal(refusal: DomainError) -> str:
+    if refusal.code == "auth.forbidden":
+        return _("Your role may not decline purchase orders.")
+    if refusal.code == "state.invalid_transition":
+        return _("This order can no longer be declined: delivery has begun or it is closed.")
+    return _("The order could not be declined: %(why)s") % {"why": refusal.detail}
 
 
 def _invoice_refusal(refusal: DomainError) -> str:
