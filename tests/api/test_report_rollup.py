@@ -1,11 +1,14 @@
 """The monthly roll-up the report reads equals the live aggregation of the raw rows, after
 deliveries, corrections, cancellations, deletions and a cooperative's new time zone, and
-after many deliveries of one cooperative at once."""
+after many deliveries of one cooperative at once; two writers of one cooperative and month
+never wait on each other, and the worker's fold changes no figure."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
+import itertools
 import uuid
 from typing import Any
 
@@ -14,9 +17,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from marketplace.reports import tasks as reports_tasks
 from marketplace.reports.domain import add_months
 from marketplace.reports.domain.figures import sums_by_key
 from marketplace.reports.figures_repository import FiguresRepository
+from marketplace.worker import WorkerSettings
 from tests.builders import orders
 from tests.builders.catalog import new_listing
 from tests.builders.documents import deliver, ship
@@ -189,3 +194,65 @@ async def test_many_deliveries_at_once_add_up(
     rolled, live = await both(session_factory, c.code, first, last)
     assert rolled == live
     assert rolled[month[0]]["turnover"] == sum(q - 1 for _b, _l, q in legs) * 61_000
+
+
+async def pending_rows(factory: async_sessionmaker[AsyncSession]) -> int:
+    async with factory() as session:
+        found = await session.scalar(
+            text(
+                "SELECT (SELECT count(*) FROM report_monthly_rollup_pending)"
+                " + (SELECT count(*) FROM report_monthly_buyers_pending)"
+                " + (SELECT count(*) FROM report_monthly_consignors_pending)"
+            )
+        )
+    return int(found or 0)
+
+
+async def test_writers_of_one_month_never_wait_and_the_fold_changes_no_figure(
+    client: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    c = await city(actors, client)
+    legs = await delivered_legs(client, actors, c, 4)
+    for buyer, leg, quantity in legs:
+        await deliver(client, buyer, leg, quantity)
+    (_b, first_leg, _q), (_b2, second_leg, _q2) = legs[0], legs[1]
+    # A correction of one leg is still open; a correction of another leg of the same
+    # cooperative and month commits meanwhile (as two kitchens' receipts would).
+    correction = "UPDATE order_legs SET delivered_quantity = delivered_quantity - 1 WHERE id = :id"
+    async with session_factory() as open_one:
+        await open_one.execute(text(correction), {"id": uuid.UUID(first_leg)})
+        done = await asyncio.wait_for(
+            execute(session_factory, correction, id=uuid.UUID(second_leg)), timeout=10
+        )
+        assert done == 1
+        await open_one.commit()
+    this_month = dt.date.today().replace(day=1)
+    first, last = add_months(this_month, -12), add_months(this_month, 1)
+    before, live = await both(session_factory, c.code, first, last)
+    assert before == live
+    assert await pending_rows(session_factory) > 0
+    async with session_factory() as session:
+        assert await FiguresRepository(session).fold() > 0
+        await session.commit()
+    assert await pending_rows(session_factory) == 0
+    after, _live = await both(session_factory, c.code, first, last)
+    assert after == before
+
+
+def test_the_fold_runs_at_start_and_every_ten_seconds() -> None:
+    [job] = [c for c in WorkerSettings.cron_jobs if c.name == reports_tasks.FOLD_ROLLUP_JOB]
+    assert job.coroutine is reports_tasks.fold_rollup
+    assert job.run_at_startup
+    job = copy.copy(job)
+    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
+    runs = []
+    for _ in range(12):
+        job.calculate_next(at)
+        assert job.next_run is not None
+        runs.append(job.next_run)
+        at = job.next_run
+    assert {later - earlier for earlier, later in itertools.pairwise(runs)} == {
+        dt.timedelta(seconds=10)
+    }

@@ -11,6 +11,9 @@ sales, procurement's Bulog purchase orders and trade shipments (migration
 0024_report_monthly_rollup says which rows count and how). So a year is at most twelve rows
 a cooperative, however many orders it delivered. The reports context imports none of the
 sources' models; accounts' organizations are read here by name, read-only.
+Writers append their changes as pending rows (no two writers wait on one row); the report
+reads folded and pending rows together, and `fold` (the worker's `reports.fold_rollup`,
+every few seconds) sums committed pending rows into the folded ones.
 `rebuild` replaces cooperatives' roll-up from the sources (a repair; tests arranging time).
 """
 
@@ -52,7 +55,10 @@ ROLLUP = text(
     + """,
 scoped AS (
     SELECT r.*, r.cooperative_id AS coop, r.month >= :start AS in_period
-    FROM report_monthly_rollup r JOIN coops c ON c.id = r.cooperative_id
+    FROM (
+        SELECT * FROM report_monthly_rollup
+        UNION ALL SELECT * FROM report_monthly_rollup_pending
+    ) r JOIN coops c ON c.id = r.cooperative_id
     WHERE r.month BETWEEN :first AND :last
 )
 """
@@ -73,8 +79,13 @@ def _distinct(table: str, party: str, count: str, figure: str) -> TextClause:
 scoped AS (
     SELECT p.cooperative_id AS coop, p.month, p.{party} AS party,
            p.month >= :start AS in_period
-    FROM {table} p JOIN coops c ON c.id = p.cooperative_id
-    WHERE p.{count} > 0 AND p.month BETWEEN :first AND :last
+    FROM (
+        SELECT cooperative_id, month, {party}, sum({count}) AS {count}
+        FROM (SELECT * FROM {table} UNION ALL SELECT * FROM {table}_pending) both_kinds
+        WHERE month BETWEEN :first AND :last
+        GROUP BY cooperative_id, month, {party}
+    ) p JOIN coops c ON c.id = p.cooperative_id
+    WHERE p.{count} > 0
 )
 """
         + _HEAD
@@ -128,6 +139,11 @@ class FiguresRepository:
             result = await self.session.execute(statement, params)
             found.extend(dict(row._mapping) for row in result)
         return found
+
+    async def fold(self) -> int:
+        """Sum the committed writers' pending rows into the folded ones (how many folded
+        rows they touched); the figures stay as they were."""
+        return int(await self.session.scalar(text("SELECT report_rollup_fold()")) or 0)
 
     async def rebuild(self, cooperatives: list[uuid.UUID]) -> None:
         """Replace these cooperatives' roll-up by what their sources hold now."""

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     Date,
     ForeignKey,
     String,
+    Table,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -118,3 +122,34 @@ class MemberCount(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (CheckConstraint("members >= 0", name="members_not_negative"),)
+
+
+def _pending(name: str, *columns: Column[Any]) -> Table:
+    """What writers append and the fold sums away: no key, so an insert never waits."""
+    return Table(
+        name,
+        Base.metadata,
+        Column("cooperative_id", Uuid(), nullable=False),
+        Column("month", Date(), nullable=False),
+        *columns,
+    )
+
+
+PENDING_ROLLUP = _pending(
+    "report_monthly_rollup_pending",
+    *(
+        Column(c.name, BigInteger(), server_default=text("0"), nullable=False)
+        for c in MonthlyRollup.__table__.columns
+        if c.name not in ("cooperative_id", "month")
+    ),
+)
+PENDING_BUYERS = _pending(
+    "report_monthly_buyers_pending",
+    Column("buyer_id", Uuid(), nullable=False),
+    Column("legs", BigInteger(), nullable=False),
+)
+PENDING_CONSIGNORS = _pending(
+    "report_monthly_consignors_pending",
+    Column("consignor_id", Uuid(), nullable=False),
+    Column("sales", BigInteger(), nullable=False),
+)

@@ -112,6 +112,11 @@ class ReportService:
             raise OversightNotFound("This office oversees no region.", office_id=str(office_id))
         return oversight
 
+    async def fold_rollup(self) -> int:
+        """Writers' committed roll-up changes summed into the folded rows (the worker's
+        job); the report's figures are the same before and after."""
+        return await self.figures.fold()
+
     async def oversees(self, office_id: uuid.UUID) -> bool:
         """Whether the organization is a city office with an oversight grant (where its
         people land after signing in)."""

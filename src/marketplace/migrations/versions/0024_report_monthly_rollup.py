@@ -19,9 +19,11 @@ consignment sales, Bulog purchase orders, trade shipments), in the writer's tran
 whichever service, worker or repair wrote the row: the old rows of the statement are taken
 out (-1) and the new ones put in (+1), so a delivery, a corrected receipt, a cancelled leg
 or a moved timestamp lands where the current figures would put it. Each statement adds its
-deltas with `INSERT … ON CONFLICT … DO UPDATE SET x = x + EXCLUDED.x`, grouped and in key
-order (concurrent writers add up, and lock rows in one order); changes summing to zero
-write nothing. A cooperative's (or a consignor's, a Bulog branch's) new time zone or city
+deltas as new rows of `report_monthly_*_pending` (plain inserts: two writers of one
+cooperative and month never wait on each other's row, as they would if both updated it);
+changes summing to zero write nothing. The worker's `reports.fold_rollup` sums committed
+pending rows into the folded rows every few seconds (`report_rollup_fold()`), and the
+report reads both, so what it shows never depends on when the fold ran. A cooperative's (or a consignor's, a Bulog branch's) new time zone or city
 rebuilds the cooperatives it touches, as the report would then bucket them.
 
 `report_member_counts` holds what each cooperative records of its members, month by month
@@ -127,28 +129,39 @@ TRADE_SUMS = {
 }
 
 
-def add_sums(changes: str, facts: str, sums: dict[str, str], scope: str) -> str:
-    """Add the changes' sums to their (cooperative, month) rows; nothing where they cancel."""
+def add_sums(changes: str, facts: str, sums: dict[str, str], scope: str, folded: bool) -> str:
+    """Add the changes' sums per (cooperative, month); nothing where they cancel. A writer
+    (`folded` false) appends them to the pending rows, so no two writers ever wait on one
+    row; the rebuild adds them to the folded rows."""
     names = ", ".join(sums)
     values = ", ".join(f"CAST(coalesce({expr}, 0) AS bigint)" for expr in sums.values())
     nonzero = " OR ".join(f"coalesce({expr}, 0) <> 0" for expr in sums.values())
     added = ", ".join(f"{name} = r.{name} + EXCLUDED.{name}" for name in sums)
+    target = "report_monthly_rollup" if folded else "report_monthly_rollup_pending"
+    upsert = f"\n    ON CONFLICT (cooperative_id, month) DO UPDATE SET {added}" if folded else ""
     return f"""
     WITH changes AS ({changes}), facts AS ({facts.format(scope=scope)})
-    INSERT INTO report_monthly_rollup AS r (cooperative_id, month, {names})
+    INSERT INTO {target} AS r (cooperative_id, month, {names})
     SELECT coop, month, {values} FROM facts GROUP BY coop, month HAVING {nonzero}
-    ORDER BY coop, month
-    ON CONFLICT (cooperative_id, month) DO UPDATE SET {added};"""
+    ORDER BY coop, month{upsert};"""
 
 
-def add_parties(changes: str, facts: str, table: str, party: str, count: str, scope: str) -> str:
-    """Add the changes' rows to their (cooperative, month, party) counts."""
+def add_parties(
+    changes: str, facts: str, table: str, party: str, count: str, scope: str, folded: bool
+) -> str:
+    """Add the changes' rows to their (cooperative, month, party) counts (pending, as sums)."""
+    target = table if folded else f"{table}_pending"
+    upsert = (
+        f"\n    ON CONFLICT (cooperative_id, month, {party}) "
+        f"DO UPDATE SET {count} = r.{count} + EXCLUDED.{count}"
+        if folded
+        else ""
+    )
     return f"""
     WITH changes AS ({changes}), facts AS ({facts.format(scope=scope)})
-    INSERT INTO {table} AS r (cooperative_id, month, {party}, {count})
+    INSERT INTO {target} AS r (cooperative_id, month, {party}, {count})
     SELECT coop, month, party, sum(sign) FROM facts GROUP BY coop, month, party
-    HAVING sum(sign) <> 0 ORDER BY coop, month, party
-    ON CONFLICT (cooperative_id, month, {party}) DO UPDATE SET {count} = r.{count} + EXCLUDED.{count};"""
+    HAVING sum(sign) <> 0 ORDER BY coop, month, party{upsert};"""
 
 
 class Source:
@@ -172,11 +185,11 @@ class Source:
     def every_row(self) -> str:
         return f"SELECT 1 AS sign, t.* FROM {self.table} t WHERE coops IS NULL OR {self.own}"
 
-    def statements(self, changes: str, scope: str) -> str:
-        found = add_sums(changes, self.facts, self.sums, scope)
+    def statements(self, changes: str, scope: str, *, folded: bool = False) -> str:
+        found = add_sums(changes, self.facts, self.sums, scope, folded)
         if self.parties is not None:
             table, party, count = self.parties
-            found += add_parties(changes, self.facts, table, party, count, scope)
+            found += add_parties(changes, self.facts, table, party, count, scope, folded)
         return found
 
     def trigger_function(self) -> str:
@@ -256,7 +269,55 @@ BEGIN
     DELETE FROM report_monthly_rollup WHERE {OWN_ROWS};
     DELETE FROM report_monthly_buyers WHERE {OWN_ROWS};
     DELETE FROM report_monthly_consignors WHERE {OWN_ROWS};
-    {"".join(s.statements(s.every_row(), IN_SCOPE) for s in SOURCES)}
+    DELETE FROM report_monthly_rollup_pending WHERE {OWN_ROWS};
+    DELETE FROM report_monthly_buyers_pending WHERE {OWN_ROWS};
+    DELETE FROM report_monthly_consignors_pending WHERE {OWN_ROWS};
+    {"".join(s.statements(s.every_row(), IN_SCOPE, folded=True) for s in SOURCES)}
+END $$"""
+
+# The worker's `reports.fold_rollup` (every few seconds): the pending rows that committed
+# writers appended, summed into the folded rows, in key order. A writer still in flight
+# keeps its rows (not yet visible to the DELETE) for the next fold; the report reads the
+# folded and the pending rows together, so a fold changes no figure.
+FOLD_FUNCTION = f"""
+CREATE FUNCTION report_rollup_fold() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    folded bigint := 0;
+    n bigint;
+BEGIN
+    WITH taken AS (DELETE FROM report_monthly_rollup_pending RETURNING *),
+    summed AS (
+        INSERT INTO report_monthly_rollup AS r (cooperative_id, month, {", ".join(FIGURES)})
+        SELECT cooperative_id, month, {", ".join(f"sum({f})" for f in FIGURES)}
+        FROM taken GROUP BY cooperative_id, month ORDER BY cooperative_id, month
+        ON CONFLICT (cooperative_id, month) DO UPDATE SET
+            {", ".join(f"{f} = r.{f} + EXCLUDED.{f}" for f in FIGURES)}
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM summed;
+    folded := folded + n;
+    WITH taken AS (DELETE FROM report_monthly_buyers_pending RETURNING *),
+    summed AS (
+        INSERT INTO report_monthly_buyers AS r (cooperative_id, month, buyer_id, legs)
+        SELECT cooperative_id, month, buyer_id, sum(legs) FROM taken
+        GROUP BY cooperative_id, month, buyer_id ORDER BY cooperative_id, month, buyer_id
+        ON CONFLICT (cooperative_id, month, buyer_id) DO UPDATE SET legs = r.legs + EXCLUDED.legs
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM summed;
+    folded := folded + n;
+    WITH taken AS (DELETE FROM report_monthly_consignors_pending RETURNING *),
+    summed AS (
+        INSERT INTO report_monthly_consignors AS r (cooperative_id, month, consignor_id, sales)
+        SELECT cooperative_id, month, consignor_id, sum(sales) FROM taken
+        GROUP BY cooperative_id, month, consignor_id
+        ORDER BY cooperative_id, month, consignor_id
+        ON CONFLICT (cooperative_id, month, consignor_id)
+            DO UPDATE SET sales = r.sales + EXCLUDED.sales
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM summed;
+    RETURN folded + n;
 END $$"""
 
 # Whose figures move when an organization's time zone or city changes: its own (a
@@ -314,6 +375,24 @@ def upgrade() -> None:
     )
     party_table("report_monthly_buyers", "buyer_id", "legs")
     party_table("report_monthly_consignors", "consignor_id", "sales")
+    # What writers append (no key: an insert never waits on another writer's row).
+    op.create_table(
+        "report_monthly_rollup_pending",
+        sa.Column("cooperative_id", sa.UUID(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        *figure_columns(),
+    )
+    for table, party, count in (
+        ("report_monthly_buyers_pending", "buyer_id", "legs"),
+        ("report_monthly_consignors_pending", "consignor_id", "sales"),
+    ):
+        op.create_table(
+            table,
+            sa.Column("cooperative_id", sa.UUID(), nullable=False),
+            sa.Column("month", sa.Date(), nullable=False),
+            sa.Column(party, sa.UUID(), nullable=False),
+            sa.Column(count, sa.BigInteger(), nullable=False),
+        )
     op.create_table(
         "report_member_counts",
         sa.Column("cooperative_id", sa.UUID(), nullable=False),
@@ -334,6 +413,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("cooperative_id", "month", name=op.f("pk_report_member_counts")),
     )
     op.execute(REBUILD_FUNCTION)
+    op.execute(FOLD_FUNCTION)
     for source in SOURCES:
         op.execute(source.trigger_function())
         for event, tables in (
@@ -365,6 +445,10 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS report_rollup_{event} ON {source.table}")
         op.execute(f"DROP FUNCTION IF EXISTS report_rollup_{source.table}()")
     op.execute("DROP FUNCTION IF EXISTS report_rollup_rebuild(uuid[])")
+    op.execute("DROP FUNCTION IF EXISTS report_rollup_fold()")
+    op.drop_table("report_monthly_consignors_pending")
+    op.drop_table("report_monthly_buyers_pending")
+    op.drop_table("report_monthly_rollup_pending")
     op.drop_table("report_member_counts")
     op.drop_table("report_monthly_consignors")
     op.drop_table("report_monthly_buyers")
