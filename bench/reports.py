@@ -6,9 +6,15 @@ run on the same rows after a warm-up of each:
 * the bare GROUP BY: delivered legs' pre-VAT value summed per cooperative and local month
   (the least any such report must do);
 * the whole report (`ReportService.cooperatives_report` for the office over the year:
-  every source's GROUPING SETS statement, the year before included, and the assembly).
+  the year before included, its GROUPING SETS over the monthly roll-up — at most 24 rows a
+  cooperative, and the (cooperative, month, buyer) sets for the distinct counts — and the
+  assembly).
 
-p50 of each and their ratio. Nothing is asserted. `python -m bench.run reports`.
+p50 of each and their ratio. The roll-up is built by the sources' statement triggers as the
+seed's INSERT goes in, as it would be by a year of deliveries. What it costs a delivery is
+measured too: one leg's receipt corrected (an UPDATE of its delivered quantity, rolled
+back) with the triggers, against the same UPDATE with them off (`session_replication_role
+= replica`), interleaved. Nothing is asserted. `python -m bench.run reports`.
 """
 
 from __future__ import annotations
@@ -162,6 +168,40 @@ async def report(database_url: str, office: uuid.UUID) -> tuple[float, int]:
         await engine.dispose()
 
 
+UPDATES = 300
+CORRECTION = "UPDATE order_legs SET delivered_quantity = delivered_quantity - 1 WHERE id = $1"
+# A statement of no figure (a note on the receipt): the triggers look once and return.
+NOTE = "UPDATE order_legs SET receipt_note = 'diterima' WHERE id = $1"
+
+
+async def delivery_cost(dsn: str, statement: str) -> tuple[list[float], list[float]]:
+    """Seconds of `statement` on one leg with the roll-up triggers and without them,
+    alternating, each in a transaction rolled back (the rows stay as seeded)."""
+    conn, bare_conn = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        await bare_conn.execute("SET session_replication_role = replica")
+        legs = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT id FROM order_legs WHERE delivered_quantity > 1 ORDER BY id LIMIT $1",
+                UPDATES,
+            )
+        ]
+        timed: dict[bool, list[float]] = {True: [], False: []}
+        for leg in legs:
+            for with_rollup, c in ((True, conn), (False, bare_conn)):
+                transaction = c.transaction()
+                await transaction.start()
+                started = time.perf_counter()
+                await c.execute(statement, leg)
+                timed[with_rollup].append(time.perf_counter() - started)
+                await transaction.rollback()
+        return timed[True], timed[False]
+    finally:
+        await conn.close()
+        await bare_conn.close()
+
+
 def run(services: Services, section: Section) -> None:
     with services.database("reports") as database_url:
         dsn = asyncpg_dsn(database_url)
@@ -170,8 +210,8 @@ def run(services: Services, section: Section) -> None:
         orders = COOPERATIVES * DAYS * ORDERS_PER_DAY
         section.note(
             f"Seeded {orders:,} delivered orders (one leg each) of {COOPERATIVES} cooperatives "
-            f"over {DAYS} days in {time.perf_counter() - started:.1f} s (generate_series), "
-            "then VACUUM ANALYZE."
+            f"over {DAYS} days in {time.perf_counter() - started:.1f} s (generate_series; "
+            "the roll-up's triggers aggregate each INSERT statement), then VACUUM ANALYZE."
         )
         asyncio.run(bare(dsn))
         asyncio.run(report(database_url, office))
@@ -196,11 +236,33 @@ def run(services: Services, section: Section) -> None:
                     f"p50 of {ROUNDS} alternating rounds (GROUP BY "
                     f"{', '.join(f'{t * 1000:.0f}' for t in bares)} ms; report "
                     f"{', '.join(f'{t * 1000:.0f}' for t in reports)} ms); the report reads "
-                    "the year before too (24 months of rows) and every source with GROUPING "
-                    "SETS; totals checked equal"
+                    "the year before too (24 months) from the monthly roll-up and the buyer "
+                    "sets, with GROUPING SETS; its turnover checked equal to the GROUP BY's"
                 ),
             )
         )
+        for statement, what in (
+            (CORRECTION, "one leg's receipt corrected"),
+            (NOTE, "a note written on a leg (no figure)"),
+        ):
+            asyncio.run(delivery_cost(dsn, statement))  # warm-up
+            with_rollup, without = asyncio.run(delivery_cost(dsn, statement))
+            cost, bare_cost = statistics.median(with_rollup), statistics.median(without)
+            section.add(
+                Result(
+                    name=f"reports: {what}, with the roll-up's triggers",
+                    figure=cost * 1000,
+                    unit="ms",
+                    baseline=bare_cost * 1000,
+                    ratio=cost / bare_cost,
+                    target="a fraction of a millisecond more",
+                    notes=(
+                        f"p50 of {len(with_rollup)} single-row UPDATEs alternating with the "
+                        "same UPDATE with triggers off (session_replication_role = replica), "
+                        "each rolled back: what keeping the roll-up adds to the statement"
+                    ),
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ COVERED_BY: dict[str, str] = {
         ["grantOversight", "getOversight", "updateOversight", "withdrawOversight"],
         "tests/api/test_reports.py::test_only_the_platform_grants_and_changes_oversight",
     ),
+    "recordCooperativeMembers":
+        "tests/api/test_report_members.py::test_only_the_cooperative_records_its_members",
     "getPurchaseOrderInvoiceDocument":
         "tests/api/test_documents_more.py::test_a_purchase_order_invoice_shows_ppn_and_pph22",
     "getConsignmentStatementDocument": "tests/api/test_documents_more.py::"

@@ -42,6 +42,7 @@ from marketplace.orders.domain.events import OrderCancelled, OrderLegDelivered
 from marketplace.outages import REDIS_UNAVAILABLE
 from marketplace.payments import tasks as payments_tasks
 from marketplace.procurement.lots import tasks as lot_tasks
+from marketplace.reports import tasks as reports_tasks
 from marketplace.settings import Settings, load_settings
 from marketplace.tracing import WORKER_SERVICE, start_from_settings
 from marketplace.webhooks import tasks as webhooks_tasks
@@ -145,6 +146,12 @@ CRON_JOBS = [
     cron(consignment_tasks.settle_due, name=consignment_tasks.SETTLE_DUE_JOB, minute={20}),
     cron(sweep_idempotency, name=idempotency.SWEEP_JOB, minute={40}, second={0}),
     cron(sweep_outbox, name=outbox.SWEEP_JOB, second={0, 15, 30, 45}, run_at_startup=True),
+    cron(
+        reports_tasks.fold_rollup,
+        name=reports_tasks.FOLD_ROLLUP_JOB,
+        second=set(range(0, 60, reports_tasks.FOLD_EVERY_SECONDS)),
+        run_at_startup=True,
+    ),
     cron(
         webhooks_tasks.retry_due,
         name=webhooks_tasks.RETRY_DUE_JOB,

@@ -40,7 +40,7 @@ async def test_the_office_reads_its_cooperatives_month_on_a_phone(
     months = page.locator("#months tr.total")
     await expect(months.locator('[data-figure="turnover"]')).to_have_text("Rp1.150.000")
     await expect(months.locator('[data-figure="buyers"]')).to_have_text("3")
-    await expect(months.locator('[data-figure="growth_bps"]')).to_have_text("858.3 %")
+    await expect(months.locator('[data-figure="growth_bps"]')).to_have_text("858,3 %")
     row_a = page.locator(f'#cooperatives tr[data-cooperative="{c.coop_a.organization_id}"]')
     await expect(row_a.locator('[data-figure="turnover"]')).to_have_text("Rp1.000.000")
     await expect(row_a.locator('[data-figure="consignor_earnings"]')).to_have_text("Rp144.000")

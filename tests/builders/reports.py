@@ -19,6 +19,7 @@ from marketplace import outbox
 from marketplace.consignment import sales as consignment_sales
 from marketplace.db import unit_of_work
 from marketplace.orders.domain.events import OrderLegDelivered
+from marketplace.reports.figures_repository import FiguresRepository
 from tests.builders import orders
 from tests.builders.catalog import (
     Product,
@@ -198,16 +199,32 @@ async def date_rows(
     ids: dict[str, dt.datetime],
 ) -> None:
     """Move the rows' timestamps into the months the test reports on (past the triggers
-    that keep settlement records unchanged: this is the test arranging time, not a change)."""
+    that keep settlement records unchanged: this is the test arranging time, not a change;
+    so the roll-up's triggers don't see it either, and the cooperatives' roll-up is rebuilt
+    from the moved rows, as the migration's back-fill would)."""
     async with factory() as session:
         await session.execute(text("SET LOCAL session_replication_role = replica"))
+        coops: set[uuid.UUID] = set()
         for row_id, at in ids.items():
             done = await session.execute(
                 text(f"UPDATE {table} SET {column} = :at WHERE {key} = :id"),
                 {"at": at, "id": uuid.UUID(row_id)},
             )
             assert done.rowcount == 1, (table, row_id)  # type: ignore[attr-defined]
+            coops.add(await session.scalar(text(COOPERATIVE_OF[table]), {"id": uuid.UUID(row_id)}))
+        await FiguresRepository(session).rebuild(sorted(coops))
         await session.commit()
+
+
+# Whose figures a moved row is part of.
+COOPERATIVE_OF = {
+    "order_legs": "SELECT supplier_organization_id FROM order_legs WHERE id = :id",
+    "consignment_sales": "SELECT cooperative_id FROM consignment_sales WHERE leg_id = :id",
+    "bulog_purchase_orders": "SELECT cooperative_organization_id FROM bulog_purchase_orders "
+    "WHERE lot_id = :id",
+    "trade_shipments": "SELECT a.supplier_organization_id FROM trade_shipments t "
+    "JOIN trade_allotments a ON a.id = t.allotment_id WHERE t.id = :id",
+}
 
 
 async def known_month(

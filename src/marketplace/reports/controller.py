@@ -6,13 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from marketplace.dependencies import Caller, UoW
 from marketplace.http import problem_responses
-from marketplace.reports.schemas import OversightCreate, OversightUpdate
-from marketplace.reports.service import CooperativeReport, OversightRecord, ReportService
+from marketplace.reports.schemas import MemberCountIn, OversightCreate, OversightUpdate
+from marketplace.reports.service import (
+    CooperativeReport,
+    MemberCountRecord,
+    OversightRecord,
+    ReportService,
+)
 
 _MONTH = "A month, YYYY-MM (the cooperative's local month)"
 FromMonth = Annotated[
@@ -113,6 +118,29 @@ class ReportController(Controller):
         await uow.commit()
         return Response(None, status_code=204)
 
+    @put(
+        "/reports/cooperatives/{cooperative_id:uuid}/members/{month:str}",
+        operation_id="recordCooperativeMembers",
+        summary="A cooperative records how many members it has in a month (YYYY-MM)",
+        description="The month is the cooperative's own, this one or before; recording it "
+        "again replaces it. The report counts a month's members as the last count recorded "
+        "for it or before, against the office's members target.",
+        responses=problem_responses(400, 401, 403, 404, 422),
+    )
+    async def record_members(
+        self,
+        cooperative_id: FromPath[uuid.UUID],
+        month: FromPath[str],
+        data: JSONBody[MemberCountIn],
+        uow: UoW,
+        principal: Caller,
+    ) -> MemberCountRecord:
+        found = await ReportService(uow).record_members(
+            principal, cooperative_id, month, data.members
+        )
+        await uow.commit()
+        return found
+
     @get(
         "/reports/cooperatives",
         operation_id="getCooperativesReport",
@@ -122,7 +150,8 @@ class ReportController(Controller):
         "growth against the same month a year before and against the office's target, "
         "distinct buyers, UMKM consignors and what they earned, purchases from Bulog, "
         "the local share of supply (consignment goods and Bulog purchases from the "
-        "cooperative's own city), trade-contract shipments and their levy. Ratios are "
+        "cooperative's own city), trade-contract shipments and their levy; members as "
+        "recorded, against a year before and the members target. Ratios are "
         "basis points, null where their base is zero.",
         responses=problem_responses(400, 401, 403, 404, 422),
     )

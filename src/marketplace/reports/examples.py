@@ -14,6 +14,7 @@ REQUESTS: dict[str, Any] = {
         "members_target_bps": 1500,
     },
     "OversightUpdate": {"turnover_target_bps": 2500},
+    "MemberCountIn": {"members": 412},
 }
 
 FIGURES: dict[str, Any] = {
@@ -61,5 +62,6 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "region_code": KKMP_BLOOTO_REGION,
     },
     "MonthFigures": {"month": "2026-11"},
+    "MemberCountRecord": {"cooperative_id": KKMP_BLOOTO, "month": "2026-11", "members": 412},
     "Figures": FIGURES,
 }

@@ -1,15 +1,20 @@
-"""The report's figures, aggregated in PostgreSQL: one statement per source, each grouped
-by cooperative and local month, by month over all cooperatives, by cooperative over the
-period and over everything (GROUPING SETS), so distinct counts of a total are true
-distinct counts. Python receives at most (cooperatives + 1) x (months + 1) x 2 rows a source.
+"""The report's figures, aggregated in PostgreSQL from the monthly roll-up: one statement
+for the additive figures and one per distinct count, each grouped by cooperative and month,
+by month over all cooperatives, by cooperative over the period and over everything
+(GROUPING SETS), so distinct counts of a total are true distinct counts. Python receives at
+most (cooperatives + 1) x (months + 1) x 2 rows a statement.
 
-The sources are other contexts' tables (orders' legs, consignment's sales, procurement's
-Bulog purchase orders and trade shipments, accounts' organizations). The reports context
-imports none of their models: it reads them here by name in plain SQL, read-only, the
-only place that knows their columns. A column renamed there fails tests/api/test_reports.py.
-
-A month is the cooperative's local month (its time zone), not UTC's. The rows are narrowed
-first by a UTC range a day wider on each side, then by the local month.
+The roll-up (`report_monthly_*`, models in `reports.models`) holds the other contexts'
+figures per cooperative and local month (its time zone, not UTC's), kept up by the
+database's triggers in the transaction that writes the sources: orders' legs, consignment's
+sales, procurement's Bulog purchase orders and trade shipments (migration
+0024_report_monthly_rollup says which rows count and how). So a year is at most twelve rows
+a cooperative, however many orders it delivered. The reports context imports none of the
+sources' models; accounts' organizations are read here by name, read-only.
+Writers append their changes as pending rows (no two writers wait on one row); the report
+reads folded and pending rows together, and `fold` (the worker's `reports.fold_rollup`,
+every few seconds) sums committed pending rows into the folded ones.
+`rebuild` replaces cooperatives' roll-up from the sources (a repair; tests arranging time).
 """
 
 from __future__ import annotations
@@ -18,12 +23,17 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from marketplace.reports.domain.figures import SUMS
+
+DISTINCT_COUNTS = ("buyers", "consignors")
+ROLLED_UP = tuple(name for name in SUMS if name not in DISTINCT_COUNTS)
 
 _COOPS = """
 WITH coops AS (
-    SELECT id, time_zone, left(region_code, 5) AS city
+    SELECT id
     FROM organizations
     WHERE kind = 'cooperative'
       AND (CAST(:prefix AS text) IS NULL
@@ -39,123 +49,53 @@ GROUP BY GROUPING SETS (
 _HEAD = """
 SELECT coop, month, in_period, GROUPING(coop) AS all_coops, GROUPING(month) AS all_months"""
 
-# Sales: delivered legs supplied by the cooperative, at what was really received (pre-VAT).
-# Two levels: the legs are first summed per (cooperative, month, buyer, kind) — one hash
-# aggregate over the rows, as a bare GROUP BY — and only those few sums are joined to the
-# buyers' kinds and grouped in every set, where a distinct count needs a sort.
-LEGS = text(
+# The additive figures: at most one roll-up row per cooperative and month.
+ROLLUP = text(
     _COOPS
     + """,
-per_buyer AS (
-    SELECT l.supplier_organization_id AS coop,
-           date_trunc('month', l.delivered_at AT TIME ZONE c.time_zone)::date AS month,
-           l.buyer_organization_id AS buyer, l.kind,
-           sum(coalesce(l.delivered_quantity, l.quantity) * l.unit_price) AS value
-    FROM order_legs l
-    JOIN coops c ON c.id = l.supplier_organization_id
-    WHERE l.status = 'delivered' AND l.delivered_at >= :lo AND l.delivered_at < :hi
-    GROUP BY 1, 2, 3, 4
-),
 scoped AS (
-    SELECT p.*, b.kind AS buyer_kind, p.month >= :start AS in_period
-    FROM per_buyer p JOIN organizations b ON b.id = p.buyer
-    WHERE p.month BETWEEN :first AND :last
+    SELECT r.*, r.cooperative_id AS coop, r.month >= :start AS in_period
+    FROM (
+        SELECT * FROM report_monthly_rollup
+        UNION ALL SELECT * FROM report_monthly_rollup_pending
+    ) r JOIN coops c ON c.id = r.cooperative_id
+    WHERE r.month BETWEEN :first AND :last
 )
 """
     + _HEAD
-    + """,
-    coalesce(sum(value), 0) AS turnover,
-    coalesce(sum(value) FILTER (WHERE kind <> 'consignment' AND buyer_kind = 'kitchen'), 0)
-        AS to_kitchens,
-    coalesce(sum(value) FILTER (WHERE kind <> 'consignment' AND buyer_kind = 'food_stall'), 0)
-        AS to_stalls,
-    coalesce(sum(value) FILTER (WHERE kind <> 'consignment' AND buyer_kind = 'government'), 0)
-        AS to_government,
-    coalesce(sum(value) FILTER (WHERE kind <> 'consignment'
-        AND buyer_kind NOT IN ('kitchen', 'food_stall', 'government')), 0) AS to_others,
-    coalesce(sum(value) FILTER (WHERE kind = 'consignment'), 0) AS consignment_sales,
-    count(DISTINCT buyer) AS buyers
-FROM scoped"""
+    + ",\n"
+    + ",\n".join(f"    coalesce(sum({name}), 0) AS {name}" for name in ROLLED_UP)
+    + "\nFROM scoped"
     + _GROUPS
 )
 
-# What the UMKM consignors earned: each consignment sale net of the commission, in the
-# month it sold; and how much of the consigned supply came from the cooperative's city.
-CONSIGNMENT = text(
-    _COOPS
-    + """,
-per_consignor AS (
-    SELECT s.cooperative_id AS coop,
-           date_trunc('month', s.sold_at AT TIME ZONE c.time_zone)::date AS month,
-           s.consignor_id, c.city,
-           sum(s.gross_amount) AS gross, sum(s.commission_amount) AS commission
-    FROM consignment_sales s
-    JOIN coops c ON c.id = s.cooperative_id
-    WHERE s.sold_at >= :lo AND s.sold_at < :hi
-    GROUP BY 1, 2, 3, 4
-),
+
+def _distinct(table: str, party: str, count: str, figure: str) -> TextClause:
+    """Distinct parties (buyers, consignors) of each group, from the (cooperative, month,
+    party) sets: a party counts once in a total however many months it appears in."""
+    return text(
+        _COOPS
+        + f""",
 scoped AS (
-    SELECT p.*, left(u.region_code, 5) = p.city AS local, p.month >= :start AS in_period
-    FROM per_consignor p JOIN organizations u ON u.id = p.consignor_id
-    WHERE p.month BETWEEN :first AND :last
+    SELECT p.cooperative_id AS coop, p.month, p.{party} AS party,
+           p.month >= :start AS in_period
+    FROM (
+        SELECT cooperative_id, month, {party}, sum({count}) AS {count}
+        FROM (SELECT * FROM {table} UNION ALL SELECT * FROM {table}_pending) both_kinds
+        WHERE month BETWEEN :first AND :last
+        GROUP BY cooperative_id, month, {party}
+    ) p JOIN coops c ON c.id = p.cooperative_id
+    WHERE p.{count} > 0
 )
 """
-    + _HEAD
-    + """,
-    count(DISTINCT consignor_id) AS consignors,
-    coalesce(sum(gross - commission), 0) AS consignor_earnings,
-    coalesce(sum(gross), 0) AS consigned_supply,
-    coalesce(sum(gross) FILTER (WHERE local), 0) AS local_consigned_supply
-FROM scoped"""
-    + _GROUPS
-)
+        + _HEAD
+        + f",\n    count(DISTINCT party) AS {figure}\nFROM scoped"
+        + _GROUPS
+    )
 
-# Purchases from Bulog: each closed lot's purchase order, in the month it was placed.
-BULOG = text(
-    _COOPS
-    + """,
-facts AS (
-    SELECT p.cooperative_organization_id AS coop,
-           date_trunc('month', p.created_at AT TIME ZONE c.time_zone)::date AS month,
-           p.total, left(b.region_code, 5) = c.city AS local
-    FROM bulog_purchase_orders p
-    JOIN coops c ON c.id = p.cooperative_organization_id
-    JOIN organizations b ON b.id = p.bulog_organization_id
-    WHERE p.created_at >= :lo AND p.created_at < :hi
-),
-scoped AS (SELECT *, month >= :start AS in_period FROM facts WHERE month BETWEEN :first AND :last)
-"""
-    + _HEAD
-    + """,
-    coalesce(sum(total), 0) AS bulog_purchases,
-    coalesce(sum(total) FILTER (WHERE local), 0) AS local_bulog_purchases
-FROM scoped"""
-    + _GROUPS
-)
 
-# Inter-city trade: shipments of the cooperative's allotments and the levy they carried.
-TRADE = text(
-    _COOPS
-    + """,
-facts AS (
-    SELECT a.supplier_organization_id AS coop,
-           date_trunc('month', t.created_at AT TIME ZONE c.time_zone)::date AS month,
-           t.quantity, t.amount, t.levy_amount
-    FROM trade_shipments t
-    JOIN trade_allotments a ON a.id = t.allotment_id
-    JOIN coops c ON c.id = a.supplier_organization_id
-    WHERE t.created_at >= :lo AND t.created_at < :hi
-),
-scoped AS (SELECT *, month >= :start AS in_period FROM facts WHERE month BETWEEN :first AND :last)
-"""
-    + _HEAD
-    + """,
-    coalesce(sum(quantity), 0) AS trade_quantity,
-    coalesce(sum(amount), 0) AS trade_amount,
-    coalesce(sum(levy_amount), 0) AS trade_levy
-FROM scoped"""
-    + _GROUPS
-)
+BUYERS = _distinct("report_monthly_buyers", "buyer_id", "legs", "buyers")
+CONSIGNORS = _distinct("report_monthly_consignors", "consignor_id", "sales", "consignors")
 
 COOPERATIVES = text(
     _COOPS
@@ -164,7 +104,7 @@ SELECT o.id, o.name, o.region_code FROM organizations o JOIN coops c ON c.id = o
 ORDER BY o.region_code, o.name, o.id"""
 )
 
-SOURCES = (LEGS, CONSIGNMENT, BULOG, TRADE)
+SOURCES = (ROLLUP, BUYERS, CONSIGNORS)
 
 
 class FiguresRepository:
@@ -187,14 +127,9 @@ class FiguresRepository:
     ) -> list[dict[str, Any]]:
         """Every source's grouped rows, months `first`..`last` (`start` on is the period
         asked for, before it the year before), as plain dicts."""
-        lo = dt.datetime.combine(first, dt.time(), dt.UTC) - dt.timedelta(days=1)
-        after = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
-        hi = dt.datetime.combine(after, dt.time(), dt.UTC) + dt.timedelta(days=1)
         params = {
             "prefix": prefix,
             "coop": coop,
-            "lo": lo,
-            "hi": hi,
             "first": first,
             "last": last,
             "start": start,
@@ -204,3 +139,14 @@ class FiguresRepository:
             result = await self.session.execute(statement, params)
             found.extend(dict(row._mapping) for row in result)
         return found
+
+    async def fold(self) -> int:
+        """Sum the committed writers' pending rows into the folded ones (how many folded
+        rows they touched); the figures stay as they were."""
+        return int(await self.session.scalar(text("SELECT report_rollup_fold()")) or 0)
+
+    async def rebuild(self, cooperatives: list[uuid.UUID]) -> None:
+        """Replace these cooperatives' roll-up by what their sources hold now."""
+        await self.session.execute(
+            text("SELECT report_rollup_rebuild(CAST(:coops AS uuid[]))"), {"coops": cooperatives}
+        )

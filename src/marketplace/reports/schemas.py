@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from marketplace.reports.domain import MAX_TARGET_BPS, REGION_PREFIX
+from marketplace.reports.domain.members import MAX_MEMBERS
 
 RegionPrefix = Annotated[
     str,
@@ -39,3 +40,15 @@ class OversightUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     region_prefix: RegionPrefix | None = None
     turnover_target_bps: TargetBps | None = None
     members_target_bps: TargetBps | None = None
+
+
+class MemberCountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    members: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=MAX_MEMBERS,
+            examples=[412],
+            description="Members in the cooperative's register in that month",
+        ),
+    ]

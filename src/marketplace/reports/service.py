@@ -7,7 +7,7 @@ import uuid
 
 import msgspec
 
-from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal
+from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.reports.domain import (
     DEFAULT_MEMBERS_TARGET_BPS,
@@ -19,11 +19,13 @@ from marketplace.reports.domain import (
     OversightNotFound,
     add_months,
     month_range,
+    parse_month,
 )
 from marketplace.reports.domain.figures import CooperativeFigures, assemble, month_label
+from marketplace.reports.domain.members import check_month
 from marketplace.reports.figures_repository import FiguresRepository
 from marketplace.reports.models import Oversight
-from marketplace.reports.repository import OversightRepository
+from marketplace.reports.repository import MemberCountRepository, OversightRepository
 
 
 class OversightRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +48,12 @@ class CooperativeReport(msgspec.Struct, frozen=True, kw_only=True):
     total: CooperativeFigures
 
 
+class MemberCountRecord(msgspec.Struct, frozen=True, kw_only=True):
+    cooperative_id: uuid.UUID
+    month: str
+    members: int
+
+
 def _record(o: Oversight) -> OversightRecord:
     return msgspec.convert(o, OversightRecord, from_attributes=True)
 
@@ -54,6 +62,7 @@ class ReportService:
     def __init__(self, uow: UnitOfWork) -> None:
         self.oversights = OversightRepository(uow.session)
         self.figures = FiguresRepository(uow.session)
+        self.members = MemberCountRepository(uow.session)
         self.directory = OrganizationDirectory(uow)
 
     # --- oversight ----------------------------------------------------------------------
@@ -103,6 +112,11 @@ class ReportService:
             raise OversightNotFound("This office oversees no region.", office_id=str(office_id))
         return oversight
 
+    async def fold_rollup(self) -> int:
+        """Writers' committed roll-up changes summed into the folded rows (the worker's
+        job); the report's figures are the same before and after."""
+        return await self.figures.fold()
+
     async def oversees(self, office_id: uuid.UUID) -> bool:
         """Whether the organization is a city office with an oversight grant (where its
         people land after signing in)."""
@@ -134,6 +148,26 @@ class ReportService:
         oversight = await self._grant_of(principal, office_id)
         principal.require_platform_admin()
         await self.oversights.delete(oversight)
+
+    # --- members ------------------------------------------------------------------------
+
+    async def record_members(
+        self, principal: Principal, cooperative_id: uuid.UUID, month: str, members: int
+    ) -> MemberCountRecord:
+        """A cooperative's (administrator's, or the platform's) count of its members in a
+        month of its calendar, this one or before; another's cooperative is not found."""
+        if not (principal.is_platform or principal.organization_id == cooperative_id):
+            raise CooperativeNotFound("No such cooperative.", cooperative_id=str(cooperative_id))
+        cooperative = await self.directory.get(cooperative_id)
+        if cooperative is None or cooperative.kind is not OrganizationKind.COOPERATIVE:
+            raise CooperativeNotFound("No such cooperative.", cooperative_id=str(cooperative_id))
+        principal.require_role(Role.ADMIN)
+        first_day = parse_month(month)
+        check_month(first_day, cooperative.today().replace(day=1))
+        await self.members.record(cooperative_id, first_day, members)
+        return MemberCountRecord(
+            cooperative_id=cooperative_id, month=month_label(first_day), members=members
+        )
 
     # --- the report ---------------------------------------------------------------------
 
@@ -175,8 +209,18 @@ class ReportService:
         rows = await self.figures.grouped(
             prefix, cooperative_id, add_months(months[0], -12), months[0], months[-1]
         )
+        counts = await self.members.counts_at(
+            [c for c, _n, _r in coops], add_months(months[0], -12), months[-1]
+        )
         per_coop, total = assemble(
-            rows, months, coops, turnover_bps, total_name="", total_region=prefix or ""
+            rows,
+            months,
+            coops,
+            turnover_bps,
+            total_name="",
+            total_region=prefix or "",
+            members=counts,
+            members_target_bps=members_bps,
         )
         return CooperativeReport(
             office_id=office_id,

@@ -54,6 +54,7 @@ def template_engine() -> JinjaTemplateEngine:
         environment.getattr(product, "name"), environment.getattr(product, "unit_label")
     )
     environment.filters["long_date"] = lambda day: formats.long_date(day, i18n.current_language())
+    environment.filters["percent"] = lambda bps: formats.percent(bps, i18n.current_language())
     return JinjaTemplateEngine.from_environment(environment)
 
 

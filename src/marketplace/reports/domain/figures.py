@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from marketplace.reports.domain import add_months, attainment_bps, growth_bps, share_bps, target_of
+from marketplace.reports.domain.members import Counts, Members, month_members
 
 SUMS = (
     "turnover", "to_kitchens", "to_stalls", "to_government", "to_others",
@@ -48,6 +49,7 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
 class MonthFigures(msgspec.Struct, frozen=True, kw_only=True):
     month: str
     figures: Figures
+    members: Members
 
 
 class CooperativeFigures(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +58,8 @@ class CooperativeFigures(msgspec.Struct, frozen=True, kw_only=True):
     region_code: str
     months: list[MonthFigures]
     total: Figures
+    members: Members
+    """At the period's last month, against a year before it."""
 
 
 def month_label(month: dt.date) -> str:
@@ -108,14 +112,22 @@ def assemble(
     *,
     total_name: str = "",
     total_region: str = "",
+    members: Counts | None = None,
+    members_target_bps: int = 0,
 ) -> tuple[list[CooperativeFigures], CooperativeFigures]:
+    """`members`: each cooperative's count at each month (and twelve before), if known."""
     sums = sums_by_key(rows)
+    counts = members or {}
+    everyone = [c for c, _n, _r in cooperatives]
 
     def of(coop: uuid.UUID | None, name: str, region: str) -> CooperativeFigures:
         before = [sums.get((coop, add_months(m, -12)), _ZERO)["turnover"] for m in months]
+        whose = everyone if coop is None else [coop]
         per_month = [
             MonthFigures(
-                month=month_label(m), figures=figures(sums.get((coop, m), _ZERO), b, target_bps)
+                month=month_label(m),
+                figures=figures(sums.get((coop, m), _ZERO), b, target_bps),
+                members=month_members(counts, whose, m, members_target_bps),
             )
             for m, b in zip(months, before, strict=True)
         ]
@@ -123,7 +135,12 @@ def assemble(
         # longer than a year overlaps its own year before).
         total = figures(sums.get((coop, True), _ZERO), sum(before), target_bps)
         return CooperativeFigures(
-            cooperative_id=coop, name=name, region_code=region, months=per_month, total=total
+            cooperative_id=coop,
+            name=name,
+            region_code=region,
+            months=per_month,
+            total=total,
+            members=per_month[-1].members,
         )
 
     return [of(c, n, r) for c, n, r in cooperatives], of(None, total_name, total_region)

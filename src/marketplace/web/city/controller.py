@@ -2,7 +2,8 @@
 
 Months are `?from=YYYY-MM&to=YYYY-MM` (default: the twelve months to this one, in the
 office's calendar). An office without oversight, or a person of a kitchen, gets the
-not-found page; bad months the problem page (422).
+not-found page; bad months the problem page (422). A cooperative's administrator records
+its member count of a month here (`POST /kota/anggota`).
 """
 
 from __future__ import annotations
@@ -10,17 +11,26 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from urllib.parse import urlencode
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, post
 from litestar.response import Redirect
 
 from marketplace import clock
+from marketplace.accounts import OrganizationKind, Role
 from marketplace.dependencies import UoW
-from marketplace.errors import NotFound, PermissionDenied
-from marketplace.reports import CooperativeReport, Figures, ReportService
+from marketplace.errors import DomainError, NotFound, PermissionDenied
+from marketplace.reports import MAX_MEMBERS, CooperativeReport, Figures, ReportService
 from marketplace.reports.domain import add_months
 from marketplace.web.city import charts
-from marketplace.web.controller import PageRequest, SignedIn, not_found_page, signed_in
+from marketplace.web.clerk.forms import refusal_text, whole_number
+from marketplace.web.controller import (
+    PageRequest,
+    SignedIn,
+    field_of,
+    not_found_page,
+    signed_in,
+)
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.pages import render
 
@@ -57,22 +67,85 @@ def cell(figures: Figures, column: str) -> int | None:
     return value
 
 
+LABEL = "{:04d}-{:02d}"
+
+
+def this_month(acting: SignedIn) -> str:
+    this = clock.today_in(acting.membership.time_zone)
+    return LABEL.format(this.year, this.month)
+
+
+def records_members(acting: SignedIn) -> bool:
+    """A cooperative's administrator keeps its member count."""
+    principal = acting.principal
+    return principal.organization_kind is OrganizationKind.COOPERATIVE and (
+        principal.role is Role.ADMIN
+    )
+
+
+def members_refusal(refusal: DomainError) -> str:
+    if refusal.code == "reports.member_count_in_future":
+        return _("Record the count of this month or a month before it.")
+    if refusal.code == "reports.invalid_month_range":
+        return _("Choose the month of the count.")
+    return refusal_text(refusal)
+
+
 async def _report(
-    request: PageRequest, uow: UoW
+    request: PageRequest, uow: UoW, acting: SignedIn | None = None
 ) -> tuple[SignedIn, CooperativeReport] | Response[Any]:
-    acting = await signed_in(request, uow)
-    if isinstance(acting, Redirect):
-        return acting
+    if acting is None:
+        found = await signed_in(request, uow)
+        if isinstance(found, Redirect):
+            return found
+        acting = found
     this = clock.today_in(acting.membership.time_zone).replace(day=1)
-    label = "{:04d}-{:02d}"
-    last = request.query_params.get("to") or label.format(this.year, this.month)
+    last = request.query_params.get("to") or LABEL.format(this.year, this.month)
     start = add_months(this, 1 - MONTHS_SHOWN)
-    first = request.query_params.get("from") or label.format(start.year, start.month)
+    first = request.query_params.get("from") or LABEL.format(start.year, start.month)
     try:
         report = await ReportService(uow).cooperatives_report(acting.principal, first, last)
     except (NotFound, PermissionDenied):
         return not_found_page(request)
     return acting, report
+
+
+async def _dashboard(
+    request: PageRequest,
+    uow: UoW,
+    acting: SignedIn | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response[Any]:
+    found = await _report(request, uow, acting)
+    if isinstance(found, Response):
+        return found
+    acting, report = found
+    monthly = [m.figures.turnover for m in report.total.months]
+    points = charts.line(monthly, report.months)
+    names = [c.name for c in report.cooperatives]
+    bars = charts.bars([c.total.turnover for c in report.cooperatives], names)
+    return render(
+        request,
+        "city/dashboard.html",
+        status=status,
+        membership=acting.membership,
+        report=report,
+        points=points,
+        polyline=charts.polyline(points),
+        bars=bars,
+        bars_height=charts.bars_height(len(bars)),
+        chart=charts,
+        columns=COLUMNS,
+        headings=headings(),
+        cell=cell,
+        query=request.url.query,
+        records_members=records_members(acting),
+        errors=errors or {},
+        values=values or {"count_month": this_month(acting), "member_count": ""},
+    )
 
 
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response[bytes]:
@@ -96,28 +169,36 @@ class CityController(Controller):
 
     @get("/")
     async def dashboard(self, request: PageRequest, uow: UoW) -> Response[Any]:
-        found = await _report(request, uow)
-        if isinstance(found, Response):
-            return found
-        acting, report = found
-        monthly = [m.figures.turnover for m in report.total.months]
-        points = charts.line(monthly, report.months)
-        names = [c.name for c in report.cooperatives]
-        bars = charts.bars([c.total.turnover for c in report.cooperatives], names)
-        return render(
-            request,
-            "city/dashboard.html",
-            membership=acting.membership,
-            report=report,
-            points=points,
-            polyline=charts.polyline(points),
-            bars=bars,
-            bars_height=charts.bars_height(len(bars)),
-            chart=charts,
-            columns=COLUMNS,
-            headings=headings(),
-            cell=cell,
-            query=request.url.query,
+        return await _dashboard(request, uow)
+
+    @post("/anggota", status_code=303)
+    async def record_members(self, request: PageRequest, uow: UoW) -> Response[Any]:
+        acting = await signed_in(request, uow)
+        if isinstance(acting, Redirect):
+            return acting
+        if not records_members(acting):
+            return not_found_page(request)
+        form = await request.form()
+        names = ("count_month", "member_count")
+        values = {name: field_of(form, name).strip()[:20] for name in names}
+        members = whole_number(values["member_count"], low=0, high=MAX_MEMBERS)
+        if members is None:
+            errors = {"member_count": _("Write the number of members, from 0 to 10.000.000.")}
+            return await _dashboard(request, uow, acting, errors=errors, values=values, status=422)
+        try:
+            await ReportService(uow).record_members(
+                acting.principal, acting.principal.organization_id, values["count_month"], members
+            )
+        except DomainError as refusal:
+            await uow.rollback()
+            field = "count_month" if refusal.code.startswith("reports.") else "member_count"
+            errors = {field: members_refusal(refusal)}
+            return await _dashboard(
+                request, uow, acting, errors=errors, values=values, status=refusal.status
+            )
+        await uow.commit()
+        return Redirect(
+            f"/kota?{urlencode({'saved': values['count_month']})}#members", status_code=303
         )
 
     @get("/bulan.csv")
