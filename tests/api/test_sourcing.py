@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.db import unit_of_work
 from marketplace.ledger import AccountPurpose, LedgerService
 from marketplace.outbox import OutboxEvent
+from marketplace.reports.domain.figures import sums_by_key
+from marketplace.reports.figures_repository import FiguresRepository
 from tests.builders.catalog import Product, new_oil_product, new_product
 from tests.builders.legacy import LegacyKeys
 from tests.support import Actor, Actors, assert_problem
@@ -635,3 +637,35 @@ async def test_strangers_get_404_in_every_role_and_401_without_a_key(
                 )
         assert_problem(await client.request(method, url, json=json_body), 401)
     assert leaks == []
+
+
+async def test_goods_received_on_a_purchase_order_are_the_cooperatives_sales_to_government(
+    client: AsyncTestClient[Litestar],
+    world: SourcingWorld,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The city report counts what the office received, at the order's pre-VAT prices, in
+    the month it was received: turnover and sales to government, the office a buyer."""
+    office, a = world.office, world.coops[0]
+    rfq = await publish(client, office, rfq_body([(world.rice.id, 40)]))
+    assert (await quote(client, a, rfq["id"], quote_body([50_000]))).status_code == 201
+    await close_quotes(session_factory, rfq["id"])
+    po = (await award(client, office, rfq["id"])).json()
+    url = f"/v1/procurement/purchase-orders/{po['id']}/receipts"
+    for quantity in (25, 10):
+        received = await client.post(
+            url,
+            json={"lines": [{"line_no": 1, "quantity": quantity}], "received_on": DELIVERY},
+            headers=office.headers,
+        )
+        assert received.status_code == 201, received.text
+    month = dt.date.fromisoformat(DELIVERY).replace(day=1)
+    async with session_factory() as session:
+        rows = await FiguresRepository(session).grouped(
+            None, a.organization_id, month, month, month
+        )
+    figures = sums_by_key(rows)[(a.organization_id, month)]
+    assert figures["turnover"] == 35 * 50_000
+    assert figures["to_government"] == 35 * 50_000
+    assert figures["to_kitchens"] == 0
+    assert figures["buyers"] == 1  # the office, once however many receipts

@@ -83,6 +83,24 @@ LEG_SUMS = {
     "consignment_sales": "sum(value) FILTER (WHERE kind = 'consignment')",
 }
 
+# A goods receipt (BAST) of a government purchase order the cooperative won: what was
+# received at the order's pre-VAT unit prices, in the month received (`received_on` is
+# already the receiving office's date), a sale to government like a delivered leg.
+RECEIPT_FACTS = """
+    SELECT po.supplier_organization_id AS coop,
+           date_trunc('month', ch.received_on)::date AS month,
+           po.buyer_organization_id AS party, ch.sign,
+           ch.sign * (
+               SELECT coalesce(sum((r ->> 'quantity')::bigint * (l ->> 'unit_price')::bigint), 0)
+               FROM jsonb_array_elements(ch.lines) r
+               JOIN jsonb_array_elements(po.lines) l ON l -> 'line_no' = r -> 'line_no'
+           ) AS value
+      FROM changes ch
+      JOIN sourcing_purchase_orders po ON po.id = ch.purchase_order_id
+      JOIN organizations s ON s.id = po.supplier_organization_id AND s.kind = 'cooperative'
+     WHERE {scope}"""
+RECEIPT_SUMS = {"turnover": "sum(value)", "to_government": "sum(value)"}
+
 # A consignment sale: what the consignor earned (net of commission) in the month it sold,
 # and the consigned supply, local when the consignor is of the cooperative's city.
 SALE_FACTS = f"""
@@ -233,6 +251,15 @@ SOURCES = (
         ("report_monthly_buyers", "buyer_id", "legs"),
         "t.supplier_organization_id = ANY(coops)",
         "status = 'delivered'",
+    ),
+    Source(
+        "sourcing_goods_receipts",
+        "purchase_order_id, received_on, lines",
+        RECEIPT_FACTS,
+        RECEIPT_SUMS,
+        ("report_monthly_buyers", "buyer_id", "legs"),
+        "t.purchase_order_id IN "
+        "(SELECT id FROM sourcing_purchase_orders WHERE supplier_organization_id = ANY(coops))",
     ),
     Source(
         "consignment_sales",
