@@ -4,9 +4,7 @@ hourly sweep, registered with the worker on its real schedule)."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import itertools
 import uuid
 from typing import Any
 
@@ -23,6 +21,7 @@ from marketplace.worker import WorkerSettings, sweep_idempotency
 from tests.api.test_orders import TOMORROW
 from tests.builders import orders
 from tests.builders.catalog import new_listing, new_product, product_body
+from tests.builders.worker import gaps_between_runs
 from tests.support import Actors, assert_problem
 
 
@@ -102,18 +101,9 @@ def sweep_cron() -> CronJob:
 
 
 def test_the_idempotency_sweep_runs_every_hour() -> None:
-    job = copy.copy(sweep_cron())
+    job = sweep_cron()
     assert job.name == idempotency.SWEEP_JOB
-    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
-    runs = []
-    for _ in range(30):
-        job.calculate_next(at)
-        assert job.next_run is not None
-        runs.append(job.next_run)
-        at = job.next_run
-    assert {later - earlier for earlier, later in itertools.pairwise(runs)} == {
-        dt.timedelta(hours=1)
-    }
+    assert gaps_between_runs(job, 30) == {dt.timedelta(hours=1)}
 
 
 def test_the_ttl_is_a_setting() -> None:

@@ -3,9 +3,7 @@ and every hour, on the cron list a new worker process gets."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import itertools
 import uuid
 
 from arq.connections import RedisSettings
@@ -15,6 +13,7 @@ from sqlalchemy import select
 from marketplace.accounts import tasks as accounts_tasks
 from marketplace.accounts.models import SignInFailure, WebSession
 from marketplace.worker import WorkerSettings
+from tests.builders.worker import gaps_between_runs
 from tests.test_standing_orders_job import OwnDatabase, own, run_worker_until, worker_redis
 
 __all__ = ["own", "worker_redis"]
@@ -24,17 +23,7 @@ def test_the_sweep_runs_at_start_and_every_hour() -> None:
     [job] = [c for c in WorkerSettings.cron_jobs if c.name == accounts_tasks.SWEEP_JOB]
     assert job.coroutine is accounts_tasks.sweep_page_sessions
     assert job.run_at_startup
-    job = copy.copy(job)
-    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
-    runs = []
-    for _ in range(24):
-        job.calculate_next(at)
-        assert job.next_run is not None
-        runs.append(job.next_run)
-        at = job.next_run
-    assert {later - earlier for earlier, later in itertools.pairwise(runs)} == {
-        dt.timedelta(hours=1)
-    }
+    assert gaps_between_runs(job, 24) == {dt.timedelta(hours=1)}
 
 
 async def test_a_started_worker_sweeps_what_has_expired_and_keeps_the_rest(

@@ -17,7 +17,6 @@ import copy
 import datetime as dt
 import importlib
 import inspect
-import itertools
 import pkgutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +41,7 @@ from marketplace.orders import tasks as orders_tasks
 from marketplace.orders.standing import StandingOrderService
 from marketplace.settings import Settings
 from marketplace.worker import WorkerSettings
+from tests.builders.worker import gaps_between_runs
 from tests.catalog import create_listing, create_product
 from tests.support import Actor, Actors, ServiceUrls, local_today
 from tests.test_consignment_migration import dsn
@@ -58,18 +58,10 @@ def schedule_cron() -> CronJob:
 
 
 def test_the_schedule_runs_at_start_and_every_hour() -> None:
-    job = copy.copy(schedule_cron())
+    job = schedule_cron()
     assert job.name == orders_tasks.SCHEDULE_JOB
     assert job.run_at_startup  # a restarted worker catches up at once
-    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
-    runs = []
-    for _ in range(48):
-        job.calculate_next(at)
-        assert job.next_run is not None
-        runs.append(job.next_run)
-        at = job.next_run
-    gaps = {later - earlier for earlier, later in itertools.pairwise(runs)}
-    assert gaps == {dt.timedelta(hours=1)}
+    assert gaps_between_runs(job, 48) == {dt.timedelta(hours=1)}
 
 
 def test_every_job_a_tasks_module_defines_is_registered_with_the_worker() -> None:

@@ -6,9 +6,7 @@ never wait on each other, and the worker's fold changes no figure."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime as dt
-import itertools
 import uuid
 from typing import Any
 
@@ -27,6 +25,7 @@ from tests.builders.catalog import new_listing
 from tests.builders.documents import deliver, ship
 from tests.builders.live_figures import live_grouped
 from tests.builders.reports import TOMORROW, City, city, known_month
+from tests.builders.worker import gaps_between_runs
 from tests.support import Actors
 
 FIRST, LAST = dt.date(2025, 1, 1), dt.date(2026, 12, 1)
@@ -245,14 +244,4 @@ def test_the_fold_runs_at_start_and_every_ten_seconds() -> None:
     [job] = [c for c in WorkerSettings.cron_jobs if c.name == reports_tasks.FOLD_ROLLUP_JOB]
     assert job.coroutine is reports_tasks.fold_rollup
     assert job.run_at_startup
-    job = copy.copy(job)
-    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
-    runs = []
-    for _ in range(12):
-        job.calculate_next(at)
-        assert job.next_run is not None
-        runs.append(job.next_run)
-        at = job.next_run
-    assert {later - earlier for earlier, later in itertools.pairwise(runs)} == {
-        dt.timedelta(seconds=10)
-    }
+    assert gaps_between_runs(job, 12) == {dt.timedelta(seconds=10)}

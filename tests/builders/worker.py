@@ -3,9 +3,13 @@ is queued and returns."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import itertools
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.cron import CronJob
 from arq.worker import Worker
 
 from marketplace import outbox
@@ -37,3 +41,17 @@ async def run_worker_burst(
         await worker.async_run()
     finally:
         await worker.close()
+
+
+def gaps_between_runs(job: CronJob, runs: int) -> set[dt.timedelta]:
+    """The gaps between `runs` consecutive runs of a cron job of the worker's real list
+    (a copy: the list a new worker process gets stays as it is), from a fixed Monday."""
+    job = copy.copy(job)
+    at = dt.datetime(2026, 12, 7, 0, 0, tzinfo=dt.UTC)
+    times = []
+    for _ in range(runs):
+        job.calculate_next(at)
+        assert job.next_run is not None
+        times.append(job.next_run)
+        at = job.next_run
+    return {later - earlier for earlier, later in itertools.pairwise(times)}
