@@ -9,11 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketplace import problem_catalogue
 from marketplace.errors import DomainError
+from marketplace.web import i18n
 from marketplace.web.formats import rupiah
 from marketplace.web.i18n import gettext_ as _
 
 WHOLE_ORDER = 0
+
+
+def reason_of(code: str | None, detail: str | None) -> str:
+    """Why a service refused, in the page's language, for a refusal no page has its own
+    sentence for. A service's detail is English: in Indonesian the problem catalogue's
+    translation of that detail where it has one, else the code's Indonesian title (the
+    same words the API answers with `Accept-Language: id`)."""
+    known = problem_catalogue.entry(code) if code else None
+    if known is None:
+        return detail or code or "?"
+    if i18n.current_language() == "id":
+        translated = known.details.get(detail) if detail else None
+        return translated or known.title_id
+    return detail or known.title
+
+
+def refusal_reason(refusal: DomainError) -> str:
+    return reason_of(refusal.code, refusal.detail)
 
 
 def _kg(grams: Any) -> str:
@@ -80,5 +100,7 @@ def sentences(refusal: DomainError) -> dict[int, list[str]]:
     elif refusal.code == "orders.not_cancellable":
         said[WHOLE_ORDER] = [_("Only an order with nothing shipped yet can be cancelled.")]
     else:
-        said[WHOLE_ORDER] = [_("The order could not be placed: %(why)s") % {"why": refusal.detail}]
+        said[WHOLE_ORDER] = [
+            _("The order could not be placed: %(why)s") % {"why": refusal_reason(refusal)}
+        ]
     return said

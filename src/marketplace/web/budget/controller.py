@@ -31,6 +31,7 @@ from marketplace.web.controller import (
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.names import category_label
 from marketplace.web.pages import render
+from marketplace.web.refusals import refusal_reason
 
 LISTED_PERIODS = 20
 OPERATING_DAYS = 10
@@ -165,7 +166,7 @@ def _budget_refusal(refusal: DomainError) -> str:
         return _("Your role may not create budget periods. Ask your administrator.")
     if refusal.code == "orders.budget_period_overlaps":
         return _("This period overlaps another budget period of the kitchen.")
-    return _("The budget period could not be created: %(why)s") % {"why": refusal.detail}
+    return _("The budget period could not be created: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 __all__ = ["BudgetController"]

@@ -10,6 +10,7 @@ from marketplace.errors import DomainError
 from marketplace.web import i18n
 from marketplace.web.formats import rupiah
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.refusals import refusal_reason
 
 MAX_QUANTITY = 10_000_000
 MAX_PRICE = 10_000_000_000
@@ -78,4 +79,4 @@ def refusal_text(refusal: DomainError) -> str:
         return _("Stock can't go below what is reserved for orders, or below zero.")
     if code == "listings.invalid_price_tiers":
         return _("Each tier needs a larger minimum quantity and a lower price than the one before.")
-    return _("This was refused: %(reason)s") % {"reason": refusal.detail}
+    return _("This was refused: %(reason)s") % {"reason": refusal_reason(refusal)}

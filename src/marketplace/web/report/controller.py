@@ -33,6 +33,7 @@ from marketplace.orders import MIN_SUPPLIERS, BudgetService
 from marketplace.web.controller import PageRequest, SignedIn, not_found_page, signed_in
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.pages import render
+from marketplace.web.refusals import refusal_reason
 
 FORTNIGHT_DAYS = 14
 LISTED_PERIODS = 6
@@ -138,7 +139,7 @@ class ReportController(Controller):
             errors["sampai"] = (
                 _("Choose a last day on or after the first, at most 31 days on.")
                 if refusal.code == "orders.invalid_report_range"
-                else refusal.detail
+                else refusal_reason(refusal)
             )
         try:
             periods = await BudgetService(uow).periods(

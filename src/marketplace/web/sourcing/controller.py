@@ -44,6 +44,7 @@ from marketplace.web.controller import (
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.once import run_once
 from marketplace.web.pages import render
+from marketplace.web.refusals import refusal_reason
 from marketplace.web.sourcing.rfq_form import (
     ITEM_ROWS,
     TEXT_FIELDS,
@@ -319,7 +320,7 @@ def _award_refusal(refusal: DomainError) -> str:
         return _("No compliant quote was received: nothing can be awarded.")
     if refusal.code == "procurement.rfq_already_awarded":
         return _("This request is already awarded.")
-    return _("The award could not be made: %(why)s") % {"why": refusal.detail}
+    return _("The award could not be made: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 __all__ = ["SourcingPagesController", "rfq_page", "rfq_status_label"]

@@ -18,6 +18,7 @@ import msgspec
 from marketplace.errors import DomainError
 from marketplace.procurement import RfqCreate
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.refusals import refusal_reason
 
 ITEM_ROWS = 5
 TEXT_FIELDS = ("title", "delivery_date", "region_code", "address", "budget_code", "deadline")
@@ -110,7 +111,9 @@ def rfq_refusal(refusal: DomainError) -> dict[str, str]:
         return {"delivery_date": _("Delivery can't be required before quotes close.")}
     if "deadline" in refusal.extra:
         return {"deadline": _("The quote deadline must be in the future.")}
-    return {"title": _("The request could not be published: %(why)s") % {"why": refusal.detail}}
+    return {
+        "title": _("The request could not be published: %(why)s") % {"why": refusal_reason(refusal)}
+    }
 
 
 __all__ = ["ITEM_ROWS", "TEXT_FIELDS", "item_fields", "read_rfq_form", "rfq_refusal"]

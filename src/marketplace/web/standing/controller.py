@@ -37,6 +37,7 @@ from marketplace.web.kitchen.controller import order_page
 from marketplace.web.names import weekday_label, weekday_short
 from marketplace.web.once import run_once
 from marketplace.web.pages import render
+from marketplace.web.refusals import reason_of, refusal_reason
 
 WEEKDAYS = ("1", "2", "3", "4", "5", "6", "7")
 MAX_QUANTITY = 100_000
@@ -51,13 +52,13 @@ def run_reason(code: str | None, detail: str | None) -> str:
         "orders.delivery_in_past": _("The delivery date had passed."),
         "orders.programme_restricted": _("A programme rule refused a line."),
     }
-    return reasons.get(code or "", _("Not placed: %(why)s") % {"why": detail or code or "?"})
+    return reasons.get(code or "", _("Not placed: %(why)s") % {"why": reason_of(code, detail)})
 
 
 def _refused(refusal: DomainError) -> str:
     if refusal.code == "auth.forbidden":
         return _("Your role may not change standing orders. Ask your administrator.")
-    return _("The standing order could not be saved: %(why)s") % {"why": refusal.detail}
+    return _("The standing order could not be saved: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 def products_of(weekdays: dict[str, list[dict[str, Any]]]) -> list[str]:

@@ -39,6 +39,7 @@ from marketplace.web.controller import (
 from marketplace.web.i18n import gettext_ as _
 from marketplace.web.once import run_once
 from marketplace.web.pages import render
+from marketplace.web.refusals import refusal_reason
 
 MAX_QUANTITY = 10_000_000
 LISTED = 30
@@ -316,7 +317,7 @@ def _receipt_refusal(refusal: DomainError) -> str:
         return _("Your role may not record goods receipts.")
     if refusal.code == "procurement.receipt_exceeds_order":
         return _("More than ordered: the receipts can't add up to more than the order.")
-    return _("The goods receipt could not be recorded: %(why)s") % {"why": refusal.detail}
+    return _("The goods receipt could not be recorded: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 def _decline_refusal(refusal: DomainError) -> str:
@@ -324,7 +325,7 @@ def _decline_refusal(refusal: DomainError) -> str:
         return _("Your role may not decline purchase orders.")
     if refusal.code == "state.invalid_transition":
         return _("This order can no longer be declined: delivery has begun or it is closed.")
-    return _("The order could not be declined: %(why)s") % {"why": refusal.detail}
+    return _("The order could not be declined: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 def _invoice_refusal(refusal: DomainError) -> str:
@@ -332,7 +333,7 @@ def _invoice_refusal(refusal: DomainError) -> str:
         return _("Your role may not issue the invoice.")
     if refusal.code == "procurement.nothing_received":
         return _("Nothing was received yet: record the goods receipt first.")
-    return _("The invoice could not be issued: %(why)s") % {"why": refusal.detail}
+    return _("The invoice could not be issued: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 def _payment_field(refusal: DomainError) -> str:
@@ -348,7 +349,7 @@ def _payment_refusal(refusal: DomainError) -> str:
         return _("The amount must be the invoice's net payable.")
     if refusal.code == "procurement.sp2d_reused":
         return _("This SP2D number was already recorded.")
-    return _("The payment could not be recorded: %(why)s") % {"why": refusal.detail}
+    return _("The payment could not be recorded: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 __all__ = ["PurchaseOrderPagesController"]

@@ -18,6 +18,7 @@ from marketplace.errors import DomainError, NotFound
 from marketplace.procurement import QuoteCreate, RfqService
 from marketplace.web.controller import PageRequest, field_of, not_found_page, signed_in
 from marketplace.web.i18n import gettext_ as _
+from marketplace.web.refusals import refusal_reason
 from marketplace.web.sourcing.controller import rfq_page
 
 MAX_PRICE = 1_000_000_000_000
@@ -85,7 +86,7 @@ def _quote_refusal(refusal: DomainError) -> str:
         return _("Your role may not quote. Ask your administrator.")
     if refusal.code == "procurement.rfq_not_open":
         return _("This request no longer accepts quotes.")
-    return _("The quote could not be sent: %(why)s") % {"why": refusal.detail}
+    return _("The quote could not be sent: %(why)s") % {"why": refusal_reason(refusal)}
 
 
 __all__ = ["QuotePagesController"]
