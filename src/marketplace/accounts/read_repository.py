@@ -6,22 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
+
+from marketplace.accounts.schemas import OrganizationOut
 from marketplace.read_pool import ReadPool
 
-ORGANIZATION_COLUMNS = (
-    "id",
-    "kind",
-    "name",
-    "slug",
-    "region_code",
-    "city",
-    "time_zone",
-    "npwp",
-    "nik",
-    "nib",
-    "vat_registered",
-    "created_at",
-)
+# The answer's fields, which are the table's column names.
+ORGANIZATION_COLUMNS = tuple(f.name for f in msgspec.structs.fields(OrganizationOut))
 ONE_ORGANIZATION_SQL = (
     f"SELECT {', '.join(ORGANIZATION_COLUMNS)}, version FROM organizations WHERE id = $1"
 )

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     Integer,
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from marketplace.listings.domain import SearchFilters
 from marketplace.listings.models import Listing, Product
 from marketplace.listings.repository import escape_like
+from marketplace.listings.schemas import ProductOut
 from marketplace.read_pool import ReadPool
 
 # --- the catalogue page read: Core statements cached per filter shape -------------
@@ -250,20 +252,9 @@ ONE_LISTING_SQL, _ = _driver_sql(
 
 
 # One product by id, `PRODUCT_COLUMNS` then its version: `GET /v1/products/{id}`.
-PRODUCT_COLUMNS = (
-    "id",
-    "sku",
-    "name",
-    "name_en",
-    "category",
-    "unit_code",
-    "unit_label",
-    "net_content",
-    "net_content_unit",
-    "vat_treatment",
-    "programme",
-    "bulog_supplied",
-    "created_at",
+# The answer's fields (the table's column names) but its price caps, read as JSON text.
+PRODUCT_COLUMNS = tuple(
+    f.name for f in msgspec.structs.fields(ProductOut) if f.name != "price_caps"
 )
 ONE_PRODUCT_SQL, _ = _driver_sql(
     select(

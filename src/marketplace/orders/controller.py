@@ -111,19 +111,11 @@ def read_out(read: OrderRead, *, full: bool) -> OrderOut:
     )
 
 
-_ORDER_COLUMNS = (
-    "id",
-    "buyer_organization_id",
-    "status",
-    "notes",
-    "subtotal",
-    "vat_total",
-    "levy_total",
-    "total",
-    "credited_total",
-    "budget_period_id",
-    "standing_order_id",
-    "created_at",
+# The order's own columns in its answer (the rest are built: delivery, lines, legs).
+_ORDER_COLUMNS = tuple(
+    f.name
+    for f in msgspec.structs.fields(OrderOut)
+    if f.name not in {"delivery", "lines", "legs", "currency"}
 )
 
 

@@ -21,33 +21,9 @@ import msgspec
 from marketplace.orders.schemas import LegOut, OrderLineOut
 from marketplace.read_pool import ReadPool
 
-_LEG_FIELDS = (
-    "id",
-    "order_id",
-    "line_no",
-    "kind",
-    "product_id",
-    "listing_id",
-    "contract_id",
-    "supplier_organization_id",
-    "owner_organization_id",
-    "buyer_organization_id",
-    "quantity",
-    "unit_price",
-    "subtotal",
-    "vat_amount",
-    "levy_amount",
-    "status",
-    "shipped_quantity",
-    "delivered_quantity",
-    "credited_amount",
-    "receipt_note",
-    "shipped_at",
-    "delivered_at",
-    "cancelled_at",
-    "created_at",
-)
-_LINE_FIELDS = ("line_no", "product_id", "quantity", "listing_id")
+# The answer's own fields, named as the tables name their columns ("currency" is a constant).
+_LEG_FIELDS = tuple(f.name for f in msgspec.structs.fields(LegOut) if f.name != "currency")
+_LINE_FIELDS = tuple(f.name for f in msgspec.structs.fields(OrderLineOut))
 
 
 def _json_object(alias: str, fields: tuple[str, ...], **constants: str) -> str:
