@@ -21,9 +21,7 @@ def test_indonesian_pages_get_the_catalogues_words_and_english_pages_the_detail(
 
 
 def test_a_generic_detail_has_its_catalogued_translation() -> None:
-    code, known = next(
-        (code, e) for code, e in problem_catalogue.catalogue().items() if e.details
-    )
+    code, known = next((code, e) for code, e in problem_catalogue.catalogue().items() if e.details)
     english, indonesian = next(iter(known.details.items()))
     i18n.use_language("id")
     assert reason_of(code, english) == indonesian
