@@ -53,7 +53,7 @@ from bench.seed import (
     kitchen_with_key,
     tiers_sql,
 )
-from marketplace import outbox
+from marketplace import driver, outbox
 from marketplace.accounts.domain import Principal
 from marketplace.db import UnitOfWork, create_engine, create_session_factory
 from marketplace.jobs import QUEUE_KEY, ArqJobQueue, JobQueue, QueuedJob, connect_redis
@@ -151,11 +151,19 @@ class Counters:
     def _checkout(self, *args: Any) -> None:
         self.checkouts += 1
 
+    def _driver_statement(self, statement: str, arguments: Sequence[Any]) -> None:
+        self._execute(None, None, statement, tuple(arguments), None, False)
+
     def attach(self) -> None:
         sync = self.engine.sync_engine
         event.listen(sync, "before_cursor_execute", self._execute)
+        # Placement's hottest statements go to the driver (`marketplace.driver`).
+        driver.observers.append(self._driver_statement)
         event.listen(sync, "commit", self._commit)
         event.listen(sync.pool, "checkout", self._checkout)
+
+    def detach(self) -> None:
+        driver.observers.remove(self._driver_statement)
 
     def reset(self) -> None:
         self.statements = self.commits = self.checkouts = 0
@@ -323,6 +331,7 @@ async def measure(
     finally:
         if conn is not None:
             await conn.close()
+        counters.detach()
         await redis.flushdb()
         await redis.aclose()
         await engine.dispose()

@@ -19,6 +19,7 @@ from marketplace.listings.stock_service import (
     SourceListing,
     StockChanged,
     StockService,
+    decoded_tiers,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "StockChanged",
     "StockMovementCreate",
     "StockService",
+    "decoded_tiers",
 ]

@@ -12,7 +12,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,6 @@ from sqlalchemy.orm import aliased
 
 from marketplace.accounts import Organization, Scope
 from marketplace.listings.models import Listing, Product, StockMovement
-from marketplace.unnest_insert import UnnestInsert
 
 # A listing, its product, its seller and the owner of the goods (a read-side join with
 # the accounts tables: the feed shows the producer's tax ids).
@@ -255,127 +253,3 @@ class ListingRepository:
             stmt = stmt.where(Listing.id > after)
         rows = await self.session.execute(stmt)
         return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-# Statements of the stock-for-orders API, built once: SQLAlchemy caches their compiled
-# form by identity, and arrays (`= ANY(...)`, `unnest`) keep one SQL text (one prepared
-# statement) whatever the number of products or listings.
-_PRODUCT_FACTS = text(
-    """
-    SELECT p.id, p.category, p.vat_treatment, p.programme, p.net_content,
-           p.net_content_unit, p.bulog_supplied, CAST(p.price_caps AS text)
-    FROM products AS p
-    WHERE p.id = ANY(CAST(:product_ids AS uuid[]))
-    """
-)
-# The product as its (1-based) position in `:product_ids` and the owner only when it is
-# not the seller: the UUIDs are the caller's own, so thousands of rows don't each bring
-# (and leave for the garbage collector) two more objects.
-_SOURCES = text(
-    """
-    SELECT l.id, array_position(CAST(:product_ids AS uuid[]), l.product_id),
-           l.seller_organization_id,
-           NULLIF(l.owner_organization_id, l.seller_organization_id),
-           o.kind, o.vat_registered, l.region_code, l.on_hand - l.reserved,
-           l.min_order_quantity, l.supply_mode, CAST(l.tiers AS text)
-    FROM listings AS l
-    JOIN organizations AS o ON o.id = l.owner_organization_id
-    WHERE l.product_id = ANY(CAST(:product_ids AS uuid[]))
-      AND l.status = 'active'
-      AND (l.supply_mode <> 'stock' OR l.on_hand - l.reserved > 0)
-    """
-)
-_LOCK = text(
-    "SELECT l.id FROM listings AS l WHERE l.id = ANY(CAST(:ids AS uuid[])) ORDER BY l.id FOR UPDATE"
-)
-_APPLY_DELTAS = text(
-    """
-    UPDATE listings AS l
-    SET on_hand = l.on_hand + v.d_on_hand,
-        reserved = l.reserved + v.d_reserved,
-        updated_at = now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:on_hand AS bigint[]),
-                CAST(:reserved AS bigint[])) AS v(id, d_on_hand, d_reserved)
-    WHERE l.id = v.id
-      AND l.on_hand + v.d_on_hand >= 0
-      AND l.reserved + v.d_reserved >= 0
-      AND (l.supply_mode <> 'stock'
-           OR l.reserved + v.d_reserved <= l.on_hand + v.d_on_hand)
-    RETURNING l.id, l.on_hand, l.reserved
-    """
-)
-# One stock operation's movements: its kind, reference and actor are the same on all.
-_INSERT_MOVEMENTS = UnnestInsert(
-    StockMovement,
-    shared=("kind", "reference", "actor_organization_id", "actor_api_key_id", "actor_person_id"),
-    defaulted=("reason", "created_at"),
-)
-
-
-class StockRepository:
-    """Set-based stock operations for orders: constant statements per order, any size."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def product_facts(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
-        """(id, category, vat_treatment, programme, net_content, net_content_unit,
-        bulog_supplied, price caps as JSON text) of these products: what placing an order
-        needs, as columns."""
-        if not product_ids:
-            return []
-        result = await self.session.execute(_PRODUCT_FACTS, {"product_ids": list(product_ids)})
-        return list(result.all())
-
-    async def sources_for_products(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
-        """Active listings that could supply these products now, with the owner's kind
-        and VAT registration (a consignor's decides the VAT of a consignment leg). The
-        product comes as its 1-based index in `product_ids`, the owner as NULL when it
-        is the seller.
-
-        Plain columns (tiers as JSON text), not ORM objects: an order of 200 products reads
-        thousands of candidates, and building objects was most of its time.
-        """
-        if not product_ids:
-            return []
-        result = await self.session.execute(_SOURCES, {"product_ids": list(product_ids)})
-        return list(result.all())
-
-    async def lock_in_id_order(self, listing_ids: Sequence[uuid.UUID]) -> None:
-        """Row locks in primary-key order, so concurrent orders never deadlock."""
-        await self.session.execute(_LOCK, {"ids": sorted(set(listing_ids))})
-
-    async def apply_deltas(
-        self, deltas: Sequence[tuple[uuid.UUID, int, int]]
-    ) -> dict[uuid.UUID, tuple[int, int]]:
-        """Apply (listing, Δon_hand, Δreserved) to many listings in one statement.
-
-        Each row changes only if its stock stays valid; the result maps the listings
-        that changed to (on_hand, reserved) after. Lock first (`lock_in_id_order`).
-        """
-        if not deltas:
-            return {}
-        rows = await self.session.execute(
-            _APPLY_DELTAS,
-            {
-                "ids": [d[0] for d in deltas],
-                "on_hand": [d[1] for d in deltas],
-                "reserved": [d[2] for d in deltas],
-            },
-        )
-        return {row[0]: (row[1], row[2]) for row in rows}
-
-    async def levels(self, listing_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-        rows = await self.session.execute(
-            select(Listing.id, Listing.on_hand, Listing.reserved).where(
-                Listing.id.in_(set(listing_ids))
-            )
-        )
-        return {r[0]: (r[1], r[2]) for r in rows}
-
-    async def insert_movements(self, **movements: Any) -> None:
-        """One INSERT of many movements from arrays (`id`, `listing_id`, the deltas and
-        levels after, one list each) sharing `kind`, `reference` and the actor."""
-        if movements["id"]:
-            params = _INSERT_MOVEMENTS.array_params(**movements)
-            await self.session.execute(_INSERT_MOVEMENTS.statement, params)

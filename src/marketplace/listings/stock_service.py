@@ -11,6 +11,7 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -21,14 +22,14 @@ from marketplace.ids import new_id
 from marketplace.listings import domain
 from marketplace.listings.domain import MovementKind, PriceCap
 from marketplace.listings.domain.pricing import PriceTier
-from marketplace.listings.repository import StockRepository
+from marketplace.listings.stock_repository import StockRepository
 
 _TIERS = msgspec.json.Decoder(tuple[PriceTier, ...])
 _CAPS = msgspec.json.Decoder(tuple[PriceCap, ...])
 
 
 @functools.lru_cache(maxsize=8192)
-def _tiers(text: str) -> tuple[PriceTier, ...]:
+def decoded_tiers(text: str) -> tuple[PriceTier, ...]:
     """Decoded price tiers by their JSON text. The same listings are candidates of order
     after order: decoding their tiers once keeps thousands of objects per order from
     being made (and collected). Tiers are immutable, so sharing them is safe."""
@@ -83,6 +84,7 @@ class SourceListing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 class StockService:
     def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.stock = StockRepository(uow.session)
 
     async def product_facts(
@@ -119,12 +121,42 @@ class StockService:
                 region_code=region_code,
                 available=max(0, available),
                 min_order_quantity=moq,
-                tiers=_tiers(tiers),
+                tiers=decoded_tiers(tiers),
                 supply_mode=_SUPPLY_MODES[supply_mode],
             )
             for (listing_id, product_no, seller_id, owner_id, owner_kind, owner_vat_registered,
                  region_code, available, moq, supply_mode, tiers) in rows
         ]  # fmt: skip
+
+    async def candidates(
+        self,
+        product_ids: Sequence[uuid.UUID],
+        quantities: Sequence[int],
+        *,
+        buyer_id: uuid.UUID,
+        within: Sequence[str],
+        pinned: Sequence[uuid.UUID],
+        per_product: int | None,
+    ) -> Sequence[Any]:
+        """The best `per_product` candidate listings of each product for this buyer (all
+        with None), ranked as the split engine prefers them, and the listings lines are
+        pinned to: one statement, records read positionally — listing id, product (its
+        1-based position in `product_ids`), seller, owner (None when the seller), owner's
+        kind, owner VAT-registered, region code, available, minimum order, supply mode,
+        tiers (JSON text), then the rank: is a Bulog lot, remoteness (0-4, segments not
+        shared with the delivery region), not local, the unit price at the product's
+        quantity in `quantities` (what the order asks of it in all); and whether it came
+        only as a pin. `within`: the delivery region's first 1-4 segments, each with a
+        trailing dot (see `stock_repository._CANDIDATES`)."""
+        return await self.stock.candidates(
+            await self.uow.driver(),
+            product_ids,
+            quantities,
+            buyer_id=buyer_id,
+            within=within,
+            pinned=pinned,
+            per_product=per_product,
+        )
 
     async def reserve(
         self,

@@ -43,8 +43,8 @@ from marketplace.listings import (
     StockChanged,
     StockService,
 )
-from marketplace.listings.domain import SupplyMode
 from marketplace.orders.domain import budgets, leg_vat_treatment, splitting
+from marketplace.orders.domain.candidates import products_to_split_on_all
 from marketplace.orders.domain.events import OrderPlaced
 from marketplace.orders.domain.lifecycle import LegStatus, OrderStatus
 from marketplace.orders.domain.placed import (
@@ -58,7 +58,13 @@ from marketplace.orders.domain.placed import (
 )
 from marketplace.orders.repository import BudgetRepository, OrderRepository
 from marketplace.orders.schemas import OrderCreate
-from marketplace.orders.sources import to_contract_sources, to_sources
+from marketplace.orders.sources import (
+    CANDIDATES_PER_PRODUCT,
+    Candidates,
+    candidate_sources,
+    to_contract_sources,
+    within_prefixes,
+)
 from marketplace.procurement import ContractCalloffs, LotPooling, NoBulogBranch
 from marketplace.settings import DEFAULT_ORDER_DELIVERY_HORIZON_DAYS, Settings
 from marketplace.tax import vat_for
@@ -191,12 +197,8 @@ class OrderPlacement:
         `lock_contracts` (placing) the trade-contract allotments it reads are locked."""
         products, requested, rules = order.products, order.lines, order.rules
         product_ids = sorted(products)
-        listings = await self.stock.sources(product_ids)
-        # Procurement: each cooperative's Bulog branch, and trade-contract allotments with
-        # weekly volume left for the delivery city in the delivery week.
-        lots = [s for s in listings if s.supply_mode is SupplyMode.BULOG_LOT]
-        branches = await LotPooling(self.uow).branches_for(s.seller_organization_id for s in lots)
-        sources = to_sources(listings, branches)
+        candidates = await self._candidates(buyer, product_ids, requested, CANDIDATES_PER_PRODUCT)
+        sources = candidates.sources
 
         def split(sources: list[splitting.Source]) -> splitting.SplitPlan:
             return splitting.split_order(
@@ -209,6 +211,18 @@ class OrderPlacement:
             )
 
         raw = split(sources)
+        pinned_lines = {line.line_no for line in requested if line.listing_id is not None}
+        unsure = products_to_split_on_all(
+            raw, candidates.cuts, candidates.rank_of_listing, pinned_lines
+        )
+        if unsure:
+            # Rare: a product's plan reached its cut, so it is split again on all of its
+            # candidates (one more statement); the others' legs stand.
+            every = await self._candidates(buyer, sorted(unsure), requested, None)
+            sources = [s for s in sources if s.product_id not in unsure] + every.sources
+            candidates.vat_registered.update(every.vat_registered)
+            candidates.unbranched_lots |= every.unbranched_lots
+            raw = split(sources)
         if raw.shortfalls:
             # Trade contracts only take what listings can't fill, so they are read (and
             # the split redone with them) only when something is left unfilled: the
@@ -221,12 +235,11 @@ class OrderPlacement:
             )
             sources += to_contract_sources(offers)
             raw = split(sources)
-        unbranched = {s.product_id for s in lots if s.seller_organization_id not in branches}
-        if any(short.product_id in unbranched for short in raw.shortfalls):
+        if any(short.product_id in candidates.unbranched_lots for short in raw.shortfalls):
             raise NoBulogBranch("No Bulog branch exists to supply the Bulog lot listings.")
         # A consignment leg's VAT depends on its consignor's registration (read with the
         # candidates, no further query).
-        vat_registered = {s.listing_id: s.owner_vat_registered for s in listings}
+        vat_registered = candidates.vat_registered
         priced = []
         for leg in raw.legs:
             product = products[leg.product_id]
@@ -245,6 +258,36 @@ class OrderPlacement:
                 )
             )
         return PricedPlan(legs=tuple(priced), shortfalls=raw.shortfalls)
+
+    async def _candidates(
+        self,
+        buyer: splitting.Buyer,
+        product_ids: list[uuid.UUID],
+        requested: list[splitting.RequestedLine],
+        per_product: int | None,
+    ) -> Candidates:
+        """The products' best candidates (all with `per_product` None) as split sources.
+        Bulog lots need their cooperative's branch (`LotPooling.branches_for`), read only
+        when lots are among them."""
+        within, ranked = within_prefixes(buyer.delivery_region_code)
+        if not ranked:
+            per_product = None
+        asked: dict[uuid.UUID, int] = {}
+        for line in requested:
+            asked[line.product_id] = asked.get(line.product_id, 0) + line.quantity
+        rows = await self.stock.candidates(
+            product_ids,
+            [asked.get(product_id, 1) for product_id in product_ids],
+            buyer_id=buyer.organization_id,
+            within=within,
+            pinned=[line.listing_id for line in requested if line.listing_id is not None],
+            per_product=per_product,
+        )
+        candidates = candidate_sources(rows, product_ids, None, per_product)
+        if candidates.lot_sellers:
+            branches = await LotPooling(self.uow).branches_for(candidates.lot_sellers)
+            candidates = candidate_sources(rows, product_ids, branches, per_product)
+        return candidates
 
     async def budget_check(
         self, buyer: splitting.Buyer, delivery_date: dt.date, *, lock: bool
