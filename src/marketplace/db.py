@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from marketplace.driver import Driver, driver_of
+from marketplace.driver import Driver, session_driver
 from marketplace.ids import new_id
 from marketplace.jobs import JobQueue
 from marketplace.outages import DatabaseUnavailable, database_unavailable, redis_unavailable
@@ -173,15 +173,12 @@ class UnitOfWork:
         self.after_commit_timeout = after_commit_timeout
         self._after_commit: list[AfterCommit] = []
         self._gathered: dict[str, list[Any]] = {}
-        self._driver: Driver | None = None
         self.committed = False
 
     async def driver(self) -> Driver:
         """This transaction's connection at the driver, for the hottest statements
-        (`marketplace.driver`); the same one until the transaction ends."""
-        if self._driver is None or not self.session.in_transaction():
-            self._driver = await driver_of(await self.session.connection())
-        return self._driver
+        (`marketplace.driver`)."""
+        return await session_driver(self.session)
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
@@ -199,7 +196,6 @@ class UnitOfWork:
         gathered.extend(items)
 
     async def commit(self) -> None:
-        self._driver = None
         await self.session.commit()
         self.committed = True
         callbacks, self._after_commit, self._gathered = self._after_commit, [], {}
@@ -209,7 +205,6 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._after_commit.clear()
         self._gathered.clear()
-        self._driver = None
         await self.session.rollback()
 
     async def has_uncommitted_writes(self) -> bool:

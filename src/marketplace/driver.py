@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.base import Executable
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
@@ -123,11 +123,23 @@ class Driver:
         return wrapped
 
 
-async def driver_of(connection: AsyncConnection) -> Driver:
-    """The driver under `connection` (a session's), its transaction begun."""
+_SESSION_KEY = "marketplace.driver"
+
+
+async def session_driver(session: AsyncSession) -> Driver:
+    """The driver under the session's connection, its transaction begun; the same one
+    for as long as the session's transaction lasts (kept in `session.info`)."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_SESSION_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        driver: Driver = cached[1]
+        return driver
+    connection = await session.connection()
     fairy = await connection.get_raw_connection()
     adapted = fairy.dbapi_connection
     assert adapted is not None
     if adapted._transaction is None:
         await adapted._start_transaction()
-    return Driver(connection, adapted)
+    driver = Driver(connection, adapted)
+    session.info[_SESSION_KEY] = (session.sync_session.get_transaction(), driver)
+    return driver

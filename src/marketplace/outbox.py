@@ -158,8 +158,9 @@ async def emit_many(
     event_ids = [new_id() for _ in organization_ids]
     if not event_ids:
         return event_ids
-    await uow.session.execute(
-        _INSERT_MANY.statement,
+    driver = await uow.driver()
+    await driver.fetch(
+        _INSERT_MANY.driver_statement,
         _INSERT_MANY.array_params(
             topic=event.event_type,
             payload=msgspec.json.encode(payload_of(event)).decode(),

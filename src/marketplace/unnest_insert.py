@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import NullType
 
 from marketplace.db import Base
+from marketplace.driver import DriverStatement
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 # Subclasses before their bases (BigInteger is an Integer).
@@ -165,6 +166,11 @@ class UnnestInsert:
             f"FROM unnest({', '.join(arrays)})\n"
             f"     AS r({', '.join(self.row_columns)})"
         )
+
+    @functools.cached_property
+    def driver_statement(self) -> DriverStatement:
+        """`statement` for the driver (`marketplace.driver`)."""
+        return DriverStatement(self.statement)
 
     def rows_params(self, rows: Sequence[object], **shared: Any) -> dict[str, Any]:
         """Parameters for `rows` (objects with an attribute per per-row column: Structs

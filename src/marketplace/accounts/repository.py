@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +21,14 @@ from marketplace.accounts.models import (
     SignInFailure,
     WebSession,
 )
+from marketplace.driver import DriverStatement, session_driver
 
 # Recording every request's use would turn each read into a write; a minute is precise
 # enough to tell which keys are still in use.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+_TIME_ZONE = DriverStatement(
+    text("SELECT time_zone FROM organizations WHERE id = CAST(:organization_id AS uuid)")
+)
 
 
 class OrganizationRepository:
@@ -33,6 +37,13 @@ class OrganizationRepository:
 
     async def get(self, organization_id: uuid.UUID) -> Organization | None:
         return await self.session.get(Organization, organization_id)
+
+    async def time_zone(self, organization_id: uuid.UUID) -> str | None:
+        """The organization's time zone (None: no such organization), one column through
+        the driver: placement's first statement."""
+        driver = await session_driver(self.session)
+        rows = await driver.fetch(_TIME_ZONE, {"organization_id": organization_id})
+        return str(rows[0][0]) if rows else None
 
     async def get_locked(self, organization_id: uuid.UUID) -> Organization | None:
         """The organization, its row locked until the transaction ends (to change it)."""

@@ -273,6 +273,10 @@ class OrganizationDirectory:
         found = await self.organizations.get(organization_id)
         return organization_record(found) if found else None
 
+    async def time_zone_of(self, organization_id: uuid.UUID) -> str | None:
+        """The organization's time zone; None if there is no such organization."""
+        return await self.organizations.time_zone(organization_id)
+
     async def get_many(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, OrganizationRecord]:
         found = await self.organizations.get_many(ids)
         return {k: organization_record(v) for k, v in found.items()}

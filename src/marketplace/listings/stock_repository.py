@@ -15,20 +15,22 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marketplace.driver import Driver, DriverStatement
+from marketplace.driver import Driver, DriverStatement, session_driver
 from marketplace.listings.models import Listing, StockMovement
 from marketplace.unnest_insert import UnnestInsert
 
 # Statements of the stock-for-orders API, built once: SQLAlchemy caches their compiled
 # form by identity, and arrays (`= ANY(...)`, `unnest`) keep one SQL text (one prepared
 # statement) whatever the number of products or listings.
-_PRODUCT_FACTS = text(
-    """
+_PRODUCT_FACTS = DriverStatement(
+    text(
+        """
     SELECT p.id, p.category, p.vat_treatment, p.programme, p.net_content,
            p.net_content_unit, p.bulog_supplied, CAST(p.price_caps AS text)
     FROM products AS p
     WHERE p.id = ANY(CAST(:product_ids AS uuid[]))
     """
+    )
 )
 # The product as its (1-based) position in `:product_ids` and the owner only when it is
 # not the seller: the UUIDs are the caller's own, so thousands of rows don't each bring
@@ -116,10 +118,13 @@ _CANDIDATES = DriverStatement(
     """
     )
 )
-_LOCK = text(
-    "SELECT l.id FROM listings AS l WHERE l.id = ANY(CAST(:ids AS uuid[])) ORDER BY l.id FOR UPDATE"
+_LOCK = DriverStatement(
+    text(
+        "SELECT l.id FROM listings AS l WHERE l.id = ANY(CAST(:ids AS uuid[])) "
+        "ORDER BY l.id FOR UPDATE"
+    )
 )
-_APPLY_DELTAS = text(
+_APPLY_DELTAS_SQL = text(
     """
     UPDATE listings AS l
     SET on_hand = l.on_hand + v.d_on_hand,
@@ -135,6 +140,7 @@ _APPLY_DELTAS = text(
     RETURNING l.id, l.on_hand, l.reserved
     """
 )
+_APPLY_DELTAS = DriverStatement(_APPLY_DELTAS_SQL)
 # One stock operation's movements: its kind, reference and actor are the same on all.
 _INSERT_MOVEMENTS = UnnestInsert(
     StockMovement,
@@ -149,14 +155,14 @@ class StockRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def product_facts(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
+    async def product_facts(self, product_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
         """(id, category, vat_treatment, programme, net_content, net_content_unit,
         bulog_supplied, price caps as JSON text) of these products: what placing an order
         needs, as columns."""
         if not product_ids:
             return []
-        result = await self.session.execute(_PRODUCT_FACTS, {"product_ids": list(product_ids)})
-        return list(result.all())
+        driver = await session_driver(self.session)
+        return await driver.fetch(_PRODUCT_FACTS, {"product_ids": list(product_ids)})
 
     async def sources_for_products(self, product_ids: Sequence[uuid.UUID]) -> list[Any]:
         """Active listings that could supply these products now, with the owner's kind
@@ -204,7 +210,8 @@ class StockRepository:
 
     async def lock_in_id_order(self, listing_ids: Sequence[uuid.UUID]) -> None:
         """Row locks in primary-key order, so concurrent orders never deadlock."""
-        await self.session.execute(_LOCK, {"ids": sorted(set(listing_ids))})
+        driver = await session_driver(self.session)
+        await driver.fetch(_LOCK, {"ids": sorted(set(listing_ids))})
 
     async def apply_deltas(
         self, deltas: Sequence[tuple[uuid.UUID, int, int]]
@@ -216,7 +223,8 @@ class StockRepository:
         """
         if not deltas:
             return {}
-        rows = await self.session.execute(
+        driver = await session_driver(self.session)
+        rows = await driver.fetch(
             _APPLY_DELTAS,
             {
                 "ids": [d[0] for d in deltas],
@@ -239,4 +247,5 @@ class StockRepository:
         levels after, one list each) sharing `kind`, `reference` and the actor."""
         if movements["id"]:
             params = _INSERT_MOVEMENTS.array_params(**movements)
-            await self.session.execute(_INSERT_MOVEMENTS.statement, params)
+            driver = await session_driver(self.session)
+            await driver.fetch(_INSERT_MOVEMENTS.driver_statement, params)

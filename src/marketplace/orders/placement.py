@@ -121,13 +121,14 @@ class OrderPlacement:
         principal.require_role(Role.BUYER)
         if principal.is_platform:
             raise PermissionDenied("The platform does not place orders; use a buyer's key.")
-        buyer = await self.directory.get(principal.organization_id)
-        assert buyer is not None
-        self._buyer_time_zone = buyer.time_zone
+        # The principal carries the organization's kind; only its calendar is read.
+        time_zone = await self.directory.time_zone_of(principal.organization_id)
+        assert time_zone is not None
+        self._buyer_time_zone = time_zone
         # Sources are ranked from where the goods go, not from the buyer's own address.
         return splitting.Buyer(
-            organization_id=buyer.id,
-            kind=buyer.kind.value,
+            organization_id=principal.organization_id,
+            kind=principal.organization_kind.value,
             delivery_region_code=data.delivery.region_code,
         )
 

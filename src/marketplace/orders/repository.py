@@ -7,14 +7,15 @@ import uuid
 from collections.abc import Sequence
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from marketplace.accounts import Scope
+from marketplace.driver import DriverStatement, session_driver
 from marketplace.ids import first_id_at
-from marketplace.orders.domain.placed import PlacedOrder
+from marketplace.orders.domain.placed import PlacedOrder, PlacedOrderRow
 from marketplace.orders.models import (
     BudgetPeriod,
     Order,
@@ -27,7 +28,9 @@ from marketplace.unnest_insert import UnnestInsert
 
 # Placement's statements, built once (SQLAlchemy caches their compiled form): Core
 # inserts of plain rows, so the session tracks nothing it would have to flush.
-_INSERT_ORDER = insert(Order.metadata.tables["orders"])
+_INSERT_ORDER = UnnestInsert(
+    Order, shared=tuple(name for name in PlacedOrderRow.__struct_fields__ if name != "id")
+)
 # An order's lines and legs: one INSERT each from arrays (one column each), whatever
 # the number of lines — a single statement execution, not one per row. The columns
 # every row of an order has alike go once.
@@ -37,12 +40,13 @@ _INSERT_LEGS = UnnestInsert(
 )
 _PERIODS: Table = BudgetPeriod.metadata.tables["budget_periods"]
 _RUNS: Table = StandingOrderRun.metadata.tables["standing_order_runs"]
-_PERIOD_COVERING = select(_PERIODS.c.id, _PERIODS.c.envelope).where(
+_PERIOD_COVERING_SELECT = select(_PERIODS.c.id, _PERIODS.c.envelope).where(
     _PERIODS.c.kitchen_organization_id == bindparam("kitchen_id"),
     _PERIODS.c.start_date <= bindparam("day"),
     _PERIODS.c.end_date >= bindparam("day"),
 )
-_PERIOD_COVERING_LOCKED = _PERIOD_COVERING.with_for_update()
+_PERIOD_COVERING = DriverStatement(_PERIOD_COVERING_SELECT)
+_PERIOD_COVERING_LOCKED = DriverStatement(_PERIOD_COVERING_SELECT.with_for_update())
 # A buyer's orders of a programme's goods placed in [start, end), by weight. The id range
 # (ids are time-ordered, `ids.first_id_at`) keeps the read to that day's orders on
 # `ix_orders_buyer`; `created_at` is the exact bound.
@@ -60,8 +64,8 @@ _PROGRAMME_GRAMS = text(
     """
 )
 _LOCK_KEY = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
-_SAVEPOINT = text("SAVEPOINT order_placement")
-_ROLLBACK_TO_SAVEPOINT = text("ROLLBACK TO SAVEPOINT order_placement")
+_SAVEPOINT = "SAVEPOINT order_placement"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT order_placement"
 
 
 class OrderRepository:
@@ -71,10 +75,10 @@ class OrderRepository:
     async def savepoint(self) -> None:
         """A savepoint for plain-statement writes (no ORM objects pending); the commit
         releases it. SQLAlchemy's `begin_nested` is for writes through the session."""
-        await self.session.execute(_SAVEPOINT)
+        await (await session_driver(self.session)).execute(_SAVEPOINT)
 
     async def rollback_to_savepoint(self) -> None:
-        await self.session.execute(_ROLLBACK_TO_SAVEPOINT)
+        await (await session_driver(self.session)).execute(_ROLLBACK_TO_SAVEPOINT)
 
     async def lock_buyer_day(self, buyer_id: uuid.UUID, programme: str, day: dt.date) -> None:
         """A transaction-scoped lock on (buyer, programme, day): a buyer's orders of the
@@ -105,10 +109,13 @@ class OrderRepository:
         the number of lines, and nothing for the unit of work to track (building and
         flushing ORM objects was most of a placement's own time)."""
         order = placed.order
-        await self.session.execute(_INSERT_ORDER, msgspec.structs.asdict(order))
+        driver = await session_driver(self.session)
+        columns = msgspec.structs.asdict(order)
+        columns["id"] = [order.id]  # the one column given per row
+        await driver.fetch(_INSERT_ORDER.driver_statement, _INSERT_ORDER.array_params(**columns))
         if placed.lines:
             params = _INSERT_LINES.rows_params(placed.lines, order_id=order.id)
-            await self.session.execute(_INSERT_LINES.statement, params)
+            await driver.fetch(_INSERT_LINES.driver_statement, params)
         if placed.legs:
             first = placed.legs[0]
             params = _INSERT_LEGS.rows_params(
@@ -118,7 +125,7 @@ class OrderRepository:
                 status=first.status,
                 created_at=first.created_at,
             )
-            await self.session.execute(_INSERT_LEGS.statement, params)
+            await driver.fetch(_INSERT_LEGS.driver_statement, params)
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -308,8 +315,9 @@ class BudgetRepository:
     ) -> tuple[uuid.UUID, int] | None:
         """(period id, envelope) of the kitchen's period covering `day`, as columns."""
         stmt = _PERIOD_COVERING_LOCKED if for_update else _PERIOD_COVERING
-        row = (await self.session.execute(stmt, {"kitchen_id": kitchen_id, "day": day})).first()
-        return None if row is None else (row[0], row[1])
+        driver = await session_driver(self.session)
+        rows = await driver.fetch(stmt, {"kitchen_id": kitchen_id, "day": day})
+        return None if not rows else (rows[0][0], rows[0][1])
 
     async def committed(self, period_id: uuid.UUID) -> int:
         """What live orders of the period cost, net of what short deliveries credited."""
