@@ -56,6 +56,7 @@ from bench.seed import (
 from marketplace import driver, outbox
 from marketplace.accounts.domain import Principal
 from marketplace.db import UnitOfWork, create_engine, create_session_factory
+from marketplace.heap import freeze_start_up_objects
 from marketplace.jobs import QUEUE_KEY, ArqJobQueue, JobQueue, QueuedJob, connect_redis
 from marketplace.listings.domain.pricing import PriceTier
 from marketplace.orders.domain import splitting
@@ -270,6 +271,8 @@ async def measure(
         assert placed.legs
 
     conn: asyncpg.Connection | None = None
+    # As the API and worker do once started (`marketplace.heap`).
+    freeze_start_up_objects()
     try:
         await redis.flushdb()
         for data in requests[:3]:

@@ -23,6 +23,7 @@ from marketplace.consignment.settlement.controller import ConsignmentSettlementC
 from marketplace.db import create_engine, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.documents.controller import DocumentController, KitchenReportController
+from marketplace.heap import freeze_start_up_objects
 from marketplace.http import (
     EXCEPTION_HANDLERS,
     compression_config,
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         app.state.principal_cache = principal_cache
         subscriber = asyncio.create_task(principal_cache.run(redis), name="principal-cache")
+        freeze_start_up_objects()
         try:
             yield
         finally:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
 from marketplace.events import Event, event_from, payload_of
-from marketplace.ids import new_id
+from marketplace.ids import new_id, new_ids
 from marketplace.jobs import QueuedJob, resweep_job_id
 from marketplace.unnest_insert import UnnestInsert
 
@@ -155,7 +155,7 @@ async def emit_many(
     """`emit` of the same event to each of these organizations (one event each, as
     `emit` would make them), written by one INSERT now rather than as ORM objects the
     session flushes later: an order placed with 200 suppliers writes 201 events."""
-    event_ids = [new_id() for _ in organization_ids]
+    event_ids = new_ids(len(organization_ids))
     if not event_ids:
         return event_ids
     driver = await uow.driver()

@@ -28,6 +28,7 @@ from marketplace.accounts import tasks as accounts_tasks
 from marketplace.consignment import sales as consignment_sales
 from marketplace.consignment import tasks as consignment_tasks
 from marketplace.db import create_engine, create_session_factory, unit_of_work
+from marketplace.heap import freeze_start_up_objects
 from marketplace.jobs import (
     ArqJobQueue,
     Heartbeat,
@@ -75,6 +76,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["session_factory"] = create_session_factory(engine)
     ctx["jobs"] = ArqJobQueue(ctx["redis"])
     ctx.setdefault("handlers", event_handlers())
+    freeze_start_up_objects()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

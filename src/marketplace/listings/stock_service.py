@@ -18,7 +18,7 @@ import msgspec
 from marketplace.accounts import Principal
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict
-from marketplace.ids import new_id
+from marketplace.ids import new_ids
 from marketplace.listings import domain
 from marketplace.listings.domain import MovementKind, PriceCap
 from marketplace.listings.domain.pricing import PriceTier
@@ -214,7 +214,7 @@ class StockService:
             actor_organization_id=principal.organization_id if principal else None,
             actor_api_key_id=principal.api_key_id if principal else None,
             actor_person_id=principal.person_id if principal else None,
-            id=[new_id() for _ in deltas],
+            id=new_ids(len(deltas)),
             listing_id=[lid for lid, _, _ in deltas],
             on_hand_delta=[d_on_hand for _, d_on_hand, _ in deltas],
             reserved_delta=[d_reserved for _, _, d_reserved in deltas],

@@ -37,7 +37,7 @@ from marketplace import clock, outbox
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, Principal, Role
 from marketplace.db import UnitOfWork
 from marketplace.errors import PermissionDenied, ValidationFailed
-from marketplace.ids import new_id
+from marketplace.ids import new_id, new_ids
 from marketplace.listings import (
     ProductFacts,
     StockChanged,
@@ -434,9 +434,10 @@ class OrderPlacement:
             created_at=placed_at,
             updated_at=placed_at,
         )
+        line_ids = new_ids(len(data.lines))
         lines = [
             PlacedLine(
-                id=new_id(),
+                id=line_ids[i - 1],
                 order_id=order_id,
                 line_no=i,
                 product_id=line.product_id,
@@ -447,9 +448,10 @@ class OrderPlacement:
         ]
         reserved = LegStatus.RESERVED.value
         buyer_id = buyer.organization_id
+        leg_ids = new_ids(len(plan.legs))
         legs = [
             PlacedLeg(
-                id=new_id(),
+                id=leg_id,
                 order_id=order_id,
                 line_no=leg.planned.line_no,
                 kind=leg.planned.kind.value,
@@ -470,7 +472,7 @@ class OrderPlacement:
                 status=reserved,
                 created_at=placed_at,
             )
-            for leg in plan.legs
+            for leg_id, leg in zip(leg_ids, plan.legs, strict=True)
         ]
         placed = PlacedOrder(order=order, lines=lines, legs=legs)
         await self.orders.insert_placed(placed)
