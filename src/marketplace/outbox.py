@@ -198,6 +198,14 @@ async def emit_each(uow: UnitOfWork, events: Sequence[tuple[uuid.UUID, Event]]) 
     return event_ids
 
 
+def enqueue_written(uow: UnitOfWork, event_ids: Sequence[uuid.UUID]) -> None:
+    """After commit, enqueue the handling of events that the caller's own SQL wrote to the
+    outbox in this transaction (a set-based write of many, e.g. a settlement run's), as
+    `emit_each` does for those it writes."""
+    if event_ids:
+        _enqueue_after_commit(uow, event_ids)
+
+
 def job_id_for(event_id: uuid.UUID) -> str:
     return f"outbox:{event_id}"
 
