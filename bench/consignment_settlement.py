@@ -51,6 +51,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
@@ -187,23 +188,59 @@ async def settle(
         await engine.dispose()
 
 
+@dataclass
+class Rounds:
+    """Seconds per round of each measure, and what the GROUP BY counted."""
+
+    group_by: list[float] = field(default_factory=list)
+    runs: list[float] = field(default_factory=list)
+    # For where the time goes, not baselines: the GROUP BY without parallel workers (a
+    # statement that writes, as the run's does, cannot have any) and the run's reading
+    # part alone (its consignors, then the settlement statement without its writes).
+    serial_group_by: list[float] = field(default_factory=list)
+    reading: list[float] = field(default_factory=list)
+    count: int = 0
+    gross: int = 0
+
+
+def reading_sql() -> str:
+    """The settlement statement up to its sums (every consignor's range and totals), with
+    none of its writes."""
+    from marketplace.consignment.settlement_repository import SETTLE_SQL
+
+    sql = str(SETTLE_SQL)
+    return sql[: sql.index("), written AS (")] + ") SELECT * FROM t"
+
+
 async def interleaved(
     dsn: str, database_url: str, coop: uuid.UUID, cutoff: dt.datetime, rounds: int
-) -> tuple[list[float], list[float], int, int]:
-    """`rounds` x (the GROUP BY, a whole settlement run rolled back), alternating so both
-    see the same cache and machine load; after one warm-up of each. Each side keeps its
-    connection for every round (the worker's pool does), so a plan that degrades once a
-    statement has been prepared a few times shows here."""
+) -> Rounds:
+    """`rounds` x (the GROUP BY, a whole settlement run rolled back, the serial GROUP BY,
+    the run's reading part), alternating so all see the same cache and machine load; after
+    one warm-up of each. Each keeps its connection for every round (the worker's pool
+    does), so a plan that degrades once a statement has been prepared a few times shows
+    here."""
+    from sqlalchemy import text
+
+    from marketplace.consignment.settlement_repository import (
+        SettlementRepository,
+        settle_parameters,
+    )
     from marketplace.consignment.settlement_service import SettlementService
     from marketplace.db import create_engine, create_session_factory, unit_of_work
+    from marketplace.ids import new_id
 
     conn = await asyncpg.connect(dsn)
     engine = create_engine(database_url, pool_size=1, max_overflow=0)
     factory = create_session_factory(engine)
+    reading = text(reading_sql())
 
-    async def group_by() -> tuple[float, int, int]:
+    async def group_by(*, serial: bool = False) -> tuple[float, int, int]:
         started = time.perf_counter()
-        rows = await conn.fetch(GROUP_BY, coop, cutoff)
+        async with conn.transaction():
+            if serial:
+                await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            rows = await conn.fetch(GROUP_BY, coop, cutoff)
         return time.perf_counter() - started, sum(r[1] for r in rows), sum(r[2] for r in rows)
 
     async def settle_once() -> tuple[float, int]:
@@ -213,22 +250,37 @@ async def interleaved(
             await uow.rollback()
         return time.perf_counter() - started, run.sales_count
 
+    async def read_once() -> float:
+        started = time.perf_counter()
+        async with unit_of_work(factory) as uow:
+            await uow.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            consignors = await SettlementRepository(uow.session).settlement_pairs(coop, None)
+            params = settle_parameters(new_id(), coop, cutoff, consignors, cutoff)
+            await uow.session.execute(reading, params)
+            await uow.rollback()
+        return time.perf_counter() - started
+
     try:
         async with unit_of_work(factory) as uow:  # connect outside the timing
             await uow.session.connection()
             await uow.rollback()
-        group_bys, runs = [], []
-        count = gross = 0
+        measured = Rounds()
         await group_by()
         await settle_once()
+        await group_by(serial=True)
+        await read_once()
         for _ in range(rounds):
-            seconds, count, gross = await group_by()
-            group_bys.append(seconds)
+            seconds, measured.count, measured.gross = await group_by()
+            measured.group_by.append(seconds)
             seconds, settled = await settle_once()
-            if settled != count:
-                raise RuntimeError(f"a run settled {settled} sales, the GROUP BY counts {count}")
-            runs.append(seconds)
-        return group_bys, runs, count, gross
+            if settled != measured.count:
+                raise RuntimeError(
+                    f"a run settled {settled} sales, the GROUP BY counts {measured.count}"
+                )
+            measured.runs.append(seconds)
+            measured.serial_group_by.append((await group_by(serial=True))[0])
+            measured.reading.append(await read_once())
+        return measured
     finally:
         await engine.dispose()
         await conn.close()
@@ -516,14 +568,18 @@ def compare(
 ) -> tuple[int, int]:
     """The interleaved rounds at one size and their row. Returns the GROUP BY's count and
     gross."""
-    group_by, runs, count, gross = asyncio.run(interleaved(dsn, database_url, coop, cutoff, ROUNDS))
+    measured = asyncio.run(interleaved(dsn, database_url, coop, cutoff, ROUNDS))
+    group_by, runs = measured.group_by, measured.runs
     group_by_s, run_s = statistics.median(group_by), statistics.median(runs)
+    serial_s = statistics.median(measured.serial_group_by)
+    reading_s = statistics.median(measured.reading)
     ratio = run_s / group_by_s
     target = TARGETS[sales]
     print(
         f"{label(sales)} sales: GROUP BY {[round(t * 1000) for t in group_by]} ms, settlement "
         f"runs {[round(t * 1000) for t in runs]} ms: ratio of medians {ratio:.2f}x "
-        f"(target ≤ {target}x)",
+        f"(target ≤ {target}x); serial GROUP BY {serial_s * 1000:.0f} ms, the run's reading "
+        f"part {reading_s * 1000:.0f} ms (medians)",
         flush=True,
     )
     section.add(
@@ -540,13 +596,17 @@ def compare(
                 f"{', '.join(f'{t * 1000:.0f}' for t in group_by)} ms; runs "
                 f"{', '.join(f'{t * 1000:.0f}' for t in runs)} ms), each run whole (lock, "
                 "one statement writing 1,000 statements over record-number ranges summed by "
-                "index-only range scans, their payouts and the agreements' cycle; 2,000 "
+                "index-only range scans, their payouts, the agreements' cycle and 2,000 "
                 f"statement events) and rolled back so the next settles the same "
-                f"{label(sales)} sales"
+                f"{label(sales)} sales. Where the time goes, in the same rounds: the GROUP BY "
+                f"without parallel workers {serial_s * 1000:.0f} ms (a statement that writes "
+                "cannot have any); the run's reading part alone (its consignors, ranges and "
+                f"sums, nothing written) {reading_s * 1000:.0f} ms, so its writes and the "
+                f"rest ≈ {(run_s - reading_s) * 1000:.0f} ms"
             ),
         )
     )
-    return count, gross
+    return measured.count, measured.gross
 
 
 def run(services: Services, section: Section) -> None:
