@@ -1,9 +1,9 @@
 """The consignment context's queries of agreements, intakes, sales and adjustments, and
 the record lock; a settlement's own are in `settlement_repository`. Never commits.
 
-The settlement is set-based and writes nothing on the settled rows: one INSERT … SELECT
-writes a statement per consignor covering the range of record numbers after its previous
-statement, summed with an index-only range scan (`insert_statements`). The database
+The settlement is set-based and writes nothing on the settled rows: one statement writes
+a statement per consignor covering the range of record numbers after its previous one,
+summed with an index-only range scan (`SettlementRepository.settle`). The database
 refuses overlapping ranges, so a concurrent run that raced this one fails rather than
 settling anything twice.
 """

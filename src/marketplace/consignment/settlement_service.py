@@ -2,7 +2,8 @@
 
 A run settles, for one cooperative and a cut-off, every sale, return and adjustment not
 yet settled, per consignor, with set-based SQL (see
-`ConsignmentRepository.insert_statements`); the numbers follow
+`SettlementRepository.settle`: one statement writes the statements, their payouts, the
+agreements' cycle and the statements' events); the numbers follow
 `settlement.build_statement` (opening balance + net sales + adjustments = payout due +
 closing balance; everything available is paid out).
 
@@ -106,8 +107,8 @@ class SettlementService:
         consignors = await self.settlements.settlement_pairs(cooperative_id, consignor_ids)
         if consignors:
             try:
-                written = await self.settlements.insert_statements(
-                    run.id, cooperative_id, cutoff, [new_id() for _ in consignors], consignors
+                written = await self.settlements.settle(
+                    run.id, cooperative_id, cutoff, consignors, now()
                 )
             except IntegrityError as exc:
                 # Only a run that bypassed the lock can get here: another run settled
@@ -118,15 +119,10 @@ class SettlementService:
                     "first; retry.",
                     cooperative_id=str(cooperative_id),
                 ) from exc
-            statement_ids = [w[0] for w in written]
-            await self.settlements.create_payouts(
-                run.id, statement_ids, [new_id() for _ in written]
-            )
             run.statements_count = len(written)
-            run.sales_count = sum(w[2] for w in written)
-            run.payout_total = sum(w[4] for w in written)
-            await self.settlements.mark_settled(cooperative_id, [w[1] for w in written], now())
-            await statement_events.issued(self.uow, run.id)
+            run.sales_count = sum(w.sales_count for w in written)
+            run.payout_total = sum(w.payout_due for w in written)
+            statement_events.issued(self.uow, written)
         await self.repo.flush()
         return run
 
