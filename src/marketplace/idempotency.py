@@ -22,12 +22,14 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 from litestar import Response
 from litestar.params import HeaderParameter
-from sqlalchemy import LargeBinary, String, UniqueConstraint, select, text
+from sqlalchemy import LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.db import Base, IdMixin, TimestampMixin, UnitOfWork
+from marketplace.driver import DriverStatement
 from marketplace.errors import BadRequest, Conflict, ValidationFailed
+from marketplace.ids import new_id
 
 T = TypeVar("T")
 
@@ -48,6 +50,36 @@ class IdempotencyRecord(IdMixin, TimestampMixin, Base):
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (UniqueConstraint("organization_id", "key"),)
+
+
+# Through the driver (`marketplace.driver`): three statements per idempotent POST. The
+# lock waits at most `:wait` for a first request still running with the same key (the
+# subquery sets the timeout before the lock is taken: a volatile subquery is not
+# flattened); the read sets it back to none for the rest of the transaction, and reads
+# the key's record once the lock is held (its snapshot is taken after the first request
+# committed).
+_LOCK_KEY = DriverStatement(
+    text(
+        "SELECT pg_advisory_xact_lock(hashtextextended(:k, 0)) "
+        "FROM (SELECT set_config('lock_timeout', :wait, true)) AS timeout"
+    )
+)
+_RECORD = DriverStatement(
+    text(
+        "SELECT r.operation, r.request_fingerprint, r.response_status, r.response_body "
+        "FROM (SELECT set_config('lock_timeout', '0', true)) AS timeout "
+        "LEFT JOIN idempotency_records AS r "
+        "ON r.organization_id = CAST(:organization_id AS uuid) AND r.key = :key"
+    )
+)
+_INSERT_RECORD = DriverStatement(
+    text(
+        "INSERT INTO idempotency_records (id, organization_id, key, operation, "
+        "request_fingerprint, response_status, response_body, created_at) "
+        "VALUES (CAST(:id AS uuid), CAST(:organization_id AS uuid), :key, :operation, "
+        ":fingerprint, CAST(:status AS integer), CAST(:body AS bytea), now())"
+    )
+)
 
 
 class IdempotencyKeyReused(ValidationFailed):
@@ -89,14 +121,10 @@ async def run_idempotent(
             header="Idempotency-Key",
         )
     request_hash = fingerprint(operation, request)
-    session = uow.session
-    await session.execute(
-        text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": wait_for_first}
-    )
+    driver = await uow.driver()
     try:
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-            {"k": f"idempotency:{organization_id}:{key}"},
+        await driver.fetch(
+            _LOCK_KEY, {"wait": wait_for_first, "k": f"idempotency:{organization_id}:{key}"}
         )
     except DBAPIError as exc:
         if "lock timeout" in str(exc.orig).lower() or "LockNotAvailable" in type(exc.orig).__name__:
@@ -105,23 +133,16 @@ async def run_idempotent(
                 "The first request with this Idempotency-Key is still running; retry shortly."
             ) from exc
         raise
-    await session.execute(text("SELECT set_config('lock_timeout', '0', true)"))
-    existing = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.organization_id == organization_id,
-                IdempotencyRecord.key == key,
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        if existing.request_fingerprint != request_hash or existing.operation != operation:
+    [(existing_operation, fingerprint_seen, replay_status, replay_body)] = await driver.fetch(
+        _RECORD, {"organization_id": organization_id, "key": key}
+    )
+    if existing_operation is not None:
+        if fingerprint_seen != request_hash or existing_operation != operation:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was already used with a different request.",
-                operation=existing.operation,
+                operation=existing_operation,
             )
-        replay = msgspec.json.decode(existing.response_body, type=response_type)
-        replay_status = existing.response_status
+        replay = msgspec.json.decode(replay_body, type=response_type)
         await uow.rollback()
         return Response(
             replay,
@@ -129,15 +150,17 @@ async def run_idempotent(
             headers={"Idempotent-Replayed": "true"},
         )
     result = await action()
-    session.add(
-        IdempotencyRecord(
-            organization_id=organization_id,
-            key=key,
-            operation=operation,
-            request_fingerprint=request_hash,
-            response_status=status_code,
-            response_body=msgspec.json.encode(result),
-        )
+    await driver.fetch(
+        _INSERT_RECORD,
+        {
+            "id": new_id(),
+            "organization_id": organization_id,
+            "key": key,
+            "operation": operation,
+            "fingerprint": request_hash,
+            "status": status_code,
+            "body": msgspec.json.encode(result),
+        },
     )
     await uow.commit()
     return Response(result, status_code=status_code)
