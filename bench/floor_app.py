@@ -1,6 +1,7 @@
 """The same-work floor for the API's single-object reads (issue #19 item 2).
 
-What `GET /v1/listings/{id}` and `GET /v1/orders/{id}` cannot do without: a Litestar
+What `GET /v1/listings/{id}`, `GET /v1/orders/{id}` and
+`GET /v1/consignment/statements/{id}` cannot do without: a Litestar
 handler, the caller's key looked up in an in-process dict (no database, no cache layer),
 the API's own statement sent through an `asyncpg` pool, and the same answer encoded by
 msgspec — the same bytes as the API's, ETag included. No middleware, no unit of work, no
@@ -24,6 +25,8 @@ from litestar import Litestar, Request, Response, get
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 
 from marketplace.accounts import OrganizationKind, Principal, Role
+from marketplace.consignment.schemas import StatementOut
+from marketplace.consignment.statement_read_repository import STATEMENT_SQL, statement_read
 from marketplace.listings.controller import listing_row_out
 from marketplace.listings.schemas import ListingOut
 from marketplace.listings.search_repository import ONE_LISTING_SQL
@@ -80,6 +83,15 @@ async def get_order(request: Request[Any, Any, Any], order_id: uuid.UUID) -> Ord
     return read_out(read, full=read.buyer_organization_id == principal.organization_id)
 
 
+@get("/v1/consignment/statements/{statement_id:uuid}")
+async def get_statement(request: Request[Any, Any, Any], statement_id: uuid.UUID) -> StatementOut:
+    principal = caller(request)
+    row = await _pool["db"].fetchrow(STATEMENT_SQL, statement_id, False, principal.organization_id)
+    if row is None:
+        raise NotFoundException()
+    return statement_read(row)
+
+
 async def _open() -> None:
     _pool["db"] = await asyncpg.create_pool(
         asyncpg_dsn(os.environ["DATABASE_URL"]), min_size=2, max_size=10
@@ -97,7 +109,7 @@ def ping() -> dict[str, str]:
 
 def create_app() -> Litestar:
     return Litestar(
-        route_handlers=[get_listing, get_order, ping],
+        route_handlers=[get_listing, get_order, get_statement, ping],
         on_startup=[_open],
         on_shutdown=[_close],
         debug=False,

@@ -11,7 +11,8 @@ connections issuing GETs back to back; every case gets `ROUNDS` slices of
 falls on all of them alike. Figures are medians of the rounds, for the whole box.
 
 Pairs (API / baseline): `GET /v1/listings/{id}` and `GET /v1/orders/{id}` as a kitchen's
-buyer key against the floor's same routes; `GET /livez` (framework and middleware, no
+buyer key, and `GET /v1/consignment/statements/{id}` as its consignor's key, against the
+floor's same routes; `GET /livez` (framework and middleware, no
 database) against the minimal app's `GET /ping`. Goal for the single-object reads: at
 least 0.5 of the floor.
 """
@@ -42,6 +43,7 @@ from bench.harness import (
 )
 from bench.search import seed
 from bench.seed import KITCHEN_REGION, kitchen_with_key
+from bench.statement_seed import RETURNS, SALES, a_statement
 
 WORKERS = 2
 CONNECTIONS = 32
@@ -146,6 +148,18 @@ class Case(NamedTuple):
     headers: dict[str, str]
 
 
+def same_answers(pairs: list[tuple[Case, Case]]) -> None:
+    """The floor must answer each read with the API's very bytes, or the pair is unfair."""
+    for api, floor in pairs:
+        answers = [
+            httpx.get(f"{c.base_url}{c.path}", headers=c.headers, timeout=30) for c in (api, floor)
+        ]
+        for answer in answers:
+            answer.raise_for_status()
+        if answers[0].content != answers[1].content:
+            raise AssertionError(f"{api.label} and {floor.label} answer different bytes")
+
+
 def interleaved(cases: list[Case]) -> dict[str, tuple[float, list[float], int]]:
     """Per case: the median rate of its rounds, all its latencies, its errors."""
     rates: dict[str, list[float]] = {c.label: [] for c in cases}
@@ -167,14 +181,19 @@ def run(services: Services, section: Section) -> None:
         asyncio.run(seed(database_url))
         kitchen, key = asyncio.run(kitchen_with_key(database_url))
         listing_id, product_id = asyncio.run(some_listing(database_url))
+        statement_id, consignor, consignor_key = asyncio.run(a_statement(database_url))
         headers = {"Authorization": f"Bearer {key}"}
+        consignor_headers = {"Authorization": f"Bearer {consignor_key}"}
         section.note(
             f"Load: {CONNECTIONS} keep-alive HTTP/1.1 connections (asyncio/uvloop generator in "
             f"the benchmark process), closed loop; {ROUNDS} interleaved rounds of "
             f"{SECONDS / ROUNDS:.0f} s per case after a {WARMUP_SECONDS:.0f} s warm-up; three "
-            f"servers up at once, each with {WORKERS} uvicorn workers; 100,000 listings."
+            f"servers up at once, each with {WORKERS} uvicorn workers; 100,000 listings; the "
+            f"statement is a UMKM's week: {SALES} sales, {RETURNS} returns, 1 adjustment, "
+            f"its payout, read with the UMKM's key."
         )
-        floor_env = {"BENCH_FLOOR_KEYS": f"{key}={kitchen.organization_id}"}
+        floor_keys = f"{key}={kitchen.organization_id},{consignor_key}={consignor}"
+        floor_env = {"BENCH_FLOOR_KEYS": floor_keys}
         redis_url = services.redis_url
         with (
             api_server(database_url, redis_url, workers=WORKERS, log_name="http-api") as api,
@@ -183,18 +202,28 @@ def run(services: Services, section: Section) -> None:
         ):
             order_id = an_order(api.base_url, headers, product_id)
             listing, order = f"/v1/listings/{listing_id}", f"/v1/orders/{order_id}"
+            statement = f"/v1/consignment/statements/{statement_id}"
             cases = [
                 Case("api listing", api.base_url, listing, headers),
                 Case("floor listing", floor.base_url, listing, headers),
                 Case("api order", api.base_url, order, headers),
                 Case("floor order", floor.base_url, order, headers),
+                Case("api statement", api.base_url, statement, consignor_headers),
+                Case("floor statement", floor.base_url, statement, consignor_headers),
                 Case("api livez", api.base_url, "/livez", {}),
                 Case("minimal ping", minimal.base_url, "/ping", {}),
             ]
+            same_answers([(cases[0], cases[1]), (cases[2], cases[3]), (cases[4], cases[5])])
             figures = interleaved(cases)
         pairs = [
             ("GET /v1/listings/{id} (auth + read)", "api listing", "floor listing", True),
             ("GET /v1/orders/{id} (auth + read)", "api order", "floor order", True),
+            (
+                "GET /v1/consignment/statements/{id} (auth + read)",
+                "api statement",
+                "floor statement",
+                True,
+            ),
             ("GET /livez (no database)", "api livez", "minimal ping", False),
         ]
         for label, measured, baseline, floor_pair in pairs:

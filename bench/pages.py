@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import re
 import sys
 import time
 import uuid
@@ -55,7 +56,9 @@ PAGES = [
     "/rutin",
     "/anggaran",
 ]
-# (page, the API call it wraps): the same search, the same list.
+# (page, the API call it wraps): the same search, the same list; and the demo order's
+# page against `GET /v1/orders/{id}` (`order_pair`). The cart (`/keranjang`) wraps none:
+# it lives in the page session, the API has no cart.
 PAIRS = [
     ("/belanja?q=beras&wilayah=semua", "/v1/listings?q=beras&in_stock=true&limit=21"),
     ("/pesanan", "/v1/orders?limit=20"),
@@ -76,7 +79,17 @@ def pages_server(database_url: str, redis_url: str) -> ServerProcess:
     )
 
 
-async def place_an_order(base_url: str, key: str) -> None:
+def _shown(path: str) -> str:
+    """A path as the report names it: an id as `{id}`, so rows compare across runs."""
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", path)
+
+
+def order_pair(order_id: str) -> tuple[str, str]:
+    return (f"/pesanan/{order_id}", f"/v1/orders/{order_id}")
+
+
+async def place_an_order(base_url: str, key: str) -> str:
+    """The demo kitchen's order, placed through the API: its id."""
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
         me = (await api.get("/v1/me")).json()
@@ -95,14 +108,22 @@ async def place_an_order(base_url: str, key: str) -> None:
         )
         if placed.status_code != 201:
             raise RuntimeError(f"the demo order was refused: {placed.text}")
+        order_id: str = placed.json()["id"]
+        return order_id
 
 
-async def server_times(base_url: str, cookies: dict[str, str], key: str, section: Section) -> None:
+async def server_times(
+    base_url: str,
+    cookies: dict[str, str],
+    key: str,
+    pairs: list[tuple[str, str]],
+    section: Section,
+) -> None:
     async with (
         httpx.AsyncClient(base_url=base_url, cookies=cookies) as pages,
         httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api,
     ):
-        for page_path, api_path in PAIRS:
+        for page_path, api_path in pairs:
             samples: dict[str, list[float]] = {"page": [], "api": []}
             for round_no in range(ROUNDS + 5):
                 for side, client, path in (("page", pages, page_path), ("api", api, api_path)):
@@ -115,17 +136,20 @@ async def server_times(base_url: str, cookies: dict[str, str], key: str, section
             page_p50, api_p50 = median(samples["page"]), median(samples["api"])
             section.add(
                 Result(
-                    name=f"server time {page_path}",
+                    name=f"server time {_shown(page_path)}",
                     figure=page_p50,
                     unit="ms p50",
                     baseline=api_p50,
                     ratio=page_p50 / api_p50,
-                    notes=f"vs GET {api_path}; page p99 {percentile(samples['page'], 99):.1f} ms",
+                    notes=(
+                        f"vs GET {_shown(api_path)}; "
+                        f"page p99 {percentile(samples['page'], 99):.1f} ms"
+                    ),
                 )
             )
 
 
-async def measure(base_url: str, phone: str, key: str, section: Section) -> None:
+async def measure(base_url: str, phone: str, key: str, order_id: str, section: Section) -> None:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
@@ -167,7 +191,7 @@ async def measure(base_url: str, phone: str, key: str, section: Section) -> None
             cookies = {c["name"]: c["value"] for c in await context.cookies() if "value" in c}
         finally:
             await browser.close()
-    await server_times(base_url, cookies, key, section)
+    await server_times(base_url, cookies, key, [*PAIRS, order_pair(order_id)], section)
 
 
 def run(services: Services, section: Section) -> None:
@@ -177,5 +201,5 @@ def run(services: Services, section: Section) -> None:
         key = next(k for slug, _role, k in keys if slug == KITCHEN)
         phone = next(p for slug, _role, p in people if slug == KITCHEN)
         with pages_server(url, services.redis_url) as server:
-            asyncio.run(place_an_order(server.base_url, key))
-            asyncio.run(measure(server.base_url, phone, key, section))
+            order_id = asyncio.run(place_an_order(server.base_url, key))
+            asyncio.run(measure(server.base_url, phone, key, order_id, section))

@@ -11,6 +11,7 @@ or as a StrEnum turns into the response's enum alike.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -53,3 +54,19 @@ def from_row(out: type[T], row: object, **given: Any) -> T:
     values = msgspec.structs.asdict(part)
     values.update(given)
     return msgspec.convert(values, out, from_attributes=True)
+
+
+@functools.cache
+def _positional(out: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """`out`'s fields in their order, read from a row's positions (an array-like twin)."""
+    fields = [(field.name, field.type) for field in msgspec.structs.fields(out)]
+    return msgspec.defstruct(f"{out.__name__}Positions", fields, array_like=True)
+
+
+def from_positions(out: type[T], rows: Sequence[Sequence[Any]]) -> list[T]:
+    """Rows whose columns are `out`'s fields in `out`'s order, as `out`s: two conversions in
+    C (by position into a twin, then by attribute into `out`), each value checked against
+    its field's type as `from_row` checks it, none named in Python per row."""
+    twins: Any = msgspec.convert(rows, list[_positional(out)])  # type: ignore[misc]
+    converted: list[T] = msgspec.convert(twins, list[out], from_attributes=True)  # type: ignore[valid-type]
+    return converted

@@ -20,7 +20,7 @@ from marketplace.accounts.controller import OrganizationController
 from marketplace.accounts.principal_cache import PrincipalCache
 from marketplace.consignment.controller import ConsignmentController
 from marketplace.consignment.settlement.controller import ConsignmentSettlementController
-from marketplace.db import create_engine, create_session_factory
+from marketplace.db import create_engine, create_read_session_factory, create_session_factory
 from marketplace.dependencies import provide_principal, provide_uow
 from marketplace.documents.controller import DocumentController, KitchenReportController
 from marketplace.heap import freeze_start_up_objects
@@ -170,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.session_factory = create_session_factory(engine)
         page_sessions.sessions = app.state.session_factory
+        app.state.read_session_factory = create_read_session_factory(engine)
+        page_sessions.read_sessions = app.state.read_session_factory
         app.state.redis = redis
         app.state.rate_limiter = RateLimiter(redis, settings)
         # Authenticated keys are cached per process while subscribed to revocations.

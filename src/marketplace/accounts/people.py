@@ -54,6 +54,10 @@ class MembershipRecord(msgspec.Struct, frozen=True, kw_only=True):
     organization_kind: OrganizationKind
     time_zone: str
     role: Role
+    # Where it is: a page that needs the organization's place reads it from here, not
+    # with another query per view.
+    region_code: str
+    city: str
 
 
 class IssuedInvitation(msgspec.Struct, frozen=True, kw_only=True):
@@ -244,6 +248,8 @@ class PeopleService:
                 organization_kind=OrganizationKind(o.kind),
                 time_zone=o.time_zone,
                 role=Role(m.role),
+                region_code=o.region_code,
+                city=o.city,
             )
             for m, o in await self.people.memberships_of(person_id)
         ]
@@ -263,13 +269,36 @@ class PeopleService:
                 organization_kind=OrganizationKind(organization.kind),
                 time_zone=organization.time_zone,
                 role=Role(membership.role),
+                region_code=organization.region_code,
+                city=organization.city,
             ),
+        )
+
+    async def signed_in_as(
+        self, person_id: uuid.UUID, organization_id: uuid.UUID | None
+    ) -> tuple[PersonRecord | None, MembershipRecord | None]:
+        """A page view's person and their membership of the organization they act for, in
+        one query: no person (gone since), or no membership (none chosen, or it ended)."""
+        row = await self.people.person_acting_for(person_id, organization_id)
+        if row is None:
+            return None, None
+        person = PersonRecord(id=row.id, name=row.name, phone=row.phone, email=row.email)
+        if row.role is None:
+            return person, None
+        return person, MembershipRecord(
+            organization_id=row.organization_id,
+            organization_name=row.organization_name,
+            organization_kind=OrganizationKind(row.organization_kind),
+            time_zone=row.time_zone,
+            role=Role(row.role),
+            region_code=row.region_code,
+            city=row.city,
         )
 
 
 def acting_for(person_id: uuid.UUID, membership: MembershipRecord) -> Principal:
-    """The caller a person is while acting through one of their memberships (already read:
-    a page view reads the person's memberships once and needs no third query)."""
+    """The caller a person is while acting through one of their memberships (already read
+    with the person: a page view needs no other query for it, `signed_in_as`)."""
     return Principal(
         person_id=person_id,
         organization_id=membership.organization_id,

@@ -3,9 +3,11 @@
 The cookie holds only a random key; what a session says (who signed in, for which
 organization) stays here, so signing out or expiry ends it on the server. Each call is a
 short transaction of its own: the session is read before a handler's unit of work opens
-and written after it has closed. A database outage while reading surfaces as the engine's
-errors, which the app answers with 503; while writing (the response has started) it is
-logged, and the next request meets it.
+and written after it has closed. A read (every page view) runs in autocommit when the
+store has read sessions: one SELECT, no BEGIN and ROLLBACK round trips around it. A
+database outage while reading surfaces as the engine's errors, which the app answers
+with 503; while writing (the response has started) it is logged, and the next request
+meets it.
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ REMEMBERED_SESSIONS = 10_000
 
 
 class PostgresSessionStore(Store):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
-        # Bound by the app's lifespan, once the engine exists.
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        # Bound by the app's lifespan, once the engine exists; `read_sessions` autocommit
+        # (`db.create_read_session_factory`), else reads take a transaction too.
         self.sessions = sessions
+        self.read_sessions = read_sessions
         self._known: OrderedDict[str, tuple[bytes, dt.datetime | None]] = OrderedDict()
 
     def _remember(self, key: str, value: bytes, expires_at: dt.datetime | None) -> None:
@@ -86,19 +94,19 @@ class PostgresSessionStore(Store):
 
     async def get(self, key: str, renew_for: int | dt.timedelta | None = None) -> bytes | None:
         now = dt.datetime.now(dt.UTC)
-        async with self._factory()() as session:
-            repository = WebSessionRepository(session)
-            found = await repository.get(key, now)
-            if found is None:
-                return None
-            value = found.value
-            expires_at = found.expires_at
-            if renew_for is not None and expires_at is not None:
-                expires_at = _expiry(renew_for)
-                await repository.put(key, value, expires_at)
+        async with (self.read_sessions or self._factory())() as session:
+            found = await WebSessionRepository(session).get(key, now)
+        if found is None:
+            return None
+        value = found.value
+        expires_at = found.expires_at
+        if renew_for is not None and expires_at is not None:
+            expires_at = _expiry(renew_for)
+            async with self._factory()() as session:
+                await WebSessionRepository(session).put(key, value, expires_at)
                 await session.commit()
-            self._remember(key, value, expires_at)
-            return value
+        self._remember(key, value, expires_at)
+        return value
 
     async def delete(self, key: str) -> None:
         self._known.pop(key, None)

@@ -105,16 +105,13 @@ async def _signed_in(request: PageRequest, uow: UoW) -> SignedIn | Redirect:
     person_id = person_id_of(request)
     if person_id is None:
         return Redirect("/masuk")
-    people = PeopleService(uow)
-    person = await people.person(person_id)
+    organization_id = organization_id_of(request)
+    person, membership = await PeopleService(uow).signed_in_as(person_id, organization_id)
     if person is None:
         request.clear_session()
         return Redirect("/masuk")
-    organization_id = organization_id_of(request)
     if organization_id is None:
         return Redirect("/organisasi")
-    memberships = {m.organization_id: m for m in await people.memberships(person_id)}
-    membership = memberships.get(organization_id)
     if membership is None:  # the membership ended since
         request.session.pop("organization_id", None)
         return Redirect("/organisasi")

@@ -21,7 +21,7 @@ from litestar.response import Redirect
 
 from marketplace import clock
 from marketplace.accounts import OrganizationDirectory, OrganizationRecord
-from marketplace.dependencies import UoW, read_pool
+from marketplace.dependencies import READ_ONLY, UoW, read_pool
 from marketplace.errors import DomainError, NotFound
 from marketplace.http import PRICE_KEY, InvalidCursor, decode_cursor, paginate
 from marketplace.idempotency import run_idempotent
@@ -41,7 +41,31 @@ from marketplace.web.pages import render
 
 SEARCH_PAGE = 20
 MAX_QUANTITY = 100_000
-_decode_tiers = msgspec.json.Decoder(list[dict[str, int]]).decode
+
+
+# An offer as the page shows it. Structs, not dicts: Jinja reads `o.name` by attribute
+# first, and on a dict each attribute was an AttributeError caught before the key lookup
+# (a page of 20 offers reads ~300 of them).
+class Tier(msgspec.Struct, frozen=True):
+    min_quantity: int
+    unit_price: int
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True):
+    listing_id: uuid.UUID
+    product_id: uuid.UUID
+    seller: OrganizationRecord | None
+    region_code: str
+    tiers: list[Tier]
+    min_order: int
+    available: int
+    supply_mode: str
+    name: str
+    unit_label: str
+    category: str
+
+
+_decode_tiers = msgspec.json.Decoder(list[Tier]).decode
 
 
 class PlacedAnswer(msgspec.Struct, frozen=True):
@@ -89,9 +113,9 @@ def area_prefix(region_code: str, area: str) -> str | None:
     return region_code[:2] if area == "provinsi" else region_code[:5]
 
 
-def area_label(area: str, buyer: OrganizationRecord) -> str:
+def area_label(area: str, city: str) -> str:
     if area == "kota":
-        return _("My city (%(city)s)") % {"city": buyer.city}
+        return _("My city (%(city)s)") % {"city": city}
     return _("My province") if area == "provinsi" else _("All regions")
 
 
@@ -152,7 +176,7 @@ class ShopController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/belanja")
+    @get("/belanja", dependencies=READ_ONLY)
     async def shop_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
@@ -161,7 +185,7 @@ class ShopController(Controller):
         query = field_of(params, "q").strip()[:100]
         category = field_of(params, "kategori")
         chosen = category if category in set(ProductCategory) else ""
-        buyer = await _buyer(acting, uow)
+        buyer = acting.membership
         area = field_of(params, "wilayah")
         area = area if area in AREAS else "kota"
         filters = SearchFilters(
@@ -180,19 +204,19 @@ class ShopController(Controller):
         page, next_cursor = paginate(rows, SEARCH_PAGE, lambda row: [row[8], row[0]])
         sellers = await OrganizationDirectory(uow).get_many(sorted({row[2] for row in page}))
         offers = [
-            {
-                "listing_id": row[0],
-                "product_id": row[1],
-                "seller": sellers.get(row[2]),
-                "region_code": row[6],
-                "tiers": _decode_tiers(row[7]),
-                "min_order": row[9],
-                "available": max(0, row[10] - row[11]),
-                "supply_mode": row[12],
-                "name": row[17],
-                "unit_label": row[19],
-                "category": category_label(row[5]),
-            }
+            Offer(
+                listing_id=row[0],
+                product_id=row[1],
+                seller=sellers.get(row[2]),
+                region_code=row[6],
+                tiers=_decode_tiers(row[7]),
+                min_order=row[9],
+                available=max(0, row[10] - row[11]),
+                supply_mode=row[12],
+                name=row[17],
+                unit_label=row[19],
+                category=category_label(row[5]),
+            )
             for row in page
         ]
         standing = await _standing_target(uow, acting, field_of(params, "rutin"))
@@ -208,7 +232,7 @@ class ShopController(Controller):
             query=query,
             category=chosen,
             area=area,
-            areas=[(value, area_label(value, buyer)) for value in AREAS],
+            areas=[(value, area_label(value, buyer.city)) for value in AREAS],
             categories=[(c.value, category_label(c.value)) for c in ProductCategory],
             offers=offers,
             search=urlencode(search),
@@ -252,20 +276,20 @@ class ShopController(Controller):
         joiner = "&" if "?" in back else "?"
         return Redirect(f"{back}{joiner}ditambah={product.id}", status_code=303)
 
-    @get("/keranjang")
+    @get("/keranjang", dependencies=READ_ONLY)
     async def cart_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
             return acting
-        buyer = await _buyer(acting, uow)
+        buyer = acting.membership
         tomorrow = clock.today_in(buyer.time_zone) + dt.timedelta(days=1)
         return render(
             request,
             "cart.html",
-            membership=acting.membership,
+            membership=buyer,
             cart=cart_of(request),
             day=tomorrow,
-            address=f"{buyer.name}, {buyer.city}",
+            address=f"{buyer.organization_name}, {buyer.city}",
         )
 
     @post("/keranjang/ubah", status_code=303)

@@ -7,14 +7,13 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, Parameter
 
 from marketplace.answers import from_row
 from marketplace.consignment.answers import (
     adjustment_out,
     payout_out,
-    return_out,
-    sale_out,
     statement_summary,
 )
 from marketplace.consignment.domain import PayoutStatus
@@ -31,7 +30,8 @@ from marketplace.consignment.schemas import (
     StatementPage,
 )
 from marketplace.consignment.settlement_service import SettlementService
-from marketplace.dependencies import Caller, UoW
+from marketplace.consignment.statement_read_service import StatementReadService
+from marketplace.dependencies import READ_POOL, Caller, UoW, read_pool
 from marketplace.http import (
     DEFAULT_PAGE_SIZE,
     PageCursor,
@@ -123,20 +123,13 @@ class ConsignmentSettlementController(Controller):
             "return and adjustment, and the payout. The PDF is at `.../document.pdf`."
         ),
         summary="One statement with what sold and what was returned",
+        dependencies=READ_POOL,
         responses=problem_responses(401, 404),
     )
     async def get_statement(
-        self, statement_id: FromPath[uuid.UUID], uow: UoW, principal: Caller
+        self, statement_id: FromPath[uuid.UUID], state: State, principal: Caller
     ) -> StatementOut:
-        statement, payout, sales, returns, adjustments = await SettlementService(uow).statement(
-            principal, statement_id
-        )
-        return StatementOut(
-            statement=statement_summary(statement, payout),
-            sales=[sale_out(s) for s in sales],
-            returns=[return_out(r) for r in returns],
-            adjustments=[adjustment_out(a, statement.id) for a in adjustments],
-        )
+        return await StatementReadService(read_pool(state)).view(principal, statement_id)
 
     # --- adjustments -------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from litestar.response import Redirect
 
 from marketplace import clock
 from marketplace.accounts import OrganizationDirectory, OrganizationKind, PeopleService
-from marketplace.dependencies import UoW
+from marketplace.dependencies import READ_ONLY, UoW
 from marketplace.errors import DomainError, NotFound
 from marketplace.listings import ProductService
 from marketplace.orders import (
@@ -128,7 +128,7 @@ class KitchenController(Controller):
             status_label=status_label,
         )
 
-    @get("/pesanan")
+    @get("/pesanan", dependencies=READ_ONLY)
     async def orders_page(self, request: PageRequest, uow: UoW) -> Response[Any]:
         acting = await signed_in(request, uow)
         if isinstance(acting, Redirect):
@@ -144,7 +144,7 @@ class KitchenController(Controller):
             status_label=status_label,
         )
 
-    @get("/pesanan/{order_id:uuid}")
+    @get("/pesanan/{order_id:uuid}", dependencies=READ_ONLY)
     async def order_page(
         self, request: PageRequest, uow: UoW, order_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
