@@ -22,8 +22,9 @@
   out without one: no pre-ping).
 - Times the pure split engine: 200 and 20 lines against 2,000 candidate listings.
 
-Targets: placement ≥ 0.8 x asyncpg (#19 item 3; 0.5 before); statements per order independent of the line count;
-one commit per order; split of 200 lines well under 10 ms and ≤ ~12 x the 20-line time.
+Targets: placement ≥ 0.8 x asyncpg (#19 item 3; 0.5 before); statements per order
+independent of the line count; one commit per order; split of 200 lines well under 10 ms
+and ≤ ~12 x the 20-line time.
 """
 
 from __future__ import annotations
