@@ -27,7 +27,13 @@ from marketplace.accounts.domain.people import (
     normalize_phone,
     retry_after,
 )
-from marketplace.accounts.models import Invitation, Membership, Person, SignInFailure
+from marketplace.accounts.models import (
+    Invitation,
+    Membership,
+    Organization,
+    Person,
+    SignInFailure,
+)
 from marketplace.accounts.passwords import hash_password, verify_password
 from marketplace.accounts.repository import (
     OrganizationRepository,
@@ -241,18 +247,7 @@ class PeopleService:
         return _person_record(found) if found else None
 
     async def memberships(self, person_id: uuid.UUID) -> list[MembershipRecord]:
-        return [
-            MembershipRecord(
-                organization_id=o.id,
-                organization_name=o.name,
-                organization_kind=OrganizationKind(o.kind),
-                time_zone=o.time_zone,
-                role=Role(m.role),
-                region_code=o.region_code,
-                city=o.city,
-            )
-            for m, o in await self.people.memberships_of(person_id)
-        ]
+        return [_membership_record(m, o) for m, o in await self.people.memberships_of(person_id)]
 
     async def acting_as(self, person_id: uuid.UUID, organization_id: uuid.UUID) -> Principal:
         """The caller a person is while acting for one of their organizations; any other
@@ -260,19 +255,7 @@ class PeopleService:
         found = await self.people.membership(person_id, organization_id)
         if found is None:
             raise NotFound("No such organization.")
-        membership, organization = found
-        return acting_for(
-            person_id,
-            MembershipRecord(
-                organization_id=organization.id,
-                organization_name=organization.name,
-                organization_kind=OrganizationKind(organization.kind),
-                time_zone=organization.time_zone,
-                role=Role(membership.role),
-                region_code=organization.region_code,
-                city=organization.city,
-            ),
-        )
+        return acting_for(person_id, _membership_record(*found))
 
     async def signed_in_as(
         self, person_id: uuid.UUID, organization_id: uuid.UUID | None
@@ -304,4 +287,16 @@ def acting_for(person_id: uuid.UUID, membership: MembershipRecord) -> Principal:
         organization_id=membership.organization_id,
         organization_kind=membership.organization_kind,
         role=membership.role,
+    )
+
+
+def _membership_record(membership: Membership, organization: Organization) -> MembershipRecord:
+    return MembershipRecord(
+        organization_id=organization.id,
+        organization_name=organization.name,
+        organization_kind=OrganizationKind(organization.kind),
+        time_zone=organization.time_zone,
+        role=Role(membership.role),
+        region_code=organization.region_code,
+        city=organization.city,
     )
