@@ -141,6 +141,7 @@ async def capture(database_url: str, lanes: Sequence[Lane]) -> list[Replay]:
             replays.append(Replay(counters.capture, existing))
         return replays
     finally:
+        counters.detach()
         await engine.dispose()
 
 
