@@ -22,9 +22,10 @@ against Granian, against the raw-statement ceiling, all in the same run.
 - Open loop: arrivals at a fixed rate, stepping up through `RATES`; each step `STEP_SECONDS`
   long for each arm in a rotating order; latency counted from the time a request was due
   to be sent (not when the client got round to it), so a server that falls behind is
-  charged for the queue it builds (no coordinated omission). An arm stops stepping at its
-  first rate with p99 ≥ 100 ms; its highest passing rate is its capacity, then one more
-  step at twice that rate reports p99 there.
+  charged for the queue it builds (no coordinated omission). An arm stops stepping after
+  two failing rates in a row (p99 ≥ 100 ms; each failing step is run twice and judged on
+  both runs' orders); its highest passing rate is its capacity, then one more step at
+  twice that rate reports p99 there.
 
 The load generator (httpx in this process) shares the 2 cores with the servers and
 PostgreSQL; its CPU is charged to HTTP arms and, much less, to the replay.
@@ -252,12 +253,13 @@ async def closed(arms: list[Arm], section: Section) -> None:
 async def opened(arms: list[Arm], section: Section) -> None:
     best: dict[str, tuple[float, Phase] | None] = {arm.name: None for arm in arms}
     stepping = list(arms)
+    failed_in_a_row = {arm.name: 0 for arm in arms}
     lines = [
         f"Open loop: each step {STEP_SECONDS:g} s (at least {STEP_ORDERS} orders) of arrivals "
         "at a fixed rate per arm, the arms in a rotating order; latency from each order's "
-        "due time. An arm stops at its first step "
-        f"with p99 ≥ {P99_LIMIT_MS:.0f} ms (a failing step is run twice and judged on "
-        "both runs together)."
+        "due time. An arm stops after two failing steps in a row "
+        f"(p99 ≥ {P99_LIMIT_MS:.0f} ms; a failing step is run twice and judged on both runs "
+        "together)."
     ]
     for n, rate in enumerate(RATES):
         if not stepping:
@@ -272,8 +274,13 @@ async def opened(arms: list[Arm], section: Section) -> None:
             print(lines[-1], flush=True)
             if phase.p99 < P99_LIMIT_MS and not phase.failures:
                 best[arm.name] = (rate, phase)
+                failed_in_a_row[arm.name] = 0
             else:
-                stepping.remove(arm)
+                # On a shared machine one marginal step (p99 105 ms, then 81 ms at a rate
+                # above it) is noise more often than a limit: the second failure ends it.
+                failed_in_a_row[arm.name] += 1
+                if failed_in_a_row[arm.name] == 2:
+                    stepping.remove(arm)
     doubled: dict[str, Phase] = {}
     for arm in arms:
         found = best[arm.name]
