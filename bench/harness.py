@@ -388,8 +388,16 @@ def server_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
     return env
 
 
-def api_server(database_url: str, redis_url: str, *, workers: int, log_name: str) -> ServerProcess:
-    """The production server: `marketplace serve --port N --workers W`."""
+def api_server(
+    database_url: str,
+    redis_url: str,
+    *,
+    workers: int,
+    log_name: str,
+    server: str | None = None,
+) -> ServerProcess:
+    """The production server: `marketplace serve --port N --workers W` (with `--server S`
+    when given: uvicorn or granian; else serve's default)."""
     port = free_port()
     return ServerProcess(
         [
@@ -401,6 +409,7 @@ def api_server(database_url: str, redis_url: str, *, workers: int, log_name: str
             str(port),
             "--workers",
             str(workers),
+            *(["--server", server] if server else []),
         ],
         port=port,
         env=server_env(database_url, redis_url),

@@ -26,6 +26,11 @@ BENCHMARKS = {
         "bench.http",
         "HTTP reads: the API vs the same-work floor and a minimal app, interleaved (issue 8, #19)",
     ),
+    "capacity": (
+        "bench.capacity",
+        "Capacity: 20-line orders through serve --workers 2, uvicorn vs Granian vs raw "
+        "asyncpg, closed and open loop (#19 item 6)",
+    ),
     "hot_sku": (
         "bench.hot_sku",
         "Hot SKU: 100 concurrent buyers on one listing vs on 100 listings (issue 8)",

@@ -21,6 +21,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from marketplace.http_server import HttpServer
 from marketplace.jobs import Heartbeat, connect_redis, write_heartbeat
 from marketplace.settings import Settings
 from tests.api.test_orders import TOMORROW
@@ -195,7 +196,10 @@ def test_metrics_are_not_in_the_public_contract(client: AsyncTestClient[Litestar
 
 
 @pytest.mark.slow
-def test_a_served_pods_metrics_sum_its_processes(service_urls: ServiceUrls, tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", list(HttpServer))
+def test_a_served_pods_metrics_sum_its_processes(
+    server: HttpServer, service_urls: ServiceUrls, tmp_path: Path
+) -> None:
     port = _closed_port()
     env = {
         **os.environ,
@@ -206,7 +210,7 @@ def test_a_served_pods_metrics_sum_its_processes(service_urls: ServiceUrls, tmp_
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with (tmp_path / "server.log").open("wb") as out:
         server = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--workers", "2"],
+            [*CLI, "serve", "--port", str(port), "--workers", "2", "--server", server],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

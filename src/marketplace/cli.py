@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from marketplace.http_server import DEFAULT_SERVER, HttpServer
 from marketplace.logs import configure_logging
 from marketplace.settings import Settings, load_settings, production_problems
 from marketplace.supervisor import ProcessSupervisor
@@ -196,14 +197,20 @@ async def _host_health(redis_url: str, settings: Settings) -> int:
 
 
 def cmd_serve(
-    settings: Settings, host: str, port: int, workers: int, with_worker: bool, seed_demo: bool
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    with_worker: bool,
+    seed_demo: bool,
+    server: HttpServer = DEFAULT_SERVER,
 ) -> int:
-    import uvicorn
+    from marketplace import http_server
 
     # Production runs migrations as a separate step (a Kubernetes Job); the embedded
     # development database is migrated here so `make run` needs nothing else.
     migrate = settings.uses_embedded_services or seed_demo
-    # Every uvicorn process writes its metrics where `/metrics` sums them (a fresh folder
+    # Every server process writes its metrics where `/metrics` sums them (a fresh folder
     # each start: counts of a previous run's processes must not be summed in).
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
@@ -223,24 +230,11 @@ def cmd_serve(
         worker.start()
     # uvicorn re-raises the SIGTERM it handled once it has shut down; with the default
     # action that kills the process before `finally` and atexit run, leaving the worker
-    # and the embedded PostgreSQL running. As an exception, both get to run.
+    # and the embedded PostgreSQL running. As an exception, both get to run. (Granian
+    # installs its own handler and returns once its workers have stopped.)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        uvicorn.run(
-            "marketplace.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            # Our logging (`marketplace.logs`) for uvicorn's lines too, and our access
-            # log (`marketplace.request_ids`: JSON with LOG_FORMAT=json, request ids).
-            log_config=None,
-            access_log=False,
-            # Forwarded addresses are read by `marketplace.client_address` alone, from the
-            # proxies TRUSTED_PROXIES names (uvicorn would trust any loopback peer's).
-            proxy_headers=False,
-        )
+        http_server.run(server, host=host, port=port, workers=workers, log_level=settings.log_level)
     finally:
         if worker is not None:
             worker.stop()
@@ -266,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     serve.add_argument("--with-worker", action="store_true", help="also run the arq worker")
+    serve.add_argument(
+        "--server",
+        type=HttpServer,
+        choices=list(HttpServer),
+        default=HttpServer(os.environ.get("WEB_SERVER") or DEFAULT_SERVER),
+        help=f"the HTTP server (default {DEFAULT_SERVER}, or WEB_SERVER)",
+    )
     serve.add_argument("--seed-demo", action="store_true", help="migrate and seed demo data")
     sub.add_parser("worker", help="run the background job worker")
     health = sub.add_parser(
@@ -327,7 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     match args.command:
         case "serve":
             return cmd_serve(
-                settings, args.host, args.port, args.workers, args.with_worker, args.seed_demo
+                settings,
+                args.host,
+                args.port,
+                args.workers,
+                args.with_worker,
+                args.seed_demo,
+                args.server,
             )
         case "worker":
             return cmd_worker(settings)
