@@ -66,8 +66,9 @@ from bench.harness import (
     server_env,
     stop_process,
 )
-from bench.orders import Counters, Replay, known_ids, orderable_products
-from bench.seed import KITCHEN_REGION, SeededProduct, insert_products, insert_sellers, tiers_sql
+from bench.orders import PER_PRODUCT, SELLERS, Counters, Replay, known_ids, orderable_products
+from bench.orders import seed as seed_products
+from bench.seed import KITCHEN_REGION, SeededProduct
 from bench.seed import kitchen_with_key as make_kitchen
 from marketplace.db import UnitOfWork, create_engine, create_session_factory
 from marketplace.orders.placement import OrderPlacement
@@ -75,8 +76,6 @@ from marketplace.orders.placement import OrderPlacement
 WORKERS = 2
 LINES = 20
 LANES = 16
-SELLERS = 200
-PER_PRODUCT = 10
 CLIENTS = (1, 2, 4, 8, 16)
 CLOSED_ORDERS = 128  # per phase: 128 / clients each
 ROUNDS = 3
@@ -88,36 +87,10 @@ SERVERS = ("uvicorn", "granian")
 
 
 async def seed(database_url: str) -> list[SeededProduct]:
-    """Products enough for every lane to have 20 of its own, 10 listings each."""
-    conn = await asyncpg.connect(asyncpg_dsn(database_url))
-    try:
-        await conn.execute("SELECT setseed(0.6)")
-        # A few catalogue rows (SPHP rice) are not for kitchens: seed spare ones.
-        products = await insert_products(conn, LANES * LINES + 20)
-        await insert_sellers(
-            conn, SELLERS, kinds_sql="CASE WHEN g % 5 = 0 THEN 'umkm' ELSE 'cooperative' END"
-        )
-        await conn.execute(
-            f"""
-            INSERT INTO listings (id, seller_organization_id, owner_organization_id, product_id,
-                                  seller_kind, category, region_code, tiers, base_unit_price,
-                                  min_order_quantity, on_hand, reserved, supply_mode, status,
-                                  created_at, updated_at)
-            SELECT gen_random_uuid(), s.id, s.id, p.id, s.kind, p.category, s.region_code,
-                   {tiers_sql("x.price")}, x.price, 1, 1000000000, 0, 'stock', 'active',
-                   now(), now()
-            FROM bench_products p
-            CROSS JOIN generate_series(0, {PER_PRODUCT - 1}) AS k
-            JOIN bench_sellers s ON s.n = (p.n * 7 + k * 20) % {SELLERS}
-            CROSS JOIN LATERAL (
-                SELECT (p.price * (85 + (random() * 15)::int + k * 0) / 100)::bigint AS price
-            ) AS x
-            """
-        )
-        await conn.execute("ANALYZE")
-        return products
-    finally:
-        await conn.close()
+    """Products enough for every lane to have 20 of its own, 10 listings each (seeded as
+    the orders benchmark seeds them). A few catalogue rows (SPHP rice) are not for
+    kitchens: spare ones are seeded."""
+    return await seed_products(database_url, products=LANES * LINES + 20, random_seed=0.6)
 
 
 async def capture(database_url: str, lanes: Sequence[Lane]) -> list[Replay]:

@@ -79,11 +79,15 @@ SPLIT_CANDIDATES = 2_000
 BENCH_REDIS_DATABASE = 9
 
 
-async def seed(database_url: str) -> list[SeededProduct]:
+async def seed(
+    database_url: str, *, products: int = PRODUCTS, random_seed: float = 0.7
+) -> list[SeededProduct]:
+    """`products` products, each sold by `PER_PRODUCT` of `SELLERS` sellers with plenty of
+    stock (the capacity benchmark seeds more products the same way)."""
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        await conn.execute("SELECT setseed(0.7)")
-        products = await insert_products(conn, PRODUCTS)
+        await conn.execute("SELECT setseed($1)", random_seed)
+        seeded = await insert_products(conn, products)
         await insert_sellers(
             conn, SELLERS, kinds_sql="CASE WHEN g % 5 = 0 THEN 'umkm' ELSE 'cooperative' END"
         )
@@ -106,7 +110,7 @@ async def seed(database_url: str) -> list[SeededProduct]:
             """
         )
         await conn.execute("ANALYZE")
-        return products
+        return seeded
     finally:
         await conn.close()
 
