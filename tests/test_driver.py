@@ -3,6 +3,7 @@ transaction as the session, and the failures SQLAlchemy would have raised."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -94,6 +95,25 @@ async def test_a_connection_cut_under_a_statement_is_an_outage_and_is_discarded(
     # The pool hands out a working connection next.
     async with session_factory() as session:
         assert await session.scalar(text("SELECT 1")) == 1
+
+
+async def test_a_connection_gone_before_its_transaction_began_is_an_outage(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The driver begins the transaction itself (SQLAlchemy's adapter begins lazily): a
+    failure there is SQLAlchemy's DBAPIError too, never the adapter's own exception."""
+    async with session_factory() as session:
+        connection = await session.connection()
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        async with session_factory() as other:
+            await other.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": raw.get_server_pid()}
+            )
+        await asyncio.sleep(0.2)
+        with pytest.raises(DBAPIError) as gone:
+            await UnitOfWork(session).driver()
+        assert database_unavailable(gone.value)
 
 
 def test_a_statement_whose_parameters_need_sqlalchemys_processing_is_refused() -> None:

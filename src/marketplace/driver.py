@@ -92,6 +92,20 @@ class Driver:
         arguments = statement.arguments(params or {})
         return await self._run(statement.sql, arguments)
 
+    async def begin(self) -> None:
+        """Begin the transaction SQLAlchemy's adapter would begin at its first statement
+        (under the adapter's lock, as it does); a failure — the server gone, the
+        connection broken under an earlier request — is raised as SQLAlchemy raises it."""
+        adapted = self._adapted
+        if adapted._transaction is not None:
+            return
+        try:
+            async with adapted._execute_mutex:
+                if adapted._transaction is None:
+                    await adapted._start_transaction()
+        except Exception as error:
+            raise await self._as_sqlalchemy_raises("BEGIN", [], error) from error
+
     async def execute(self, sql: str) -> None:
         """A statement with no parameters and no rows (a savepoint)."""
         await self._run(sql, [])
@@ -138,8 +152,7 @@ async def session_driver(session: AsyncSession) -> Driver:
     fairy = await connection.get_raw_connection()
     adapted = fairy.dbapi_connection
     assert adapted is not None
-    if adapted._transaction is None:
-        await adapted._start_transaction()
     driver = Driver(connection, adapted)
+    await driver.begin()
     session.info[_SESSION_KEY] = (session.sync_session.get_transaction(), driver)
     return driver
