@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from marketplace.accounts import Role
 from marketplace.consignment.models import Intake, Payout, Statement
 from tests.api.test_consignment import run_outbox
+from tests.builders.catalog import create_product
 from tests.builders.orders import order_body, placed_order
 from tests.support import Actors, local_today
 from tests.web.desk import Desk, desk
@@ -235,3 +237,30 @@ async def test_the_clerk_makes_an_agreement_and_a_viewer_of_the_umkm_cannot_prop
     assert refused.status_code == 422
     assert "Peran Anda tidak boleh melakukan ini." in refused.text
     assert await intakes_of(session_factory, d) == 0
+
+
+async def test_a_refused_proposal_keeps_its_product_chosen_beyond_the_first_page_of_products(
+    pages: AsyncTestClient[Litestar],
+    actors: Actors,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The form posts without the search that found the product: shown again, it must
+    still name that product, or the next send proposes the first product listed."""
+    from marketplace.web.consignor import controller
+
+    # An older product, listed first (by id) when one is shown without a search.
+    await create_product(pages, await actors.platform_admin(), name="Gula Uji Lebih Dulu")
+    d = await desk(pages, actors, session_factory)
+    monkeypatch.setattr(controller, "PRODUCTS_SHOWN", 1)
+    await sign_in(pages, d.owner_phone, PASSWORD)
+    form = await pages.get("/titip")
+    assert f'value="{d.product_id}"' not in form.text
+    fields = {
+        "csrf_token": token_of(form.text),
+        "agreement_id": d.agreement_id,
+        "product_id": d.product_id,
+    }
+    above = await pages.post("/titip", data={**fields, "quantity": "50", "unit_price": "31000"})
+    assert above.status_code == 422
+    assert f'<option value="{d.product_id}" selected>' in above.text

@@ -266,6 +266,12 @@ async def _propose_page(
     # The catalogue is large: the owner narrows it by name (the API's product search).
     query = field_of(request.query_params, "q").strip()[:100] or None
     offered = await products.browse(query=query, category=None, after=None, limit=PRODUCTS_SHOWN)
+    # A refused form is shown again with the product it named still chosen, even when the
+    # search that found it is not in this request's address (the form posts without it):
+    # otherwise the first product listed would be chosen and proposed on the next send.
+    chosen = _product_id_of((values or {}).get("product_id", ""))
+    if chosen is not None and all(p.id != chosen for p in offered):
+        offered += (await products.get_many([chosen])).values()
     names = {p.id: p for p in offered} | await products.get_many(i.product_id for i in intakes)
     cooperatives = await OrganizationDirectory(uow).get_many(
         sorted({a.cooperative_id for a in agreements} | {i.cooperative_id for i in intakes})
@@ -285,6 +291,13 @@ async def _propose_page(
         errors=errors or {},
         values=values or {},
     )
+
+
+def _product_id_of(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 __all__ = ["ConsignorController"]
