@@ -338,27 +338,18 @@ async def test_concurrent_receipts_of_one_lot_move_stock_once(
 
 
 def test_lot_sources_are_bought_from_the_cooperatives_branch() -> None:
-    from marketplace.listings.domain import SupplyMode
-    from marketplace.listings.domain.pricing import PriceTier
-    from marketplace.listings.stock_service import SourceListing
     from marketplace.orders.domain.splitting import BulogLotSource
-    from marketplace.orders.sources import to_sources
+    from marketplace.orders.sources import candidate_sources
 
-    coop, branch = uuid.uuid4(), uuid.uuid4()
-    listing = SourceListing(
-        listing_id=uuid.uuid4(),
-        product_id=uuid.uuid4(),
-        seller_organization_id=coop,
-        owner_organization_id=coop,
-        owner_kind="cooperative",
-        region_code="35.76.02.1005",
-        available=0,
-        min_order_quantity=1,
-        tiers=(PriceTier(min_quantity=1, unit_price=62_000),),
-        supply_mode=SupplyMode.BULOG_LOT,
-    )
-    assert to_sources([listing], {}) == []  # no branch: no lot to pool into
-    [source] = to_sources([listing], {coop: branch})
+    coop, branch, product, listing = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    # A candidates row (`StockService.candidates`): a Bulog lot listing of the cooperative.
+    row = (listing, 1, coop, None, "cooperative", False, "35.76.02.1005", 0, 1, "bulog_lot",
+           '[{"min_quantity": 1, "unit_price": 62000}]', True, 0, False, 62_000, False)  # fmt: skip
+    unbranched = candidate_sources([row], [product], {}, None)
+    assert unbranched.sources == []  # no branch: no lot to pool into
+    assert unbranched.unbranched_lots == {product}
+    assert unbranched.lot_sellers == {coop}
+    [source] = candidate_sources([row], [product], {coop: branch}, None).sources
     assert isinstance(source, BulogLotSource)
     assert (source.bulog_org_id, source.seller_org_id) == (branch, coop)
 

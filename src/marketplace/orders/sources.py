@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from marketplace.listings import SourceListing, decoded_tiers
+from marketplace.listings import decoded_tiers
 from marketplace.listings.domain import SupplyMode
 from marketplace.orders.domain import splitting
 from marketplace.orders.domain.candidates import Cut, Rank
@@ -133,46 +133,6 @@ def candidate_sources(
         rank_of_listing=ranks,
         cuts=cuts,
     )
-
-
-def to_sources(
-    listings: Sequence[SourceListing], bulog_branches: Mapping[uuid.UUID, uuid.UUID]
-) -> list[splitting.Source]:
-    """Split sources of the listings. A `bulog_lot` listing is a lot bought from its
-    cooperative's Bulog branch (`procurement.LotPooling.branches_for`); one whose
-    cooperative has no branch is left out."""
-    sources: list[splitting.Source] = []
-    for s in listings:
-        if s.supply_mode is SupplyMode.BULOG_LOT:
-            if s.seller_organization_id not in bulog_branches:
-                continue
-            sources.append(
-                splitting.BulogLotSource(
-                    listing_id=s.listing_id,
-                    product_id=s.product_id,
-                    seller_org_id=s.seller_organization_id,
-                    bulog_org_id=bulog_branches[s.seller_organization_id],
-                    region_code=s.region_code,
-                    capacity=None,
-                    min_order_quantity=s.min_order_quantity,
-                    tiers=s.tiers,
-                )
-            )
-        else:
-            sources.append(
-                splitting.StockSource(
-                    listing_id=s.listing_id,
-                    product_id=s.product_id,
-                    seller_org_id=s.seller_organization_id,
-                    owner_org_id=s.owner_organization_id,
-                    owner_kind=s.owner_kind,
-                    region_code=s.region_code,
-                    available=s.available,
-                    min_order_quantity=s.min_order_quantity,
-                    tiers=s.tiers,
-                )
-            )
-    return sources
 
 
 def to_contract_sources(offers: Sequence[ContractOffer]) -> list[splitting.Source]:
