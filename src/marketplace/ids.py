@@ -20,22 +20,7 @@ _counter = 0
 
 
 def new_id() -> uuid.UUID:
-    global _last_ms, _counter
-    with _lock:
-        unix_ms = time.time_ns() // 1_000_000
-        if unix_ms > _last_ms:
-            _last_ms, _counter = unix_ms, int.from_bytes(os.urandom(1), "big")
-        else:
-            _counter += 1
-            if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
-                _last_ms, _counter = _last_ms + 1, 0
-        unix_ms, counter = _last_ms, _counter
-    value = (unix_ms & 0xFFFF_FFFF_FFFF) << 80
-    value |= 0x7 << 76
-    value |= counter << 64
-    value |= 0b10 << 62
-    value |= int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
-    return uuid.UUID(int=value)
+    return new_ids(1)[0]
 
 
 def new_ids(count: int) -> list[uuid.UUID]:
