@@ -31,13 +31,10 @@ def within_prefixes(delivery_region_code: str) -> tuple[list[str], bool]:
     """The delivery region's first 1 … 4 segments, each with a trailing dot, as the
     engine compares them (`splitting._Planner._remoteness`), and whether they rank as
     the engine does (False for a code of more segments: read every candidate then)."""
-    segments = delivery_region_code.split(".")
-    if len(segments) > RANKED_SEGMENTS:
+    prefixes = splitting.region_prefixes(delivery_region_code)
+    if len(prefixes) > RANKED_SEGMENTS:
         return [_NEVER] * RANKED_SEGMENTS, False
-    return [
-        ".".join(segments[:k]) + "." if k <= len(segments) else _NEVER
-        for k in range(1, RANKED_SEGMENTS + 1)
-    ], True
+    return prefixes + [_NEVER] * (RANKED_SEGMENTS - len(prefixes)), True
 
 
 class Candidates(msgspec.Struct, kw_only=True):

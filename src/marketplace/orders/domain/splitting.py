@@ -86,11 +86,21 @@ __all__ = [
     "StockSource",
     "TradeContractSource",
     "asks_for_sphp",
+    "region_prefixes",
     "split_order",
 ]
 
 
 # --- the engine ---------------------------------------------------------------------
+
+
+def region_prefixes(region_code: str) -> list[str]:
+    """The code cut after each of its segments, shortest first, each with a trailing dot
+    ("35.", "35.76.", …): how near a source is to the delivery region is how many of
+    these its code (plus a dot) starts with. The candidates statement ranks by the same
+    cuts (`orders.sources.within_prefixes`)."""
+    segments = region_code.split(".")
+    return [".".join(segments[:k]) + "." for k in range(1, len(segments) + 1)]
 
 
 def split_order(
@@ -195,12 +205,10 @@ class _Planner:
     def __init__(self, sources: Iterable[Source], buyer: Buyer, *, unbounded: int) -> None:
         self._buyer_id = buyer.organization_id.int
         self._buyer_segments = buyer.delivery_region_code.split(".")
-        # The delivery code cut after each segment, longest first: a source shares k
-        # leading segments with it when its code (plus ".") starts with the k-segment cut.
-        self._buyer_prefixes = [
-            (".".join(self._buyer_segments[:k]) + ".", k)
-            for k in range(len(self._buyer_segments), 0, -1)
-        ]
+        # Longest first: a source shares k leading segments with the delivery region when
+        # its code (plus ".") starts with the k-segment cut.
+        cuts = region_prefixes(buyer.delivery_region_code)
+        self._buyer_prefixes = [(cuts[k - 1], k) for k in range(len(cuts), 0, -1)]
         self._unbounded = unbounded
         self._sources_by_product: dict[int, list[Source]] = {}
         for source in sources:
