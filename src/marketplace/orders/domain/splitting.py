@@ -58,6 +58,7 @@ from marketplace.orders.domain import (
     TradeContractSource,
 )
 from marketplace.orders.domain.programmes import SPHP_PROGRAMME, asks_for_sphp, check_programmes
+from marketplace.orders.domain.regions import region_prefixes
 
 UMKM_KIND = "umkm"
 NO_CAP = 1 << 62
@@ -92,15 +93,6 @@ __all__ = [
 
 
 # --- the engine ---------------------------------------------------------------------
-
-
-def region_prefixes(region_code: str) -> list[str]:
-    """The code cut after each of its segments, shortest first, each with a trailing dot
-    ("35.", "35.76.", …): how near a source is to the delivery region is how many of
-    these its code (plus a dot) starts with. The candidates statement ranks by the same
-    cuts (`orders.sources.within_prefixes`)."""
-    segments = region_code.split(".")
-    return [".".join(segments[:k]) + "." for k in range(1, len(segments) + 1)]
 
 
 def split_order(
